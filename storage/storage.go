@@ -1,0 +1,322 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w; callers test with errors.Is.
+var (
+	// ErrNotFound: no record with that key.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict: a record with that unique key already exists.
+	ErrConflict = errors.New("storage: already exists")
+	// ErrAlreadyUsed: a single-use value (authorization code, refresh token, nonce, cti)
+	// was already redeemed or invalidated. Returned by exactly one of any set of concurrent
+	// redeemers except the first.
+	ErrAlreadyUsed = errors.New("storage: already used")
+	// ErrExpired: the record exists but its expiry has passed.
+	ErrExpired = errors.New("storage: expired")
+)
+
+// Storage is everything the identity provider and the wallet persist. Every backend
+// (storage/sqlite, storage/postgres) implements all of it and passes storage/storagetest.
+type Storage interface {
+	People
+	Clients
+	Tokens
+	LoginSessions
+	Consents
+	Keys
+	Licences
+	Nonces
+	Audit
+	Throttle
+
+	// Ping reports whether the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the connection pool.
+	Close() error
+}
+
+// PersonKind says whether a person is natural (自然人) or legal (法人).
+type PersonKind string
+
+const (
+	NaturalPerson PersonKind = "natural" // 自然人, identified by resident ID number (GB 11643-1999)
+	LegalPerson   PersonKind = "legal"   // 法人, identified by unified social credit code (GB 32100-2015)
+)
+
+// Person is a natural or legal person (holder, 持证人). Identity numbers and phone numbers are
+// never stored in clear: the caller seals them (SM4-GCM) and computes a blind index
+// (HMAC-SM3) for lookups. Storage only moves the bytes.
+type Person struct {
+	ID   string     // opaque, stable, random (also the OIDC "sub" for public subject type)
+	Kind PersonKind // NaturalPerson or LegalPerson
+	Name string     // display name as registered
+
+	IDNumberSealed []byte // SM4-GCM sealed resident ID number or credit code
+	IDNumberIndex  []byte // blind index (32 bytes), unique
+	IDNumberMasked string // e.g. "640102********123X", safe to show
+
+	PhoneSealed []byte // SM4-GCM sealed phone number; nil when none
+	PhoneIndex  []byte // blind index of the phone number (32 bytes), unique when set; nil when none
+
+	PasswordHash    string // self-describing PBKDF2-HMAC-SM3 string; "" = no password login
+	OTPSecretSealed []byte // sealed TOTP secret; nil = no second factor enrolled
+	Disabled        bool
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// People stores persons.
+type People interface {
+	// CreatePerson inserts p. ErrConflict when the ID, ID-number index or phone index exists.
+	CreatePerson(ctx context.Context, p Person) error
+	// GetPerson returns the person with that ID, or ErrNotFound.
+	GetPerson(ctx context.Context, id string) (Person, error)
+	// GetPersonByIDNumberIndex finds a person by the blind index of the ID number, or ErrNotFound.
+	GetPersonByIDNumberIndex(ctx context.Context, index []byte) (Person, error)
+	// GetPersonByPhoneIndex finds a person by the blind index of the phone number, or ErrNotFound.
+	GetPersonByPhoneIndex(ctx context.Context, index []byte) (Person, error)
+	// UpdatePerson reads the person, applies fn and writes the result in one transaction.
+	// fn must not change ID. ErrNotFound when there is no such person; fn's error is returned as is.
+	UpdatePerson(ctx context.Context, id string, fn func(*Person) error) error
+}
+
+// Client is a registered OAuth 2.0 / OIDC client (relying app).
+type Client struct {
+	ID                       string
+	Name                     string   // shown on the consent page
+	SecretHash               []byte   // HMAC-SM3 of the client secret (32 bytes); nil for public clients
+	Public                   bool     // token_endpoint_auth_method "none"
+	RedirectURIs             []string // exact match (RFC 9700 §4.1.3)
+	PostLogoutRedirectURIs   []string
+	GrantTypes               []string // e.g. "authorization_code", "refresh_token", "client_credentials"
+	ResponseTypes            []string // "code"
+	Scopes                   []string // scopes the client may request
+	Audience                 []string
+	IDTokenSignedResponseAlg string // "SGD_SM3_SM2", "ES256" or "RS256"
+	TokenEndpointAuthMethod  string // "client_secret_basic", "client_secret_post" or "none"
+	SubjectType              string // "public" or "pairwise"
+	SectorIdentifier         string // host used for pairwise subjects; "" = first redirect URI host
+	CreatedAt                time.Time
+}
+
+// Clients stores OAuth clients.
+type Clients interface {
+	// CreateClient inserts c; ErrConflict when the ID exists.
+	CreateClient(ctx context.Context, c Client) error
+	// GetClient returns the client or ErrNotFound.
+	GetClient(ctx context.Context, id string) (Client, error)
+	// ListClients returns all clients ordered by ID.
+	ListClients(ctx context.Context) ([]Client, error)
+	// UpdateClient applies fn in one transaction; ErrNotFound when missing.
+	UpdateClient(ctx context.Context, id string, fn func(*Client) error) error
+	// DeleteClient removes the client; ErrNotFound when missing.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// TokenKind names what a token record holds. The signature is unique per kind.
+type TokenKind string
+
+const (
+	KindAuthorizeCode TokenKind = "authorize_code"
+	KindAccessToken   TokenKind = "access_token"
+	KindRefreshToken  TokenKind = "refresh_token"
+	KindPKCE          TokenKind = "pkce"
+	KindOIDC          TokenKind = "oidc" // OpenID Connect request data bound to an authorization code
+)
+
+// TokenRecord is one OAuth/OIDC session record, keyed by (Kind, Signature). Data is the
+// serialized request (opaque to storage). RequestID groups all records of one grant: the
+// authorization code, the tokens it issued and every rotated refresh token share it, so a
+// replayed code or a reused refresh token can revoke the whole family.
+type TokenRecord struct {
+	Kind        TokenKind
+	Signature   string // HMAC-SM3 signature part of the token; never the token itself
+	RequestID   string
+	ClientID    string
+	Subject     string // person ID, or "" for client credentials
+	Active      bool   // false once redeemed, rotated or revoked
+	RequestedAt time.Time
+	ExpiresAt   time.Time
+	Data        []byte
+}
+
+// Tokens stores authorization codes, access and refresh tokens, PKCE and OIDC request data.
+type Tokens interface {
+	// CreateToken inserts r (Active as given); ErrConflict when (Kind, Signature) exists.
+	CreateToken(ctx context.Context, r TokenRecord) error
+	// GetToken returns the record, active or not, or ErrNotFound.
+	GetToken(ctx context.Context, kind TokenKind, signature string) (TokenRecord, error)
+	// InvalidateToken atomically marks an active record inactive (single use). Exactly one of
+	// any number of concurrent callers gets nil; the others get ErrAlreadyUsed. ErrNotFound
+	// when no such record exists.
+	InvalidateToken(ctx context.Context, kind TokenKind, signature string) error
+	// DeleteToken removes the record; ErrNotFound when missing.
+	DeleteToken(ctx context.Context, kind TokenKind, signature string) error
+	// RevokeByRequestID marks every record of that kind and request ID inactive and returns
+	// how many changed. Zero is not an error.
+	RevokeByRequestID(ctx context.Context, kind TokenKind, requestID string) (int64, error)
+	// DeleteExpiredTokens removes records that expired before t; returns how many.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+}
+
+// LoginSession is a browser single-sign-on session (the SSO cookie points at it by ID).
+type LoginSession struct {
+	ID        string // random, 32 bytes base64url; the cookie holds it
+	PersonID  string
+	AuthTime  time.Time
+	ACR       string
+	AMR       []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// LoginSessions stores SSO sessions.
+type LoginSessions interface {
+	CreateLoginSession(ctx context.Context, s LoginSession) error
+	// GetLoginSession returns the session or ErrNotFound; an expired one gives ErrExpired.
+	GetLoginSession(ctx context.Context, id string, now time.Time) (LoginSession, error)
+	// DeleteLoginSession removes it; ErrNotFound when missing.
+	DeleteLoginSession(ctx context.Context, id string) error
+	// DeleteLoginSessionsForPerson ends every session of a person (logout everywhere).
+	DeleteLoginSessionsForPerson(ctx context.Context, personID string) (int64, error)
+}
+
+// Consent records the scopes a person granted a client (remembered per client).
+type Consent struct {
+	PersonID  string
+	ClientID  string
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// Consents stores remembered consent.
+type Consents interface {
+	// SaveConsent inserts or replaces the consent for (PersonID, ClientID).
+	SaveConsent(ctx context.Context, c Consent) error
+	// GetConsent returns the consent or ErrNotFound.
+	GetConsent(ctx context.Context, personID, clientID string) (Consent, error)
+	// DeleteConsent removes it; ErrNotFound when missing.
+	DeleteConsent(ctx context.Context, personID, clientID string) error
+}
+
+// KeyPurpose says what a stored key is for.
+type KeyPurpose string
+
+const (
+	PurposeIDToken   KeyPurpose = "id_token"   // OIDC ID token signing (SM2, ES256, RS256)
+	PurposeQR        KeyPurpose = "qr"         // QR code (COSE_Sign1) signing
+	PurposeTrustList KeyPurpose = "trust_list" // trust-list signing
+	PurposeData      KeyPurpose = "data"       // data keys: field encryption, blind index, token HMAC
+)
+
+// KeyRecord is a key with its private material sealed by the key-encryption key. Storage never
+// sees clear private keys.
+type KeyRecord struct {
+	ID        string // kid
+	Purpose   KeyPurpose
+	Algorithm string // "SGD_SM3_SM2", "ES256", "RS256", or a data-key name such as "sm4-field"
+	Sealed    []byte // private key or data key wrapped by the KEK
+	Public    []byte // public key (PKIX DER) or certificate (DER); nil for data keys
+	CreatedAt time.Time
+	NotBefore time.Time  // may sign from
+	RetiredAt *time.Time // stops signing at; still published until ExpiresAt
+	ExpiresAt *time.Time // no longer published nor trusted after
+}
+
+// Keys stores signing and data keys.
+type Keys interface {
+	// CreateKey inserts k; ErrConflict when the ID exists.
+	CreateKey(ctx context.Context, k KeyRecord) error
+	// GetKey returns the key or ErrNotFound.
+	GetKey(ctx context.Context, id string) (KeyRecord, error)
+	// ListKeys returns every key of the purpose, newest first.
+	ListKeys(ctx context.Context, purpose KeyPurpose) ([]KeyRecord, error)
+	// RetireKey sets RetiredAt and ExpiresAt; ErrNotFound when missing.
+	RetireKey(ctx context.Context, id string, retiredAt, expiresAt time.Time) error
+}
+
+// LicenceStatus is the status of a licence.
+type LicenceStatus string
+
+const (
+	LicenceValid     LicenceStatus = "valid"
+	LicenceSuspended LicenceStatus = "suspended"
+	LicenceRevoked   LicenceStatus = "revoked"
+	LicenceExpired   LicenceStatus = "expired"
+)
+
+// Licence is an electronic licence (电子证照) as stored. Holder numbers are sealed and indexed;
+// Fields is the kind-specific JSON document, sealed by the caller (it carries personal data).
+type Licence struct {
+	ID           string // opaque, random
+	Kind         string // "resident-id", "driving-licence", …
+	Number       string // licence number as issued (证照编号), unique per (Kind, Issuer)
+	Issuer       string // issuing authority (发证机关) code or name
+	HolderIndex  []byte // blind index of the holder's ID number or credit code
+	HolderSealed []byte // sealed holder number
+	FieldsSealed []byte // sealed JSON of the kind's fields
+	Status       LicenceStatus
+	ValidFrom    time.Time
+	ValidUntil   *time.Time // nil = long-term (长期)
+	UpdatedAt    time.Time
+}
+
+// Licences stores licences.
+type Licences interface {
+	// UpsertLicence inserts l, or updates the licence with the same (Kind, Issuer, Number) keeping
+	// its ID. It returns the stored ID and whether a new row was created.
+	UpsertLicence(ctx context.Context, l Licence) (id string, created bool, err error)
+	// GetLicence returns the licence or ErrNotFound.
+	GetLicence(ctx context.Context, id string) (Licence, error)
+	// ListLicencesByHolder returns every licence of a holder (一证通办), ordered by Kind then Number.
+	ListLicencesByHolder(ctx context.Context, holderIndex []byte) ([]Licence, error)
+	// SetLicenceStatus changes the status; ErrNotFound when missing.
+	SetLicenceStatus(ctx context.Context, id string, status LicenceStatus, at time.Time) error
+}
+
+// Nonces records single-use values: JWT jti, QR cti on online verifiers, one-time codes.
+type Nonces interface {
+	// UseNonce records (namespace, value) until expiresAt. The first call returns nil; every
+	// later call for the same pair before it is purged returns ErrAlreadyUsed. Atomic across
+	// connections and replicas.
+	UseNonce(ctx context.Context, namespace, value string, expiresAt time.Time) error
+	// PurgeNonces deletes nonces that expired before t; returns how many.
+	PurgeNonces(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AuditEvent is one entry of the append-only audit log. It carries no personal data: subjects
+// are opaque IDs, never names or numbers.
+type AuditEvent struct {
+	Seq      int64 // assigned by storage, rising
+	Time     time.Time
+	Actor    string // person ID, client ID or "operator"
+	Action   string // e.g. "login.success", "token.issue", "licence.revoke"
+	Subject  string // the object acted on (opaque ID)
+	ClientID string
+	Detail   string // short, no personal data
+}
+
+// Audit is an append-only log: no update or delete is offered, and the backends refuse them
+// at the database level.
+type Audit interface {
+	// AppendAudit stores e and returns its sequence number.
+	AppendAudit(ctx context.Context, e AuditEvent) (int64, error)
+	// ListAudit returns up to limit events with Seq > after, in order.
+	ListAudit(ctx context.Context, after int64, limit int) ([]AuditEvent, error)
+}
+
+// Throttle counts failures per key (an account's blind index, an IP address) for lockout and
+// back-off; kept in the database so it holds across replicas.
+type Throttle interface {
+	// AddFailure records a failure for key at now and returns the number of failures in
+	// (now-window, now].
+	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// ClearFailures forgets key's failures (after a successful login).
+	ClearFailures(ctx context.Context, key string) error
+}
