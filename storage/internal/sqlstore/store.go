@@ -1,0 +1,261 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tongban/tongban/storage"
+)
+
+// Dialect is what differs between the SQL databases.
+type Dialect struct {
+	// Name prefixes every error message, e.g. "storage/sqlite".
+	Name string
+	// BindType is the sqlx bind-variable style: sqlx.QUESTION or sqlx.DOLLAR. Queries are
+	// written with '?' and rebound once.
+	BindType int
+	// ForUpdate is appended to the SELECT that starts an updater's transaction, e.g.
+	// " FOR UPDATE" on PostgreSQL. SQLite needs none: its transactions start with BEGIN
+	// IMMEDIATE and so hold the write lock already.
+	ForUpdate string
+	// AuditLock, when not empty, runs in the audit append's transaction before the INSERT,
+	// so that sequence numbers become visible in the order they were assigned (a reader that
+	// pages with "Seq > after" never skips an event committed late). PostgreSQL:
+	// "LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE". SQLite has one writer and needs none.
+	AuditLock string
+	// PrepareWrites keeps the statements run by single writes prepared on the write pool
+	// (SQLite: saves parsing on every call, a sixth of a nonce redemption). pgx caches
+	// prepared statements per connection by itself, so PostgreSQL leaves this false.
+	PrepareWrites bool
+	// Classify maps a driver error to storage.ErrConflict (unique or primary-key violation),
+	// storage.ErrNotFound (foreign-key violation: the referenced record does not exist), or
+	// nil for any other error.
+	Classify func(error) error
+}
+
+// Store implements storage.Storage over one or two sqlx pools.
+type Store struct {
+	d Dialect
+	w *sqlx.DB // writes and transactions
+	r *sqlx.DB // reads; may be the same pool as w
+
+	rebound sync.Map // query with '?' → query in the dialect's bind style
+	stmts   sync.Map // query with '?' → *sql.Stmt on w, when d.PrepareWrites
+}
+
+var _ storage.Storage = (*Store)(nil)
+
+// New returns a Store that writes through w and reads through r (r may be w). The caller has
+// already applied the migrations. Close closes both pools.
+func New(d Dialect, w, r *sqlx.DB) *Store {
+	if r == nil {
+		r = w
+	}
+	return &Store{d: d, w: w, r: r}
+}
+
+// Ping reports whether the database answers on both pools.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.wrap("ping", err)
+	}
+	if s.r != s.w {
+		if err := s.r.PingContext(ctx); err != nil {
+			return s.wrap("ping", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	var err error
+	s.stmts.Range(func(_, v any) bool {
+		err = errors.Join(err, v.(*sql.Stmt).Close())
+		return true
+	})
+	err = errors.Join(err, s.w.Close())
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	if err != nil {
+		return s.wrap("close", err)
+	}
+	return nil
+}
+
+// q returns query in the dialect's bind-variable style.
+func (s *Store) q(query string) string {
+	if s.d.BindType == sqlx.QUESTION {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	v := sqlx.Rebind(s.d.BindType, query)
+	s.rebound.Store(query, v)
+	return v
+}
+
+// wrap prefixes err with the dialect name and op, and adds the storage sentinel the driver
+// error stands for.
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if sentinel := s.d.Classify(err); sentinel != nil {
+		return fmt.Errorf("%s: %s: %w: %w", s.d.Name, op, sentinel, err)
+	}
+	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+}
+
+// fail returns sentinel prefixed with the dialect name and op.
+func (s *Store) fail(op string, sentinel error) error {
+	return fmt.Errorf("%s: %s: %w", s.d.Name, op, sentinel)
+}
+
+// get runs a single-row query on the read pool; sql.ErrNoRows becomes storage.ErrNotFound.
+func (s *Store) get(ctx context.Context, op string, dest any, query string, args ...any) error {
+	err := s.r.GetContext(ctx, dest, s.q(query), args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.fail(op, storage.ErrNotFound)
+	}
+	return s.wrap(op, err)
+}
+
+// stmt returns query prepared on the write pool, preparing it on first use.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if v, ok := s.stmts.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := s.w.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// exec runs a statement on the write pool and returns the number of rows it affected.
+func (s *Store) exec(ctx context.Context, op string, query string, args ...any) (int64, error) {
+	var res sql.Result
+	var err error
+	if s.d.PrepareWrites {
+		var st *sql.Stmt
+		if st, err = s.stmt(ctx, query); err == nil {
+			res, err = st.ExecContext(ctx, args...)
+		}
+	} else {
+		res, err = s.w.ExecContext(ctx, s.q(query), args...)
+	}
+	if err != nil {
+		return 0, s.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.wrap(op, err)
+	}
+	return n, nil
+}
+
+// execOne runs a statement that must affect one row; zero rows is storage.ErrNotFound.
+func (s *Store) execOne(ctx context.Context, op string, query string, args ...any) error {
+	n, err := s.exec(ctx, op, query, args...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return s.fail(op, storage.ErrNotFound)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction on the write pool and commits when fn returns nil. fn's error
+// is returned unchanged.
+func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(op, err)
+	}
+	return nil
+}
+
+// micros returns t as Unix microseconds (floor).
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros is the inverse of micros, in UTC.
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// nullMicros stores an optional time.
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+// fromNullMicros reads an optional time.
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+// blob stores a byte slice; empty is NULL.
+func blob(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// fromBlob reads a byte slice; NULL and empty are nil.
+func fromBlob(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// list stores a string list as JSON ("null" for nil, "[]" for empty).
+func list(l []string) string {
+	b, _ := json.Marshal(l) // a []string always marshals
+	return string(b)
+}
+
+// fromList reads a string list stored by list.
+func fromList(s string) ([]string, error) {
+	var l []string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("malformed string list: %w", err)
+	}
+	return l, nil
+}
+
+// randomID returns 16 random bytes, base64url without padding (22 characters).
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// MaxOpenConns is the size of the connection pool of one Store.
+const MaxOpenConns = 25
+
+// PostgreSQL error codes (Appendix A of the PostgreSQL manual).
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+type store = sqlstore.Store
+
+// Store is a storage.Storage in a PostgreSQL database.
+type Store struct {
+	*store
+}
+
+var _ storage.Storage = (*Store)(nil)
+
+// Open connects to the PostgreSQL database named by dsn (a URL, postgres://user@host/db?…,
+// or keyword/value "host=… dbname=…", as github.com/jackc/pgx/v5 parses it), and applies the
+// embedded migrations. Tables live in the first schema of the search_path (set it with a
+// search_path parameter in the dsn to share one database between deployments).
+//
+// Several replicas may call Open at the same time: the migrations run under a session-level
+// advisory lock whose ID is derived from the schema name, so one replica migrates while the
+// others wait (polling every second, for up to five minutes) and then find nothing to do.
+//
+// The pool holds at most MaxOpenConns connections.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("storage/postgres: open: %w", err)
+	}
+	db.SetMaxOpenConns(MaxOpenConns)
+	db.SetMaxIdleConns(MaxOpenConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := migrate(ctx, db.DB); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{sqlstore.New(sqlstore.Dialect{
+		Name:      "storage/postgres",
+		BindType:  sqlx.DOLLAR,
+		ForUpdate: " FOR UPDATE",
+		AuditLock: "LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE",
+		Classify:  classify,
+	}, db, db)}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var schema sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return fmt.Errorf("storage/postgres: open: %w", err)
+	}
+	if !schema.Valid {
+		return errors.New("storage/postgres: open: no schema of the search_path exists")
+	}
+	locker, err := lock.NewPostgresSessionLocker(
+		lock.WithLockID(lockID(schema.String)),
+		lock.WithLockTimeout(1, 300),
+		lock.WithUnlockTimeout(1, 60),
+	)
+	if err != nil {
+		return fmt.Errorf("storage/postgres: open: %w", err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("storage/postgres: open: %w", err)
+	}
+	if err := sqlstore.Migrate(ctx, db, goose.DialectPostgres, sub, goose.WithSessionLocker(locker)); err != nil {
+		return fmt.Errorf("storage/postgres: migrate schema %q: %w", schema.String, err)
+	}
+	return nil
+}
+
+// lockID is the advisory-lock key for migrating schema: FNV-1a 64 of "tongban/migrate/" and
+// the schema name. Advisory locks are per database; one key per schema lets deployments (and
+// test runs) in different schemas of one database migrate without waiting for each other.
+func lockID(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("tongban/migrate/" + schema))
+	return int64(h.Sum64())
+}
+
+// classify maps PostgreSQL constraint errors to the storage sentinels.
+func classify(err error) error {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return nil
+	}
+	switch e.Code {
+	case uniqueViolation:
+		return storage.ErrConflict
+	case foreignKeyViolation:
+		return storage.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package storagetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tongban/tongban/storage"
+)
+
+func testNonces(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	exp := t0.Add(time.Minute)
+	for _, tc := range []struct {
+		name      string
+		namespace string
+		value     string
+		expiresAt time.Time
+		purge     *time.Time // PurgeNonces(*purge) first, when not nil
+		wantPurge int64
+		wantErr   error
+	}{
+		{"ok/first use", "qr-cti", "AAECAwQFBgc", exp, nil, 0, nil},
+		{"fail/second use", "qr-cti", "AAECAwQFBgc", exp, nil, 0, storage.ErrAlreadyUsed},
+		{"fail/second use with another expiry", "qr-cti", "AAECAwQFBgc", exp.Add(time.Hour), nil, 0, storage.ErrAlreadyUsed},
+		{"ok/same value, other namespace", "jwt-jti", "AAECAwQFBgc", exp, nil, 0, nil},
+		{"ok/other value", "qr-cti", "BwYFBAMCAQA", exp.Add(time.Hour), nil, 0, nil},
+		{"ok/empty value is a value", "qr-cti", "", exp, nil, 0, nil},
+		{"fail/empty value again", "qr-cti", "", exp, nil, 0, storage.ErrAlreadyUsed},
+		// Expired but not purged: still used (storage has no clock; see UseNonce).
+		{"fail/expired, not purged", "qr-cti", "AAECAwQFBgc", exp, ptr(exp), 0, storage.ErrAlreadyUsed},
+		{"ok/reusable once purged", "qr-cti", "AAECAwQFBgc", exp.Add(2 * time.Hour), ptr(exp.Add(time.Microsecond)), 3, nil},
+		{"fail/purge keeps unexpired", "qr-cti", "BwYFBAMCAQA", exp, ptr(exp.Add(time.Hour)), 0, storage.ErrAlreadyUsed},
+		{"ok/purge at expiry deletes nothing more", "qr-cti", "new", exp, ptr(exp.Add(time.Hour)), 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.purge != nil {
+				n, err := s.PurgeNonces(ctx, *tc.purge)
+				must(t, "PurgeNonces", err)
+				if n != tc.wantPurge {
+					t.Errorf("PurgeNonces = %d, want %d", n, tc.wantPurge)
+				}
+			}
+			checkErr(t, "UseNonce", s.UseNonce(ctx, tc.namespace, tc.value, tc.expiresAt), tc.wantErr)
+		})
+	}
+}
+
+func testAudit(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	t.Run("ListAudit/ok/empty log", func(t *testing.T) {
+		got, err := s.ListAudit(ctx, 0, 10)
+		must(t, "ListAudit", err)
+		if len(got) != 0 {
+			t.Errorf("ListAudit: %d events, want 0", len(got))
+		}
+	})
+	events := []storage.AuditEvent{
+		{Seq: 999, Time: t0, Actor: "person-1", Action: "login.success", Subject: "session-1", ClientID: "client", Detail: "acr=otp"},
+		{Time: t0, Actor: "client", Action: "token.issue", Subject: "req-1", ClientID: "client"},
+		{Time: pre1970, Actor: "operator", Action: "key.rotate", Subject: "sm2-2"},
+		{Time: t0.Add(time.Second), Actor: "person-1", Action: "licence.show", Subject: "lic-1", Detail: "profile=1"},
+		{Time: t0.Add(-time.Hour), Actor: "operator", Action: "licence.revoke", Subject: "lic-1"}, // time need not rise
+	}
+	var want []storage.AuditEvent
+	t.Run("AppendAudit/ok/rising sequence numbers", func(t *testing.T) {
+		var last int64
+		for _, e := range events {
+			seq, err := s.AppendAudit(ctx, e)
+			must(t, "AppendAudit", err)
+			if seq <= last {
+				t.Errorf("AppendAudit = %d after %d, want a higher number", seq, last)
+			}
+			last = seq
+			e.Seq, e.Time = seq, stored(e.Time)
+			want = append(want, e)
+		}
+	})
+	if len(want) != len(events) {
+		t.FailNow()
+	}
+	for _, tc := range []struct {
+		name  string
+		after int64
+		limit int
+		want  []storage.AuditEvent
+	}{
+		{"ok/all in order", 0, 100, want},
+		{"ok/limit", 0, 2, want[:2]},
+		{"ok/after and limit", want[1].Seq, 2, want[2:4]},
+		{"ok/after the last", want[4].Seq, 10, nil},
+		{"ok/zero limit", 0, 0, nil},
+		{"ok/negative after", -1, 1, want[:1]},
+	} {
+		t.Run("ListAudit/"+tc.name, func(t *testing.T) {
+			got, err := s.ListAudit(ctx, tc.after, tc.limit)
+			must(t, "ListAudit", err)
+			if len(got) == 0 && len(tc.want) == 0 {
+				return
+			}
+			checkEqual(t, "audit events", got, tc.want)
+		})
+	}
+}
+
+func testThrottle(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	const w = 5 * time.Minute
+	for _, tc := range []struct {
+		name   string
+		key    string
+		clear  bool // ClearFailures(key) first
+		at     time.Time
+		window time.Duration
+		want   int
+	}{
+		{"ok/first failure", "account", false, t0, w, 1},
+		{"ok/second", "account", false, t0.Add(time.Minute), w, 2},
+		{"ok/third", "account", false, t0.Add(2 * time.Minute), w, 3},
+		{"ok/window excludes its start", "account", false, t0.Add(w), w, 3}, // t0 is out: (t0, t0+5m]
+		{"ok/window slides", "account", false, t0.Add(w + time.Minute + time.Microsecond), w, 3},
+		{"ok/keys are separate", "203.0.113.7", false, t0.Add(w), w, 1},
+		{"ok/shorter window", "account", false, t0.Add(w + 2*time.Minute), time.Minute + time.Second, 2},
+		{"ok/cleared", "account", true, t0.Add(10 * time.Minute), w, 1},
+		{"ok/other key not cleared", "203.0.113.7", false, t0.Add(6 * time.Minute), w, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.clear {
+				must(t, "ClearFailures", s.ClearFailures(ctx, tc.key))
+			}
+			n, err := s.AddFailure(ctx, tc.key, tc.at, tc.window)
+			must(t, "AddFailure", err)
+			if n != tc.want {
+				t.Errorf("AddFailure = %d, want %d", n, tc.want)
+			}
+		})
+	}
+	t.Run("ClearFailures/ok/unknown key", func(t *testing.T) {
+		must(t, "ClearFailures", s.ClearFailures(ctx, "nobody"))
+	})
+}
+
+func testPing(t *testing.T, s storage.Storage) {
+	must(t, "Ping", s.Ping(t.Context()))
+}
