@@ -1,0 +1,186 @@
+package qr
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/qr/internal/base45"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/sm-crypto/smcose"
+)
+
+// Prefix starts every code's text: "LZ1:" (亮证, format version 1). All
+// four characters are in the QR alphanumeric set.
+const Prefix = "LZ1:"
+
+// MaxTextLength is the longest code text Verify (and Mint) accepts, in
+// characters (bytes): up to 797 bytes of COSE_Sign1, QR version 23 at level
+// M — well beyond the largest full-registration code (about 650
+// characters, version 16).
+const MaxTextLength = 1200
+
+// DefaultClockSkew is the clock difference Verify tolerates between minter
+// and verifier when ClockSkew is zero.
+const DefaultClockSkew = 30 * time.Second
+
+// Verifier checks codes offline: it makes no network calls and keeps no
+// state except through Replay.
+type Verifier struct {
+	// Trust supplies the trust list; required. A *TrustList or a
+	// *TrustStore.
+	Trust TrustSource
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// ClockSkew is tolerated each way on iat and exp. Zero means
+	// DefaultClockSkew (30 s); negative means none.
+	ClockSkew time.Duration
+	// Replay remembers accepted cti values; nil skips the replay check
+	// (e.g. a verifier that only displays). A cti is recorded only when
+	// every other check has passed, until exp + ClockSkew.
+	Replay ReplayCache
+}
+
+// Result is what a valid code says. Exactly one of Identity, Registration
+// and Bundle is set, according to Profile; nothing outside the profile's
+// fields is shown.
+type Result struct {
+	Profile DisplayProfile
+	// KeyID and KeyIssuer identify the signing key from the trust list.
+	KeyID     [smcrypto.KeyIDSize]byte
+	KeyIssuer string
+	// IssuedAt and ExpiresAt are iat and exp (whole seconds).
+	IssuedAt, ExpiresAt time.Time
+	// CTI is the code's unique identifier (8 bytes).
+	CTI [CTISize]byte
+
+	Identity     *IdentityCheck       // ProfileMaskedIdentity
+	Registration *credentials.Licence // ProfileFullRegistration (Fields: only those shown; no Agents)
+	Bundle       *Bundle              // ProfileBundle
+}
+
+// Kinds returns the licence kinds the code shows, in order.
+func (r *Result) Kinds() []credentials.Kind {
+	c := claims{identity: r.Identity, registration: r.Registration, bundle: r.Bundle}
+	return c.kinds()
+}
+
+// Verify checks a code's text in the order of DESIGN §5 and returns what it
+// shows. The error wraps exactly one of, in order of the checks:
+// ErrTooLong, ErrBadPrefix, ErrBadBase45, ErrBadCBOR, ErrWrongAlgorithm,
+// ErrStaleTrustList, ErrUnknownKey, ErrBadSignature, ErrBadClaims,
+// ErrKeyNotAllowed, ErrNotYetValid, ErrExpired, ErrValidityTooLong,
+// ErrReplayed — or is the Replay cache's own error. Nothing from the
+// payload is used before the signature has verified.
+func (v *Verifier) Verify(text string) (*Result, error) {
+	// 1. Length and prefix.
+	if len(text) > MaxTextLength {
+		return nil, fmt.Errorf("%w: %d characters, limit %d", ErrTooLong, len(text), MaxTextLength)
+	}
+	if !strings.HasPrefix(text, Prefix) {
+		return nil, ErrBadPrefix
+	}
+	// 2. Strict Base45.
+	raw, err := base45.Decode(text[len(Prefix):])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadBase45, err)
+	}
+	// 3. Strict CBOR: a tagged COSE_Sign1 with {alg, kid}.
+	env, err := parseEnvelope(raw, envelopeMode, payloadMode, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCBOR, err)
+	}
+	// 4. alg is the SM2 value; no negotiation.
+	if env.alg != smcose.AlgorithmSM2 {
+		return nil, fmt.Errorf("%w: alg %d", ErrWrongAlgorithm, int64(env.alg))
+	}
+	// 5. Key known in a fresh trust list.
+	now := v.now()
+	var list *TrustList
+	if v.Trust != nil {
+		list = v.Trust.CurrentTrustList()
+	}
+	if list == nil {
+		return nil, fmt.Errorf("%w: no trust list", ErrStaleTrustList)
+	}
+	if now.After(list.ExpiresAt) {
+		return nil, fmt.Errorf("%w: list %d expired at %s", ErrStaleTrustList, list.Sequence, list.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	key := list.Key(env.kid)
+	if key == nil {
+		return nil, fmt.Errorf("%w: kid %x", ErrUnknownKey, env.kid)
+	}
+	// 6. Signature.
+	cv, err := key.coseVerifier()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownKey, err)
+	}
+	if err := env.verify(cv); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	// 7. Claims, strictly.
+	c, err := decodeClaims(env.msg.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadClaims, err)
+	}
+	// 8. Key scope: profile, every kind, usage window.
+	for _, k := range c.kinds() {
+		if !key.Allows(c.profile, k) {
+			return nil, fmt.Errorf("%w: key %x may not sign profile %d for %s", ErrKeyNotAllowed, env.kid, c.profile, k)
+		}
+	}
+	if !key.UsableAt(c.iat) {
+		return nil, fmt.Errorf("%w: iat outside the usage window of key %x", ErrKeyNotAllowed, env.kid)
+	}
+	// 9. Time: iat and exp within skew; window no longer than the profile's.
+	skew := v.skew()
+	if c.iat.After(now.Add(skew)) {
+		return nil, fmt.Errorf("%w: issued %s in the future", ErrNotYetValid, c.iat.Sub(now))
+	}
+	if now.After(c.exp.Add(skew)) {
+		return nil, fmt.Errorf("%w: %s ago", ErrExpired, now.Sub(c.exp))
+	}
+	if w := c.exp.Sub(c.iat); w > c.profile.MaxValidity() {
+		return nil, fmt.Errorf("%w: %s, profile %d allows %s", ErrValidityTooLong, w, c.profile, c.profile.MaxValidity())
+	}
+	// 10. Replay.
+	if v.Replay != nil {
+		seen, err := v.Replay.Seen(c.cti, c.exp.Add(skew))
+		if err != nil {
+			return nil, fmt.Errorf("qr: replay cache: %w", err)
+		}
+		if seen {
+			return nil, fmt.Errorf("%w: cti %x", ErrReplayed, c.cti)
+		}
+	}
+	// 11. Only the profile's fields.
+	return &Result{
+		Profile:      c.profile,
+		KeyID:        env.kid,
+		KeyIssuer:    key.Issuer,
+		IssuedAt:     c.iat,
+		ExpiresAt:    c.exp,
+		CTI:          c.cti,
+		Identity:     c.identity,
+		Registration: c.registration,
+		Bundle:       c.bundle,
+	}, nil
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) skew() time.Duration {
+	switch {
+	case v.ClockSkew == 0:
+		return DefaultClockSkew
+	case v.ClockSkew < 0:
+		return 0
+	}
+	return v.ClockSkew
+}
