@@ -1,0 +1,402 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/tongban/tongban/idnumber"
+	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+)
+
+// Admin operations: used by `idp people add`, `idp clients add` and by tests. They work on
+// storage directly and need no running Server. Validation failures wrap the Err* sentinels of
+// errors.go (several problems are joined with errors.Join, so the message lists them all);
+// other errors are storage or keyring failures.
+
+// NewPerson is a person to register.
+type NewPerson struct {
+	// Kind is storage.NaturalPerson or storage.LegalPerson. Empty means: LegalPerson when
+	// IDNumber is a valid unified social credit code (and not a resident ID number),
+	// NaturalPerson otherwise.
+	Kind storage.PersonKind
+	// IDNumber is the 18-character resident ID number (natural person, GB 11643-1999) or
+	// unified social credit code (legal person, GB 32100-2015). Spaces and full-width
+	// characters are normalised; a lower-case x becomes X.
+	IDNumber string
+	// Name is the registered name, 1 to 64 characters.
+	Name string
+	// Phone is an optional mainland mobile number (11 digits, +86 / 0086 prefix allowed).
+	Phone string
+	// Password is the login password, 8 to 256 bytes. It is hashed with PBKDF2-HMAC-SM3.
+	Password []byte
+}
+
+// CreatePerson validates p and stores a new person: a random opaque ID (also the public
+// "sub"), the ID number sealed with SM4-GCM (keyring.SealField, additional data
+// "person/<ID>/id_number"), its blind index keyring.BlindIndex(normalised number) and masked
+// form ("640102********123X"), the phone number sealed ("person/<ID>/phone") and indexed the
+// same way (blind index of the 11 digits), and the password hashed with params (zero =
+// smcrypto.DefaultPasswordParams).
+//
+// Errors: ErrInvalidPersonKind, ErrInvalidIDNumber (wrapping the idnumber error that names the
+// failed rule), ErrInvalidName, ErrInvalidPhone, ErrInvalidPassword — joined when several
+// apply; ErrPersonExists when the ID number or phone number is already registered.
+func CreatePerson(ctx context.Context, store storage.Storage, kr *keyring.Keyring, p NewPerson, params smcrypto.PasswordParams) (storage.Person, error) {
+	var problems []error
+	kind := p.Kind
+	if kind == "" {
+		kind = storage.NaturalPerson
+		if idnumber.ValidateResidentID(idnumber.NormalizeResidentID(p.IDNumber)) != nil &&
+			idnumber.ValidateCreditCode(idnumber.NormalizeCreditCode(p.IDNumber)) == nil {
+			kind = storage.LegalPerson
+		}
+	}
+	var number, masked string
+	switch kind {
+	case storage.NaturalPerson:
+		number = idnumber.NormalizeResidentID(p.IDNumber)
+		if err := idnumber.ValidateResidentID(number); err != nil {
+			problems = append(problems, fmt.Errorf("%w: resident ID number: %w", ErrInvalidIDNumber, err))
+		}
+		masked = idnumber.MaskResidentID(number)
+	case storage.LegalPerson:
+		number = idnumber.NormalizeCreditCode(p.IDNumber)
+		if err := idnumber.ValidateCreditCode(number); err != nil {
+			problems = append(problems, fmt.Errorf("%w: unified social credit code: %w", ErrInvalidIDNumber, err))
+		}
+		masked = idnumber.MaskCreditCode(number)
+	default:
+		problems = append(problems, fmt.Errorf("%w: %q (want %q or %q)", ErrInvalidPersonKind, kind, storage.NaturalPerson, storage.LegalPerson))
+	}
+	name := strings.TrimSpace(p.Name)
+	if n := utf8.RuneCountInString(name); n == 0 || n > 64 || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
+		problems = append(problems, fmt.Errorf("%w: must be 1 to 64 printable characters", ErrInvalidName))
+	}
+	phone := ""
+	if strings.TrimSpace(p.Phone) != "" {
+		var ok bool
+		if phone, ok = normalizePhone(strings.TrimSpace(p.Phone)); !ok {
+			problems = append(problems, fmt.Errorf("%w: want 11 digits starting with 1, optionally prefixed by +86", ErrInvalidPhone))
+		}
+	}
+	if len(p.Password) < 8 || len(p.Password) > 256 {
+		problems = append(problems, fmt.Errorf("%w: must be 8 to 256 bytes", ErrInvalidPassword))
+	}
+	if len(problems) > 0 {
+		return storage.Person{}, errors.Join(problems...)
+	}
+	if params == (smcrypto.PasswordParams{}) {
+		params = smcrypto.DefaultPasswordParams
+	}
+	hash, err := smcrypto.HashPassword(p.Password, params)
+	if err != nil {
+		return storage.Person{}, err
+	}
+	person := storage.Person{
+		ID:             randomString(16),
+		Kind:           kind,
+		Name:           name,
+		IDNumberIndex:  kr.BlindIndex(number),
+		IDNumberMasked: masked,
+		PasswordHash:   hash,
+	}
+	if person.IDNumberSealed, err = kr.SealField([]byte(number), personAAD(person.ID, sealIDNumber)); err != nil {
+		return storage.Person{}, err
+	}
+	if phone != "" {
+		person.PhoneIndex = kr.BlindIndex(phone)
+		if person.PhoneSealed, err = kr.SealField([]byte(phone), personAAD(person.ID, sealPhone)); err != nil {
+			return storage.Person{}, err
+		}
+	}
+	person.CreatedAt = timeNow().UTC()
+	person.UpdatedAt = person.CreatedAt
+	if err := store.CreatePerson(ctx, person); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return storage.Person{}, fmt.Errorf("%w: ID number or phone number", ErrPersonExists)
+		}
+		return storage.Person{}, err
+	}
+	appendAdminAudit(ctx, store, "person.create", person.ID, "")
+	return person, nil
+}
+
+// totpOpts are the TOTP parameters (RFC 6238): 6 digits, 30-second steps, HMAC-SHA-1 — what
+// authenticator apps implement — and one step of clock skew either way.
+var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// EnrollTOTP gives the person a new TOTP secret (RFC 6238, see totpOpts) for the
+// multi-factor login (acr urn:tongban:acr:mfa), sealed in storage ("person/<ID>/otp"), and
+// returns the otpauth:// URI to show as a QR code to the person once. The account name in the
+// URI is the masked ID number. It replaces any earlier secret.
+//
+// Errors: storage.ErrNotFound when there is no such person; storage or keyring errors.
+func EnrollTOTP(ctx context.Context, store storage.Storage, kr *keyring.Keyring, personID string) (string, error) {
+	p, err := store.GetPerson(ctx, personID)
+	if err != nil {
+		return "", err
+	}
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: "tongban", AccountName: p.IDNumberMasked, Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		return "", err
+	}
+	sealed, err := kr.SealField([]byte(key.Secret()), personAAD(personID, sealOTP))
+	if err != nil {
+		return "", err
+	}
+	err = store.UpdatePerson(ctx, personID, func(q *storage.Person) error {
+		q.OTPSecretSealed, q.UpdatedAt = sealed, timeNow().UTC()
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	appendAdminAudit(ctx, store, "person.totp", personID, "")
+	return key.URL(), nil
+}
+
+// Grant types a client may be registered for.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// Defaults of NewClient.
+var (
+	DefaultClientScopes     = []string{ScopeOpenID, ScopeProfile, ScopeOfflineAccess}
+	DefaultClientGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+)
+
+// NewClient is a relying app to register.
+type NewClient struct {
+	// ID is the client_id: 1 to 128 characters of [A-Za-z0-9._~-].
+	ID string
+	// Name is shown on the consent page; empty means ID.
+	Name string
+	// RedirectURIs are matched exactly (RFC 9700 §4.1.3), except that the port of an http
+	// loopback URI may vary (RFC 8252 §7.3). Each must be https, http on a loopback address, or
+	// a private-use scheme with a dot. Required with the authorization_code grant.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are the allowed post_logout_redirect_uri values (exact match),
+	// under the same rules.
+	PostLogoutRedirectURIs []string
+	// Public marks a client that cannot keep a secret (native or browser app): no secret,
+	// token_endpoint_auth_method "none", no client_credentials grant.
+	Public bool
+	// GrantTypes: nil means authorization_code and refresh_token. Allowed values:
+	// authorization_code, refresh_token (only with authorization_code), client_credentials
+	// (confidential clients only).
+	GrantTypes []string
+	// Scopes the client may request: nil means "openid profile offline_access". Each must be
+	// in SupportedScopes; authorization_code clients need openid.
+	Scopes []string
+	// IDTokenAlg is id_token_signed_response_alg: "SGD_SM3_SM2", "ES256" or "RS256" (the
+	// default when empty, OIDC Core's mandatory algorithm).
+	IDTokenAlg string
+	// TokenEndpointAuthMethod: "client_secret_basic" (default for confidential clients) or
+	// "client_secret_post"; "none" for public clients. The token endpoint accepts either
+	// secret method from any confidential client; the value is informative.
+	TokenEndpointAuthMethod string
+	// SubjectType is "public" (default: sub is the person ID) or "pairwise" (OIDC Core §8.1).
+	SubjectType string
+	// SectorIdentifier is the host pairwise subjects are computed for; empty means the host
+	// of the redirect URIs (which must then all share one host).
+	SectorIdentifier string
+	// Audience lists the audiences (resource servers) the client may request tokens for.
+	Audience []string
+}
+
+// timeNow stamps records made by the admin operations.
+var timeNow = time.Now
+
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+
+// CreateClient validates nc, applies the defaults documented on NewClient and stores the
+// client. A confidential client gets a new secret: 256 random bits, base64url without padding
+// (43 characters), returned here once and stored only as keyring.ClientSecretHash (HMAC-SM3).
+// A public client's secret is "".
+//
+// Errors: ErrInvalidClientID, ErrInvalidRedirectURI, ErrInvalidGrantType, ErrInvalidScope,
+// ErrInvalidAlgorithm, ErrInvalidAuthMethod, ErrInvalidSubjectType — joined when several
+// apply; ErrClientExists when the ID is taken.
+func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyring, nc NewClient) (storage.Client, string, error) {
+	c, problems := buildClient(nc)
+	if len(problems) > 0 {
+		return storage.Client{}, "", errors.Join(problems...)
+	}
+	secret := ""
+	if !c.Public {
+		secret = randomString(32)
+		c.SecretHash = kr.ClientSecretHash(secret)
+	}
+	c.CreatedAt = timeNow().UTC()
+	if err := store.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return storage.Client{}, "", fmt.Errorf("%w: %q", ErrClientExists, c.ID)
+		}
+		return storage.Client{}, "", err
+	}
+	appendAdminAudit(ctx, store, "client.create", c.ID, c.ID)
+	return c, secret, nil
+}
+
+// ResetClientSecret gives a confidential client a new secret (as CreateClient does) and
+// returns it once; the old secret stops working at once (within Config.ClientCacheTTL for a
+// running server). Errors: storage.ErrNotFound; ErrInvalidAuthMethod for a public client.
+func ResetClientSecret(ctx context.Context, store storage.Storage, kr *keyring.Keyring, clientID string) (string, error) {
+	secret := randomString(32)
+	err := store.UpdateClient(ctx, clientID, func(c *storage.Client) error {
+		if c.Public {
+			return fmt.Errorf("%w: %q is a public client and has no secret", ErrInvalidAuthMethod, clientID)
+		}
+		c.SecretHash = kr.ClientSecretHash(secret)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	appendAdminAudit(ctx, store, "client.secret_reset", clientID, clientID)
+	return secret, nil
+}
+
+// buildClient validates nc and returns the client record without secret and time.
+func buildClient(nc NewClient) (storage.Client, []error) {
+	var problems []error
+	bad := func(err error, format string, a ...any) {
+		problems = append(problems, fmt.Errorf("%w: "+format, append([]any{err}, a...)...))
+	}
+	if !clientIDPattern.MatchString(nc.ID) {
+		bad(ErrInvalidClientID, "%q must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -", nc.ID)
+	}
+	grants := nc.GrantTypes
+	if grants == nil {
+		grants = DefaultClientGrantTypes
+	}
+	grants = slices.Compact(slices.Sorted(slices.Values(grants)))
+	for _, g := range grants {
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
+			bad(ErrInvalidGrantType, "%q (supported: authorization_code, refresh_token, client_credentials; implicit and password are not offered)", g)
+		}
+	}
+	if len(grants) == 0 {
+		bad(ErrInvalidGrantType, "at least one grant type is needed")
+	}
+	hasCode := slices.Contains(grants, GrantAuthorizationCode)
+	if slices.Contains(grants, GrantRefreshToken) && !hasCode {
+		bad(ErrInvalidGrantType, "refresh_token needs authorization_code")
+	}
+	if nc.Public && slices.Contains(grants, GrantClientCredentials) {
+		bad(ErrInvalidGrantType, "a public client cannot use client_credentials")
+	}
+	scopes := nc.Scopes
+	if scopes == nil {
+		scopes = DefaultClientScopes
+	}
+	scopes = slices.Clone(scopes)
+	for _, sc := range scopes {
+		if !slices.Contains(SupportedScopes, sc) {
+			bad(ErrInvalidScope, "%q (supported: %s)", sc, strings.Join(SupportedScopes, " "))
+		}
+	}
+	if hasCode && !slices.Contains(scopes, ScopeOpenID) {
+		bad(ErrInvalidScope, "an authorization_code client needs the openid scope")
+	}
+	if hasCode && len(nc.RedirectURIs) == 0 {
+		bad(ErrInvalidRedirectURI, "an authorization_code client needs at least one redirect URI")
+	}
+	for _, u := range nc.RedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	for _, u := range nc.PostLogoutRedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			problems = append(problems, fmt.Errorf("post-logout: %w", err))
+		}
+	}
+	alg := nc.IDTokenAlg
+	if alg == "" {
+		alg = AlgRS256
+	}
+	if !slices.Contains(SigningAlgorithms, alg) {
+		bad(ErrInvalidAlgorithm, "%q (supported: SGD_SM3_SM2, ES256, RS256)", alg)
+	}
+	method := nc.TokenEndpointAuthMethod
+	switch {
+	case nc.Public && (method == "" || method == "none"):
+		method = "none"
+	case nc.Public:
+		bad(ErrInvalidAuthMethod, "a public client uses none, not %q", method)
+	case method == "":
+		method = "client_secret_basic"
+	case method != "client_secret_basic" && method != "client_secret_post":
+		bad(ErrInvalidAuthMethod, "%q (supported: client_secret_basic, client_secret_post; none for public clients)", method)
+	}
+	subject := nc.SubjectType
+	if subject == "" {
+		subject = "public"
+	}
+	switch subject {
+	case "public":
+	case "pairwise":
+		if nc.SectorIdentifier == "" {
+			hosts := map[string]bool{}
+			for _, raw := range nc.RedirectURIs {
+				if i := strings.Index(raw, "://"); i >= 0 {
+					h := raw[i+3:]
+					if j := strings.IndexAny(h, "/?:"); j >= 0 {
+						h = h[:j]
+					}
+					hosts[h] = true
+				}
+			}
+			if len(hosts) != 1 {
+				bad(ErrInvalidSubjectType, "pairwise needs a sector identifier when the redirect URIs do not share one host")
+			}
+		}
+	default:
+		bad(ErrInvalidSubjectType, "%q (want public or pairwise)", subject)
+	}
+	var responseTypes []string
+	if hasCode {
+		responseTypes = []string{"code"}
+	}
+	return storage.Client{
+		ID:                       nc.ID,
+		Name:                     strings.TrimSpace(nc.Name),
+		Public:                   nc.Public,
+		RedirectURIs:             slices.Clone(nc.RedirectURIs),
+		PostLogoutRedirectURIs:   slices.Clone(nc.PostLogoutRedirectURIs),
+		GrantTypes:               grants,
+		ResponseTypes:            responseTypes,
+		Scopes:                   scopes,
+		Audience:                 slices.Clone(nc.Audience),
+		IDTokenSignedResponseAlg: alg,
+		TokenEndpointAuthMethod:  method,
+		SubjectType:              subject,
+		SectorIdentifier:         nc.SectorIdentifier,
+	}, problems
+}
+
+// appendAdminAudit records an operator action; a failure to audit is not an error of the
+// operation (the record exists).
+func appendAdminAudit(ctx context.Context, store storage.Audit, action, subject, clientID string) {
+	_, _ = store.AppendAudit(ctx, storage.AuditEvent{
+		Time: timeNow().UTC(), Actor: "operator", Action: action, Subject: subject, ClientID: clientID,
+	})
+}

@@ -1,0 +1,294 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+)
+
+// handleAuthorize serves the authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET
+// and POST. The request's parameters become the canonical query of the pending request.
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
+		return
+	}
+	s.authorize(w, r, pendingAuth{Query: r.Form.Encode(), RequestedAt: s.now().UnixMicro()})
+}
+
+// handleResume continues a pending authorization request after the login or consent page.
+func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
+	p, err := s.decodePending(r.URL.Query().Get("authz"))
+	if err != nil {
+		s.log.InfoContext(r.Context(), "authorization request expired or forged", "err", err)
+		s.renderError(w, r, http.StatusBadRequest, "", msgRequestExpired)
+		return
+	}
+	s.authorize(w, r, p)
+}
+
+// parseAuthorizeRequest lets fosite parse and validate an authorization request given as a
+// form-encoded query: client, redirect URI (exact, loopback port may vary), response type,
+// scopes, state.
+func (s *Server) parseAuthorizeRequest(ctx context.Context, query string) (fosite.AuthorizeRequester, error) {
+	fr, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url(pathAuthorize)+"?"+query, nil)
+	if err != nil {
+		return nil, fosite.ErrInvalidRequest.WithWrap(err)
+	}
+	return s.provider.NewAuthorizeRequest(ctx, fr)
+}
+
+// oidcParams are the OIDC Core §3.1.2.1 parameters tongban acts on before issuing a code.
+type oidcParams struct {
+	prompts   []string
+	maxAge    time.Duration // -1 = not set
+	hintSub   string        // sub of a valid id_token_hint
+	claims    *claimsRequest
+	acrLevel  int // weakest requested known acr, -1 = none
+	essential bool
+}
+
+func (s *Server) parseOIDCParams(ctx context.Context, form url.Values) (oidcParams, error) {
+	p := oidcParams{maxAge: -1}
+	if err := validateChallenge(form.Get("code_challenge"), form.Get("code_challenge_method")); err != nil {
+		return p, err
+	}
+	p.prompts = strings.Fields(form.Get("prompt"))
+	for _, v := range p.prompts {
+		if v != "none" && v != "login" && v != "consent" {
+			return p, fosite.ErrInvalidRequest.WithHintf("Unsupported prompt value %q (supported: none, login, consent).", v)
+		}
+	}
+	if slices.Contains(p.prompts, "none") && len(p.prompts) > 1 {
+		return p, fosite.ErrInvalidRequest.WithHint("prompt=none must not be combined with other values.")
+	}
+	if v := form.Get("max_age"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 1<<31 {
+			return p, fosite.ErrInvalidRequest.WithHint("max_age must be a non-negative number of seconds.")
+		}
+		p.maxAge = time.Duration(n) * time.Second
+	}
+	var err error
+	if p.claims, err = parseClaimsRequest(form.Get("claims")); err != nil {
+		return p, err
+	}
+	if hint := form.Get("id_token_hint"); hint != "" {
+		tok, err := s.signer.Decode(ctx, hint)
+		var ve *jwt.ValidationError
+		if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired) && tok != nil) {
+			return p, fosite.ErrInvalidRequest.WithHint("id_token_hint is not an ID token issued by this provider.")
+		}
+		p.hintSub, _ = tok.Claims["sub"].(string)
+		if p.hintSub == "" {
+			return p, fosite.ErrInvalidRequest.WithHint("id_token_hint has no subject.")
+		}
+	}
+	values, essential := acrRequest(form.Get("acr_values"), p.claims)
+	p.acrLevel, p.essential = requiredACRLevel(values), essential
+	return p, nil
+}
+
+// errUnmetAuthentication is the OpenID Connect Unmet Authentication Requirements 1.0 error:
+// an essential acr could not be reached by the login the person just made.
+var errUnmetAuthentication = &fosite.RFC6749Error{
+	ErrorField:       "unmet_authentication_requirements",
+	DescriptionField: "The requested authentication context (acr) could not be reached.",
+	CodeField:        http.StatusBadRequest,
+}
+
+// authorize decides what an authorization request needs (OIDC Core §3.1.2.3):
+//
+//  1. login, when there is no SSO session, prompt=login, the session is older than max_age,
+//     its acr is below the weakest requested acr_values (or essential claims acr), or
+//     id_token_hint names someone else — unless the session was made for this very request
+//     (auth_time ≥ the request's arrival), which ends the loop; with prompt=none the answer
+//     is login_required instead;
+//  2. consent, when prompt=consent or the remembered consent does not cover the requested
+//     scopes; with prompt=none the answer is consent_required;
+//  3. otherwise a code, with iss in the response (RFC 9207).
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendingAuth) {
+	ctx := r.Context()
+	requestedAt, consented := time.UnixMicro(pending.RequestedAt), pending.Consented
+	ar, err := s.parseAuthorizeRequest(ctx, pending.Query)
+	if err != nil {
+		s.authorizeError(w, r, ar, err)
+		return
+	}
+	op, err := s.parseOIDCParams(ctx, ar.GetRequestForm())
+	if err != nil {
+		s.authorizeError(w, r, ar, err)
+		return
+	}
+	c := ar.GetClient().(*client)
+	ls, err := s.loginSession(ctx, r)
+	if err != nil {
+		s.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	now := s.now()
+	none := slices.Contains(op.prompts, "none")
+	pending.Expires = now.Add(s.cfg.AuthRequestLifetime).UnixMicro()
+
+	// 1. Authentication.
+	reason := ""
+	if ls == nil {
+		reason = "no_session"
+	} else if ls.AuthTime.Before(requestedAt) { // not made for this request
+		switch {
+		case slices.Contains(op.prompts, "login"):
+			reason = "prompt_login"
+		case op.maxAge >= 0 && now.Sub(ls.AuthTime) > op.maxAge:
+			reason = "max_age"
+		case op.acrLevel > acrLevel(ls.ACR):
+			reason = "acr"
+		case op.hintSub != "" && op.hintSub != s.subjectFor(c, ls.PersonID):
+			reason = "id_token_hint"
+		}
+	}
+	if reason != "" {
+		if none {
+			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHintf("Login is required (%s).", reason))
+			return
+		}
+		s.log.DebugContext(ctx, "login required", "client_id", c.GetID(), "reason", reason)
+		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(s.encodePending(pending)), http.StatusSeeOther)
+		return
+	}
+	if op.essential && op.acrLevel > acrLevel(ls.ACR) {
+		s.authorizeError(w, r, ar, errUnmetAuthentication)
+		return
+	}
+
+	// 2. Consent.
+	if !consented && (slices.Contains(op.prompts, "consent") || !s.hasConsent(ctx, ls.PersonID, c.GetID(), ar.GetRequestedScopes())) {
+		if none {
+			s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The person has not consented to these scopes."))
+			return
+		}
+		http.Redirect(w, r, s.localPath(pathConsent)+"?authz="+url.QueryEscape(s.encodePending(pending)), http.StatusSeeOther)
+		return
+	}
+
+	// 3. Code.
+	sess := &session{
+		Subject:     s.subjectFor(c, ls.PersonID),
+		PersonID:    ls.PersonID,
+		AuthTime:    nanos(ls.AuthTime),
+		RequestedAt: nanos(requestedAt),
+		ACR:         ls.ACR,
+		AMR:         ls.AMR,
+		Claims:      op.claims,
+	}
+	for _, scope := range ar.GetRequestedScopes() {
+		ar.GrantScope(scope)
+	}
+	for _, aud := range ar.GetRequestedAudience() {
+		ar.GrantAudience(aud)
+	}
+	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, sess)
+	if err != nil {
+		s.authorizeError(w, r, ar, err)
+		return
+	}
+	resp.AddParameter("iss", s.issuer)
+	u := *ar.GetRedirectURI()
+	q := u.Query()
+	for k, v := range resp.GetParameters() {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// authorizeError answers a failed authorization request. With a valid client and redirect URI
+// the error goes back to the client (RFC 6749 §4.1.2.1) with state and iss (RFC 9207 §2);
+// otherwise — unknown client, redirect URI not registered — an error page is shown and nothing
+// redirects (RFC 9700 §4.11.2: no open redirector).
+func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	s.metrics.errors.WithLabelValues("authorize", rfc.ErrorField).Inc()
+	clientID := ""
+	if ar != nil && ar.GetClient() != nil {
+		clientID = ar.GetClient().GetID()
+	}
+	if ar == nil || !ar.IsRedirectURIValid() {
+		s.log.InfoContext(r.Context(), "authorization request refused without redirect",
+			"client_id", clientID, "error", rfc.ErrorField, "hint", rfc.HintField)
+		msg := msgBadRedirect
+		if errors.Is(err, fosite.ErrInvalidClient) || clientID == "" {
+			msg = msgUnknownClient
+		}
+		s.renderError(w, r, http.StatusBadRequest, r.URL.Query().Get("ui_locales"), msg)
+		return
+	}
+	s.log.InfoContext(r.Context(), "authorization error", "client_id", clientID,
+		"error", rfc.ErrorField, "hint", rfc.HintField)
+	u := *ar.GetRedirectURI()
+	u.Fragment = ""
+	q := u.Query()
+	q.Set("error", rfc.ErrorField)
+	if d := rfc.GetDescription(); d != "" {
+		q.Set("error_description", d)
+	}
+	if st := ar.GetState(); st != "" {
+		q.Set("state", st)
+	}
+	q.Set("iss", s.issuer)
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// subjectFor returns the "sub" of a person for a client (OIDC Core §8): the person ID for
+// public subjects; for pairwise subjects base64url(HMAC-SM3(pairwise key, sector ‖ 0 ‖ person
+// ID)), where sector is the client's SectorIdentifier or the host of its first redirect URI.
+func (s *Server) subjectFor(c *client, personID string) string {
+	if c.c.SubjectType != "pairwise" {
+		return personID
+	}
+	return pairwiseSubject(s.keys.pairwise, sectorOf(c.c), personID)
+}
+
+func pairwiseSubject(key []byte, sector, personID string) string {
+	return b64.EncodeToString(smcrypto.HMACSM3(key, []byte(sector+"\x00"+personID)))
+}
+
+func sectorOf(c storage.Client) string {
+	if c.SectorIdentifier != "" {
+		return c.SectorIdentifier
+	}
+	if len(c.RedirectURIs) > 0 {
+		if u, err := url.Parse(c.RedirectURIs[0]); err == nil {
+			return u.Hostname()
+		}
+	}
+	return c.ID
+}
+
+// hasConsent reports whether the person's remembered consent for the client covers scopes.
+func (s *Server) hasConsent(ctx context.Context, personID, clientID string, scopes fosite.Arguments) bool {
+	c, err := s.store.GetConsent(ctx, personID, clientID)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			s.log.ErrorContext(ctx, "read consent", "client_id", clientID, "err", err)
+		}
+		return false
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(c.Scopes, sc) {
+			return false
+		}
+	}
+	return true
+}

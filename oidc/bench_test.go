@@ -1,0 +1,205 @@
+package oidc_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tboidc "github.com/tongban/tongban/oidc"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage/storagetest"
+)
+
+// Benchmarks of the two hot paths over real HTTP (plain http, keep-alive) on an SQLite file,
+// with 16 concurrent clients (b.SetParallelism on GOMAXPROCS). They report throughput (op/s)
+// and the 99th-percentile latency (p99-ms). The load scripts under bench/ measure a whole
+// `idp serve`; these measure the handler and storage work alone.
+//
+//	go test -run '^$' -bench . -benchtime 5s ./oidc/
+
+// latencies collects per-operation latencies from parallel workers.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d []time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d...)
+	l.mu.Unlock()
+}
+
+func (l *latencies) report(b *testing.B, elapsed time.Duration) {
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	p99 := l.d[len(l.d)*99/100]
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), "op/s")
+}
+
+func benchEnv(b *testing.B) *env {
+	e := newEnv(b, storagetest.SQLite(b), envOptions{plain: true, mutate: func(c *tboidc.Config) { c.ClientCacheTTL = 0 }})
+	e.hs.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	return e
+}
+
+func parallelism(b *testing.B) {
+	// 16 concurrent connections whatever GOMAXPROCS is (2 on the reference machine).
+	p := 16 / max(1, testingProcs())
+	b.SetParallelism(max(1, p))
+}
+
+func BenchmarkClientCredentials(b *testing.B) {
+	e := benchEnv(b)
+	svc := e.newRP(tboidc.NewClient{GrantTypes: []string{"client_credentials"}, Scopes: []string{"profile"}})
+	body := url.Values{"grant_type": {"client_credentials"}, "scope": {"profile"}}.Encode()
+	client := e.hs.Client()
+	var lat latencies
+	parallelism(b)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			req, _ := http.NewRequest(http.MethodPost, e.issuer+"/token", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(svc.client.ID, svc.secret)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+			mine = append(mine, time.Since(t0))
+		}
+		lat.add(mine)
+	})
+	lat.report(b, time.Since(start))
+}
+
+// BenchmarkSSORoundTrip measures what a citizen's second app costs: an authorization request
+// with a live SSO session and remembered consent (→ 303 with a code), then the code exchange
+// with PKCE and client authentication (→ access, refresh and ID token).
+func BenchmarkSSORoundTrip(b *testing.B) {
+	for _, alg := range []string{tboidc.AlgSM2, tboidc.AlgES256, tboidc.AlgRS256} {
+		b.Run(alg, func(b *testing.B) { benchSSO(b, alg) })
+	}
+}
+
+func benchSSO(b *testing.B, alg string) {
+	e := benchEnv(b)
+	_, num := e.person("基准", "")
+	r := e.newRP(tboidc.NewClient{IDTokenAlg: alg})
+	// One browser logs in and consents; its session cookie is then shared by every worker.
+	br := e.browser()
+	br.signIn(r.authURL(), num)
+	issuerURL, _ := url.Parse(e.issuer)
+	cookies := br.c.Jar.Cookies(issuerURL)
+	noFollow := &http.Client{Transport: e.hs.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var lat latencies
+	parallelism(b)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			a := r.authURL()
+			req, _ := http.NewRequest(http.MethodGet, a.url, nil)
+			for _, c := range cookies {
+				req.AddCookie(c)
+			}
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			loc, _ := url.Parse(resp.Header.Get("Location"))
+			code := loc.Query().Get("code")
+			if code == "" {
+				b.Errorf("no code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+				return
+			}
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.redirect}, "code_verifier": {a.verifier}}
+			treq, _ := http.NewRequest(http.MethodPost, e.issuer+"/token", strings.NewReader(form.Encode()))
+			treq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			treq.SetBasicAuth(r.client.ID, r.secret)
+			tresp, err := noFollow.Do(treq)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, tresp.Body)
+			tresp.Body.Close()
+			if tresp.StatusCode != 200 {
+				b.Errorf("token status %d", tresp.StatusCode)
+				return
+			}
+			mine = append(mine, time.Since(t0))
+		}
+		lat.add(mine)
+	})
+	lat.report(b, time.Since(start))
+}
+
+func testingProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkPasswordLogin measures a full password login with the production password cost
+// (smcrypto.DefaultPasswordParams, ≈50 ms of one core): authorization request without a
+// session → login page → POST credentials → 303 → code (consent already given). The issue's
+// bar is 0.9 × cores ÷ hash time logins per second, i.e. the hash dominates.
+func BenchmarkPasswordLogin(b *testing.B) {
+	e := newEnv(b, storagetest.SQLite(b), envOptions{plain: true, mutate: func(c *tboidc.Config) {
+		c.ClientCacheTTL = 0
+		c.PasswordParams = smcrypto.DefaultPasswordParams
+	}})
+	e.hs.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	num := residentID(b)
+	if _, err := tboidc.CreatePerson(context.Background(), e.store, e.kr, tboidc.NewPerson{
+		IDNumber: num, Name: "基准", Password: []byte(testPassword)}, smcrypto.DefaultPasswordParams); err != nil {
+		b.Fatal(err)
+	}
+	r := e.newRP(tboidc.NewClient{IDTokenAlg: tboidc.AlgSM2})
+	e.browser().signIn(r.authURL(), num) // consent once
+	var lat latencies
+	b.SetParallelism(2)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			br := e.browser()
+			p := br.get(r.authURL().url)
+			if !p.isLogin() {
+				b.Errorf("no login page: %d", p.status)
+				return
+			}
+			if q := br.login(p, num, testPassword).callback(b); q.Get("code") == "" {
+				b.Errorf("no code: %v", q)
+				return
+			}
+			mine = append(mine, time.Since(t0))
+		}
+		lat.add(mine)
+	})
+	lat.report(b, time.Since(start))
+}

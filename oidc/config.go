@@ -1,0 +1,207 @@
+package oidc
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+)
+
+// Config configures a Server. The zero value of every optional field means the default given
+// in its comment; only Issuer, Store and Keyring are required. Only cmd/idp reads files, flags
+// and environment: this package takes a plain struct.
+type Config struct {
+	// Issuer is the issuer identifier (OpenID Connect Discovery 1.0 §3, RFC 8414 §2): an
+	// absolute https URL without query or fragment, e.g. "https://idp.example.gov.cn" or
+	// "https://example.gov.cn/idp". Every endpoint lives under its path. An http issuer is
+	// accepted only together with InsecureCookies (development). Required.
+	Issuer string
+
+	// Store persists everything. Required.
+	Store storage.Storage
+
+	// Keyring supplies data keys (field encryption, blind index, token HMAC, client-secret
+	// HMAC) and ID-token signing keys. NewServer creates the missing SGD_SM3_SM2, ES256 and
+	// RS256 ID-token keys (keyring.EnsureSigningKeys). Required.
+	Keyring *keyring.Keyring
+
+	// Now returns the current time. Nil means time.Now. Tests inject a clock to expire codes,
+	// tokens and sessions; fosite's own bookkeeping still reads the wall clock, so Now should
+	// stay close to it outside tests.
+	Now func() time.Time
+
+	// Logger receives JSON-friendly structured logs: client IDs, opaque person IDs, error
+	// codes — never names, numbers, phone numbers, passwords or tokens. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	// Registerer receives the Prometheus collectors (see Metrics in doc.go). Nil means no
+	// metrics are registered.
+	Registerer prometheus.Registerer
+
+	// CodeLifetime is how long an authorization code can be redeemed. Zero means 60 seconds
+	// (RFC 9700 §4.2.1 asks for a short lifetime; DESIGN §4).
+	CodeLifetime time.Duration
+	// AccessTokenLifetime is the lifetime of opaque access tokens. Zero means 10 minutes.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is the lifetime of each refresh token of a rotating family. Zero
+	// means 30 days.
+	RefreshTokenLifetime time.Duration
+	// IDTokenLifetime is the validity of ID tokens (exp − iat). Zero means 10 minutes.
+	IDTokenLifetime time.Duration
+	// SessionLifetime is the lifetime of an SSO login session from the login that created it;
+	// it is not extended by use. Zero means 8 hours.
+	SessionLifetime time.Duration
+	// AuthRequestLifetime is how long a pending authorization request stays usable on the
+	// login and consent pages. Zero means 15 minutes.
+	AuthRequestLifetime time.Duration
+
+	// PasswordParams are the PBKDF2-HMAC-SM3 parameters for new password hashes and for the
+	// dummy check run for unknown users (so both cost the same). A hash made with other
+	// parameters is re-hashed after a successful login. Zero means smcrypto.DefaultPasswordParams
+	// (≈50 ms of one core).
+	PasswordParams smcrypto.PasswordParams
+
+	// AccountLockThreshold is the number of failed logins for one account (ID number or phone
+	// number, known or not) within AccountLockWindow after which further attempts are refused
+	// until the window has passed. Zero means 5.
+	AccountLockThreshold int
+	// AccountLockWindow is the sliding window of AccountLockThreshold. Zero means 15 minutes.
+	AccountLockWindow time.Duration
+	// IPLockThreshold is the number of failed logins from one client IP address within
+	// IPLockWindow after which that address is refused. Zero means 50.
+	IPLockThreshold int
+	// IPLockWindow is the sliding window of IPLockThreshold. Zero means 15 minutes.
+	IPLockWindow time.Duration
+
+	// ClientIP returns the client IP address of a browser request, for the per-IP lockout.
+	// Nil means the host part of r.RemoteAddr; behind a reverse proxy, supply a function that
+	// reads the header the proxy sets.
+	ClientIP func(r *http.Request) string
+
+	// InsecureCookies drops the Secure attribute and the __Host- prefix from the session and
+	// CSRF cookies. It is required for an http issuer (local development) and must stay false
+	// in production. With an https issuer cookies are always Secure unless this is set.
+	InsecureCookies bool
+
+	// ClientCacheTTL is how long a registered client is cached in memory before storage is
+	// read again, so changes made by `idp clients …` reach a running server within this time.
+	// Zero means 10 seconds; a negative value disables the cache.
+	ClientCacheTTL time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultCodeLifetime         = 60 * time.Second
+	DefaultAccessTokenLifetime  = 10 * time.Minute
+	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+	DefaultIDTokenLifetime      = 10 * time.Minute
+	DefaultSessionLifetime      = 8 * time.Hour
+	DefaultAuthRequestLifetime  = 15 * time.Minute
+	DefaultAccountLockThreshold = 5
+	DefaultAccountLockWindow    = 15 * time.Minute
+	DefaultIPLockThreshold      = 50
+	DefaultIPLockWindow         = 15 * time.Minute
+	DefaultClientCacheTTL       = 10 * time.Second
+)
+
+// withDefaults returns a copy of c with zero fields replaced by their defaults, and the
+// parsed issuer; the error wraps ErrInvalidConfig and lists every problem.
+func (c Config) withDefaults() (Config, *url.URL, error) {
+	var problems []string
+	var iss *url.URL
+	if c.Issuer == "" {
+		problems = append(problems, "Issuer is required")
+	} else {
+		u, err := url.Parse(c.Issuer)
+		switch {
+		case err != nil || !u.IsAbs() || u.Host == "":
+			problems = append(problems, fmt.Sprintf("Issuer %q is not an absolute URL", c.Issuer))
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			problems = append(problems, "Issuer must not have a query, fragment or user info")
+		case u.Scheme == "http" && !c.InsecureCookies:
+			problems = append(problems, "an http Issuer needs InsecureCookies (development only); use https")
+		case u.Scheme != "https" && u.Scheme != "http":
+			problems = append(problems, fmt.Sprintf("Issuer scheme %q is not https", u.Scheme))
+		default:
+			u.Path = strings.TrimSuffix(u.Path, "/")
+			iss = u
+		}
+	}
+	if c.Store == nil {
+		problems = append(problems, "Store is required")
+	}
+	if c.Keyring == nil {
+		problems = append(problems, "Keyring is required")
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"CodeLifetime", &c.CodeLifetime, DefaultCodeLifetime},
+		{"AccessTokenLifetime", &c.AccessTokenLifetime, DefaultAccessTokenLifetime},
+		{"RefreshTokenLifetime", &c.RefreshTokenLifetime, DefaultRefreshTokenLifetime},
+		{"IDTokenLifetime", &c.IDTokenLifetime, DefaultIDTokenLifetime},
+		{"SessionLifetime", &c.SessionLifetime, DefaultSessionLifetime},
+		{"AuthRequestLifetime", &c.AuthRequestLifetime, DefaultAuthRequestLifetime},
+		{"AccountLockWindow", &c.AccountLockWindow, DefaultAccountLockWindow},
+		{"IPLockWindow", &c.IPLockWindow, DefaultIPLockWindow},
+	} {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < time.Second:
+			problems = append(problems, fmt.Sprintf("%s %v is below one second", d.name, *d.v))
+		}
+	}
+	if c.CodeLifetime > 10*time.Minute {
+		problems = append(problems, "CodeLifetime above 10 minutes (RFC 6749 §4.1.2)")
+	}
+	if c.AccountLockThreshold == 0 {
+		c.AccountLockThreshold = DefaultAccountLockThreshold
+	}
+	if c.IPLockThreshold == 0 {
+		c.IPLockThreshold = DefaultIPLockThreshold
+	}
+	if c.AccountLockThreshold < 0 || c.IPLockThreshold < 0 {
+		problems = append(problems, "lock thresholds must be positive")
+	}
+	if c.ClientCacheTTL == 0 {
+		c.ClientCacheTTL = DefaultClientCacheTTL
+	}
+	if c.PasswordParams == (smcrypto.PasswordParams{}) {
+		c.PasswordParams = smcrypto.DefaultPasswordParams
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteIP
+	}
+	if len(problems) > 0 {
+		return c, nil, fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
+	}
+	return c, iss, nil
+}
+
+// remoteIP is the default Config.ClientIP: the host part of r.RemoteAddr.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

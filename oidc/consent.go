@@ -1,0 +1,104 @@
+package oidc
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/tongban/tongban/storage"
+)
+
+// consentPage fills the consent page: the client's name and what each requested scope reveals.
+func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, authz string, q url.Values, lang string) pageData {
+	d := s.newPage(lang, pathConsent, url.Values{"authz": {authz}})
+	d.Authz = authz
+	d.CSRF = s.csrfToken(w, r, "consent")
+	d.ClientName = q.Get("client_id")
+	if c, err := s.clients.get(r.Context(), q.Get("client_id")); err == nil {
+		d.ClientName = c.displayName()
+	}
+	for _, sc := range strings.Fields(q.Get("scope")) {
+		d.Scopes = append(d.Scopes, scopeText(lang, sc))
+	}
+	return d
+}
+
+// handleConsentPage shows the consent form (GET /consent?authz=…). Without a login session the
+// browser goes back to the login page.
+func (s *Server) handleConsentPage(w http.ResponseWriter, r *http.Request) {
+	authz := r.URL.Query().Get("authz")
+	p, q, err := s.pendingForm(authz)
+	if err != nil {
+		s.renderError(w, r, http.StatusBadRequest, r.URL.Query().Get("ui_locales"), msgRequestExpired)
+		return
+	}
+	ls, err := s.loginSession(r.Context(), r)
+	if err != nil || ls == nil {
+		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(authz), http.StatusSeeOther)
+		return
+	}
+	lang := pickLang(firstNonEmpty(r.URL.Query().Get("ui_locales"), p.Lang, q.Get("ui_locales")))
+	s.render(w, http.StatusOK, s.pages.consent, s.consentPage(w, r, authz, q, lang))
+}
+
+// handleConsent records the decision (POST /consent). "allow" remembers the scopes for the
+// client (storage.Consents, merged with earlier grants) and answers 303 to the pending
+// request; "deny" sends access_denied to the client (RFC 6749 §4.1.2.1).
+func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
+		return
+	}
+	authz := r.PostForm.Get("authz")
+	p, q, err := s.pendingForm(authz)
+	lang := pickLang(firstNonEmpty(r.PostForm.Get("ui_locales"), q.Get("ui_locales")))
+	if err != nil {
+		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
+		return
+	}
+	if !s.checkCSRF(r, "consent") {
+		d := s.consentPage(w, r, authz, q, lang)
+		d.Error = d.T[msgCSRF]
+		s.render(w, http.StatusForbidden, s.pages.consent, d)
+		return
+	}
+	ls, err := s.loginSession(ctx, r)
+	if err != nil || ls == nil {
+		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(authz), http.StatusSeeOther)
+		return
+	}
+	clientID := q.Get("client_id")
+	if r.PostForm.Get("decision") != "allow" {
+		ar, err := s.parseAuthorizeRequest(ctx, p.Query)
+		if err == nil {
+			err = fosite.ErrAccessDenied.WithHint("The person declined.")
+		}
+		s.appendAudit(ctx, storage.AuditEvent{Actor: ls.PersonID, Action: "consent.deny", Subject: ls.PersonID, ClientID: clientID})
+		s.authorizeError(w, r, ar, err)
+		return
+	}
+	scopes := strings.Fields(q.Get("scope"))
+	if old, err := s.store.GetConsent(ctx, ls.PersonID, clientID); err == nil {
+		for _, sc := range old.Scopes {
+			if !slices.Contains(scopes, sc) {
+				scopes = append(scopes, sc)
+			}
+		}
+	}
+	slices.Sort(scopes)
+	if err := s.store.SaveConsent(ctx, storage.Consent{PersonID: ls.PersonID, ClientID: clientID, Scopes: scopes, GrantedAt: s.now()}); err != nil {
+		s.log.ErrorContext(ctx, "save consent", "client_id", clientID, "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, lang, msgServer)
+		return
+	}
+	s.appendAudit(ctx, storage.AuditEvent{Actor: ls.PersonID, Action: "consent.grant", Subject: ls.PersonID,
+		ClientID: clientID, Detail: strings.Join(scopes, " ")})
+	p.Consented = true
+	p.Lang = lang
+	p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()
+	http.Redirect(w, r, s.localPath(pathResume)+"?authz="+url.QueryEscape(s.encodePending(p)), http.StatusSeeOther)
+}

@@ -1,0 +1,66 @@
+package oidc
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// discoveryDocument builds the provider metadata (OpenID Connect Discovery 1.0 §3 and RFC 8414
+// §2), served at /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
+func (s *Server) discoveryDocument() ([]byte, error) {
+	doc := map[string]any{
+		"issuer":                                        s.issuer,
+		"authorization_endpoint":                        s.url(pathAuthorize),
+		"token_endpoint":                                s.url(pathToken),
+		"userinfo_endpoint":                             s.url(pathUserinfo),
+		"jwks_uri":                                      s.url(pathJWKS),
+		"end_session_endpoint":                          s.url(pathLogout),
+		"introspection_endpoint":                        s.url(pathIntrospect),
+		"revocation_endpoint":                           s.url(pathRevoke),
+		"scopes_supported":                              SupportedScopes,
+		"response_types_supported":                      []string{"code"},
+		"response_modes_supported":                      []string{"query"},
+		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                       []string{"public", "pairwise"},
+		"id_token_signing_alg_values_supported":         SigningAlgorithms,
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":              []string{"S256"},
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash",
+			ClaimName, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType},
+		"claim_types_supported":                          []string{"normal"},
+		"claims_parameter_supported":                     true,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"acr_values_supported":                           SupportedACRValues,
+		"prompt_values_supported":                        []string{"none", "login", "consent"},
+		"ui_locales_supported":                           UILocales,
+		"authorization_response_iss_parameter_supported": true,
+		"frontchannel_logout_supported":                  false,
+		"backchannel_logout_supported":                   false,
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}
+
+// handleDiscovery serves the provider metadata.
+func (s *Server) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(s.discovery)
+}
+
+// handleJWKS serves the ID-token keys (see idTokenSigner.JWKS).
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	body, err := s.signer.JWKS(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "jwks", "err", err)
+		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,152 @@
+// Package oidc is tongban's OpenID Connect provider (DESIGN §4), built on github.com/ory/fosite
+// v0.49: one login (an SSO session) serves every relying app, ID tokens are signed with SM2
+// (SGD_SM3_SM2) or, per client, ES256 or RS256, and access and refresh tokens are opaque
+// HMAC-SM3 values.
+//
+// # Using it
+//
+// cmd/idp opens the storage and the keyring, builds a Config and serves Handler:
+//
+//	kr, err := keyring.Open(ctx, store, kek)
+//	srv, err := oidc.NewServer(ctx, oidc.Config{
+//		Issuer:     "https://idp.example.gov.cn",
+//		Store:      store,
+//		Keyring:    kr,
+//		Logger:     logger,               // slog JSON handler
+//		Registerer: prometheus.DefaultRegisterer,
+//	})
+//	mux.Handle("/", srv.Handler())        // /healthz, /readyz, /metrics are cmd/idp's
+//
+// NewServer creates the missing ID-token keys (SGD_SM3_SM2, ES256, RS256) on first start.
+// Admin commands call CreatePerson, EnrollTOTP, CreateClient and ResetClientSecret on the same
+// storage; they need no Server. Every validation error they return wraps a sentinel of this
+// package (ErrInvalidRedirectURI, ErrInvalidIDNumber, …; errors.Is), several problems joined
+// into one error, so a CLI prints the message and exits 2 when errors.Is matches any sentinel.
+//
+// Signing keys rotate with keyring.Rotate(ctx, storage.PurposeIDToken, alg, keepFor) (`idp keys
+// rotate`); the new key signs at once and the retired one stays in the JWKS for keepFor. Keep
+// it at least Config.SessionLifetime (and IDTokenLifetime), so ID tokens and id_token_hint
+// values signed before the rotation keep verifying; a running server sees the rotation within
+// keyring.CacheTTL. Server.Purge deletes expired codes and tokens; run it periodically.
+//
+// # Endpoints
+//
+// All paths are relative to the issuer (an issuer with a path puts them under it):
+//
+//	GET       /.well-known/openid-configuration   OIDC Discovery 1.0 + RFC 8414 metadata
+//	GET       /.well-known/oauth-authorization-server  (the same document, RFC 8414 §3)
+//	GET       /jwks                 every published ID-token key (SM2 as crv "SM2-P-256")
+//	GET, POST /authorize            authorization endpoint (code flow only)
+//	GET       /authorize/resume     continues a request after login or consent
+//	GET, POST /login                login page (ID number, credit code or phone + password)
+//	GET, POST /consent              consent page (remembered per client)
+//	POST      /token                authorization_code (+PKCE), refresh_token, client_credentials
+//	GET, POST /userinfo             UserInfo (bearer access token with scope openid)
+//	POST      /introspect           RFC 7662, confidential clients only
+//	POST      /revoke               RFC 7009
+//	GET, POST /logout               RP-initiated logout (end_session_endpoint)
+//	GET       /assets/style.css     the pages' stylesheet
+//
+// # Profile (RFC 9700, DESIGN §4)
+//
+//   - Authorization code flow only; implicit, hybrid and password grants are refused
+//     (unsupported_response_type, unsupported_grant_type).
+//   - PKCE with S256 for every client; plain and missing challenges are invalid_request.
+//   - Redirect URIs match exactly; only the port of an http loopback URI may vary (RFC 8252
+//     §7.3). A request whose client or redirect URI is not registered gets an error page,
+//     never a redirect. state is required (at least 8 characters, fosite's rule).
+//   - Codes live 60 s and are single use: the first redemption claims the code with one
+//     conditional UPDATE (storage.InvalidateToken); a replay gets invalid_grant and revokes every
+//     token the code issued, including in the race where the replay arrives while the first
+//     redemption is still storing its tokens. A failed redemption (wrong PKCE verifier, wrong
+//     client) also uses the code up.
+//   - Refresh tokens rotate: a refresh answers a new refresh token and access token, the
+//     presented one becomes inactive and the access tokens issued before are revoked. Presenting
+//     an inactive refresh token again revokes the whole family (every refresh and access token
+//     of the grant). Refresh tokens are issued only with the offline_access scope.
+//   - The authorization response carries iss (RFC 9207), on success and on error.
+//   - Client authentication: client_secret_basic or client_secret_post for confidential clients
+//     (both accepted), none for public clients. Secrets are 256-bit random values compared as
+//     HMAC-SM3 in constant time.
+//
+// # Scopes and claims
+//
+//	openid          sub (the opaque person ID, or a pairwise value for pairwise clients)
+//	profile         name
+//	phone           phone_number (E.164, "+8613800138000")
+//	id_number       id_number (the full resident ID number or unified social credit code) and
+//	                id_number_type ("resident_id" or "credit_code")
+//	offline_access  a refresh token
+//
+// ID tokens carry iss, sub, aud (the client ID), exp, iat, auth_time, acr, amr, at_hash (the
+// left half of SHA-256, or of SM3 for SGD_SM3_SM2), nonce (code exchange only) and the claims
+// of the granted scopes; UserInfo returns sub and the same claims. The claims request
+// parameter (OIDC Core §5.5) narrows either set to the claims it names and never widens it
+// beyond the granted scopes. Personal data is read from storage when a token or UserInfo
+// response is made; token records hold none. The JWS header has kid and typ "JWT".
+//
+// acr values, weakest first: urn:tongban:acr:password (password) and urn:tongban:acr:mfa
+// (password and a TOTP code; EnrollTOTP). amr is ["pwd"] or ["pwd","otp"] (RFC 8176).
+//
+// # Authorization requests (OIDC Core §3.1.2)
+//
+// prompt none|login|consent, max_age, id_token_hint, login_hint (pre-fills the identifier),
+// acr_values and the claims parameter's acr (step-up: the login page asks for the TOTP code),
+// claims, ui_locales (zh-CN by default, en) and nonce (at least 8 characters) are honoured. A
+// request needs a login when there is no session, prompt=login, the session is older than
+// max_age, its acr is below the weakest requested one, or id_token_hint names someone else;
+// with prompt=none that is login_required. Consent is needed when prompt=consent or the
+// remembered consent lacks a requested scope (consent_required with prompt=none). An essential
+// acr that the person cannot reach gives unmet_authentication_requirements.
+//
+// # Browser sessions and pages
+//
+// The SSO session is a browser-session cookie (HttpOnly, SameSite=Lax, Secure and __Host-
+// prefixed for https issuers) holding a 256-bit secret; storage keeps only its HMAC-SM3
+// (storage.LoginSession.ID), so a copy of the database cannot be replayed as a cookie. It lasts
+// Config.SessionLifetime from the login and ends for every app at logout.
+//
+// The login, consent and logout pages are server-rendered (html/template), Chinese first with an
+// English switch, CSRF-protected (double-submit cookie, HMAC-bound to the form's purpose), and
+// sent with Content-Security-Policy frame-ancestors 'none', X-Frame-Options DENY and
+// Cache-Control no-store. Every POST that succeeds answers 303 See Other. A pending
+// authorization request travels between the pages as an HMAC-SM3-protected parameter, so the
+// pages need no server-side state.
+//
+// Login failures look the same for an unknown identifier and a wrong password (same message,
+// same status, and the same PBKDF2 work against a dummy hash). Attempts are throttled per
+// account key (the blind index of the identifier, whether or not it exists; storage.Throttle,
+// shared by replicas) and failures per client IP (Config.ClientIP); past the thresholds the
+// login page answers 429 with a "too many attempts" message.
+//
+// # Stored data conventions
+//
+// Person fields are sealed with keyring.SealField using the additional data
+// "person/<person ID>/id_number", ".../phone" and ".../otp". Person.IDNumberIndex is
+// keyring.BlindIndex of the normalised number (upper-case, ASCII), Person.PhoneIndex of the 11
+// digits. Derived keys (CSRF, pending requests, session IDs, pairwise subjects) are HMAC-SM3 of
+// keyring.TokenKey with a label, so they survive restarts and are the same on every replica.
+//
+// # Logs and metrics
+//
+// Logs (Config.Logger) carry client IDs, opaque person IDs, OAuth error codes and hints, never
+// names, numbers, phone numbers, passwords, codes or tokens. Logins, consents, logouts, code
+// replays and refresh-token reuse are also appended to storage.Audit. Prometheus collectors
+// (registered on Config.Registerer):
+//
+//	tongban_idp_logins_total{result="success|failure|locked|csrf"}
+//	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials"}
+//	tongban_idp_oauth_errors_total{endpoint,error}
+//	tongban_idp_replays_total{kind="authorization_code|refresh_token"}
+//	tongban_idp_http_request_duration_seconds{route,code}
+//
+// # fosite seams (DESIGN §8)
+//
+// tongban replaces these fosite parts: the HMAC strategy (HMAC-SM3, Config.Now, no global
+// mutex), the ID-token strategy and signer (per-client algorithm, SM2 through smjose, SM3
+// at_hash), the PKCE handler (S256 only, challenge kept in the code's session), the
+// token-endpoint half of the OpenID Connect handlers, the client authentication strategy and
+// the secrets hasher (HMAC-SM3 instead of bcrypt), and the storage (atomic single use). fosite
+// still parses and validates requests, runs the code, refresh and client-credentials grants,
+// validates prompt / max_age / id_token_hint a second time, introspects and revokes.
+package oidc

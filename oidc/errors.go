@@ -1,0 +1,57 @@
+package oidc
+
+import "errors"
+
+// Validation errors of the admin operations (CreatePerson, CreateClient, EnrollTOTP) and of
+// NewServer. They are returned wrapped with a message that says what exactly is wrong; test
+// them with errors.Is. A command-line tool maps every one of them to exit status 2 ("wrong
+// argument"); any other error is an operational failure.
+var (
+	// ErrInvalidConfig: a Config field is missing or out of range (NewServer). The message
+	// lists every problem found, not only the first.
+	ErrInvalidConfig = errors.New("oidc: invalid configuration")
+
+	// ErrInvalidPersonKind: NewPerson.Kind is neither storage.NaturalPerson nor storage.LegalPerson.
+	ErrInvalidPersonKind = errors.New("oidc: invalid person kind")
+	// ErrInvalidIDNumber: the resident ID number (GB 11643-1999) or unified social credit code
+	// (GB 32100-2015) failed validation; the wrapped idnumber error says which rule.
+	ErrInvalidIDNumber = errors.New("oidc: invalid identity number")
+	// ErrInvalidName: the name is empty, longer than 64 characters or contains control characters.
+	ErrInvalidName = errors.New("oidc: invalid name")
+	// ErrInvalidPhone: the phone number is not a mainland China mobile number (11 digits
+	// starting with 1, optionally prefixed by +86 or 0086).
+	ErrInvalidPhone = errors.New("oidc: invalid phone number")
+	// ErrInvalidPassword: the password is shorter than 8 or longer than 256 bytes.
+	ErrInvalidPassword = errors.New("oidc: invalid password")
+	// ErrPersonExists: a person with that ID number or phone number is already registered.
+	ErrPersonExists = errors.New("oidc: person already registered")
+
+	// ErrInvalidClientID: the client ID is empty, longer than 128 bytes or has characters
+	// outside [A-Za-z0-9._~-].
+	ErrInvalidClientID = errors.New("oidc: invalid client ID")
+	// ErrInvalidRedirectURI: a redirect URI or post-logout redirect URI is not absolute, has a
+	// fragment, or is neither https, http on a loopback address (RFC 8252 §7.3), nor a
+	// private-use scheme with a dot (RFC 8252 §7.1).
+	ErrInvalidRedirectURI = errors.New("oidc: invalid redirect URI")
+	// ErrInvalidGrantType: a grant type other than authorization_code, refresh_token and
+	// client_credentials, refresh_token without authorization_code, or a public client with
+	// client_credentials.
+	ErrInvalidGrantType = errors.New("oidc: invalid grant type")
+	// ErrInvalidScope: a scope that is not one of SupportedScopes, or authorization_code
+	// without the openid scope.
+	ErrInvalidScope = errors.New("oidc: invalid scope")
+	// ErrInvalidAlgorithm: an ID-token signing algorithm other than SGD_SM3_SM2, ES256, RS256.
+	ErrInvalidAlgorithm = errors.New("oidc: invalid ID token signing algorithm")
+	// ErrInvalidSubjectType: a subject type other than "public" or "pairwise", or pairwise
+	// without a sector identifier or redirect URI to derive it from.
+	ErrInvalidSubjectType = errors.New("oidc: invalid subject type")
+	// ErrInvalidAuthMethod: a token endpoint auth method other than client_secret_basic,
+	// client_secret_post (confidential clients) or none (public clients).
+	ErrInvalidAuthMethod = errors.New("oidc: invalid token endpoint auth method")
+	// ErrClientExists: a client with that ID is already registered.
+	ErrClientExists = errors.New("oidc: client already registered")
+)
+
+// errInvalidAuthRequest is the internal cause of a pending authorization request (the signed
+// "authz" parameter of the login and consent pages) that is malformed, forged or expired.
+var errInvalidAuthRequest = errors.New("oidc: invalid or expired authorization request")

@@ -1,0 +1,300 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/sm-crypto/smjose"
+	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/storagetest"
+)
+
+func testKeyring(t *testing.T) *keyring.Keyring { return testKeyringB(t) }
+
+func testKeyringB(t testing.TB) *keyring.Keyring {
+	t.Helper()
+	store := storagetest.SQLite(t)
+	kek, _ := smcrypto.GenerateKEK(nil)
+	kr, err := keyring.Open(context.Background(), store, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.EnsureSigningKeys(context.Background(), storage.PurposeIDToken, AlgSM2, AlgES256, AlgRS256); err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func TestIDTokenSigner(t *testing.T) {
+	kr := testKeyring(t)
+	ctx := context.Background()
+	now := time.Now()
+	s := newIDTokenSigner(kr, func() time.Time { return now })
+	for _, alg := range SigningAlgorithms {
+		t.Run("ok/"+alg, func(t *testing.T) {
+			claims := jwt.MapClaims{"sub": "p1", "exp": now.Add(time.Minute).Unix()}
+			tok, sig, err := s.Generate(ctx, claims, &jwt.Headers{Extra: map[string]any{"alg": alg}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(tok, "."+sig) {
+				t.Error("signature part")
+			}
+			got, err := s.Decode(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, _ := kr.Active(ctx, storage.PurposeIDToken, alg)
+			if got.Header["alg"] != alg || got.Header["kid"] != key.ID || got.Claims["sub"] != "p1" {
+				t.Errorf("decoded %v %v", got.Header, got.Claims)
+			}
+			if _, err := s.Validate(ctx, tok); err != nil {
+				t.Error(err)
+			}
+		})
+		t.Run("fail/tampered/"+alg, func(t *testing.T) {
+			tok, _, _ := s.Generate(ctx, jwt.MapClaims{"sub": "p1", "exp": now.Add(time.Minute).Unix()}, &jwt.Headers{Extra: map[string]any{"alg": alg}})
+			parts := strings.Split(tok, ".")
+			parts[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"p2","exp":9999999999}`))
+			_, err := s.Decode(ctx, strings.Join(parts, "."))
+			var ve *jwt.ValidationError
+			if !errors.As(err, &ve) || !ve.Has(jwt.ValidationErrorSignatureInvalid) {
+				t.Errorf("tampered token: %v", err)
+			}
+		})
+		t.Run("fail/expired/"+alg, func(t *testing.T) {
+			tok, _, _ := s.Generate(ctx, jwt.MapClaims{"sub": "p1", "exp": now.Add(-time.Second).Unix()}, &jwt.Headers{Extra: map[string]any{"alg": alg}})
+			got, err := s.Decode(ctx, tok)
+			var ve *jwt.ValidationError
+			if !errors.As(err, &ve) || !ve.Has(jwt.ValidationErrorExpired) || got == nil || got.Claims["sub"] != "p1" {
+				t.Errorf("expired token: %v", err)
+			}
+		})
+	}
+	t.Run("fail/unknown-alg", func(t *testing.T) {
+		if _, _, err := s.Generate(ctx, jwt.MapClaims{}, &jwt.Headers{Extra: map[string]any{"alg": "HS256"}}); err == nil {
+			t.Error("HS256 accepted")
+		}
+	})
+	t.Run("fail/foreign-key", func(t *testing.T) {
+		other := newIDTokenSigner(testKeyring(t), time.Now)
+		tok, _, _ := other.Generate(ctx, jwt.MapClaims{"exp": now.Add(time.Minute).Unix()}, &jwt.Headers{Extra: map[string]any{"alg": AlgSM2}})
+		if _, err := s.Decode(ctx, tok); err == nil {
+			t.Error("token of another provider accepted")
+		}
+	})
+	t.Run("ok/jwks", func(t *testing.T) {
+		body, err := s.JWKS(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, err := smjose.ParseJWKS(body)
+		if err != nil || len(ks.SM2) != 1 || len(ks.Standard.Keys) != 2 {
+			t.Fatalf("%v %+v", err, ks)
+		}
+		tok, _, _ := s.Generate(ctx, jwt.MapClaims{"exp": now.Add(time.Minute).Unix()}, &jwt.Headers{Extra: map[string]any{"alg": AlgSM2}})
+		if _, err := ks.VerifySM2(tok); err != nil {
+			t.Errorf("published SM2 key does not verify: %v", err)
+		}
+		again, _ := s.JWKS(ctx)
+		if &again[0] != &body[0] {
+			t.Error("JWKS not cached")
+		}
+	})
+}
+
+func TestHalfHash(t *testing.T) {
+	tok := "tb_at_abc.def"
+	sum := sha256.Sum256([]byte(tok))
+	if got := halfHash(AlgRS256, tok); got != base64.RawURLEncoding.EncodeToString(sum[:16]) {
+		t.Errorf("RS256 at_hash %s", got)
+	}
+	if got := halfHash(AlgES256, tok); got != halfHash(AlgRS256, tok) {
+		t.Error("ES256 at_hash differs from RS256")
+	}
+	sm3 := smcrypto.SM3([]byte(tok))
+	if got := halfHash(AlgSM2, tok); got != base64.RawURLEncoding.EncodeToString(sm3[:16]) {
+		t.Errorf("SGD_SM3_SM2 at_hash %s is not the left half of SM3", got)
+	}
+}
+
+func TestHMACStrategy(t *testing.T) {
+	now := time.Now()
+	key := make([]byte, 32)
+	h := newHMACStrategy(key, func() time.Time { return now })
+	ctx := context.Background()
+	tok, sig, err := h.GenerateAccessToken(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok, prefixAccess) || h.AccessTokenSignature(ctx, tok) != sig || len(sig) != 43 {
+		t.Fatalf("token %q sig %q", tok, sig)
+	}
+	req := func(exp time.Time) fosite.Requester {
+		s := &session{}
+		s.SetExpiresAt(fosite.AccessToken, exp)
+		s.SetExpiresAt(fosite.RefreshToken, exp)
+		s.SetExpiresAt(fosite.AuthorizeCode, exp)
+		return &fosite.Request{Session: s}
+	}
+	for _, tc := range []struct {
+		name    string
+		tok     string
+		exp     time.Time
+		wantErr error
+	}{
+		{"ok", tok, now.Add(time.Minute), nil},
+		{"ok/no-expiry", tok, time.Time{}, nil},
+		{"fail/expired", tok, now, fosite.ErrTokenExpired},
+		{"fail/tampered", tok[:len(tok)-1] + "A", now.Add(time.Minute), fosite.ErrTokenSignatureMismatch},
+		{"fail/body", prefixAccess + "x" + tok[len(prefixAccess)+1:], now.Add(time.Minute), fosite.ErrTokenSignatureMismatch},
+		{"fail/refresh-as-access", prefixRefresh + tok[len(prefixAccess):], now.Add(time.Minute), fosite.ErrInvalidTokenFormat},
+		{"fail/shape", "garbage", now.Add(time.Minute), fosite.ErrInvalidTokenFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := h.ValidateAccessToken(ctx, req(tc.exp), tc.tok)
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	// Code and refresh tokens use their own prefixes, so one kind never validates as another.
+	code, _, _ := h.GenerateAuthorizeCode(ctx, nil)
+	if h.ValidateRefreshToken(ctx, req(now.Add(time.Minute)), code) == nil || h.RefreshTokenSignature(ctx, code) != "" {
+		t.Error("a code validated as a refresh token")
+	}
+	if other := newHMACStrategy(make([]byte, 32), time.Now); other.ValidateAuthorizeCode(ctx, req(time.Time{}), code) != nil {
+		t.Error("same key, different strategy instance: code refused")
+	}
+	k2 := make([]byte, 32)
+	k2[0] = 1
+	if newHMACStrategy(k2, time.Now).ValidateAuthorizeCode(ctx, req(time.Time{}), code) == nil {
+		t.Error("code accepted under another key")
+	}
+}
+
+func TestNormalizeIdentifier(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		kind     identKind
+	}{
+		{"11010519491231002x", "11010519491231002X", identNumber},
+		{"110105 19491231 002X", "11010519491231002X", identNumber},
+		{"９１１１０１０８５５１３８５０８２Ｑ", "91110108551385082Q", identNumber},
+		{"13800138000", "13800138000", identPhone},
+		{"+86 138-0013-8000", "13800138000", identPhone},
+		{"008613800138000", "13800138000", identPhone},
+		{"8613800138000", "13800138000", identPhone},
+		{"11010519491231002Y", "11010519491231002Y", identUnknown},
+		{"23800138000", "23800138000", identUnknown},
+		{"alice", "ALICE", identUnknown},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, kind := normalizeIdentifier(tc.in)
+			if got != tc.want || kind != tc.kind {
+				t.Errorf("normalizeIdentifier(%q) = %q, %d; want %q, %d", tc.in, got, kind, tc.want, tc.kind)
+			}
+		})
+	}
+}
+
+func TestPendingAuth(t *testing.T) {
+	now := time.Now()
+	s := &Server{now: func() time.Time { return now }}
+	s.keys.authz = make([]byte, 32)
+	p := pendingAuth{Query: "client_id=a&state=12345678", RequestedAt: now.UnixMicro(), Expires: now.Add(time.Minute).UnixMicro()}
+	v := s.encodePending(p)
+	got, err := s.decodePending(v)
+	if err != nil || got != p {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for name, bad := range map[string]string{
+		"fail/tampered-body": "f" + v[1:],
+		"fail/tampered-mac":  v[:len(v)-2] + "AA",
+		"fail/no-mac":        strings.Split(v, ".")[0],
+		"fail/empty":         "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := s.decodePending(bad); !errors.Is(err, errInvalidAuthRequest) {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+	s.now = func() time.Time { return now.Add(2 * time.Minute) }
+	if _, err := s.decodePending(v); !errors.Is(err, errInvalidAuthRequest) {
+		t.Errorf("expired pending request: %v", err)
+	}
+}
+
+func TestRedirectSecure(t *testing.T) {
+	for _, tc := range []struct {
+		uri string
+		ok  bool
+	}{
+		{"https://app.example/cb", true},
+		{"http://127.0.0.1:1234/cb", true},
+		{"http://[::1]/cb", true},
+		{"http://localhost/cb", true},
+		{"cn.gov.example.app:/cb", true},
+		{"http://app.example/cb", false},
+		{"http://evil.localhost/cb", false},
+		{"http://127.0.0.1.nip.io/cb", false},
+		{"myapp:/cb", false},
+		{"javascript:alert(1)", false},
+	} {
+		err := validateRedirectURI(tc.uri)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.uri, err)
+		}
+	}
+}
+
+func TestSessionClone(t *testing.T) {
+	s := &session{Subject: "p", AMR: []string{"pwd"}}
+	c := s.Clone().(*session)
+	c.AMR[0] = "otp"
+	if s.AMR[0] != "pwd" {
+		t.Error("Clone shares AMR")
+	}
+}
+
+func TestScopeClaims(t *testing.T) {
+	got := releasedClaims(fosite.Arguments{"openid", "profile", "phone"}, map[string]*claimSpec{"name": nil, "id_number": nil})
+	if len(got) != 1 || got[0] != ClaimName {
+		t.Errorf("released %v", got)
+	}
+	if got := releasedClaims(fosite.Arguments{"openid", "id_number"}, nil); len(got) != 2 {
+		t.Errorf("released %v", got)
+	}
+	if l := requiredACRLevel([]string{"unknown", ACRMultiFactor}); l != 1 {
+		t.Errorf("level %d", l)
+	}
+	if l := requiredACRLevel([]string{ACRMultiFactor, ACRPassword}); l != 0 {
+		t.Errorf("level %d", l)
+	}
+}
+
+// TestDummyHashCost: unknown users are checked against a hash made with the configured
+// parameters, so they cost the same PBKDF2 work as real ones.
+func TestDummyHashCost(t *testing.T) {
+	kr := testKeyring(t)
+	params := smcrypto.PasswordParams{Iterations: 1234, SaltLen: 16, KeyLen: 32}
+	store := storagetest.SQLite(t)
+	s, err := NewServer(context.Background(), Config{Issuer: "https://idp.example", Store: store, Keyring: kr, PasswordParams: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if smcrypto.NeedsRehash(s.dummyHash, params) {
+		t.Errorf("dummy hash %q not made with %+v", s.dummyHash, params)
+	}
+}

@@ -1,0 +1,140 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/tongban/tongban/storage"
+)
+
+// handleLogout serves RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), GET and
+// POST, with id_token_hint, client_id, post_logout_redirect_uri, state and ui_locales.
+//
+//   - id_token_hint must be an ID token issued by this provider (expired is fine); its aud
+//     names the client, and a client_id parameter must agree.
+//   - post_logout_redirect_uri must exactly equal one of the client's registered
+//     PostLogoutRedirectURIs; otherwise nothing redirects (error page after logout).
+//   - When id_token_hint names the person of the browser's session, the session ends at once;
+//     otherwise a confirmation page (CSRF-protected POST) is shown first, so a third-party page
+//     cannot log people out.
+//
+// Ending the session deletes the SSO login session for every client and clears its cookie.
+// The person's access and refresh tokens stay valid until they expire or are revoked.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
+		return
+	}
+	f := r.Form
+	lang := pickLang(f.Get("ui_locales"))
+
+	// Who is asking, and where may we send the browser afterwards?
+	var c *client
+	hintSub := ""
+	if hint := f.Get("id_token_hint"); hint != "" {
+		tok, err := s.signer.Decode(ctx, hint)
+		var ve *jwt.ValidationError
+		if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired) && tok != nil) {
+			s.renderError(w, r, http.StatusBadRequest, lang, msgBadRequest)
+			return
+		}
+		hintSub, _ = tok.Claims["sub"].(string)
+		aud := audience(tok.Claims["aud"])
+		if len(aud) == 0 || f.Get("client_id") != "" && !slices.Contains(aud, f.Get("client_id")) {
+			s.renderError(w, r, http.StatusBadRequest, lang, msgBadRequest)
+			return
+		}
+		if cl, err := s.clients.get(ctx, aud[0]); err == nil {
+			c = cl
+		}
+	} else if id := f.Get("client_id"); id != "" {
+		if cl, err := s.clients.get(ctx, id); err == nil {
+			c = cl
+		}
+	}
+	target := ""
+	badTarget := false
+	if uri := f.Get("post_logout_redirect_uri"); uri != "" {
+		if c != nil && slices.Contains(c.c.PostLogoutRedirectURIs, uri) {
+			u, _ := url.Parse(uri)
+			if st := f.Get("state"); st != "" {
+				q := u.Query()
+				q.Set("state", st)
+				u.RawQuery = q.Encode()
+			}
+			target = u.String()
+		} else {
+			badTarget = true
+		}
+	}
+
+	ls, err := s.loginSession(ctx, r)
+	if err != nil {
+		s.log.ErrorContext(ctx, "logout: read session", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, lang, msgServer)
+		return
+	}
+	if ls != nil {
+		confirmed := r.Method == http.MethodPost && f.Get("confirm") == "1" && s.checkCSRF(r, "logout")
+		if !confirmed && (hintSub == "" || c == nil || hintSub != s.subjectFor(c, ls.PersonID)) {
+			d := s.newPage(lang, pathLogout, nil)
+			d.CSRF = s.csrfToken(w, r, "logout")
+			d.Hidden = map[string]string{}
+			for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"} {
+				if v := f.Get(k); v != "" {
+					d.Hidden[k] = v
+				}
+			}
+			s.render(w, http.StatusOK, s.pages.logout, d)
+			return
+		}
+		personID, err := s.endSession(ctx, w, r)
+		if err != nil {
+			s.log.ErrorContext(ctx, "logout", "err", err)
+			s.renderError(w, r, http.StatusInternalServerError, lang, msgServer)
+			return
+		}
+		clientID := ""
+		if c != nil {
+			clientID = c.GetID()
+		}
+		s.log.InfoContext(ctx, "logout", "person_id", personID, "client_id", clientID)
+		s.appendAudit(ctx, storage.AuditEvent{Actor: personID, Action: "logout", Subject: personID, ClientID: clientID})
+	}
+	if target != "" {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	d := s.newPage(lang, pathLogout, nil)
+	d.Heading = d.T["doneHeading"]
+	d.Message = d.T[msgLoggedOut]
+	status := http.StatusOK
+	if badTarget {
+		d.Message = d.T[msgBadLogoutURI]
+		d.Error = "1"
+		status = http.StatusBadRequest
+	}
+	s.render(w, status, s.pages.message, d)
+}
+
+// audience returns a JWT aud claim (string or array) as a list.
+func audience(v any) []string {
+	switch a := v.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,240 @@
+package oidc
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+//go:embed templates/*.html templates/style.css
+var templateFS embed.FS
+
+// Page languages (ui_locales, OIDC Core §3.1.2.1): Simplified Chinese first, English on request.
+const (
+	langZH = "zh-CN"
+	langEN = "en"
+)
+
+// UILocales lists the supported ui_locales values (discovery ui_locales_supported).
+var UILocales = []string{langZH, langEN}
+
+// pickLang returns the first supported language of a space-separated ui_locales list, or
+// zh-CN.
+func pickLang(uiLocales string) string {
+	for _, tag := range strings.Fields(uiLocales) {
+		t := strings.ToLower(tag)
+		switch {
+		case strings.HasPrefix(t, "zh"):
+			return langZH
+		case strings.HasPrefix(t, "en"):
+			return langEN
+		}
+	}
+	return langZH
+}
+
+// Message keys of pages and errors.
+const (
+	msgBadRequest     = "errBadRequest"
+	msgRequestExpired = "errRequestExpired"
+	msgUnknownClient  = "errUnknownClient"
+	msgBadRedirect    = "errBadRedirect"
+	msgLoginFailed    = "errLoginFailed"
+	msgLocked         = "errLocked"
+	msgCSRF           = "errCSRF"
+	msgServer         = "errServer"
+	msgBadLogoutURI   = "errBadLogoutURI"
+	msgLoggedOut      = "loggedOut"
+)
+
+var messages = map[string]map[string]string{
+	langZH: {
+		"title":           "统一身份认证",
+		"brand":           "统一身份认证平台",
+		"switch":          "English",
+		"loginHeading":    "登录",
+		"loginFor":        "登录后继续访问",
+		"identifier":      "身份证号码、统一社会信用代码或手机号",
+		"identifierHelp":  "自然人请输入 18 位居民身份证号码或手机号；法人请输入统一社会信用代码。",
+		"password":        "密码",
+		"otp":             "动态口令",
+		"otpHelp":         "请输入验证器应用中显示的 6 位数字。",
+		"loginButton":     "登录",
+		"consentHeading":  "授权确认",
+		"consentFor":      "请求获取您的以下信息：",
+		"consentHelp":     "您的选择将被记住，之后该应用可直接登录。",
+		"allow":           "同意",
+		"deny":            "拒绝",
+		"logoutHeading":   "退出登录",
+		"logoutConfirm":   "确定要退出统一身份认证吗？退出后，所有通过本平台登录的应用都需要重新登录。",
+		"logoutButton":    "退出",
+		"errorHeading":    "无法完成请求",
+		"doneHeading":     "已退出",
+		"scope_openid":    "您的用户标识（不含个人信息）",
+		"scope_profile":   "姓名",
+		"scope_phone":     "手机号码",
+		"scope_id_number": "完整的身份证号码或统一社会信用代码",
+		"scope_offline":   "在您离开后继续访问（长期有效）",
+		msgBadRequest:     "请求格式有误。",
+		msgRequestExpired: "登录请求已过期或无效，请回到应用重新登录。",
+		msgUnknownClient:  "发起登录的应用未在本平台登记。",
+		msgBadRedirect:    "应用提供的回调地址与登记信息不符，为保护您的安全，已停止跳转。",
+		msgLoginFailed:    "证件号码、手机号或密码不正确。",
+		msgLocked:         "登录失败次数过多，请 15 分钟后再试。",
+		msgCSRF:           "页面已过期，请重新提交。",
+		msgServer:         "服务暂时不可用，请稍后再试。",
+		msgBadLogoutURI:   "应用提供的退出后跳转地址未登记，已停止跳转。您已安全退出。",
+		msgLoggedOut:      "您已安全退出。",
+	},
+	langEN: {
+		"title":           "Unified Identity Authentication",
+		"brand":           "Unified Identity Authentication",
+		"switch":          "中文",
+		"loginHeading":    "Sign in",
+		"loginFor":        "Sign in to continue to",
+		"identifier":      "Resident ID number, unified social credit code or mobile number",
+		"identifierHelp":  "Individuals: 18-character resident ID number or mobile number. Organisations: unified social credit code.",
+		"password":        "Password",
+		"otp":             "One-time code",
+		"otpHelp":         "Enter the 6 digits shown in your authenticator app.",
+		"loginButton":     "Sign in",
+		"consentHeading":  "Allow access",
+		"consentFor":      "asks for the following information:",
+		"consentHelp":     "Your choice is remembered; next time this app signs you in directly.",
+		"allow":           "Allow",
+		"deny":            "Deny",
+		"logoutHeading":   "Sign out",
+		"logoutConfirm":   "Sign out of Unified Identity Authentication? Every app you signed in to through it will ask you to sign in again.",
+		"logoutButton":    "Sign out",
+		"errorHeading":    "The request cannot be completed",
+		"doneHeading":     "Signed out",
+		"scope_openid":    "Your user identifier (no personal data)",
+		"scope_profile":   "Your name",
+		"scope_phone":     "Your mobile number",
+		"scope_id_number": "Your full resident ID number or unified social credit code",
+		"scope_offline":   "Access while you are away (long-lived)",
+		msgBadRequest:     "The request is malformed.",
+		msgRequestExpired: "The sign-in request has expired or is invalid. Go back to the app and sign in again.",
+		msgUnknownClient:  "The app that sent you here is not registered with this service.",
+		msgBadRedirect:    "The app's return address does not match its registration; for your safety you were not redirected.",
+		msgLoginFailed:    "The ID number, mobile number or password is incorrect.",
+		msgLocked:         "Too many failed attempts. Try again in 15 minutes.",
+		msgCSRF:           "The page has expired. Please submit it again.",
+		msgServer:         "The service is temporarily unavailable. Please try again later.",
+		msgBadLogoutURI:   "The app's post-logout address is not registered, so you were not redirected. You are signed out.",
+		msgLoggedOut:      "You are signed out.",
+	},
+}
+
+// scopeText returns the consent-page description of a scope.
+func scopeText(lang, scope string) string {
+	if scope == ScopeOfflineAccess {
+		return messages[lang]["scope_offline"]
+	}
+	if t, ok := messages[lang]["scope_"+scope]; ok {
+		return t
+	}
+	return scope
+}
+
+// pageData is what every template sees.
+type pageData struct {
+	Lang       string
+	T          map[string]string
+	SwitchURL  string
+	SwitchLang string
+	Style      string
+	Action     string
+	Authz      string
+	CSRF       string
+	ClientName string
+	LoginHint  string
+	NeedOTP    bool
+	Error      string
+	Heading    string
+	Message    string
+	Scopes     []string
+	Hidden     map[string]string
+}
+
+type pages struct {
+	login, consent, message, logout *template.Template
+	style                           []byte
+}
+
+func newPages() (*pages, error) {
+	parse := func(name string) (*template.Template, error) {
+		return template.ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+	}
+	p := &pages{}
+	var err error
+	if p.login, err = parse("login.html"); err != nil {
+		return nil, err
+	}
+	if p.consent, err = parse("consent.html"); err != nil {
+		return nil, err
+	}
+	if p.message, err = parse("message.html"); err != nil {
+		return nil, err
+	}
+	if p.logout, err = parse("logout.html"); err != nil {
+		return nil, err
+	}
+	if p.style, err = templateFS.ReadFile("templates/style.css"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPage fills the fields every page has. switchQuery is the current page's query; the
+// language switch link repeats it with the other ui_locales.
+func (s *Server) newPage(lang, path string, switchQuery url.Values) pageData {
+	d := pageData{Lang: lang, T: messages[lang], Style: s.localPath(pathStyle), Action: s.localPath(path)}
+	if switchQuery != nil {
+		other := langEN
+		if lang == langEN {
+			other = langZH
+		}
+		q := url.Values{}
+		for k, v := range switchQuery {
+			q[k] = v
+		}
+		q.Set("ui_locales", other)
+		d.SwitchURL = s.localPath(path) + "?" + q.Encode()
+		d.SwitchLang = other
+	}
+	return d
+}
+
+// render writes a page as text/html with status.
+func (s *Server) render(w http.ResponseWriter, status int, t *template.Template, d pageData) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
+		s.log.Error("render page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderError shows an error page; it never redirects.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, uiLocales, msg string) {
+	lang := pickLang(uiLocales)
+	d := s.newPage(lang, pathAuthorize, nil)
+	d.Heading = d.T["errorHeading"]
+	d.Message = d.T[msg]
+	d.Error = "1"
+	s.render(w, status, s.pages.message, d)
+}
+
+// handleStyle serves the stylesheet (the CSP allows no inline styles).
+func (s *Server) handleStyle(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(s.pages.style)
+}

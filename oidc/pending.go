@@ -1,0 +1,60 @@
+package oidc
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tongban/tongban/sm-crypto"
+)
+
+// pendingAuth is an authorization request waiting for login or consent. It travels as the
+// "authz" parameter of the login and consent pages, MACed with HMAC-SM3 so it needs no
+// storage: base64url(JSON) "." base64url(HMAC-SM3(authz key, JSON)).
+type pendingAuth struct {
+	// Query is the authorization request's parameters, form-encoded.
+	Query string `json:"q"`
+	// RequestedAt is when the request first arrived (UnixMicro). A login whose auth_time is
+	// not before it was made for this request, which satisfies prompt=login, max_age and
+	// acr_values without asking again.
+	RequestedAt int64 `json:"t"`
+	// Consented is set after the consent page was accepted for this request (prompt=consent).
+	Consented bool `json:"c,omitempty"`
+	// Expires is when the page stops being usable (UnixMicro).
+	Expires int64 `json:"e"`
+	// Lang is the page language the person chose with the language switch ("" = ui_locales).
+	Lang string `json:"l,omitempty"`
+}
+
+func (s *Server) encodePending(p pendingAuth) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(p)
+	js := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	body := b64.EncodeToString(js)
+	return body + "." + b64.EncodeToString(smcrypto.HMACSM3(s.keys.authz, js))
+}
+
+func (s *Server) decodePending(v string) (pendingAuth, error) {
+	var p pendingAuth
+	body, mac, ok := strings.Cut(v, ".")
+	if !ok {
+		return p, errInvalidAuthRequest
+	}
+	js, err1 := b64.DecodeString(body)
+	sum, err2 := b64.DecodeString(mac)
+	if err1 != nil || err2 != nil || !hmac.Equal(sum, smcrypto.HMACSM3(s.keys.authz, js)) {
+		return p, errInvalidAuthRequest
+	}
+	if err := json.Unmarshal(js, &p); err != nil {
+		return p, fmt.Errorf("%w: %w", errInvalidAuthRequest, err)
+	}
+	if !s.now().Before(time.UnixMicro(p.Expires)) {
+		return p, fmt.Errorf("%w: expired", errInvalidAuthRequest)
+	}
+	return p, nil
+}

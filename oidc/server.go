@@ -1,0 +1,302 @@
+package oidc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+)
+
+// Server is the OpenID Connect provider: every endpoint is a method, and Handler serves them
+// all from one route table. It is safe for concurrent use and keeps no state that must be
+// shared between replicas outside storage (the per-IP lockout cache aside, see
+// Config.IPLockThreshold).
+type Server struct {
+	cfg     Config
+	issuer  string // Config.Issuer without a trailing slash
+	path    string // the issuer's path ("" or "/something"), prefix of every route
+	store   storage.Storage
+	kr      *keyring.Keyring
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics
+
+	clients      *clientCache
+	fstore       *fositeStore
+	provider     *fosite.Fosite
+	fositeConfig *fosite.Config
+	strategy     *hmacStrategy
+	signer       *idTokenSigner
+	validator    *openid.OpenIDConnectRequestValidator
+
+	secureCookies bool
+	keys          struct{ csrf, authz, session, pairwise []byte }
+	dummyHash     string // a hash with Config.PasswordParams, checked for unknown users
+	ipLocks       ipLocks
+	pages         *pages
+	discovery     []byte
+	mux           *http.ServeMux
+}
+
+// NewServer validates cfg, creates the ID-token signing keys that do not exist yet
+// (SGD_SM3_SM2, ES256 and RS256, keyring.EnsureSigningKeys), wires fosite and builds the route
+// table. Errors: ErrInvalidConfig listing every problem of cfg; a keyring or storage error;
+// a Prometheus registration error (prometheus.AlreadyRegisteredError when two servers share a
+// Registerer).
+func NewServer(ctx context.Context, cfg Config) (*Server, error) {
+	cfg, iss, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:           cfg,
+		issuer:        iss.String(),
+		path:          iss.Path,
+		store:         cfg.Store,
+		kr:            cfg.Keyring,
+		now:           cfg.Now,
+		log:           cfg.Logger,
+		secureCookies: iss.Scheme == "https" && !cfg.InsecureCookies,
+	}
+	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeIDToken, AlgSM2, AlgES256, AlgRS256); err != nil {
+		return nil, fmt.Errorf("oidc: ID-token keys: %w", err)
+	}
+	tk := s.kr.TokenKey()
+	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
+	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
+		derive("csrf"), derive("authz"), derive("session"), derive("pairwise-subject")
+	if s.dummyHash, err = smcrypto.HashPassword([]byte(randomString(16)), cfg.PasswordParams); err != nil {
+		return nil, fmt.Errorf("%w: PasswordParams: %w", ErrInvalidConfig, err)
+	}
+	if s.metrics, err = newMetrics(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("oidc: metrics: %w", err)
+	}
+	if s.pages, err = newPages(); err != nil {
+		return nil, err
+	}
+	s.clients = &clientCache{store: s.store, ttl: cfg.ClientCacheTTL, now: s.now, m: map[string]cachedClient{}}
+	s.fstore = &fositeStore{
+		store: s.store, clients: s.clients, now: s.now, log: s.log, metrics: s.metrics,
+		codeLifetime: cfg.CodeLifetime, accessLifetime: cfg.AccessTokenLifetime, refreshLifetime: cfg.RefreshTokenLifetime,
+	}
+	s.strategy = newHMACStrategy(tk, s.now)
+	s.signer = newIDTokenSigner(s.kr, s.now)
+	s.composeFosite()
+	if s.discovery, err = s.discoveryDocument(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// composeFosite wires fosite with tongban's storage adapter, HMAC-SM3 strategy, ID-token
+// signer and handlers, and with the RFC 9700 profile: PKCE S256 required for every client,
+// plain refused, 60-second codes, exact redirect URIs (loopback ports may vary), https or
+// loopback redirects only, refresh tokens only with offline_access. fosite's implicit,
+// hybrid, password, JWT-bearer and PAR handlers are not registered.
+func (s *Server) composeFosite() {
+	fc := &fosite.Config{
+		AccessTokenLifespan:            s.cfg.AccessTokenLifetime,
+		RefreshTokenLifespan:           s.cfg.RefreshTokenLifetime,
+		AuthorizeCodeLifespan:          s.cfg.CodeLifetime,
+		IDTokenLifespan:                s.cfg.IDTokenLifetime,
+		IDTokenIssuer:                  s.issuer,
+		AccessTokenIssuer:              s.issuer,
+		TokenURL:                       s.issuer + "/token",
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		EnforcePKCE:                    true,
+		EnforcePKCEForPublicClients:    true,
+		EnablePKCEPlainChallengeMethod: false,
+		AllowedPromptValues:            []string{"none", "login", "consent"},
+		RedirectSecureChecker:          redirectSecure,
+		RefreshTokenScopes:             []string{ScopeOfflineAccess},
+		MinParameterEntropy:            fosite.MinParameterEntropy,
+		SanitationWhiteList:            []string{"redirect_uri"},
+		OmitRedirectScopeParam:         true,
+		ClientSecretsHasher:            secretHasher{s.kr},
+		ClientAuthenticationStrategy:   s.authenticateClient,
+		HMACHasher:                     smcrypto.NewSM3,
+		GlobalSecret:                   s.kr.TokenKey(),
+	}
+	s.fositeConfig = fc
+	s.provider = fosite.NewOAuth2Provider(s.fstore, fc)
+	s.validator = openid.NewOpenIDConnectRequestValidator(s.signer, fc)
+
+	code := &oauth2.AuthorizeExplicitGrantHandler{
+		AccessTokenStrategy:    s.strategy,
+		RefreshTokenStrategy:   s.strategy,
+		AuthorizeCodeStrategy:  s.strategy,
+		CoreStorage:            s.fstore,
+		TokenRevocationStorage: s.fstore,
+		Config:                 fc,
+	}
+	pkce := pkceHandler{}
+	oidcAuth := &oidcAuthorizeHandler{validator: s.validator}
+	refresh := &oauth2.RefreshTokenGrantHandler{
+		AccessTokenStrategy:    s.strategy,
+		RefreshTokenStrategy:   s.strategy,
+		TokenRevocationStorage: s.fstore,
+		Config:                 fc,
+	}
+	cc := &oauth2.ClientCredentialsGrantHandler{
+		HandleHelper: &oauth2.HandleHelper{AccessTokenStrategy: s.strategy, AccessTokenStorage: s.fstore, Config: fc},
+		Config:       fc,
+	}
+	idt := &idTokenHandler{s: s}
+
+	// Authorization endpoint: validate PKCE and the OIDC parameters before the code is
+	// issued, so a refused request leaves no code behind.
+	fc.AuthorizeEndpointHandlers.Append(pkce)
+	fc.AuthorizeEndpointHandlers.Append(oidcAuth)
+	fc.AuthorizeEndpointHandlers.Append(code)
+	// Token endpoint: the code handler adopts the stored session before PKCE reads it; the
+	// ID token is made last, when the access token exists (at_hash).
+	// (Append de-duplicates by type, which would drop the second grantOnly.)
+	fc.TokenEndpointHandlers = fosite.TokenEndpointHandlers{grantOnly{code}, pkce, grantOnly{refresh}, grantOnly{cc}, idt}
+	fc.TokenIntrospectionHandlers.Append(&oauth2.CoreValidator{CoreStrategy: s.strategy, CoreStorage: s.fstore, Config: fc})
+	fc.RevocationHandlers.Append(&oauth2.TokenRevocationHandler{
+		TokenRevocationStorage: s.fstore, AccessTokenStrategy: s.strategy, RefreshTokenStrategy: s.strategy,
+	})
+}
+
+// Issuer returns the issuer identifier, without a trailing slash.
+func (s *Server) Issuer() string { return s.issuer }
+
+// Route paths relative to the issuer.
+const (
+	pathDiscovery  = "/.well-known/openid-configuration"
+	pathASMetadata = "/.well-known/oauth-authorization-server"
+	pathJWKS       = "/jwks"
+	pathAuthorize  = "/authorize"
+	pathResume     = "/authorize/resume"
+	pathLogin      = "/login"
+	pathConsent    = "/consent"
+	pathToken      = "/token"
+	pathUserinfo   = "/userinfo"
+	pathIntrospect = "/introspect"
+	pathRevoke     = "/revoke"
+	pathLogout     = "/logout"
+	pathStyle      = "/assets/style.css"
+)
+
+// routes builds the route table (Go 1.22 ServeMux patterns). Unlisted methods get 405.
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	handle := func(method, path, route string, h http.HandlerFunc) {
+		mux.HandleFunc(method+" "+s.path+path, s.metrics.instrument(route, h))
+	}
+	handle("GET", pathDiscovery, "discovery", s.handleDiscovery)
+	handle("GET", pathASMetadata, "discovery", s.handleDiscovery)
+	if s.path != "" { // RFC 8414 §3: the well-known segment goes before the issuer's path
+		mux.HandleFunc("GET "+pathASMetadata+s.path, s.metrics.instrument("discovery", s.handleDiscovery))
+	}
+	handle("GET", pathJWKS, "jwks", s.handleJWKS)
+	handle("GET", pathAuthorize, "authorize", s.handleAuthorize)
+	handle("POST", pathAuthorize, "authorize", s.handleAuthorize)
+	handle("GET", pathResume, "authorize", s.handleResume)
+	handle("GET", pathLogin, "login", s.handleLoginPage)
+	handle("POST", pathLogin, "login", s.handleLogin)
+	handle("GET", pathConsent, "consent", s.handleConsentPage)
+	handle("POST", pathConsent, "consent", s.handleConsent)
+	handle("POST", pathToken, "token", cors(s.handleToken))
+	handle("GET", pathUserinfo, "userinfo", cors(s.handleUserinfo))
+	handle("POST", pathUserinfo, "userinfo", cors(s.handleUserinfo))
+	handle("POST", pathIntrospect, "introspect", s.handleIntrospect)
+	handle("POST", pathRevoke, "revoke", cors(s.handleRevoke))
+	for _, p := range []string{pathToken, pathUserinfo, pathRevoke, pathJWKS, pathDiscovery} {
+		handle("OPTIONS", p, "preflight", preflight)
+	}
+	handle("GET", pathLogout, "logout", s.handleLogout)
+	handle("POST", pathLogout, "logout", s.handleLogout)
+	handle("GET", pathStyle, "assets", s.handleStyle)
+	s.mux = mux
+}
+
+// Handler returns the HTTP handler of every endpoint, under the issuer's path. It sets the
+// security headers of every response: Content-Security-Policy with frame-ancestors 'none',
+// X-Frame-Options DENY, X-Content-Type-Options nosniff, Referrer-Policy no-referrer,
+// Cache-Control no-store (discovery, JWKS and the stylesheet override it), and
+// Strict-Transport-Security for https issuers.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if s.secureCookies {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// url returns the absolute URL of a route.
+func (s *Server) url(path string) string { return s.issuer + path }
+
+// localPath returns the path of a route on this host (for redirects between our own pages).
+func (s *Server) localPath(path string) string { return s.path + path }
+
+// grantOnly calls a fosite token handler's PopulateTokenEndpointResponse only for the grant
+// types it handles. fosite calls every handler, and its own answer the others with
+// errorsx.WithStack(ErrUnknownRequest), which captures a stack trace each time (about 3% of a
+// client-credentials request).
+type grantOnly struct{ fosite.TokenEndpointHandler }
+
+func (g grantOnly) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !g.CanHandleTokenEndpointRequest(ctx, req) {
+		return fosite.ErrUnknownRequest
+	}
+	return g.TokenEndpointHandler.PopulateTokenEndpointResponse(ctx, req, resp)
+}
+
+// maxBody bounds every request body (the largest legitimate one, an authorization request
+// posted with a claims parameter and an id_token_hint, is a few kilobytes).
+const maxBody = 64 << 10
+
+// cors lets browser apps (public clients) call an endpoint from any origin. These endpoints
+// use no cookies — the caller presents a code, a token or its client credentials — so
+// Access-Control-Allow-Origin: * without credentials exposes nothing (RFC 9700 §2.1.1 public
+// clients, OAuth 2.0 for Browser-Based Apps).
+func cors(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+		}
+		h(w, r)
+	}
+}
+
+// preflight answers CORS preflight requests for the endpoints wrapped by cors.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, POST")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Purge deletes token records (codes, access and refresh tokens) that expired before now and
+// one-time values (TOTP codes) past their lifetime; run it periodically, e.g. hourly.
+// Inactive refresh tokens are kept until they expire, so reuse is still detected. It returns
+// how many records of each kind went.
+func (s *Server) Purge(ctx context.Context) (tokens, nonces int64, err error) {
+	now := s.now()
+	if tokens, err = s.store.DeleteExpiredTokens(ctx, now); err != nil {
+		return 0, 0, err
+	}
+	nonces, err = s.store.PurgeNonces(ctx, now)
+	return tokens, nonces, err
+}

@@ -1,0 +1,207 @@
+package oidc
+
+import (
+	"encoding/json"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/token/jwt"
+)
+
+// session is the fosite session of every grant: what tongban knows about the login that an
+// authorization code, access token or refresh token stands for. It is serialised into
+// storage.TokenRecord.Data (with the request, see storedRequest) and carries no personal data:
+// claims such as the name or ID number are read from the person record when an ID token or
+// userinfo response is made, so token records never hold them.
+//
+// It implements openid.Session for fosite's prompt validation; IDTokenClaims is a view built
+// from the fields below.
+type session struct {
+	// Subject is the "sub" given to this client (the person ID, or a pairwise value).
+	Subject string `json:"sub,omitempty"`
+	// PersonID is the opaque person ID ("" for client credentials).
+	PersonID string `json:"pid,omitempty"`
+	// AuthTime is when the person authenticated (UnixNano), RequestedAt when the
+	// authorization request first arrived (UnixNano).
+	AuthTime    int64    `json:"at,omitempty"`
+	RequestedAt int64    `json:"rat,omitempty"`
+	ACR         string   `json:"acr,omitempty"`
+	AMR         []string `json:"amr,omitempty"`
+	// Nonce is the authorization request's nonce (OIDC Core §3.1.2.1), put in the ID token of
+	// the code exchange only.
+	Nonce string `json:"n,omitempty"`
+	// CodeChallenge is the PKCE S256 challenge (RFC 7636 §4.3) of an authorization code; it is
+	// cleared once the verifier has been checked.
+	CodeChallenge string `json:"cc,omitempty"`
+	// Claims is the OIDC claims request parameter (OIDC Core §5.5), if any.
+	Claims *claimsRequest `json:"cl,omitempty"`
+	// Expiry per token type, UnixNano; 0 = not set.
+	CodeExp    int64 `json:"ce,omitempty"`
+	AccessExp  int64 `json:"ae,omitempty"`
+	RefreshExp int64 `json:"re,omitempty"`
+	IDExp      int64 `json:"ie,omitempty"`
+
+	idClaims  *jwt.IDTokenClaims
+	idHeaders *jwt.Headers
+}
+
+var _ fosite.Session = (*session)(nil)
+
+func unixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func (s *session) SetExpiresAt(key fosite.TokenType, exp time.Time) {
+	switch key {
+	case fosite.AuthorizeCode:
+		s.CodeExp = nanos(exp)
+	case fosite.AccessToken:
+		s.AccessExp = nanos(exp)
+	case fosite.RefreshToken:
+		s.RefreshExp = nanos(exp)
+	case fosite.IDToken:
+		s.IDExp = nanos(exp)
+	}
+}
+
+func (s *session) GetExpiresAt(key fosite.TokenType) time.Time {
+	switch key {
+	case fosite.AuthorizeCode:
+		return unixNano(s.CodeExp)
+	case fosite.AccessToken:
+		return unixNano(s.AccessExp)
+	case fosite.RefreshToken:
+		return unixNano(s.RefreshExp)
+	case fosite.IDToken:
+		return unixNano(s.IDExp)
+	}
+	return time.Time{}
+}
+
+func (s *session) GetUsername() string { return "" }
+
+func (s *session) GetSubject() string {
+	if s == nil {
+		return ""
+	}
+	return s.Subject
+}
+
+// Clone returns a copy that shares nothing mutable with s (fosite clones the session of a
+// refresh token before rotating it). Unlike fosite's DefaultSession it uses no reflection.
+func (s *session) Clone() fosite.Session {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.AMR = slices.Clone(s.AMR)
+	c.idClaims, c.idHeaders = nil, nil
+	return &c
+}
+
+// IDTokenClaims returns the view of the session that fosite's OpenIDConnectRequestValidator
+// reads (Subject, AuthTime, RequestedAt). tongban builds the signed ID token itself
+// (idtoken.go), so changes to the returned claims are not persisted.
+func (s *session) IDTokenClaims() *jwt.IDTokenClaims {
+	if s.idClaims == nil {
+		s.idClaims = &jwt.IDTokenClaims{
+			Subject:                             s.Subject,
+			AuthTime:                            unixNano(s.AuthTime),
+			RequestedAt:                         unixNano(s.RequestedAt),
+			AuthenticationContextClassReference: s.ACR,
+			AuthenticationMethodsReferences:     s.AMR,
+			Nonce:                               s.Nonce,
+		}
+	}
+	return s.idClaims
+}
+
+// IDTokenHeaders returns an empty header set; the signer chooses alg and kid.
+func (s *session) IDTokenHeaders() *jwt.Headers {
+	if s.idHeaders == nil {
+		s.idHeaders = &jwt.Headers{Extra: map[string]interface{}{}}
+	}
+	return s.idHeaders
+}
+
+// storedRequest is the JSON form of a fosite.Requester in storage.TokenRecord.Data. The client
+// is stored by ID only and restored from the client cache.
+type storedRequest struct {
+	ID          string              `json:"id"`
+	RequestedAt int64               `json:"rat"`
+	ClientID    string              `json:"cid"`
+	Scopes      []string            `json:"rs,omitempty"`
+	Granted     []string            `json:"gs,omitempty"`
+	Audience    []string            `json:"ra,omitempty"`
+	GrantedAud  []string            `json:"ga,omitempty"`
+	Form        map[string][]string `json:"f,omitempty"`
+	Session     *session            `json:"s"`
+}
+
+// encodeRequest serialises r; its session must be a *session.
+func encodeRequest(r fosite.Requester) ([]byte, *session, error) {
+	sess, ok := r.GetSession().(*session)
+	if !ok {
+		return nil, nil, errSessionType
+	}
+	sr := storedRequest{
+		ID:          r.GetID(),
+		RequestedAt: nanos(r.GetRequestedAt()),
+		ClientID:    r.GetClient().GetID(),
+		Scopes:      r.GetRequestedScopes(),
+		Granted:     r.GetGrantedScopes(),
+		Audience:    r.GetRequestedAudience(),
+		GrantedAud:  r.GetGrantedAudience(),
+		Session:     sess,
+	}
+	if f := r.GetRequestForm(); len(f) > 0 {
+		sr.Form = f
+	}
+	b, err := json.Marshal(&sr)
+	return b, sess, err
+}
+
+// decodeRequest restores a request serialised by encodeRequest, with client c.
+func decodeRequest(data []byte, c fosite.Client) (*fosite.Request, *session, error) {
+	var sr storedRequest
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return nil, nil, err
+	}
+	if sr.Session == nil {
+		sr.Session = &session{}
+	}
+	form := url.Values(sr.Form)
+	if form == nil {
+		form = url.Values{}
+	}
+	return &fosite.Request{
+		ID:                sr.ID,
+		RequestedAt:       unixNano(sr.RequestedAt),
+		Client:            c,
+		RequestedScope:    orEmpty(sr.Scopes),
+		GrantedScope:      orEmpty(sr.Granted),
+		RequestedAudience: orEmpty(sr.Audience),
+		GrantedAudience:   orEmpty(sr.GrantedAud),
+		Form:              form,
+		Session:           sr.Session,
+	}, sr.Session, nil
+}
+
+func orEmpty(s []string) fosite.Arguments {
+	if s == nil {
+		return fosite.Arguments{}
+	}
+	return fosite.Arguments(s)
+}

@@ -1,0 +1,353 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+
+	"github.com/tongban/tongban/storage"
+)
+
+// fositeStore implements the fosite storage interfaces tongban uses (fosite.Storage,
+// oauth2.CoreStorage, oauth2.TokenRevocationStorage) over storage.Clients and storage.Tokens.
+//
+// Single use is made atomic in the database (DESIGN §6, §8): at the token endpoint the first
+// read of an authorization code or refresh token is storage.InvalidateToken — one conditional
+// UPDATE that exactly one concurrent caller wins — and the claimed record is remembered in the
+// request's tokenState for fosite's later reads. A loser gets the record back with
+// fosite.ErrInvalidatedAuthorizeCode / fosite.ErrInactiveToken, so fosite answers
+// invalid_grant and revokes every access and refresh token of the grant (RFC 9700 §4.2.4,
+// §4.14.2). The loser also deletes the code or refresh record; the winner checks that record
+// still exists after it has stored its tokens (Server.checkNotReplayed), so whichever order
+// the two requests run in, the replay revokes the winner's tokens too.
+type fositeStore struct {
+	store   storage.Storage
+	clients *clientCache
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics
+
+	codeLifetime, accessLifetime, refreshLifetime time.Duration
+}
+
+var (
+	_ fosite.Storage                = (*fositeStore)(nil)
+	_ oauth2.CoreStorage            = (*fositeStore)(nil)
+	_ oauth2.TokenRevocationStorage = (*fositeStore)(nil)
+)
+
+var errSessionType = errors.New("oidc: fosite session is not an oidc session")
+
+// tokenState is per token request: which code or refresh token this request has claimed.
+type tokenState struct {
+	codeSig string
+	code    *fosite.Request
+
+	refreshGrant bool
+	refreshSig   string
+	refresh      *fosite.Request
+}
+
+type tokenStateKey struct{}
+
+func withTokenState(ctx context.Context, st *tokenState) context.Context {
+	return context.WithValue(ctx, tokenStateKey{}, st)
+}
+
+func tokenStateFrom(ctx context.Context) *tokenState {
+	st, _ := ctx.Value(tokenStateKey{}).(*tokenState)
+	return st
+}
+
+// fositeErr maps storage errors to the fosite errors its handlers test for.
+func fositeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%w: %w", fosite.ErrNotFound, err)
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return fmt.Errorf("%w: %w", fosite.ErrInactiveToken, err)
+	}
+	return err
+}
+
+// GetClient implements fosite.ClientManager.
+func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := s.clients.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ClientAssertionJWTValid implements fosite.ClientManager. tongban does not accept client
+// assertions (private_key_jwt), so no jti is ever known.
+func (s *fositeStore) ClientAssertionJWTValid(context.Context, string) error { return nil }
+
+// SetClientAssertionJWT implements fosite.ClientManager (unused, see ClientAssertionJWTValid).
+func (s *fositeStore) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	return s.store.UseNonce(ctx, "client_assertion", jti, exp)
+}
+
+// create stores r under (kind, sig).
+func (s *fositeStore) create(ctx context.Context, kind storage.TokenKind, sig string, r fosite.Requester, exp time.Time) error {
+	data, sess, err := encodeRequest(r)
+	if err != nil {
+		return err
+	}
+	return s.store.CreateToken(ctx, storage.TokenRecord{
+		Kind:        kind,
+		Signature:   sig,
+		RequestID:   r.GetID(),
+		ClientID:    r.GetClient().GetID(),
+		Subject:     sess.PersonID,
+		Active:      true,
+		RequestedAt: s.now(),
+		ExpiresAt:   exp,
+		Data:        data,
+	})
+}
+
+// load reads and decodes the record (kind, sig), active or not.
+func (s *fositeStore) load(ctx context.Context, kind storage.TokenKind, sig string) (*fosite.Request, *session, bool, error) {
+	if sig == "" {
+		return nil, nil, false, fosite.ErrNotFound
+	}
+	rec, err := s.store.GetToken(ctx, kind, sig)
+	if err != nil {
+		return nil, nil, false, fositeErr(err)
+	}
+	c, err := s.clients.get(ctx, rec.ClientID)
+	if err != nil {
+		return nil, nil, false, fositeErr(err)
+	}
+	req, sess, err := decodeRequest(rec.Data, c)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("oidc: decode %s record: %w", kind, err)
+	}
+	return req, sess, rec.Active, nil
+}
+
+// hydrate copies the stored session into the session fosite passed in: fosite validates the
+// code against the access request's session before it adopts the stored one.
+func hydrate(dst fosite.Session, src fosite.Session) {
+	d, ok1 := dst.(*session)
+	s, ok2 := src.(*session)
+	if ok1 && ok2 && d != s {
+		*d = *s
+		d.idClaims, d.idHeaders = nil, nil
+	}
+}
+
+// CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. The code expires
+// Config.CodeLifetime after Config.Now.
+func (s *fositeStore) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
+	sess, ok := r.GetSession().(*session)
+	if !ok {
+		return errSessionType
+	}
+	exp := s.now().Add(s.codeLifetime)
+	sess.CodeExp = exp.UnixNano()
+	return s.create(ctx, storage.KindAuthorizeCode, sig, r, exp)
+}
+
+// GetAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage; see fositeStore for how
+// the token endpoint claims the code atomically on its first read.
+func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, hs fosite.Session) (fosite.Requester, error) {
+	st := tokenStateFrom(ctx)
+	if st == nil {
+		req, _, active, err := s.load(ctx, storage.KindAuthorizeCode, sig)
+		if err != nil {
+			return nil, err
+		}
+		if !active {
+			return req, fosite.ErrInvalidatedAuthorizeCode
+		}
+		hydrate(hs, req.Session)
+		return req, nil
+	}
+	if st.code != nil && st.codeSig == sig {
+		hydrate(hs, st.code.Session)
+		return st.code, nil
+	}
+	if sig == "" {
+		return nil, fosite.ErrNotFound
+	}
+	err := s.store.InvalidateToken(ctx, storage.KindAuthorizeCode, sig)
+	switch {
+	case err == nil:
+		req, _, _, err := s.load(ctx, storage.KindAuthorizeCode, sig)
+		if err != nil {
+			return nil, err
+		}
+		st.codeSig, st.code = sig, req
+		hydrate(hs, req.Session)
+		return req, nil
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		req, _, _, lerr := s.load(ctx, storage.KindAuthorizeCode, sig)
+		if lerr != nil {
+			return nil, lerr
+		}
+		// Delete first, then let fosite revoke: see fositeStore.
+		if derr := s.store.DeleteToken(ctx, storage.KindAuthorizeCode, sig); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
+			return nil, derr
+		}
+		s.log.WarnContext(ctx, "authorization code replayed; revoking its tokens",
+			"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+		s.metrics.replays.WithLabelValues("authorization_code").Inc()
+		s.audit(ctx, "code.replay", req)
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	default:
+		return nil, fositeErr(err)
+	}
+}
+
+// InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. At the token endpoint
+// the code was already claimed by GetAuthorizeCodeSession, so this is a no-op there.
+func (s *fositeStore) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
+	if st := tokenStateFrom(ctx); st != nil && st.codeSig == sig && st.code != nil {
+		return nil
+	}
+	return fositeErr(s.store.InvalidateToken(ctx, storage.KindAuthorizeCode, sig))
+}
+
+// CreateAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *fositeStore) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+	exp := r.GetSession().GetExpiresAt(fosite.AccessToken)
+	if exp.IsZero() {
+		exp = s.now().Add(s.accessLifetime)
+		r.GetSession().SetExpiresAt(fosite.AccessToken, exp)
+	}
+	return s.create(ctx, storage.KindAccessToken, sig, r, exp)
+}
+
+// GetAccessTokenSession implements oauth2.AccessTokenStorage: fosite.ErrNotFound for an
+// unknown token, fosite.ErrInactiveToken (with the request) for a revoked one.
+func (s *fositeStore) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
+	req, _, active, err := s.load(ctx, storage.KindAccessToken, sig)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *fositeStore) DeleteAccessTokenSession(ctx context.Context, sig string) error {
+	return fositeErr(s.store.DeleteToken(ctx, storage.KindAccessToken, sig))
+}
+
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
+	exp := r.GetSession().GetExpiresAt(fosite.RefreshToken)
+	if exp.IsZero() {
+		exp = s.now().Add(s.refreshLifetime)
+		r.GetSession().SetExpiresAt(fosite.RefreshToken, exp)
+	}
+	return s.create(ctx, storage.KindRefreshToken, sig, r, exp)
+}
+
+// GetRefreshTokenSession implements oauth2.RefreshTokenStorage. In a refresh_token grant the
+// first read claims the token atomically (see fositeStore); a token that is already inactive
+// comes back with fosite.ErrInactiveToken, which makes fosite revoke the whole family
+// (RefreshTokenGrantHandler.handleRefreshTokenReuse).
+func (s *fositeStore) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
+	st := tokenStateFrom(ctx)
+	if st != nil && st.refreshGrant {
+		if st.refresh != nil && st.refreshSig == sig {
+			return st.refresh, nil
+		}
+		if st.refresh == nil && sig != "" {
+			err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig)
+			switch {
+			case err == nil:
+				req, _, _, err := s.load(ctx, storage.KindRefreshToken, sig)
+				if err != nil {
+					return nil, err
+				}
+				st.refreshSig, st.refresh = sig, req
+				return req, nil
+			case errors.Is(err, storage.ErrAlreadyUsed):
+				req, _, _, lerr := s.load(ctx, storage.KindRefreshToken, sig)
+				if lerr != nil {
+					return nil, lerr
+				}
+				s.log.WarnContext(ctx, "refresh token reused; revoking its family",
+					"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+				s.metrics.replays.WithLabelValues("refresh_token").Inc()
+				s.audit(ctx, "refresh.reuse", req)
+				return req, fosite.ErrInactiveToken
+			default:
+				return nil, fositeErr(err)
+			}
+		}
+	}
+	req, _, active, err := s.load(ctx, storage.KindRefreshToken, sig)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *fositeStore) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
+	return fositeErr(s.store.DeleteToken(ctx, storage.KindRefreshToken, sig))
+}
+
+// RotateRefreshToken implements oauth2.RefreshTokenStorage: the presented refresh token
+// (already claimed by GetRefreshTokenSession) stays as an inactive record, so a later reuse
+// is detected, and the access tokens issued before the rotation are revoked.
+func (s *fositeStore) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
+	if st := tokenStateFrom(ctx); st == nil || st.refreshSig != sig {
+		if err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig); err != nil {
+			return fositeErr(err)
+		}
+	}
+	_, err := s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
+	return err
+}
+
+// RevokeRefreshToken implements oauth2.TokenRevocationStorage (RFC 7009 §2.1): every refresh
+// token of the grant becomes inactive.
+func (s *fositeStore) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	_, err := s.store.RevokeByRequestID(ctx, storage.KindRefreshToken, requestID)
+	return err
+}
+
+// RevokeAccessToken implements oauth2.TokenRevocationStorage: every access token of the
+// grant becomes inactive.
+func (s *fositeStore) RevokeAccessToken(ctx context.Context, requestID string) error {
+	_, err := s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
+	return err
+}
+
+// revokeGrant revokes every access and refresh token of a grant.
+func (s *fositeStore) revokeGrant(ctx context.Context, requestID string) error {
+	return errors.Join(s.RevokeRefreshToken(ctx, requestID), s.RevokeAccessToken(ctx, requestID))
+}
+
+// audit appends an audit event about a grant; failures are logged, not returned.
+func (s *fositeStore) audit(ctx context.Context, action string, req fosite.Requester) {
+	subject := ""
+	if sess, ok := req.GetSession().(*session); ok {
+		subject = sess.PersonID
+	}
+	_, err := s.store.AppendAudit(ctx, storage.AuditEvent{
+		Time: s.now(), Actor: req.GetClient().GetID(), Action: action, Subject: subject,
+		ClientID: req.GetClient().GetID(), Detail: "request " + req.GetID(),
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "audit append failed", "action", action, "err", err)
+	}
+}

@@ -1,0 +1,226 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/tongban/tongban/storage"
+)
+
+// handleToken serves the token endpoint (RFC 6749 §3.2): grant types authorization_code (with
+// PKCE, RFC 7636), refresh_token (rotated, RFC 9700 §4.14.2) and client_credentials. Any other
+// grant type — password, implicit, device code, JWT bearer — is unsupported_grant_type.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	grant := r.PostFormValue("grant_type")
+	switch grant {
+	case "authorization_code", "refresh_token", "client_credentials":
+	default:
+		s.tokenError(ctx, w, r, nil, grant, fosite.ErrUnsupportedGrantType.WithHint(
+			"Supported grant types: authorization_code, refresh_token, client_credentials."))
+		return
+	}
+	st := &tokenState{refreshGrant: grant == "refresh_token"}
+	ctx = withTokenState(ctx, st)
+	ar, err := s.provider.NewAccessRequest(ctx, r, &session{})
+	if err != nil {
+		s.tokenError(ctx, w, r, ar, grant, err)
+		return
+	}
+	if grant == "client_credentials" {
+		// RFC 6749 §4.4: the requested scopes, already checked against the client's, are
+		// granted; openid and offline_access mean nothing without a person.
+		for _, sc := range ar.GetRequestedScopes() {
+			if sc != ScopeOpenID && sc != ScopeOfflineAccess {
+				ar.GrantScope(sc)
+			}
+		}
+		for _, aud := range ar.GetRequestedAudience() {
+			ar.GrantAudience(aud)
+		}
+	}
+	resp, err := s.provider.NewAccessResponse(ctx, ar)
+	if err == nil {
+		err = s.checkNotReplayed(ctx, st)
+	}
+	if err != nil {
+		s.tokenError(ctx, w, r, ar, grant, err)
+		return
+	}
+	s.metrics.tokens.WithLabelValues(grant).Inc()
+	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// checkNotReplayed closes the race between a code or refresh token's legitimate redemption and
+// a concurrent replay (see fositeStore): after this request stored its tokens, the record it
+// claimed must still exist. A replay deletes it before revoking the grant, so if it is gone the
+// replay may have revoked before our tokens existed, and we revoke them now.
+func (s *Server) checkNotReplayed(ctx context.Context, st *tokenState) error {
+	var kind storage.TokenKind
+	var sig, requestID string
+	switch {
+	case st.code != nil:
+		kind, sig, requestID = storage.KindAuthorizeCode, st.codeSig, st.code.GetID()
+	case st.refresh != nil:
+		kind, sig, requestID = storage.KindRefreshToken, st.refreshSig, st.refresh.GetID()
+	default:
+		return nil
+	}
+	_, err := s.store.GetToken(ctx, kind, sig)
+	if errors.Is(err, storage.ErrNotFound) {
+		if rerr := s.fstore.revokeGrant(ctx, requestID); rerr != nil {
+			return fosite.ErrServerError.WithWrap(rerr)
+		}
+		return fosite.ErrInvalidGrant.WithHint("The grant was replayed concurrently; its tokens are revoked.")
+	}
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	return nil
+}
+
+// tokenError writes an RFC 6749 §5.2 error, with WWW-Authenticate for invalid_client when the
+// client tried HTTP Basic.
+func (s *Server) tokenError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, grant string, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	s.metrics.errors.WithLabelValues("token", rfc.ErrorField).Inc()
+	clientID := ""
+	if ar != nil && ar.GetClient() != nil {
+		clientID = ar.GetClient().GetID()
+	}
+	if clientID == "" {
+		clientID = r.PostFormValue("client_id")
+	}
+	if id, _, ok := r.BasicAuth(); ok && clientID == "" {
+		clientID, _ = url.QueryUnescape(id)
+	}
+	level := s.log.InfoContext
+	if rfc.CodeField >= 500 {
+		level = s.log.ErrorContext
+	}
+	cause := ""
+	if c := rfc.Unwrap(); c != nil {
+		cause = c.Error()
+	}
+	level(ctx, "token error", "client_id", clientID, "grant_type", grant, "error", rfc.ErrorField,
+		"hint", rfc.HintField, "cause", cause)
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		if _, _, basic := r.BasicAuth(); basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
+		}
+	}
+	s.provider.WriteAccessError(ctx, w, ar, err)
+}
+
+// handleRevoke serves token revocation (RFC 7009): the client authenticates as at the token
+// endpoint (public clients send client_id); revoking an access or refresh token revokes every
+// access and refresh token of its grant. Unknown tokens and tokens of other clients answer
+// 200 as §2.2 asks.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	err := s.provider.NewRevocationRequest(ctx, r)
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		s.metrics.errors.WithLabelValues("revoke", rfc.ErrorField).Inc()
+		s.log.InfoContext(ctx, "revocation", "error", rfc.ErrorField, "hint", rfc.HintField)
+	}
+	s.provider.WriteRevocationResponse(ctx, w, err)
+}
+
+// introspection is the RFC 7662 §2.2 response.
+type introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Sub       string   `json:"sub,omitempty"`
+	Exp       int64    `json:"exp,omitempty"`
+	Iat       int64    `json:"iat,omitempty"`
+	Iss       string   `json:"iss,omitempty"`
+	Aud       []string `json:"aud,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	ACR       string   `json:"acr,omitempty"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+}
+
+// handleIntrospect serves token introspection (RFC 7662). Only confidential clients may
+// introspect (client_secret_basic or client_secret_post); they may introspect any token — a
+// resource server checks tokens issued to others. Inactive, expired, revoked, unknown and
+// malformed tokens all answer {"active":false}.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		s.writeJSONError(w, http.StatusBadRequest, "invalid_request", "malformed body")
+		return
+	}
+	c, err := s.authenticateClient(ctx, r, r.PostForm)
+	if err == nil && c.IsPublic() {
+		err = fosite.ErrInvalidClient.WithHint("Public clients may not introspect tokens.")
+	}
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		s.metrics.errors.WithLabelValues("introspect", rfc.ErrorField).Inc()
+		if _, _, basic := r.BasicAuth(); basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="introspect"`)
+		}
+		s.writeJSONError(w, rfc.CodeField, rfc.ErrorField, rfc.GetDescription())
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		s.writeJSONError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
+	}
+	out := introspection{}
+	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), &session{})
+	if err == nil {
+		sess, _ := ar.GetSession().(*session)
+		out = introspection{
+			Active:   true,
+			Scope:    strings.Join(ar.GetGrantedScopes(), " "),
+			ClientID: ar.GetClient().GetID(),
+			Iat:      ar.GetRequestedAt().Unix(),
+			Iss:      s.issuer,
+			Aud:      ar.GetGrantedAudience(),
+		}
+		if sess != nil {
+			out.Sub = sess.Subject
+			out.ACR = sess.ACR
+			if sess.AuthTime != 0 {
+				out.AuthTime = unixNano(sess.AuthTime).Unix()
+			}
+		}
+		if tu == fosite.AccessToken {
+			out.TokenType = "Bearer"
+			out.Exp = ar.GetSession().GetExpiresAt(fosite.AccessToken).Unix()
+		} else {
+			out.TokenType = "refresh_token"
+			out.Exp = ar.GetSession().GetExpiresAt(fosite.RefreshToken).Unix()
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func (s *Server) writeJSONError(w http.ResponseWriter, status int, code, desc string) {
+	body := map[string]string{"error": code}
+	if desc != "" {
+		body["error_description"] = desc
+	}
+	writeJSON(w, status, body)
+}

@@ -1,0 +1,79 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/tongban/tongban/storage"
+)
+
+// bearerToken returns the access token of a protected-resource request (RFC 6750): the
+// Authorization: Bearer header, or the access_token field of a form-encoded POST body. The URI
+// query form (§2.3) is not accepted: it leaks into logs.
+func bearerToken(r *http.Request) string {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, tok, ok := strings.Cut(auth, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return r.PostFormValue("access_token")
+	}
+	return ""
+}
+
+// handleUserinfo serves the UserInfo endpoint (OIDC Core §5.3), GET and POST, with a bearer
+// access token that was granted the openid scope. The response is JSON with sub and the person
+// claims of the granted scopes, narrowed by the claims parameter's userinfo member. Errors
+// follow RFC 6750 §3: 401 with WWW-Authenticate Bearer (invalid_token), 403 insufficient_scope.
+func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token := bearerToken(r)
+	if token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo"`)
+		s.writeJSONError(w, http.StatusUnauthorized, "invalid_request", "bearer access token required")
+		return
+	}
+	invalid := func(desc string) {
+		s.metrics.errors.WithLabelValues("userinfo", "invalid_token").Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_token"`)
+		s.writeJSONError(w, http.StatusUnauthorized, "invalid_token", desc)
+	}
+	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &session{})
+	if err != nil || tu != fosite.AccessToken {
+		invalid("the access token is invalid, expired or revoked")
+		return
+	}
+	sess, ok := ar.GetSession().(*session)
+	if !ok || sess.PersonID == "" || !ar.GetGrantedScopes().Has(ScopeOpenID) {
+		s.metrics.errors.WithLabelValues("userinfo", "insufficient_scope").Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="insufficient_scope", scope="openid"`)
+		s.writeJSONError(w, http.StatusForbidden, "insufficient_scope", "the access token was not granted the openid scope")
+		return
+	}
+	p, err := s.store.GetPerson(ctx, sess.PersonID)
+	if errors.Is(err, storage.ErrNotFound) || err == nil && p.Disabled {
+		invalid("the account is no longer active")
+		return
+	} else if err != nil {
+		s.log.ErrorContext(ctx, "userinfo: read person", "err", err)
+		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
+		return
+	}
+	claims := map[string]any{"sub": sess.Subject}
+	var member map[string]*claimSpec
+	if sess.Claims != nil {
+		member = sess.Claims.UserInfo
+	}
+	if err := personClaims(s.kr, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
+		s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
+		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, claims)
+}
