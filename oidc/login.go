@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pquerna/otp/totp"
@@ -216,8 +215,8 @@ func normalizePhone(s string) (string, bool) {
 //     unknown identifiers are throttled exactly like known ones) and a success clears it;
 //     past AccountLockThreshold within AccountLockWindow attempts are refused (errLoginLocked)
 //     before any password work;
-//   - failures count against the client IP; past IPLockThreshold the IP is refused. The IP
-//     block is remembered in this process; every replica learns it on the next failure it sees.
+//   - failures count against the client IP (in storage.Throttle, so every replica sees
+//     them); at IPLockThreshold within IPLockWindow the IP is refused before any work.
 //   - an unknown identifier, a disabled person or one without a password costs the same
 //     password check (against a dummy hash made with Config.PasswordParams) and gives the
 //     same errLoginFailed as a wrong password (no user enumeration).
@@ -226,7 +225,10 @@ func normalizePhone(s string) (string, bool) {
 // ["pwd","otp"].
 func (s *Server) checkCredentials(ctx context.Context, ip, identifier string, password []byte, otp string, wantMFA bool) (storage.Person, []string, error) {
 	now := s.now()
-	if s.ipLocks.locked(ip, now) {
+	if m, err := s.store.CountFailures(ctx, "login-ip:"+ip, now, s.cfg.IPLockWindow); err != nil {
+		return storage.Person{}, nil, err
+	} else if m >= s.cfg.IPLockThreshold {
+		s.log.InfoContext(ctx, "login refused: client IP locked", "failures", m)
 		return storage.Person{}, nil, errLoginLocked
 	}
 	norm, kind := normalizeIdentifier(identifier)
@@ -271,8 +273,8 @@ func (s *Server) checkCredentials(ctx context.Context, ip, identifier string, pa
 			reason = "bad_credentials"
 		}
 		s.log.InfoContext(ctx, "login failed", "reason", reason)
-		if m, err := s.store.AddFailure(ctx, "login-ip:"+ip, now, s.cfg.IPLockWindow); err == nil && m >= s.cfg.IPLockThreshold {
-			s.ipLocks.lock(ip, now.Add(s.cfg.IPLockWindow))
+		if _, err := s.store.AddFailure(ctx, "login-ip:"+ip, now, s.cfg.IPLockWindow); err != nil {
+			s.log.ErrorContext(ctx, "record login failure", "err", err)
 		}
 		if found {
 			s.appendAudit(ctx, storage.AuditEvent{Actor: p.ID, Action: "login.failure", Subject: p.ID, Detail: reason})
@@ -312,32 +314,6 @@ func (s *Server) checkTOTP(ctx context.Context, p storage.Person, code string, n
 		return false
 	}
 	return s.store.UseNonce(ctx, "totp", p.ID+":"+code, now.Add(2*time.Minute)) == nil
-}
-
-// ipLocks remembers, in this process, client IPs refused until a time.
-type ipLocks struct {
-	mu sync.Mutex
-	m  map[string]time.Time
-}
-
-func (l *ipLocks) locked(ip string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	until, ok := l.m[ip]
-	if ok && !now.Before(until) {
-		delete(l.m, ip)
-		return false
-	}
-	return ok
-}
-
-func (l *ipLocks) lock(ip string, until time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) > 100000 {
-		l.m = map[string]time.Time{}
-	}
-	l.m[ip] = until
 }
 
 // appendAudit appends an audit event, stamping the time; failures are logged.

@@ -41,7 +41,6 @@ type Server struct {
 	secureCookies bool
 	keys          struct{ csrf, authz, session, pairwise []byte }
 	dummyHash     string // a hash with Config.PasswordParams, checked for unknown users
-	ipLocks       ipLocks
 	pages         *pages
 	discovery     []byte
 	mux           *http.ServeMux
@@ -289,7 +288,8 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 }
 
 // Purge deletes token records (codes, access and refresh tokens) that expired before now and
-// one-time values (TOTP codes) past their lifetime; run it periodically, e.g. hourly.
+// one-time values (TOTP codes) past their lifetime, and login failures older than the
+// lockout windows; run it periodically, e.g. hourly.
 // Inactive refresh tokens are kept until they expire, so reuse is still detected. It returns
 // how many records of each kind went.
 func (s *Server) Purge(ctx context.Context) (tokens, nonces int64, err error) {
@@ -297,6 +297,9 @@ func (s *Server) Purge(ctx context.Context) (tokens, nonces int64, err error) {
 	if tokens, err = s.store.DeleteExpiredTokens(ctx, now); err != nil {
 		return 0, 0, err
 	}
-	nonces, err = s.store.PurgeNonces(ctx, now)
+	if nonces, err = s.store.PurgeNonces(ctx, now); err != nil {
+		return tokens, 0, err
+	}
+	_, err = s.store.PurgeFailures(ctx, now.Add(-max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)))
 	return tokens, nonces, err
 }

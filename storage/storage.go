@@ -317,6 +317,13 @@ type Throttle interface {
 	// AddFailure records a failure for key at now and returns the number of failures in
 	// (now-window, now].
 	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// CountFailures returns the number of failures of key in (now-window, now] without
+	// recording one (to refuse a locked-out key before doing any work).
+	CountFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	// ClearFailures forgets key's failures (after a successful login).
 	ClearFailures(ctx context.Context, key string) error
+	// PurgeFailures deletes every failure recorded before t (keys that never fail or clear
+	// again, such as an IP address seen once); returns how many. Call it periodically with t
+	// older than the longest window in use.
+	PurgeFailures(ctx context.Context, before time.Time) (int64, error)
 }

@@ -137,6 +137,38 @@ func testThrottle(t *testing.T, s storage.Storage) {
 	t.Run("ClearFailures/ok/unknown key", func(t *testing.T) {
 		must(t, "ClearFailures", s.ClearFailures(ctx, "nobody"))
 	})
+	t.Run("CountFailures/ok/counts without recording", func(t *testing.T) {
+		// "203.0.113.7" failed at t0+5m and t0+6m (above).
+		for _, c := range []struct {
+			at   time.Time
+			want int
+		}{{t0.Add(6 * time.Minute), 2}, {t0.Add(6 * time.Minute), 2}, {t0.Add(10*time.Minute + time.Second), 1}, {t0.Add(time.Hour), 0}} {
+			n, err := s.CountFailures(ctx, "203.0.113.7", c.at, w)
+			must(t, "CountFailures", err)
+			if n != c.want {
+				t.Errorf("CountFailures at %v = %d, want %d", c.at.Sub(t0), n, c.want)
+			}
+		}
+		n, err := s.CountFailures(ctx, "nobody", t0, w)
+		must(t, "CountFailures", err)
+		if n != 0 {
+			t.Errorf("CountFailures(unknown key) = %d, want 0", n)
+		}
+	})
+	t.Run("PurgeFailures/ok/drops old failures only", func(t *testing.T) {
+		_, err := s.AddFailure(ctx, "purge-me", t0.Add(-time.Hour), 2*time.Hour)
+		must(t, "AddFailure", err)
+		_, err = s.AddFailure(ctx, "keep-me", t0.Add(time.Hour), 2*time.Hour)
+		must(t, "AddFailure", err)
+		n, err := s.PurgeFailures(ctx, t0.Add(-time.Minute))
+		must(t, "PurgeFailures", err)
+		if n != 1 {
+			t.Errorf("PurgeFailures = %d, want 1", n)
+		}
+		if c, _ := s.CountFailures(ctx, "keep-me", t0.Add(time.Hour), 2*time.Hour); c != 1 {
+			t.Errorf("CountFailures(keep-me) after purge = %d, want 1", c)
+		}
+	})
 }
 
 func testPing(t *testing.T, s storage.Storage) {

@@ -31,6 +31,16 @@ func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, windo
 	return n, nil
 }
 
+// CountFailures returns the number of failures of key in (now-window, now].
+func (s *Store) CountFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	var n int
+	if err := s.r.GetContext(ctx, &n, s.q(`SELECT count(*) FROM throttle_failures WHERE key = ? AND at > ? AND at <= ?`),
+		key, micros(now.Add(-window)), micros(now)); err != nil {
+		return 0, s.wrap("count failures", err)
+	}
+	return n, nil
+}
+
 // ClearFailures forgets key's failures.
 func (s *Store) ClearFailures(ctx context.Context, key string) error {
 	_, err := s.exec(ctx, "clear failures", `DELETE FROM throttle_failures WHERE key = ?`, key)
@@ -38,8 +48,8 @@ func (s *Store) ClearFailures(ctx context.Context, key string) error {
 }
 
 // PurgeFailures deletes every failure recorded before t, for keys that never fail or clear
-// again (an IP address seen once); returns how many. It is not part of storage.Storage: call
-// it from the same periodic job as PurgeNonces, with t older than the longest window in use.
+// again (an IP address seen once); returns how many. Call it from the same periodic job as
+// PurgeNonces, with t older than the longest window in use.
 func (s *Store) PurgeFailures(ctx context.Context, before time.Time) (int64, error) {
 	return s.exec(ctx, "purge failures", `DELETE FROM throttle_failures WHERE at < ?`, micros(before))
 }
