@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/tongban/tongban/qr"
+)
+
+// reason explains a rejection to a counter operator: a stable code for scripts (--json
+// "reason"), and what it means and what to do, in Chinese and English.
+type reason struct {
+	err    error
+	code   string
+	zh, en string
+}
+
+// reasons lists every rejection in the verifier's order (DESIGN §5); docs/verifiers/
+// counter-guide.md has the same table.
+var reasons = []reason{
+	{qr.ErrTooLong, "too_long", "不是通办证照二维码（内容过长）", "not a tongban licence code (too long)"},
+	{qr.ErrBadPrefix, "bad_prefix", "不是通办证照二维码", "not a tongban licence code (no LZ1: prefix)"},
+	{qr.ErrBadBase45, "bad_base45", "二维码内容损坏或被改动", "the code is damaged or was altered (bad base45)"},
+	{qr.ErrBadCBOR, "bad_cbor", "二维码内容损坏或被改动", "the code is damaged or was altered (bad CBOR)"},
+	{qr.ErrWrongAlgorithm, "wrong_algorithm", "签名算法不是 SM2，拒绝", "not signed with SM2: refused"},
+	{qr.ErrStaleTrustList, "stale_trust_list", "信任列表已过期，请先更新信任列表", "the trust list is out of date: install a fresh one"},
+	{qr.ErrUnknownKey, "unknown_key", "签名密钥不在信任列表中（请更新信任列表；仍失败则为伪造）", "signed by a key the trust list does not know (update the trust list; if it persists, the code is forged)"},
+	{qr.ErrBadSignature, "bad_signature", "签名无效：二维码被伪造或改动", "the signature does not verify: the code is forged or altered"},
+	{qr.ErrBadClaims, "bad_claims", "二维码内容格式错误", "the signed content is malformed"},
+	{qr.ErrKeyNotAllowed, "key_not_allowed", "该签名密钥无权签发此类证照或显示内容", "the signing key may not sign this licence kind or display profile"},
+	{qr.ErrNotYetValid, "not_yet_valid", "二维码尚未生效：请检查本机时间", "the code is not valid yet: check this device's clock"},
+	{qr.ErrExpired, "expired", "二维码已过期：请持证人刷新后重新出示", "the code has expired: ask the holder to refresh it"},
+	{qr.ErrValidityTooLong, "validity_too_long", "二维码有效期超过规定，拒绝", "the code's validity window is longer than allowed"},
+	{qr.ErrReplayed, "replayed", "该二维码已被核验过（可能是截图重放）：请持证人刷新", "this code was already checked (a copy?): ask the holder to refresh it"},
+	{qr.ErrBadTrustList, "bad_trust_list", "信任列表文件损坏", "the trust list file is damaged"},
+	{qr.ErrUntrustedTrustList, "untrusted_trust_list", "信任列表不是由固定的信任锚签发：不可使用", "the trust list is not signed by the pinned trust anchor: do not use it"},
+	{qr.ErrTrustListSignature, "trust_list_signature", "信任列表签名无效：文件被改动", "the trust list's signature does not verify: the file was altered"},
+	{qr.ErrTrustListRollback, "trust_list_rolled_back", "信任列表比已使用过的版本旧（回滚），拒绝", "the trust list is older than one already used (rollback): refused"},
+	{errUnreadableImage, "unreadable_image", "图片中没有可识别的二维码", "no QR code could be read from the image"},
+}
+
+var errUnreadableImage = errors.New("no QR code found in the image")
+
+func reasonOf(err error) reason {
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r
+		}
+	}
+	return reason{err: err, code: "error", zh: "核验失败", en: "verification failed"}
+}

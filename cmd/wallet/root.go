@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/wallet"
+)
+
+// cli is the state shared by the commands of one run.
+type cli struct {
+	in     io.Reader
+	out    io.Writer
+	errOut io.Writer
+	env    func(string) (string, bool)
+
+	// common holds --config, --db, --kek-file and --log-level (persistent flags of the root).
+	common app.Common
+	// running is set once a command's own run function starts: errors before that (unknown
+	// command or flag, wrong arguments, missing required flags) are usage errors.
+	running bool
+	// exit, when set, is the exit status the command chose itself (verify, import).
+	exit *int
+}
+
+// Main runs the wallet command line with args (without the program name) and returns the
+// exit status (app.ExitOK, app.ExitFailure or app.ExitUsage). Errors are printed to errOut
+// as "wallet: message".
+func Main(args []string, in io.Reader, out, errOut io.Writer, env func(string) (string, bool)) int {
+	c := &cli{in: in, out: out, errOut: errOut, env: env}
+	root := c.newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		if c.exit != nil {
+			return *c.exit
+		}
+		return app.ExitOK
+	}
+	code := app.ExitCode(err)
+	if !c.running {
+		code = app.ExitUsage
+	}
+	fmt.Fprintf(errOut, "wallet: %v\n", err)
+	var ce *app.ConfigError
+	if code == app.ExitUsage && !errors.As(err, &ce) {
+		fmt.Fprintln(errOut, "Run 'wallet help' or add --help to a command for usage.")
+	}
+	return code
+}
+
+func (c *cli) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wallet",
+		Short: "tongban's e-licence wallet: dynamic signed QR codes and their offline verification",
+		Long: `wallet is tongban's e-licence wallet (电子证照).
+
+  wallet serve                          run the wallet service (citizens' pages, mobile API, trust list)
+  wallet licences import FILE           store licences pushed by issuing authorities (JSON Lines)
+  wallet licences list --holder N       list a holder's licences (masked)
+  wallet licences revoke|suspend|restore (--id ID | --kind K --number N)
+  wallet code --holder N --kind K[,K…]  mint a code from the command line
+  wallet trust-list export FILE         write the signed trust list and its trust anchor
+  wallet trust-list show FILE           check a trust list offline and show what it trusts
+  wallet verify --trust-list FILE CODE  check a code offline (counters): exit 0 valid, 1 rejected
+  wallet keys list|rotate               list the signing keys; rotate the code-signing key
+
+Settings come from flags, then TONGBAN_* environment variables, then the config file
+(--config), then defaults; the database and key-encryption key are the identity provider's
+(--db, --kek-file). wallet verify needs neither. See docs/verifiers/counter-guide.md.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE:          func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetIn(c.in)
+	root.SetOut(c.out)
+	root.SetErr(c.errOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return app.Usage(err) })
+	c.common.AddFlags(root.PersistentFlags())
+	root.AddCommand(c.serveCmd(), c.licencesCmd(), c.codeCmd(), c.trustListCmd(), c.verifyCmd(), c.keysCmd())
+	return root
+}
+
+// run wraps a command's run function: it marks the run as started, so that the errors it
+// returns are classified by app.ExitCode.
+func (c *cli) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c.running = true
+		return fn(cmd, args)
+	}
+}
+
+// setup layers the environment and the config file under the flags, validates the common
+// settings and whatever validate adds (reporting every problem at once), and returns the
+// logger. Admin commands log warnings and errors only, unless --log-level asks for less.
+func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problems)) (*slog.Logger, error) {
+	var p app.Problems
+	p.Merge(c.common.Load(cmd, c.env))
+	c.common.Validate(&p)
+	if validate != nil {
+		validate(&p)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	level := c.common.LogLevel
+	if admin {
+		if l, _ := app.ParseLevel(level); l < slog.LevelWarn {
+			level = "warn"
+		}
+	}
+	return app.NewLogger(c.errOut, level)
+}
+
+// openService opens storage, the key-encryption key and the keyring (app.OpenBackend; a first
+// start creates the KEK file) and the wallet service on them, which creates the code-signing
+// and trust-list keys on first use.
+func (c *cli) openService(ctx context.Context, log *slog.Logger, cfg wallet.ServiceConfig) (*wallet.Service, func(), error) {
+	b, err := app.OpenBackend(ctx, c.common, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Store, cfg.Keyring, cfg.Logger = b.Store, b.Keyring, log
+	svc, err := wallet.NewService(ctx, cfg)
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return svc, func() { b.Close() }, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same directory and a
+// rename, so that a reader (a verifier picking up a new trust list) never sees half a file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

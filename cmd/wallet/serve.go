@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/wallet"
+)
+
+// Defaults of `wallet serve`.
+const (
+	defaultAddr      = "127.0.0.1:8081"
+	defaultIssuer    = "http://127.0.0.1:8080"
+	defaultPublicURL = "http://127.0.0.1:8081"
+	defaultClientID  = "wallet"
+)
+
+// serveConfig is the configuration of `wallet serve` beyond the common settings.
+type serveConfig struct {
+	HTTP              app.HTTPConfig
+	Issuer            string
+	ClientID          string
+	ClientSecret      string
+	ClientSecretFile  string
+	PublicURL         string
+	APIClients        []string
+	KeyIssuer         string
+	SessionLifetime   time.Duration
+	TrustListPeriod   time.Duration
+	TrustListValidity time.Duration
+}
+
+func (c *cli) serveCmd() *cobra.Command {
+	var sc serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the wallet service",
+		Long: `Run the wallet service until SIGINT or SIGTERM, then shut down gracefully.
+
+Citizens log in through the identity provider (--issuer): the wallet is its confidential OIDC
+client (--client-id, and the secret from --client-secret-file or TONGBAN_CLIENT_SECRET),
+registered with the redirect URI <public-url>/callback, the post-logout redirect URI
+<public-url>/ and the scopes "openid profile id_number", for example:
+
+  idp clients add --id wallet --name 电子证照 --redirect-uri http://127.0.0.1:8081/callback \
+      --post-logout-redirect-uri http://127.0.0.1:8081/ --scopes "openid profile id_number" \
+      --id-token-alg SGD_SM3_SM2 --json
+
+On first start it creates the SM2 code-signing and trust-list signing keys in the database.
+Besides the pages and the API it serves GET /trust-list, /healthz, /readyz and /metrics.
+Logs are JSON lines on standard error, without personal data.`,
+		Args: cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	sc.HTTP.AddFlags(f, defaultAddr)
+	f.StringVar(&sc.Issuer, "issuer", defaultIssuer, "issuer URL of the identity provider")
+	f.StringVar(&sc.ClientID, "client-id", defaultClientID, "the wallet's client ID at the identity provider")
+	f.StringVar(&sc.ClientSecret, "client-secret", "", "the wallet's client secret (prefer TONGBAN_CLIENT_SECRET or --client-secret-file: a flag shows in the process list)")
+	f.StringVar(&sc.ClientSecretFile, "client-secret-file", "", "file holding the wallet's client secret")
+	f.StringVar(&sc.PublicURL, "public-url", defaultPublicURL, "the wallet's base URL as browsers reach it (scheme://host[:port])")
+	f.StringSliceVar(&sc.APIClients, "api-client", nil, "client ID whose access tokens the JSON API accepts (repeat; default: any token granted id_number)")
+	f.StringVar(&sc.KeyIssuer, "key-issuer", wallet.DefaultKeyIssuer, "issuer name of the code-signing key in the trust list")
+	f.DurationVar(&sc.SessionLifetime, "session-lifetime", wallet.DefaultSessionLifetime, "wallet login lifetime")
+	f.DurationVar(&sc.TrustListPeriod, "trust-list-period", wallet.DefaultTrustListPeriod, "the trust list is re-issued at least this often")
+	f.DurationVar(&sc.TrustListValidity, "trust-list-validity", wallet.DefaultTrustListValidity, "how long a trust list stays fresh; verifiers must update within it")
+	app.Configurable(f, "issuer", "client-id", "client-secret", "client-secret-file", "public-url", "api-client",
+		"key-issuer", "session-lifetime", "trust-list-period", "trust-list-validity")
+
+	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
+		log, err := c.setup(cmd, false, func(p *app.Problems) {
+			sc.HTTP.Validate(p)
+			if u, err := url.Parse(sc.Issuer); err != nil || !u.IsAbs() || u.Host == "" {
+				p.Addf("issuer %q: want an absolute URL", sc.Issuer)
+			}
+			if u, err := url.Parse(sc.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+				p.Addf("public-url %q: want scheme://host[:port] without a path", sc.PublicURL)
+			}
+			if sc.ClientSecret != "" && sc.ClientSecretFile != "" {
+				p.Addf("client-secret and client-secret-file are both set: give one")
+			}
+			if sc.ClientSecret == "" && sc.ClientSecretFile == "" {
+				p.Addf("client-secret: required (TONGBAN_CLIENT_SECRET or --client-secret-file); register the wallet with 'idp clients add'")
+			}
+		})
+		if err != nil {
+			return err
+		}
+		secret := sc.ClientSecret
+		if sc.ClientSecretFile != "" {
+			b, err := os.ReadFile(sc.ClientSecretFile)
+			if err != nil {
+				return app.Usagef("client-secret-file: %w", err)
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		log.Info("configuration", "sources", c.common.Sources)
+		ctx, stop := app.SignalContext(cmd.Context())
+		defer stop()
+		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{
+			KeyIssuer: sc.KeyIssuer, TrustListPeriod: sc.TrustListPeriod, TrustListValidity: sc.TrustListValidity,
+		})
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		srv, err := wallet.NewServer(ctx, wallet.Config{
+			Service: svc, Issuer: sc.Issuer, ClientID: sc.ClientID, ClientSecret: secret,
+			PublicURL: sc.PublicURL, Logger: log, APIClients: sc.APIClients, SessionLifetime: sc.SessionLifetime,
+		})
+		if err != nil {
+			return app.Usage(err)
+		}
+		anchors, err := svc.TrustAnchors(ctx)
+		if err != nil {
+			return err
+		}
+		m := app.NewMetrics()
+		handler := app.OpsHandler(srv.Handler(), srv.Ready, m, log)
+		ln, err := sc.HTTP.Listen(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info("wallet starting", "public_url", sc.PublicURL, "issuer", sc.Issuer,
+			"trust_anchor", wallet.AnchorFingerprint(anchors[0]))
+		if err := app.Serve(ctx, ln, handler, sc.HTTP, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	return cmd
+}

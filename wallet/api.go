@@ -1,0 +1,178 @@
+package wallet
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/tongban/tongban/credentials"
+)
+
+// maxAPIBody bounds a JSON request body, in bytes.
+const maxAPIBody = 4 << 10
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeAPIError writes {"error": code, "error_description": desc}.
+func writeAPIError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func (s *Server) writeAuthError(w http.ResponseWriter, e *authError) {
+	if e.status == http.StatusUnauthorized || e.status == http.StatusForbidden {
+		v := `Bearer realm="wallet"`
+		if e.code != "invalid_request" {
+			v += `, error="` + e.code + `"`
+		}
+		if e.code == "insufficient_scope" {
+			v += `, scope="openid ` + ScopeIDNumber + `"`
+		}
+		w.Header().Set("WWW-Authenticate", v)
+	}
+	writeAPIError(w, e.status, e.code, e.desc)
+}
+
+// licenceJSON is a licence in the API: masked, like the pages.
+type licenceJSON struct {
+	ID               string `json:"id"`
+	Kind             string `json:"kind"`
+	KindName         string `json:"kind_name"`
+	MaskedNumber     string `json:"masked_number"`
+	MaskedHolder     string `json:"masked_holder"`
+	MaskedHolderName string `json:"masked_holder_name"`
+	Issuer           string `json:"issuer"`
+	ValidFrom        string `json:"valid_from"`
+	ValidUntil       string `json:"valid_until,omitempty"` // absent: long-term (长期)
+	Status           string `json:"status"`                // effective status today
+	Showable         bool   `json:"showable"`
+	AsAgent          bool   `json:"as_agent,omitempty"`
+}
+
+// handleAPILicences serves GET /api/v1/licences: {"licences": [licenceJSON…]} for the person
+// behind the bearer token.
+func (s *Server) handleAPILicences(w http.ResponseWriter, r *http.Request) {
+	p, aerr := s.authenticate(r.Context(), r)
+	if aerr != nil {
+		s.writeAuthError(w, aerr)
+		return
+	}
+	recs, err := s.svc.LicencesByIndex(r.Context(), p.index)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "api: list licences", "err", err.Error())
+		writeAPIError(w, http.StatusInternalServerError, "server_error", "")
+		return
+	}
+	out := make([]licenceJSON, 0, len(recs))
+	for _, rec := range recs {
+		l := &rec.Licence
+		j := licenceJSON{
+			ID: rec.ID, Kind: string(l.Kind), KindName: l.Kind.ChineseName(),
+			MaskedNumber: l.MaskedNumber(), MaskedHolder: l.MaskedHolder(), MaskedHolderName: l.MaskedHolderName(),
+			Issuer: l.Issuer, ValidFrom: l.ValidFrom.String(), Status: string(l.EffectiveStatus(s.svc.now())),
+			Showable: s.svc.Showable(rec) == nil, AsAgent: rec.AsAgent,
+		}
+		if l.ValidUntil != nil {
+			j.ValidUntil = l.ValidUntil.String()
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"licences": out})
+}
+
+// codeRequestJSON is the body of POST /api/v1/codes.
+type codeRequestJSON struct {
+	Kinds    []string `json:"kinds"`    // licence kinds, e.g. ["resident-id"]
+	Licences []string `json:"licences"` // licence IDs from GET /api/v1/licences
+	Profile  string   `json:"profile"`  // masked | full | bundle (or 1, 2, 3); "" = default
+	Fields   []string `json:"fields"`   // full profile only: fields to show; absent = all
+}
+
+// handleAPICodes serves POST /api/v1/codes: body codeRequestJSON (application/json, at most
+// 4 KiB, unknown members refused) → 200 codeJSON, or a JSON error: 400 invalid_request, 401
+// invalid_token, 403 insufficient_scope, 404 not_found, 409 licence_revoked /
+// licence_suspended / licence_expired / licence_not_yet_valid / ambiguous_kind, 413, 415,
+// 422 mixed_holders / licence_count / too_long / out_of_scope, 503.
+func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
+	p, aerr := s.authenticate(r.Context(), r)
+	if aerr != nil {
+		s.writeAuthError(w, aerr)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeAPIError(w, http.StatusUnsupportedMediaType, "invalid_request", "the body must be application/json")
+		return
+	}
+	var body codeRequestJSON
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&body)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeAPIError(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the body is larger than %d bytes", maxAPIBody))
+			return
+		}
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", "malformed JSON body: "+err.Error())
+		return
+	}
+	req := CodeRequest{IDs: body.Licences, Fields: body.Fields}
+	for _, k := range body.Kinds {
+		kind, err := credentials.ParseKind(k)
+		if err != nil {
+			writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown kind %q (known: %s)", k, kindList()))
+			return
+		}
+		req.Kinds = append(req.Kinds, kind)
+	}
+	if len(req.Kinds)+len(req.IDs) > maxSelection {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("at most %d licences per code", maxSelection))
+		return
+	}
+	if req.Profile, err = ParseProfile(body.Profile); err != nil {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown profile %q (want masked, full or bundle)", body.Profile))
+		return
+	}
+	m, err := s.svc.Mint(r.Context(), p.index, req, Actor{Subject: p.sub, ClientID: p.clientID})
+	if err != nil {
+		pr, known := problemOf(err)
+		if !known {
+			s.log.ErrorContext(r.Context(), "api: mint", "err", err.Error())
+			writeAPIError(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		writeAPIError(w, pr.status, pr.code, apiDescription(err, pr))
+		return
+	}
+	out, err := s.codeJSON(m)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "api: render", "err", err.Error())
+		writeAPIError(w, http.StatusInternalServerError, "server_error", "")
+		return
+	}
+	out.ExpiresLocal = ""
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiDescription is the English text of a refused code request. Errors of the wallet and of
+// qr/credentials name kinds, IDs and rules, never personal data, so their message is shown.
+func apiDescription(err error, p problem) string {
+	if p.status >= 500 {
+		return texts[langEN][p.key]
+	}
+	return texts[langEN][p.key] + " (" + err.Error() + ")"
+}

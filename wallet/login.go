@@ -1,0 +1,176 @@
+package wallet
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/tongban/tongban/idnumber"
+)
+
+// handleLogin starts the authorization code flow (OIDC Core §3.1) with PKCE S256 (RFC 7636),
+// a random state and nonce kept in a sealed cookie, and the scopes openid, profile and
+// id_number. ?next= is where to return (a local path).
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	st, err := s.idp.state(r.Context())
+	if err != nil {
+		s.log.WarnContext(r.Context(), "login: provider unavailable", "err", err.Error())
+		s.renderMessage(w, r, http.StatusServiceUnavailable, "idpDown")
+		return
+	}
+	ls := loginState{
+		State: randomToken(16), Nonce: randomToken(16), Verifier: oauth2.GenerateVerifier(),
+		Next: localPath(r.URL.Query().Get("next")), Expires: s.now().Add(loginStateLifetime).Unix(),
+	}
+	v, err := s.seal(ls, aadLogin)
+	if err != nil {
+		s.serverError(w, r, "login: seal state", err)
+		return
+	}
+	s.setCookie(w, cookieLogin, v, int(loginStateLifetime.Seconds()))
+	u := st.oauth.AuthCodeURL(ls.State, oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier),
+		oauth2.SetAuthURLParam("ui_locales", uiLocale(s.lang(r))))
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// handleCallback finishes the login: it checks state and iss (RFC 9207), redeems the code
+// with the PKCE verifier, verifies the ID token (signature through the provider's JWKS, SM2
+// included; iss, aud, exp; nonce), reads the ID number from it (or from userinfo) and sets
+// the session cookie.
+func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	var ls loginState
+	ok := s.unseal(r, cookieLogin, aadLogin, &ls)
+	s.setCookie(w, cookieLogin, "", -1)
+	if !ok || s.now().Unix() >= ls.Expires ||
+		subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(ls.State)) != 1 {
+		s.renderMessage(w, r, http.StatusBadRequest, "loginExpired")
+		return
+	}
+	if iss := q.Get("iss"); iss != "" && iss != s.idp.issuer {
+		s.log.WarnContext(ctx, "callback: iss mismatch")
+		s.renderMessage(w, r, http.StatusBadRequest, "loginFailed")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		key := "loginFailed"
+		if e == "access_denied" {
+			key = "loginCancelled"
+		}
+		s.log.InfoContext(ctx, "callback: provider returned an error", "error", e)
+		s.renderMessage(w, r, http.StatusForbidden, key)
+		return
+	}
+	st, err := s.idp.state(ctx)
+	if err != nil {
+		s.renderMessage(w, r, http.StatusServiceUnavailable, "idpDown")
+		return
+	}
+	tok, err := st.oauth.Exchange(s.idp.ctx(ctx), q.Get("code"), oauth2.VerifierOption(ls.Verifier))
+	if err != nil {
+		s.log.WarnContext(ctx, "callback: code exchange failed", "err", err.Error())
+		s.renderMessage(w, r, http.StatusBadGateway, "loginFailed")
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		s.log.WarnContext(ctx, "callback: no ID token")
+		s.renderMessage(w, r, http.StatusBadGateway, "loginFailed")
+		return
+	}
+	idt, err := st.verifier.Verify(s.idp.ctx(ctx), raw)
+	if err != nil {
+		s.log.WarnContext(ctx, "callback: ID token refused", "err", err.Error())
+		s.renderMessage(w, r, http.StatusBadGateway, "loginFailed")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(ls.Nonce)) != 1 {
+		s.log.WarnContext(ctx, "callback: nonce mismatch")
+		s.renderMessage(w, r, http.StatusBadRequest, "loginFailed")
+		return
+	}
+	var pc personClaims
+	if err := idt.Claims(&pc); err != nil {
+		s.serverError(w, r, "callback: claims", err)
+		return
+	}
+	if pc.IDNumber == "" { // not in the ID token: ask userinfo
+		if ui, err := s.idp.userinfo(ctx, tok.AccessToken); err == nil && ui.Sub == idt.Subject {
+			pc.IDNumber, pc.IDNumberType = ui.IDNumber, ui.IDNumberType
+			if pc.Name == "" {
+				pc.Name = ui.Name
+			}
+		}
+	}
+	if pc.IDNumber == "" {
+		s.log.WarnContext(ctx, "callback: no id_number claim; is the wallet client granted the id_number scope?", "sub", idt.Subject)
+		s.renderMessage(w, r, http.StatusForbidden, "noIDNumber")
+		return
+	}
+	sess := session{
+		Sub: idt.Subject, Index: s.svc.HolderIndex(pc.IDNumber),
+		Name: idnumber.MaskName(pc.Name), Number: maskNumber(pc.IDNumber, pc.IDNumberType),
+		IDToken: raw, SID: randomToken(16), Expires: s.now().Add(s.cfg.SessionLifetime).Unix(),
+	}
+	v, err := s.seal(sess, aadSession)
+	if err != nil {
+		s.serverError(w, r, "callback: seal session", err)
+		return
+	}
+	s.setCookie(w, cookieSession, v, int(s.cfg.SessionLifetime.Seconds()))
+	s.log.InfoContext(ctx, "login", "sub", idt.Subject)
+	http.Redirect(w, r, ls.Next, http.StatusSeeOther)
+}
+
+// uiLocale is the BCP 47 tag of a page language, for ui_locales (OIDC Core §3.1.2.1).
+func uiLocale(lang string) string {
+	if lang == langEN {
+		return "en"
+	}
+	return "zh-CN"
+}
+
+func maskNumber(n, typ string) string {
+	if typ == "credit_code" {
+		return idnumber.MaskCreditCode(n)
+	}
+	return idnumber.MaskResidentID(n)
+}
+
+// handleLogout ends the wallet session (CSRF-checked POST) and sends the browser to the
+// provider's end_session_endpoint (RP-Initiated Logout 1.0) with the ID token as hint, so
+// the single sign-on session ends too; the provider returns to PostLogoutRedirectURL.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	sess := s.session(r)
+	if sess == nil {
+		http.Redirect(w, r, pathHome, http.StatusSeeOther)
+		return
+	}
+	if !s.checkCSRF(r, sess) {
+		s.renderMessage(w, r, http.StatusForbidden, "badForm")
+		return
+	}
+	s.setCookie(w, cookieSession, "", -1)
+	s.log.InfoContext(r.Context(), "logout", "sub", sess.Sub)
+	st, err := s.idp.state(r.Context())
+	if err != nil || st.endSession == "" {
+		http.Redirect(w, r, pathHome, http.StatusSeeOther)
+		return
+	}
+	u, err := url.Parse(st.endSession)
+	if err != nil {
+		http.Redirect(w, r, pathHome, http.StatusSeeOther)
+		return
+	}
+	qv := u.Query()
+	qv.Set("id_token_hint", sess.IDToken)
+	qv.Set("client_id", s.cfg.ClientID)
+	qv.Set("post_logout_redirect_uri", s.PostLogoutRedirectURL())
+	qv.Set("ui_locales", uiLocale(s.lang(r)))
+	u.RawQuery = qv.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}

@@ -1,0 +1,50 @@
+package wallet
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/qr"
+)
+
+// problem is what a request error shows: the HTTP status, the page text key and the API
+// error code. The cause goes to the log only.
+type problem struct {
+	status int
+	key    string // texts key
+	code   string // API "error"
+}
+
+// problems maps the errors of Service.Mint and of request parsing, first match wins.
+var problems = []struct {
+	err error
+	p   problem
+}{
+	{credentials.ErrLicenceRevoked, problem{http.StatusConflict, "licenceRevoked", "licence_revoked"}},
+	{credentials.ErrLicenceSuspended, problem{http.StatusConflict, "licenceSuspended", "licence_suspended"}},
+	{credentials.ErrLicenceExpired, problem{http.StatusConflict, "licenceExpired", "licence_expired"}},
+	{credentials.ErrLicenceNotYetValid, problem{http.StatusConflict, "licenceNotYet", "licence_not_yet_valid"}},
+	{ErrNotFound, problem{http.StatusNotFound, "notFound", "not_found"}},
+	{ErrAmbiguous, problem{http.StatusConflict, "ambiguous", "ambiguous_kind"}},
+	{qr.ErrMixedHolders, problem{http.StatusUnprocessableEntity, "mixedHolders", "mixed_holders"}},
+	{qr.ErrLicenceCount, problem{http.StatusUnprocessableEntity, "licenceCount", "licence_count"}},
+	{qr.ErrTooLong, problem{http.StatusUnprocessableEntity, "tooLong", "too_long"}},
+	{ErrOutOfScope, problem{http.StatusUnprocessableEntity, "outOfScope", "out_of_scope"}},
+	{ErrBadRequest, problem{http.StatusBadRequest, "badRequest", "invalid_request"}},
+	{qr.ErrUnknownProfile, problem{http.StatusBadRequest, "badRequest", "invalid_request"}},
+	{credentials.ErrUnknownKind, problem{http.StatusBadRequest, "badRequest", "invalid_request"}},
+	// A licence that is valid by status but fails validation (for example a stored licence
+	// older than a rule) cannot be shown either.
+	{credentials.ErrInvalidDates, problem{http.StatusConflict, "licenceExpired", "licence_invalid"}},
+	{errIDPUnavailable, problem{http.StatusServiceUnavailable, "idpDown", "temporarily_unavailable"}},
+}
+
+func problemOf(err error) (problem, bool) {
+	for _, p := range problems {
+		if errors.Is(err, p.err) {
+			return p.p, true
+		}
+	}
+	return problem{http.StatusInternalServerError, "server", "server_error"}, false
+}

@@ -1,0 +1,256 @@
+package wallet
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tongban/tongban/sm-crypto"
+)
+
+// Defaults of Config.
+const (
+	DefaultSessionLifetime = time.Hour
+	DefaultTokenCacheTTL   = 30 * time.Second
+	DefaultRefresh         = 30 * time.Second
+	DefaultPNGScale        = 6
+	DefaultIDPTimeout      = 10 * time.Second
+)
+
+// Config configures a Server. Service, Issuer, ClientID, ClientSecret and PublicURL are
+// required; the zero value of every other field means the default given in its comment.
+type Config struct {
+	// Service is the wallet core the server puts on the web. Required.
+	Service *Service
+
+	// Issuer is the identity provider's issuer URL (OpenID Connect Discovery), e.g.
+	// "http://127.0.0.1:8080". Discovery runs on first use, so the wallet may start before
+	// the provider. Required.
+	Issuer string
+	// ClientID and ClientSecret are the wallet's confidential OIDC client at the provider,
+	// registered with the redirect URI PublicURL + "/callback", the post-logout redirect URI
+	// PublicURL + "/", and the scopes "openid profile id_number". The secret also
+	// authenticates introspection calls. Required.
+	ClientID, ClientSecret string
+	// PublicURL is the wallet's own base URL as browsers reach it, scheme and host (and
+	// port), without a path: "https://wallet.example.gov.cn", or "http://127.0.0.1:8081"
+	// for development. Cookies are Secure exactly when it is https. Required.
+	PublicURL string
+
+	// HTTPClient makes the calls to the provider (discovery, JWKS, token, introspection,
+	// userinfo). Nil means a client with a DefaultIDPTimeout (10 s) timeout.
+	HTTPClient *http.Client
+	// Now is the clock for sessions and token caches (the Service has its own for codes).
+	// Nil means time.Now.
+	Now func() time.Time
+	// Logger receives request logs with opaque subjects, client IDs, licence IDs and error
+	// causes — never names, numbers, tokens or cookies. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// SessionLifetime is how long a wallet login lasts (the sealed session cookie). Zero
+	// means DefaultSessionLifetime (1 h).
+	SessionLifetime time.Duration
+	// TokenCacheTTL is how long the API trusts a bearer token's introspection and userinfo
+	// answer before asking the provider again (never past the token's exp). Zero means
+	// DefaultTokenCacheTTL (30 s); negative means no cache.
+	TokenCacheTTL time.Duration
+	// APIClients lists the client IDs whose access tokens the JSON API accepts (the mobile
+	// app). Nil means any client's token that was granted the id_number scope.
+	APIClients []string
+	// Refresh is the interval at which the code page fetches a fresh code. Zero means
+	// DefaultRefresh (30 s); it must be shorter than the codes' validity.
+	Refresh time.Duration
+	// PNGScale is the size of one QR module in PNG pixels. Zero means DefaultPNGScale (6).
+	PNGScale int
+}
+
+// Server is the wallet's HTTP service: citizens' pages, the JSON API and the trust list, in
+// one route table (routes). It is safe for concurrent use; its only state beyond storage is a
+// short-lived cache of bearer-token answers.
+type Server struct {
+	cfg       Config
+	svc       *Service
+	idp       *idp
+	log       *slog.Logger
+	now       func() time.Time
+	public    string // PublicURL without a trailing slash
+	issuerOrg string // scheme://host of the issuer, for form-action
+	secure    bool
+	csrfKey   []byte
+	pages     *pages
+	tokens    *tokenCache
+	mux       *http.ServeMux
+}
+
+//go:embed templates/*.html assets/*
+var webFS embed.FS
+
+// NewServer checks cfg and builds the server. It does not contact the provider (discovery
+// happens on the first login or API call), so ctx is not used yet. Errors list every invalid
+// field.
+func NewServer(_ context.Context, cfg Config) (*Server, error) {
+	var problems []string
+	if cfg.Service == nil {
+		problems = append(problems, "Service is required")
+	}
+	iss, err := url.Parse(cfg.Issuer)
+	if err != nil || !iss.IsAbs() || iss.Host == "" || iss.RawQuery != "" || iss.Fragment != "" {
+		problems = append(problems, fmt.Sprintf("Issuer %q: want an absolute http(s) URL", cfg.Issuer))
+	}
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		problems = append(problems, "ClientID and ClientSecret are required")
+	}
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || (pub.Scheme != "https" && pub.Scheme != "http") || pub.Host == "" ||
+		strings.Trim(pub.Path, "/") != "" || pub.RawQuery != "" || pub.Fragment != "" {
+		problems = append(problems, fmt.Sprintf("PublicURL %q: want scheme://host[:port] without a path", cfg.PublicURL))
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: DefaultIDPTimeout}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = DefaultSessionLifetime
+	}
+	if cfg.TokenCacheTTL == 0 {
+		cfg.TokenCacheTTL = DefaultTokenCacheTTL
+	}
+	if cfg.Refresh == 0 {
+		cfg.Refresh = DefaultRefresh
+	}
+	if cfg.PNGScale == 0 {
+		cfg.PNGScale = DefaultPNGScale
+	}
+	if cfg.SessionLifetime < time.Minute {
+		problems = append(problems, "SessionLifetime: at least 1m")
+	}
+	if cfg.Service != nil && (cfg.Refresh < time.Second || cfg.Refresh >= cfg.Service.validity) {
+		problems = append(problems, fmt.Sprintf("Refresh: want 1s up to less than the code validity %s", cfg.Service.validity))
+	}
+	if cfg.PNGScale < 1 || cfg.PNGScale > 40 {
+		problems = append(problems, "PNGScale: want 1 to 40 pixels per module")
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("wallet: invalid server configuration: " + strings.Join(problems, "; "))
+	}
+	public := strings.TrimSuffix(cfg.PublicURL, "/")
+	s := &Server{
+		cfg: cfg, svc: cfg.Service, log: cfg.Logger, now: cfg.Now,
+		public: public, issuerOrg: iss.Scheme + "://" + iss.Host, secure: pub.Scheme == "https",
+		csrfKey: smcrypto.HMACSM3(cfg.Service.kr.TokenKey(), []byte("tongban/wallet/csrf")),
+		tokens:  newTokenCache(cfg.TokenCacheTTL, cfg.Now),
+	}
+	s.idp = &idp{
+		issuer: strings.TrimSuffix(cfg.Issuer, "/"), clientID: cfg.ClientID, secret: cfg.ClientSecret,
+		redirect: s.RedirectURL(), hc: cfg.HTTPClient, now: cfg.Now,
+	}
+	if s.pages, err = newPages(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// RedirectURL is the wallet's OIDC redirect URI: PublicURL + "/callback".
+func (s *Server) RedirectURL() string { return s.public + pathCallback }
+
+// PostLogoutRedirectURL is where the provider sends the browser after logout: PublicURL + "/".
+func (s *Server) PostLogoutRedirectURL() string { return s.public + "/" }
+
+// Route paths.
+const (
+	pathHome      = "/"
+	pathLogin     = "/login"
+	pathCallback  = "/callback"
+	pathLogout    = "/logout"
+	pathShow      = "/show"
+	pathBundle    = "/bundle"
+	pathCodeJSON  = "/code.json"
+	pathCodePNG   = "/code.png"
+	pathLang      = "/lang"
+	pathTrustList = "/trust-list"
+	pathAPILic    = "/api/v1/licences"
+	pathAPICodes  = "/api/v1/codes"
+)
+
+// routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405.
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.handleHome)
+	mux.HandleFunc("GET "+pathLogin, s.handleLogin)
+	mux.HandleFunc("GET "+pathCallback, s.handleCallback)
+	mux.HandleFunc("POST "+pathLogout, s.handleLogout)
+	mux.HandleFunc("GET "+pathShow, s.handleShow)
+	mux.HandleFunc("GET "+pathBundle, s.handleBundle)
+	mux.HandleFunc("GET "+pathCodeJSON, s.handleCodeJSON)
+	mux.HandleFunc("GET "+pathCodePNG, s.handleCodePNG)
+	mux.HandleFunc("GET "+pathLang, s.handleLang)
+	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
+	mux.HandleFunc("GET "+pathTrustList, s.handleTrustList)
+	mux.HandleFunc("GET "+pathAPILic, s.handleAPILicences)
+	mux.HandleFunc("POST "+pathAPICodes, s.handleAPICodes)
+	s.mux = mux
+}
+
+// Handler returns the handler of every route. Every response carries
+// Content-Security-Policy (scripts, styles and fetches from the wallet itself only, images
+// from itself and data: URIs, forms to itself and the provider, frame-ancestors 'none'),
+// X-Frame-Options DENY, X-Content-Type-Options nosniff, Referrer-Policy no-referrer and
+// Cache-Control no-store (the static assets and the trust list override it), and
+// Strict-Transport-Security when PublicURL is https.
+func (s *Server) Handler() http.Handler {
+	csp := "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; " +
+		"form-action 'self' " + s.issuerOrg + "; frame-ancestors 'none'; base-uri 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if s.secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// Ready reports whether the wallet can serve: storage answers (through the trust list, which
+// reads the keys) — for /readyz.
+func (s *Server) Ready(ctx context.Context) error {
+	_, _, err := s.svc.TrustList(ctx)
+	return err
+}
+
+func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	var ctype string
+	switch name {
+	case "wallet.css":
+		ctype = "text/css; charset=utf-8"
+	case "wallet.js":
+		ctype = "text/javascript; charset=utf-8"
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	b, err := webFS.ReadFile("assets/" + name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}

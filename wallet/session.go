@@ -1,0 +1,129 @@
+package wallet
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tongban/tongban/sm-crypto"
+)
+
+// Cookies. The wallet keeps no session table: its cookies are sealed with SM4-GCM under the
+// keyring's field key (shared by every replica), each with its own aad, and carry their own
+// expiry. With an https PublicURL they get the __Host- prefix (Secure, Path=/, no Domain).
+// The names differ from the provider's (tb_*), which may share the host in development.
+const (
+	cookieSession = "tbw_session" // the login: sealed session
+	cookieLogin   = "tbw_login"   // a login in progress: sealed loginState
+	cookieLang    = "tbw_lang"    // "zh" or "en"; not sealed
+
+	aadSession = "wallet/session"
+	aadLogin   = "wallet/login"
+)
+
+var b64 = base64.RawURLEncoding
+
+// session is a wallet login. It holds the holder's blind index rather than the ID number,
+// the masked name and number for display, and the ID token for the logout hint.
+type session struct {
+	Sub     string `json:"sub"`  // the provider's subject (opaque)
+	Index   []byte `json:"idx"`  // HolderIndex of the ID number
+	Name    string `json:"name"` // masked
+	Number  string `json:"num"`  // masked
+	IDToken string `json:"idt"`  // for id_token_hint at logout
+	SID     string `json:"sid"`  // random; the CSRF token is derived from it
+	Expires int64  `json:"exp"`  // Unix seconds
+}
+
+// loginState is a login in progress (state, nonce, PKCE verifier, where to go next).
+type loginState struct {
+	State    string `json:"st"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Next     string `json:"next"`
+	Expires  int64  `json:"exp"`
+}
+
+const loginStateLifetime = 10 * time.Minute
+
+func (s *Server) cookieName(base string) string {
+	if s.secure {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, base, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(base), Value: value, Path: "/", MaxAge: maxAge,
+		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// seal encrypts v as a cookie value.
+func (s *Server) seal(v any, aad string) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := s.svc.kr.SealField(b, aad)
+	if err != nil {
+		return "", err
+	}
+	return b64.EncodeToString(sealed), nil
+}
+
+// unseal decrypts a cookie value into v; false when absent, tampered or not JSON.
+func (s *Server) unseal(r *http.Request, base, aad string, v any) bool {
+	c, err := r.Cookie(s.cookieName(base))
+	if err != nil || c.Value == "" || len(c.Value) > 8<<10 {
+		return false
+	}
+	raw, err := b64.DecodeString(c.Value)
+	if err != nil {
+		return false
+	}
+	b, err := s.svc.kr.OpenField(raw, aad)
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(b, v) == nil
+}
+
+// session returns the browser's live session, or nil.
+func (s *Server) session(r *http.Request) *session {
+	var sess session
+	if !s.unseal(r, cookieSession, aadSession, &sess) || s.now().Unix() >= sess.Expires || len(sess.Index) == 0 {
+		return nil
+	}
+	return &sess
+}
+
+// csrf returns the CSRF token of a session: HMAC-SM3 of its random SID.
+func (s *Server) csrf(sess *session) string {
+	return b64.EncodeToString(smcrypto.HMACSM3(s.csrfKey, []byte(sess.SID)))
+}
+
+func (s *Server) checkCSRF(r *http.Request, sess *session) bool {
+	got := r.PostFormValue("csrf")
+	return got != "" && hmac.Equal([]byte(got), []byte(s.csrf(sess)))
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b64.EncodeToString(b)
+}
+
+// localPath returns next if it is a path on this site ("/…", not "//…" nor "/\…"), else "/".
+func localPath(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}

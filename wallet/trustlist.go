@@ -1,0 +1,252 @@
+package wallet
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/binary"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+)
+
+func keyIDOf(priv *sm2.PrivateKey) [smcrypto.KeyIDSize]byte { return smcrypto.KeyID(&priv.PublicKey) }
+
+// TrustList returns the current signed trust list (qr.SignTrustList: a tagged COSE_Sign1 of
+// type qr.TrustListType) and its decoded form.
+//
+// The list is a pure function of the stored keys and the current period, so every replica,
+// and `wallet trust-list export`, produce the same bytes at the same time:
+//
+//   - Keys: every SM2 code-signing key (storage.PurposeQR) not yet expired, with the scope
+//     ServiceConfig.Kinds and Profiles, issuer ServiceConfig.KeyIssuer, and usage window
+//     [NotBefore, NotAfter]: NotAfter is the key's retirement plus keyring.CacheTTL (replicas
+//     may sign with a retired key until their key cache refreshes) or, for the active key,
+//     the list's ExpiresAt.
+//   - Sequence: the Unix time, in microseconds (the resolution storage keeps), of the latest
+//     of the start of the current period (a multiple of TrustListPeriod since the epoch) and
+//     every key event that has happened (creation, retirement, expiry of a code-signing or
+//     trust-list signing key). It rises whenever the content can change, and never falls
+//     while clocks do not go back.
+//   - IssuedAt is Sequence truncated to the second; ExpiresAt is the period's start plus
+//     TrustListValidity.
+//   - The SM2 signature by the active trust-list key (storage.PurposeTrustList) uses
+//     randomness derived from the private key and the list (as RFC 6979 does for ECDSA), so
+//     equal lists get equal bytes: a verifier never sees two lists with one sequence number
+//     and different bytes (which qr.TrustStore refuses as a rollback).
+func (s *Service) TrustList(ctx context.Context) ([]byte, *qr.TrustList, error) {
+	now := s.now()
+	qrKeys, err := s.kr.List(ctx, storage.PurposeQR)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wallet: trust list: %w", err)
+	}
+	tlKeys, err := s.kr.List(ctx, storage.PurposeTrustList)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wallet: trust list: %w", err)
+	}
+	periodStart := time.Unix(now.Unix()-now.Unix()%int64(s.period/time.Second), 0)
+	seq := periodStart.UnixMicro()
+	for _, rec := range append(slices.Clone(qrKeys), tlKeys...) {
+		for _, t := range []*time.Time{&rec.CreatedAt, rec.RetiredAt, rec.ExpiresAt} {
+			if t != nil && !t.After(now) && t.UnixMicro() > seq {
+				seq = t.UnixMicro()
+			}
+		}
+	}
+	list := &qr.TrustList{
+		Sequence:  uint64(seq),
+		IssuedAt:  time.UnixMicro(seq).Truncate(time.Second),
+		ExpiresAt: periodStart.Add(s.listLife),
+	}
+	for _, rec := range qrKeys {
+		if rec.Algorithm != keyring.AlgSM2 || rec.ExpiresAt != nil && !now.Before(*rec.ExpiresAt) {
+			continue
+		}
+		pub, err := parseSM2Public(rec.Public)
+		if err != nil {
+			return nil, nil, fmt.Errorf("wallet: trust list: key %s: %w", rec.ID, err)
+		}
+		nb := rec.NotBefore
+		if nb.IsZero() {
+			nb = rec.CreatedAt
+		}
+		nb = time.Unix(nb.Unix(), 0)
+		na := list.ExpiresAt
+		if rec.RetiredAt != nil {
+			na = time.Unix(rec.RetiredAt.Add(keyring.CacheTTL).Unix(), 0)
+		}
+		if !na.After(nb) {
+			continue
+		}
+		list.Keys = append(list.Keys, qr.TrustedKey{
+			PublicKey: pub, Issuer: s.keyIssuer,
+			Kinds: slices.Clone(s.kinds), Profiles: slices.Clone(s.profiles),
+			NotBefore: nb, NotAfter: na,
+		})
+	}
+	signer, err := s.kr.Active(ctx, storage.PurposeTrustList, keyring.AlgSM2)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wallet: trust-list key: %w", err)
+	}
+	priv, ok := signer.Signer.(*sm2.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("wallet: trust-list key %s is not SM2", signer.ID)
+	}
+	signed, err := qr.SignTrustList(list, priv, newDetRand(priv, listDigest(list)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("wallet: sign trust list: %w", err)
+	}
+	return signed, list, nil
+}
+
+// TrustAnchors returns the public keys of the trust-list signing keys that are not expired,
+// newest first: what verifiers pin (write them with MarshalTrustAnchors). The retired ones
+// are included so that a verifier that pins the set before a rotation keeps accepting lists
+// until the old key expires.
+func (s *Service) TrustAnchors(ctx context.Context) ([]*ecdsa.PublicKey, error) {
+	keys, err := s.kr.Published(ctx, storage.PurposeTrustList)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: trust anchors: %w", err)
+	}
+	var out []*ecdsa.PublicKey
+	for _, k := range keys {
+		if pub, ok := k.Public.(*ecdsa.PublicKey); ok && k.Algorithm == keyring.AlgSM2 {
+			out = append(out, pub)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("wallet: trust anchors: %w", keyring.ErrNoKey)
+	}
+	return out, nil
+}
+
+// MarshalTrustAnchors returns keys as concatenated PKIX "PUBLIC KEY" PEM blocks (one per SM2
+// key), each preceded by a comment line with its fingerprint (AnchorFingerprint): the trust
+// anchor file verifiers pin.
+func MarshalTrustAnchors(keys []*ecdsa.PublicKey) ([]byte, error) {
+	var b bytes.Buffer
+	for _, k := range keys {
+		p, err := smcrypto.MarshalPublicKeyPEM(k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadAnchor, err)
+		}
+		fmt.Fprintf(&b, "# tongban trust-list signing key, fingerprint %s\n", AnchorFingerprint(k))
+		b.Write(p)
+	}
+	return b.Bytes(), nil
+}
+
+// ParseTrustAnchors reads a trust anchor file: one or more "PUBLIC KEY" PEM blocks of SM2
+// keys; text outside the blocks (comments) is ignored. Errors wrap ErrBadAnchor: no block, a
+// block of another type, or a key that is not SM2.
+func ParseTrustAnchors(data []byte) ([]*ecdsa.PublicKey, error) {
+	var out []*ecdsa.PublicKey
+	for {
+		var blk *pem.Block
+		blk, data = pem.Decode(data)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "PUBLIC KEY" {
+			return nil, fmt.Errorf("%w: PEM block %q, want PUBLIC KEY", ErrBadAnchor, blk.Type)
+		}
+		k, err := smcrypto.ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: blk.Type, Bytes: blk.Bytes}))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadAnchor, err)
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrBadAnchor)
+	}
+	return out, nil
+}
+
+// AnchorFingerprint returns the fingerprint of a trust-list signing key as operators compare
+// it by phone or on paper: its COSE kid (smcrypto.KeyID, the first 8 bytes of SM3 over the
+// 65-byte public key) in hex, in four groups of four, e.g. "3f2a 9c01 77be 0d45".
+func AnchorFingerprint(pub *ecdsa.PublicKey) string {
+	id := smcrypto.KeyID(pub)
+	return fmt.Sprintf("%x %x %x %x", id[0:2], id[2:4], id[4:6], id[6:8])
+}
+
+func parseSM2Public(der []byte) (*ecdsa.PublicKey, error) {
+	k, err := smx509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := k.(*ecdsa.PublicKey)
+	if !ok || smcrypto.MarshalPublicKey(pub) == nil {
+		return nil, fmt.Errorf("not an SM2 public key")
+	}
+	return pub, nil
+}
+
+// listDigest is SM3 over an unambiguous encoding of everything the signed list contains.
+func listDigest(l *qr.TrustList) []byte {
+	h := smcrypto.NewSM3()
+	u := func(v uint64) { _ = binary.Write(h, binary.BigEndian, v) }
+	str := func(s string) { u(uint64(len(s))); h.Write([]byte(s)) }
+	u(l.Sequence)
+	u(uint64(l.IssuedAt.Unix()))
+	u(uint64(l.ExpiresAt.Unix()))
+	u(uint64(len(l.Keys)))
+	for _, k := range l.Keys {
+		h.Write(smcrypto.MarshalPublicKey(k.PublicKey))
+		str(k.Issuer)
+		u(uint64(len(k.Kinds)))
+		for _, kind := range k.Kinds {
+			str(string(kind))
+		}
+		u(uint64(len(k.Profiles)))
+		for _, p := range k.Profiles {
+			u(uint64(p))
+		}
+		u(uint64(k.NotBefore.Unix()))
+		u(uint64(k.NotAfter.Unix()))
+	}
+	return h.Sum(nil)
+}
+
+// detRand is an HMAC-SM3 counter-mode stream keyed by a private key and a message digest:
+// the SM2 signing randomness for deterministic signatures. Equal (key, message) give equal
+// streams; any other message gives an unrelated stream, so a nonce is never reused across
+// messages.
+type detRand struct {
+	key     []byte
+	counter uint64
+	buf     []byte
+}
+
+func newDetRand(priv *sm2.PrivateKey, digest []byte) *detRand {
+	d := make([]byte, 32)
+	priv.D.FillBytes(d)
+	key := smcrypto.HMACSM3(d, append([]byte("tongban/wallet/trust-list-nonce\x00"), digest...))
+	clear(d)
+	return &detRand{key: key}
+}
+
+func (r *detRand) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(r.buf) == 0 {
+			var c [8]byte
+			binary.BigEndian.PutUint64(c[:], r.counter)
+			r.counter++
+			r.buf = smcrypto.HMACSM3(r.key, c[:])
+		}
+		k := copy(p[n:], r.buf)
+		r.buf = r.buf[k:]
+		n += k
+	}
+	return n, nil
+}

@@ -1,0 +1,23 @@
+package wallet
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// handleTrustList serves GET /trust-list: the current signed trust list
+// (application/cose; cose-type="cose-sign1", RFC 9052 §11.2), cacheable for 5 minutes.
+func (s *Server) handleTrustList(w http.ResponseWriter, r *http.Request) {
+	signed, list, err := s.svc.TrustList(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "trust list", "err", err.Error())
+		http.Error(w, "trust list unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", `application/cose; cose-type="cose-sign1"`)
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Content-Disposition", `attachment; filename="trust-list.cose"`)
+	h.Set("X-Trust-List-Sequence", fmt.Sprint(list.Sequence))
+	_, _ = w.Write(signed)
+}

@@ -1,0 +1,201 @@
+package wallet
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/qr"
+)
+
+// maxSelection bounds the licences one page request may name.
+const maxSelection = qr.MaxBundle
+
+// handleHome shows the landing page, or the holder's licences (masked) when logged in.
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	sess := s.session(r)
+	d := s.newPage(r, sess)
+	if sess != nil {
+		recs, err := s.svc.LicencesByIndex(r.Context(), sess.Index)
+		if err != nil {
+			s.serverError(w, r, "home: list licences", err)
+			return
+		}
+		for _, rec := range recs {
+			d.Licences = append(d.Licences, s.licenceView(rec, d.Lang))
+		}
+	}
+	s.render(w, http.StatusOK, s.pages.home, d)
+}
+
+// handleBundle shows the 多码合一 form: pick licences and a display profile; it submits to
+// /show.
+func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
+	sess := s.requireSession(w, r)
+	if sess == nil {
+		return
+	}
+	d := s.newPage(r, sess)
+	recs, err := s.svc.LicencesByIndex(r.Context(), sess.Index)
+	if err != nil {
+		s.serverError(w, r, "bundle: list licences", err)
+		return
+	}
+	for _, rec := range recs {
+		d.Licences = append(d.Licences, s.licenceView(rec, d.Lang))
+	}
+	s.render(w, http.StatusOK, s.pages.bundle, d)
+}
+
+// requireSession returns the session, or redirects to the login (then back here) and
+// returns nil.
+func (s *Server) requireSession(w http.ResponseWriter, r *http.Request) *session {
+	sess := s.session(r)
+	if sess == nil {
+		http.Redirect(w, r, pathLogin+"?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
+	}
+	return sess
+}
+
+// selection turns a page query (l=ID… profile=NAME f=FIELD…) into a code request.
+func selection(q url.Values) (CodeRequest, error) {
+	var req CodeRequest
+	if len(q["l"]) > maxSelection || len(q["f"]) > 64 {
+		return req, ErrBadRequest
+	}
+	req.IDs = q["l"]
+	p, err := ParseProfile(q.Get("profile"))
+	if err != nil {
+		return req, err
+	}
+	req.Profile = p
+	if p == qr.ProfileFullRegistration && q.Has("f") {
+		req.Fields = q["f"]
+	}
+	return req, nil
+}
+
+// handleShow mints a code for the selected licences and shows it: the PNG inline, a
+// countdown, and a script that fetches a fresh code every Refresh seconds.
+func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
+	sess := s.requireSession(w, r)
+	if sess == nil {
+		return
+	}
+	q := r.URL.Query()
+	req, err := selection(q)
+	if err == nil {
+		var m Minted
+		m, err = s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
+		if err == nil {
+			d := s.newPage(r, sess)
+			if d.Code, err = s.codeView(m, q, d.Lang, req.Fields); err != nil {
+				s.serverError(w, r, "show: render code", err)
+				return
+			}
+			s.render(w, http.StatusOK, s.pages.show, d)
+			return
+		}
+	}
+	p, known := problemOf(err)
+	if !known {
+		s.serverError(w, r, "show: mint", err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "show: refused", "sub", sess.Sub, "reason", p.code)
+	s.renderMessage(w, r, p.status, p.key)
+}
+
+// codeJSON is the answer of /code.json and POST /api/v1/codes.
+type codeJSON struct {
+	Text         string   `json:"text"`
+	PNG          string   `json:"png"` // base64 (standard, padded) of the PNG
+	IssuedAt     string   `json:"issued_at"`
+	ExpiresAt    string   `json:"expires_at"`
+	ExpiresLocal string   `json:"expires_local,omitempty"`
+	Profile      string   `json:"profile"`
+	Version      int      `json:"version"`
+	Licences     []string `json:"licences"`
+	Kinds        []string `json:"kinds"`
+}
+
+func (s *Server) codeJSON(m Minted) (*codeJSON, error) {
+	png, err := qr.RenderPNG(m.Text, -s.cfg.PNGScale)
+	if err != nil {
+		return nil, err
+	}
+	out := &codeJSON{
+		Text: m.Text, PNG: base64.StdEncoding.EncodeToString(png),
+		IssuedAt: m.IssuedAt.UTC().Format(time.RFC3339), ExpiresAt: m.ExpiresAt.UTC().Format(time.RFC3339),
+		ExpiresLocal: m.ExpiresAt.In(credentials.ChinaStandardTime).Format("15:04:05"),
+		Profile:      m.Profile.String(), Version: qr.Version(m.Text),
+	}
+	for _, r := range m.Licences {
+		out.Licences = append(out.Licences, r.ID)
+		out.Kinds = append(out.Kinds, string(r.Licence.Kind))
+	}
+	return out, nil
+}
+
+// handleCodeJSON mints a fresh code for the code page's script (session cookie; same query as
+// /show). Errors are JSON {"error","error_description"}.
+func (s *Server) handleCodeJSON(w http.ResponseWriter, r *http.Request) {
+	sess := s.session(r)
+	lang := s.lang(r)
+	if sess == nil {
+		writeAPIError(w, http.StatusUnauthorized, "login_required", texts[lang]["loginFirst"])
+		return
+	}
+	req, err := selection(r.URL.Query())
+	var m Minted
+	if err == nil {
+		m, err = s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
+	}
+	if err != nil {
+		p, known := problemOf(err)
+		if !known {
+			s.log.ErrorContext(r.Context(), "code.json: mint", "err", err.Error())
+		}
+		writeAPIError(w, p.status, p.code, texts[lang][p.key])
+		return
+	}
+	out, err := s.codeJSON(m)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "code.json: render", "err", err.Error())
+		writeAPIError(w, http.StatusInternalServerError, "server_error", texts[lang]["server"])
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleCodePNG mints a fresh code and returns it as a PNG download (code.png).
+func (s *Server) handleCodePNG(w http.ResponseWriter, r *http.Request) {
+	sess := s.requireSession(w, r)
+	if sess == nil {
+		return
+	}
+	req, err := selection(r.URL.Query())
+	var m Minted
+	if err == nil {
+		m, err = s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
+	}
+	if err != nil {
+		p, known := problemOf(err)
+		if !known {
+			s.serverError(w, r, "code.png: mint", err)
+			return
+		}
+		s.renderMessage(w, r, p.status, p.key)
+		return
+	}
+	png, err := qr.RenderPNG(m.Text, -s.cfg.PNGScale)
+	if err != nil {
+		s.serverError(w, r, "code.png: render", err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Disposition", `attachment; filename="code.png"`)
+	_, _ = w.Write(png)
+}
