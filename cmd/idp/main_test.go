@@ -1,0 +1,444 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tongban/tongban/sm-crypto"
+)
+
+// idpBin is the idp binary built once by TestMain; the tests exec it, so exit statuses and
+// signals are the real ones.
+var idpBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "idp-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	idpBin = filepath.Join(dir, "idp")
+	build := exec.Command("go", "build", "-o", idpBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "go build:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Test data: a valid resident ID number (GB 11643-1999 example, check character X) and the
+// password of the test person. Password hashing is cut to 1,000 iterations through the
+// environment, which also exercises TONGBAN_PASSWORD_ITERATIONS.
+const (
+	testIDNumber = "11010519491231002X"
+	testPassword = "correct horse battery staple"
+)
+
+// result is what one run of the binary did.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// idp runs the binary in dir (its ./var/ holds the database and the KEK) with a clean
+// TONGBAN_* environment plus extraEnv, stdin as standard input.
+func idp(t *testing.T, dir, stdin string, extraEnv []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(idpBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(), extraEnv...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run idp %v: %v", args, err)
+	}
+	return result{out.String(), errOut.String(), code}
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TONGBAN_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "TONGBAN_PASSWORD_ITERATIONS=1000")
+}
+
+func mustOK(t *testing.T, r result, what string) {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", what, r.code, r.stdout, r.stderr)
+	}
+}
+
+func decode[T any](t *testing.T, r result) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("decode %q: %v", r.stdout, err)
+	}
+	return v
+}
+
+// TestAdminCommands walks the admin commands on one fresh directory: people add → clients add
+// (confidential, public, client credentials) → clients list → keys list → keys rotate → keys
+// list with the retired keys.
+func TestAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+
+	r := idp(t, dir, testPassword+"\n", nil, "people", "add", "--id-number", testIDNumber, "--name", "张三", "--phone", "13800138000", "--json")
+	mustOK(t, r, "people add")
+	person := decode[personJSON](t, r)
+	if person.ID == "" || person.Kind != "natural" || !person.HasPhone || strings.Contains(r.stdout, testIDNumber) {
+		t.Errorf("people add output %s", r.stdout)
+	}
+	if !strings.HasPrefix(person.IDNumberMasked, "110105") || !strings.HasSuffix(person.IDNumberMasked, "002X") {
+		t.Errorf("masked number %q", person.IDNumberMasked)
+	}
+	st, err := os.Stat(filepath.Join(dir, "var", "kek"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("var/kek: %v, mode %v", err, st)
+	}
+	// The same number again: a conflict the operator caused, exit 2.
+	r = idp(t, dir, testPassword+"\n", nil, "people", "add", "--id-number", testIDNumber, "--name", "张三")
+	if r.code != 2 || !strings.Contains(r.stderr, "already registered") {
+		t.Errorf("duplicate person: exit %d, stderr %s", r.code, r.stderr)
+	}
+
+	r = idp(t, dir, "", nil, "clients", "add", "--id", "portal", "--name", "门户",
+		"--redirect-uri", "https://portal.example.gov.cn/callback", "--redirect-uri", "http://127.0.0.1/callback",
+		"--post-logout-redirect-uri", "https://portal.example.gov.cn/", "--id-token-alg", "SGD_SM3_SM2", "--json")
+	mustOK(t, r, "clients add portal")
+	portal := decode[clientJSON](t, r)
+	if len(portal.ClientSecret) < 32 || portal.Public || portal.IDTokenSignedResponseAlg != "SGD_SM3_SM2" || len(portal.RedirectURIs) != 2 {
+		t.Errorf("clients add portal: %s", r.stdout)
+	}
+
+	r = idp(t, dir, "", nil, "clients", "add", "--id", "mobile", "--public", "--redirect-uri", "cn.gov.example.app:/callback", "--json")
+	mustOK(t, r, "clients add mobile")
+	mobile := decode[clientJSON](t, r)
+	if mobile.ClientSecret != "" || !mobile.Public || mobile.IDTokenSignedResponseAlg != "RS256" {
+		t.Errorf("public client: %s", r.stdout)
+	}
+	if strings.Join(mobile.Scopes, " ") != "openid profile offline_access" || strings.Join(mobile.GrantTypes, ",") != "authorization_code,refresh_token" {
+		t.Errorf("defaults: scopes %v grants %v", mobile.Scopes, mobile.GrantTypes)
+	}
+
+	r = idp(t, dir, "", nil, "clients", "add", "--id", "batch", "--grant-types", "client_credentials", "--scopes", "profile")
+	mustOK(t, r, "clients add batch")
+	if !strings.Contains(r.stdout, "client_secret: ") {
+		t.Errorf("text output without the secret: %s", r.stdout)
+	}
+
+	r = idp(t, dir, "", nil, "clients", "list", "--json")
+	mustOK(t, r, "clients list")
+	list := decode[[]clientJSON](t, r)
+	if len(list) != 3 || strings.Contains(r.stdout, portal.ClientSecret) {
+		t.Errorf("clients list: %s", r.stdout)
+	}
+	r = idp(t, dir, "", nil, "clients", "list")
+	mustOK(t, r, "clients list (table)")
+	if !strings.Contains(r.stdout, "portal") || !strings.Contains(r.stdout, "REDIRECT URIS") {
+		t.Errorf("clients list table: %s", r.stdout)
+	}
+
+	r = idp(t, dir, "", nil, "keys", "list", "--json")
+	mustOK(t, r, "keys list")
+	keys := decode[[]keyJSON](t, r)
+	if len(keys) != 3 {
+		t.Fatalf("keys list: want 3 keys, got %s", r.stdout)
+	}
+	algs := map[string]bool{}
+	for _, k := range keys {
+		algs[k.Algorithm] = true
+		if k.Status != "active" {
+			t.Errorf("key %s status %s before rotation", k.KID, k.Status)
+		}
+	}
+	if !algs["SGD_SM3_SM2"] || !algs["ES256"] || !algs["RS256"] {
+		t.Errorf("algorithms %v", algs)
+	}
+
+	r = idp(t, dir, "", nil, "keys", "rotate", "--alg", "SGD_SM3_SM2", "--keep-for", "1h", "--json")
+	mustOK(t, r, "keys rotate")
+	rot := decode[[]rotationJSON](t, r)
+	if len(rot) != 1 || rot[0].Algorithm != "SGD_SM3_SM2" || len(rot[0].Retired) != 1 {
+		t.Fatalf("keys rotate: %s", r.stdout)
+	}
+
+	r = idp(t, dir, "", nil, "keys", "list", "--json")
+	mustOK(t, r, "keys list after rotate")
+	keys = decode[[]keyJSON](t, r)
+	status := map[string]keyJSON{}
+	for _, k := range keys {
+		status[k.KID] = k
+	}
+	if len(keys) != 4 {
+		t.Errorf("want 4 keys after rotating one, got %d", len(keys))
+	}
+	old := status[rot[0].Retired[0]]
+	if old.Status != "retired" || old.ExpiresAt == nil || old.ExpiresAt.Sub(*old.RetiredAt) != time.Hour {
+		t.Errorf("retired key %+v", old)
+	}
+	if status[rot[0].NewKID].Status != "active" {
+		t.Errorf("new key %+v", status[rot[0].NewKID])
+	}
+	r = idp(t, dir, "", nil, "keys", "list")
+	mustOK(t, r, "keys list (table)")
+	if !strings.Contains(r.stdout, "retired") {
+		t.Errorf("keys list table lacks the retired key: %s", r.stdout)
+	}
+}
+
+// TestUsageErrors checks that wrong arguments exit with status 2 and say what is wrong.
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name  string
+		stdin string
+		env   []string
+		args  []string
+		want  string
+	}{
+		{"fail/unknown-flag", "", nil, []string{"clients", "list", "--bogus"}, "unknown flag: --bogus"},
+		{"fail/unknown-command", "", nil, []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"fail/extra-argument", "", nil, []string{"keys", "list", "extra"}, `unknown command "extra"`},
+		{"fail/missing-required", "", nil, []string{"clients", "add"}, `required flag(s) "id" not set`},
+		{"fail/invalid-id-number", testPassword + "\n", nil, []string{"people", "add", "--id-number", "110105194912310021", "--name", "张三"}, "invalid identity number"},
+		{"fail/empty-password", "\n", nil, []string{"people", "add", "--id-number", testIDNumber, "--name", "张三"}, "empty password"},
+		{"fail/bad-kind", testPassword + "\n", nil, []string{"people", "add", "--id-number", testIDNumber, "--name", "张三", "--kind", "robot"}, "--kind: want natural or legal"},
+		{"fail/bad-id-token-alg", "", nil, []string{"clients", "add", "--id", "x", "--redirect-uri", "https://x.example/cb", "--id-token-alg", "HS256"}, "invalid ID token signing algorithm"},
+		{"fail/bad-redirect-uri", "", nil, []string{"clients", "add", "--id", "x", "--redirect-uri", "https://x.example/cb#frag"}, "invalid redirect URI"},
+		{"fail/bad-grant-type", "", nil, []string{"clients", "add", "--id", "x", "--grant-types", "password"}, "invalid grant type"},
+		{"fail/bad-rotate-alg", "", nil, []string{"keys", "rotate", "--alg", "HS256"}, `--alg: "HS256" is not one of`},
+		{"fail/bad-duration-flag", "", nil, []string{"keys", "rotate", "--keep-for", "forever"}, `invalid argument "forever" for "--keep-for"`},
+		{"fail/bad-env", "", []string{"TONGBAN_READ_TIMEOUT=soon", "TONGBAN_LOG_LEVEL=loud"}, []string{"serve"}, "TONGBAN_READ_TIMEOUT: invalid duration"},
+		{"fail/http-issuer", "", nil, []string{"serve", "--issuer", "http://id.example.gov.cn"}, "http is allowed only on a loopback host"},
+		{"fail/bad-kek-env", "", []string{"TONGBAN_KEK=tongban-kek-v1:short"}, []string{"clients", "list"}, "TONGBAN_KEK: malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := idp(t, dir, tt.stdin, tt.env, tt.args...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout not empty: %s", r.stdout)
+			}
+		})
+	}
+}
+
+// TestConfigFileAllProblems checks that serve reports every invalid setting of its config
+// file and environment at once.
+func TestConfigFileAllProblems(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "idp.conf")
+	os.WriteFile(conf, []byte("addr = nowhere\nissuer = ftp://x\ncode-lifetime = 1h\nunknown-key = 1\n"), 0o600)
+	r := idp(t, dir, "", []string{"TONGBAN_CONFIG=" + conf, "TONGBAN_LOG_LEVEL=loud"}, "serve")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{`unknown key "unknown-key"`, "log-level", `addr "nowhere"`, "issuer", "code-lifetime: at most 10m"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// server is a running `idp serve`.
+type server struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+// startServe starts `idp serve` on a free port in dir and waits for its "listening" log line.
+func startServe(t *testing.T, dir string, extraEnv []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(idpBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(), extraEnv...)
+	pr, pw := io.Pipe()
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = io.MultiWriter(pw, s.stderr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- cmd.Wait(); pw.Close() }()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("idp serve exited early (%v):\n%s", err, s.stderr)
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("idp serve did not start:\n%s", s.stderr)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return s
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServe starts the provider with no configuration on a temp directory, checks the
+// operations endpoints and discovery, and stops it with SIGTERM.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	r := idp(t, dir, "", nil, "clients", "add", "--id", "batch", "--grant-types", "client_credentials", "--scopes", "profile", "--json")
+	mustOK(t, r, "clients add")
+	secret := decode[clientJSON](t, r).ClientSecret
+	s := startServe(t, dir, nil)
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(t, s.base+path); code != 200 {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+	code, body := get(t, s.base+"/.well-known/openid-configuration")
+	if code != 200 {
+		t.Fatalf("discovery: %d %s", code, body)
+	}
+	var disc struct {
+		Issuer  string   `json:"issuer"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := json.Unmarshal([]byte(body), &disc); err != nil || disc.Issuer != "http://127.0.0.1:8080" {
+		t.Errorf("discovery document: %v %s", err, body)
+	}
+	// The secret printed by `clients add` works at the running server's token endpoint.
+	req, _ := http.NewRequest("POST", s.base+"/token", strings.NewReader("grant_type=client_credentials&scope=profile"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("batch", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Errorf("client credentials: %d %+v", resp.StatusCode, tok)
+	}
+
+	code, body = get(t, s.base+"/metrics")
+	if code != 200 || !strings.Contains(body, `tongban_http_request_duration_seconds_count{code="200",method="POST",route="/token"} 1`) ||
+		!strings.Contains(body, "process_resident_memory_bytes") || strings.Contains(body, tok.AccessToken) {
+		t.Errorf("/metrics: %d\n%.2000s", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "var", "kek")); err != nil {
+		t.Errorf("serve did not create var/kek: %v", err)
+	}
+	for _, secretText := range []string{"tongban-kek-v1:", secret, tok.AccessToken} {
+		if strings.Contains(s.stderr.String(), secretText) {
+			t.Errorf("the log contains a secret (%.16s…)", secretText)
+		}
+	}
+
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("idp serve after SIGTERM: %v\n%s", err, s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("idp serve did not stop after SIGTERM")
+	}
+	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no graceful stop in the log:\n%s", s.stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(s.stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log line is not JSON: %s", line)
+		}
+	}
+}
+
+// TestServeWrongKEK checks that serve refuses to start, with a clear message and exit status
+// 1, when the key-encryption key does not belong to the database or is corrupt.
+func TestServeWrongKEK(t *testing.T) {
+	dir := t.TempDir()
+	mustOK(t, idp(t, dir, "", nil, "clients", "add", "--id", "a", "--redirect-uri", "https://a.example/cb"), "first run")
+	kekPath := filepath.Join(dir, "var", "kek")
+
+	other, err := smcrypto.GenerateKEK(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(kekPath, []byte(other.Encode()+"\n"), 0o600)
+	r := idp(t, dir, "", nil, "serve", "--addr", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, "wrong key-encryption key") || !strings.Contains(r.stderr, "restore it from its backup") {
+		t.Errorf("wrong KEK: exit %d\n%s", r.code, r.stderr)
+	}
+
+	os.WriteFile(kekPath, []byte("not a key\n"), 0o600)
+	r = idp(t, dir, "", nil, "serve", "--addr", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, "malformed key-encryption key") {
+		t.Errorf("corrupt KEK: exit %d\n%s", r.code, r.stderr)
+	}
+
+	os.Remove(kekPath)
+	r = idp(t, dir, "", nil, "serve", "--addr", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, "already holds keys") {
+		t.Errorf("lost KEK: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(kekPath); err == nil {
+		t.Error("serve made a new KEK for a database with keys")
+	}
+}

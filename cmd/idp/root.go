@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/cmd/internal/idpserver"
+	"github.com/tongban/tongban/oidc"
+	"github.com/tongban/tongban/storage"
+)
+
+// cli is the state shared by the commands of one run.
+type cli struct {
+	in     *os.File
+	out    io.Writer
+	errOut io.Writer
+	env    func(string) (string, bool)
+
+	// cfg holds every setting: the common ones and --password-iterations are persistent
+	// flags of the root; serve adds the rest.
+	cfg idpserver.Config
+
+	// running is set once a command's own run function starts: errors before that (unknown
+	// command or flag, wrong arguments, missing required flags) are usage errors.
+	running bool
+}
+
+// Main runs the idp command line with args (without the program name) and returns the exit
+// status (app.ExitOK, app.ExitFailure or app.ExitUsage). Errors are printed to errOut as
+// "idp: message".
+func Main(args []string, in *os.File, out, errOut io.Writer, env func(string) (string, bool)) int {
+	c := &cli{in: in, out: out, errOut: errOut, env: env}
+	root := c.newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		return app.ExitOK
+	}
+	code := app.ExitCode(err)
+	if !c.running {
+		code = app.ExitUsage
+	}
+	fmt.Fprintf(errOut, "idp: %v\n", err)
+	if code == app.ExitUsage && !isConfigError(err) {
+		fmt.Fprintln(errOut, "Run 'idp help' or add --help to a command for usage.")
+	}
+	return code
+}
+
+func isConfigError(err error) bool {
+	var ce *app.ConfigError
+	return errors.As(err, &ce)
+}
+
+func (c *cli) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "idp",
+		Short: "tongban's OpenID Connect provider (SM2, ES256 and RS256 ID tokens)",
+		Long: `idp is tongban's OpenID Connect provider.
+
+  idp serve                 run the provider
+  idp people add            register a person (password read from standard input)
+  idp clients add|list      register and list relying apps
+  idp keys list|rotate      list and rotate the ID-token signing keys
+
+Settings come from flags, then TONGBAN_* environment variables, then the config file
+(--config), then defaults. See docs/operators/idp.md.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetIn(c.in)
+	root.SetOut(c.out)
+	root.SetErr(c.errOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return app.Usage(err) })
+
+	pf := root.PersistentFlags()
+	c.cfg.Common.AddFlags(pf)
+	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
+
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), c.demoCmd())
+	return root
+}
+
+// run wraps a command's run function: it marks the run as started, so that the errors it
+// returns are classified by app.ExitCode.
+func (c *cli) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c.running = true
+		return fn(cmd, args)
+	}
+}
+
+// setup layers the environment and config file under the flags, validates the common
+// settings and whatever validate checks (reporting every problem at once), and returns the
+// logger. Admin commands log warnings and errors only, unless --log-level asks for less.
+func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problems)) (*slog.Logger, error) {
+	var p app.Problems
+	p.Merge(c.cfg.Common.Load(cmd, c.env))
+	if validate != nil {
+		validate(&p)
+	} else {
+		c.cfg.Common.Validate(&p)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	level := c.cfg.LogLevel
+	if admin {
+		if l, _ := app.ParseLevel(level); l < slog.LevelWarn {
+			level = "warn"
+		}
+	}
+	return app.NewLogger(c.errOut, level)
+}
+
+// openBackend opens storage, the key-encryption key and the keyring, and creates the missing
+// ID-token signing keys, as `idp serve` would on first start: the admin commands may run
+// before the first serve.
+func (c *cli) openBackend(ctx context.Context, log *slog.Logger) (*app.Backend, error) {
+	b, err := app.OpenBackend(ctx, c.cfg.Common, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Keyring.EnsureSigningKeys(ctx, storage.PurposeIDToken, idpserver.SigningAlgorithms...); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("create signing keys: %w", err)
+	}
+	return b, nil
+}
+
+// validationErrors are oidc's errors for a wrong argument; they exit with status 2.
+var validationErrors = []error{
+	oidc.ErrInvalidConfig, oidc.ErrInvalidPersonKind, oidc.ErrInvalidIDNumber, oidc.ErrInvalidName,
+	oidc.ErrInvalidPhone, oidc.ErrInvalidPassword, oidc.ErrPersonExists, oidc.ErrInvalidClientID,
+	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
+	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod,
+	oidc.ErrClientExists,
+}
+
+// classify marks err as a usage error when it wraps one of oidc's validation errors.
+func classify(err error) error {
+	for _, v := range validationErrors {
+		if errors.Is(err, v) {
+			return app.Usage(err)
+		}
+	}
+	return err
+}
+
+// splitList splits comma- or blank-separated values, dropping empty ones.
+func splitList(values ...string) []string {
+	var out []string
+	for _, v := range values {
+		out = append(out, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })...)
+	}
+	return out
+}

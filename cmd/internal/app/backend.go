@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/postgres"
+	"github.com/tongban/tongban/storage/sqlite"
+)
+
+// ErrWrongKEK: the key-encryption key is not the one the database's keys were wrapped with.
+// Errors carrying it also wrap smcrypto.ErrWrongKEK.
+var ErrWrongKEK = errors.New("wrong key-encryption key")
+
+// Backend is what a tongban service works on: its store and its keyring.
+type Backend struct {
+	Store   storage.Storage
+	Keyring *keyring.Keyring
+	// KEKID is the ID of the key-encryption key in use (smcrypto.KEK.ID), safe to log.
+	KEKID string
+}
+
+// Close closes the store.
+func (b *Backend) Close() error { return b.Store.Close() }
+
+// IsPostgres reports whether dsn names a PostgreSQL database (a postgres:// or postgresql://
+// URL) rather than an SQLite file.
+func IsPostgres(dsn string) bool {
+	l := strings.ToLower(dsn)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// RedactDSN returns dsn with any password replaced by "xxxxx", for logs and messages.
+func RedactDSN(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// OpenStore opens the store named by dsn: PostgreSQL for a postgres:// or postgresql:// URL
+// (storage/postgres), else the SQLite file at that path (storage/sqlite, which creates a
+// missing directory with mode 0700 and the file with mode 0600). Both apply their migrations.
+// Errors name the store with any password redacted.
+func OpenStore(ctx context.Context, dsn string) (storage.Storage, error) {
+	if IsPostgres(dsn) {
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", RedactDSN(dsn), redactErr(err, dsn))
+		}
+		return s, nil
+	}
+	s, err := sqlite.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", dsn, err)
+	}
+	return s, nil
+}
+
+// redactErr keeps a password that a driver error may quote out of the message.
+func redactErr(err error, dsn string) error {
+	u, perr := url.Parse(dsn)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	pw, ok := u.User.Password()
+	if !ok || pw == "" || !strings.Contains(err.Error(), pw) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+}
+
+// OpenBackend opens the store named by c.DB, loads the key-encryption key (LoadKEK: created on
+// first start) and opens the keyring, creating the data keys on first start. It logs which
+// store and which key (by ID, never the key) it uses.
+//
+// Errors: the store cannot be opened; ErrKEKMissing; smcrypto.ErrMalformedKEK; ErrWrongKEK
+// (together with smcrypto.ErrWrongKEK) when the key is not the one that wrapped the database's
+// keys — each with a message that says what the operator should do. On error nothing stays
+// open.
+func OpenBackend(ctx context.Context, c Common, log *slog.Logger) (*Backend, error) {
+	store, err := OpenStore(ctx, c.DB)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Backend, error) {
+		store.Close()
+		return nil, err
+	}
+	kek, src, err := LoadKEK(ctx, c, store)
+	if err != nil {
+		return fail(err)
+	}
+	where := EnvKEK
+	switch src {
+	case KEKFromCreated:
+		where = c.KEKFile
+		log.Warn("created a new key-encryption key; back it up now, apart from the database: without it the stored keys and personal data cannot be decrypted",
+			"kek_file", c.KEKFile, "kek_id", kek.ID())
+	case KEKFromFile:
+		where = c.KEKFile
+		if w := KEKFileWarning(c.KEKFile); w != "" {
+			log.Warn(w)
+		}
+	}
+	kr, err := keyring.Open(ctx, store, kek)
+	if err != nil {
+		if errors.Is(err, smcrypto.ErrWrongKEK) {
+			return fail(fmt.Errorf("%w: the key in %s (ID %s) did not wrap the keys in database %s; start with the key-encryption key that belongs to this database (restore it from its backup): %w",
+				ErrWrongKEK, where, kek.ID(), RedactDSN(c.DB), err))
+		}
+		return fail(fmt.Errorf("open keyring: %w", err))
+	}
+	log.Info("storage opened", "db", RedactDSN(c.DB), "postgres", IsPostgres(c.DB), "kek_id", kek.ID(), "kek_source", string(src))
+	return &Backend{Store: store, Keyring: kr, KEKID: kek.ID()}, nil
+}

@@ -1,0 +1,109 @@
+package app
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/tongban/tongban/sm-crypto"
+)
+
+// Defaults of the common settings. Relative paths are relative to the working directory, so
+// that a fresh clone runs with no configuration; the idp and the wallet share both files.
+const (
+	DefaultDB       = "./var/tongban.db" // SQLite file
+	DefaultKEKFile  = "./var/kek"        // key-encryption key, created on first start
+	DefaultLogLevel = "info"
+)
+
+// Common holds the settings every tongban binary has. Register them with AddFlags on the root
+// command's persistent flags, fill them with Load, and check them with Validate.
+type Common struct {
+	// Config is the config file (--config, TONGBAN_CONFIG); "" means none.
+	Config string
+	// DB names the store (--db, TONGBAN_DB): a postgres:// or postgresql:// URL opens
+	// PostgreSQL; anything else is an SQLite file path, whose directory is created (mode 0700)
+	// when missing. Default DefaultDB.
+	DB string
+	// KEKFile is the key-encryption key file (--kek-file, TONGBAN_KEK_FILE), created with mode
+	// 0600 (its directory 0700) on first start when missing. Ignored when KEK is set.
+	// Default DefaultKEKFile.
+	KEKFile string
+	// KEK is the key-encryption key itself, from the environment variable TONGBAN_KEK only (no
+	// flag, no config-file key), in the text form of smcrypto.ParseKEK. "" means use KEKFile.
+	KEK string
+	// LogLevel is the lowest level logged (--log-level, TONGBAN_LOG_LEVEL): debug, info, warn
+	// or error. Default DefaultLogLevel.
+	LogLevel string
+
+	// Sources says where each setting came from, after Load.
+	Sources Sources
+}
+
+// AddFlags registers --config, --db, --kek-file and --log-level on fs (normally the root
+// command's persistent flags) and marks all but --config configurable.
+func (c *Common) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Config, ConfigFlag, "", "config file of key = value lines (env TONGBAN_CONFIG)")
+	fs.StringVar(&c.DB, "db", DefaultDB, "storage: an SQLite file path, or a postgres:// URL")
+	fs.StringVar(&c.KEKFile, "kek-file", DefaultKEKFile, "key-encryption key file, created (mode 0600) if missing; or give the key itself in TONGBAN_KEK")
+	fs.StringVar(&c.LogLevel, "log-level", DefaultLogLevel, "lowest log level: debug, info, warn or error")
+	Configurable(fs, "db", "kek-file", "log-level")
+}
+
+// Load layers the environment and the config file under the command line for every
+// configurable flag of cmd (see ApplyConfig), reads TONGBAN_KEK, and records the sources.
+// Call it first thing in the command's run function (or PersistentPreRunE), before Validate.
+// The error lists every problem found (a *UsageError).
+func (c *Common) Load(cmd *cobra.Command, lookupEnv func(string) (string, bool)) error {
+	if lookupEnv == nil {
+		lookupEnv = lookupEnvDefault
+	}
+	sources, err := ApplyConfig(cmd.Flags(), ConfigKeys(cmd.Root()), lookupEnv)
+	c.Sources = sources
+	c.KEK, _ = lookupEnv(EnvKEK)
+	c.KEK = strings.TrimSpace(c.KEK)
+	return err
+}
+
+// Validate records every problem of c in p: an empty --db, an unknown log level, a malformed
+// TONGBAN_KEK, or TONGBAN_KEK together with an explicitly set kek-file.
+func (c *Common) Validate(p *Problems) {
+	if strings.TrimSpace(c.DB) == "" {
+		p.Addf("db: empty; give an SQLite file path or a postgres:// URL")
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		p.Add(err)
+	}
+	if c.KEK != "" {
+		if _, err := smcrypto.ParseKEK(c.KEK); err != nil {
+			if errors.Is(err, smcrypto.ErrMalformedKEK) {
+				p.Addf("%s: malformed key-encryption key (want the tongban-kek-v1: text of a KEK file)", EnvKEK)
+			} else {
+				p.Addf("%s: %v", EnvKEK, err)
+			}
+		}
+		if s := c.Sources["kek-file"]; s != "" && s != SourceDefault {
+			p.Addf("%s and kek-file (from %s) are both set: give only one", EnvKEK, s)
+		}
+	} else if strings.TrimSpace(c.KEKFile) == "" {
+		p.Addf("kek-file: empty; give a path (or the key itself in %s)", EnvKEK)
+	}
+}
+
+// ParseLevel parses a log level name: debug, info, warn (or warning) or error, in any case.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, errors.New("log-level: want debug, info, warn or error")
+}
