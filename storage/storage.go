@@ -265,17 +265,31 @@ type Licence struct {
 	ValidFrom    time.Time
 	ValidUntil   *time.Time // nil = long-term (长期)
 	UpdatedAt    time.Time
+
+	// AgentIndexes are the blind indexes of the resident ID numbers of the natural persons
+	// authorised to show a legal person's licence (经办人/授权代理人), found by
+	// ListLicencesByAgent. Storage keeps them as a set: they come back in byte order without
+	// duplicates, and nil when there are none. Empty entries are ignored.
+	AgentIndexes [][]byte
 }
 
 // Licences stores licences.
 type Licences interface {
 	// UpsertLicence inserts l, or updates the licence with the same (Kind, Issuer, Number) keeping
-	// its ID. It returns the stored ID and whether a new row was created.
+	// its ID. It returns the stored ID and whether a new row was created. The stored
+	// AgentIndexes are replaced wholesale by l.AgentIndexes, in the same transaction.
 	UpsertLicence(ctx context.Context, l Licence) (id string, created bool, err error)
 	// GetLicence returns the licence or ErrNotFound.
 	GetLicence(ctx context.Context, id string) (Licence, error)
+	// FindLicences returns the licences of kind with exactly that number (byte equality, no
+	// case folding), from every issuer, ordered by Issuer then ID. No match is an empty list,
+	// not ErrNotFound. (Number is unique per (Kind, Issuer), so there is at most one per issuer.)
+	FindLicences(ctx context.Context, kind, number string) ([]Licence, error)
 	// ListLicencesByHolder returns every licence of a holder (一证通办), ordered by Kind then Number.
 	ListLicencesByHolder(ctx context.Context, holderIndex []byte) ([]Licence, error)
+	// ListLicencesByAgent returns every licence whose AgentIndexes hold agentIndex, ordered by
+	// Kind then Number (then Issuer and ID). None, or an empty agentIndex, is an empty list.
+	ListLicencesByAgent(ctx context.Context, agentIndex []byte) ([]Licence, error)
 	// SetLicenceStatus changes the status; ErrNotFound when missing.
 	SetLicenceStatus(ctx context.Context, id string, status LicenceStatus, at time.Time) error
 }

@@ -17,9 +17,9 @@
 //
 // Licences are stored through storage.Licences with every personal field sealed by the
 // keyring (SM4-GCM) and found by a blind index of the holder's number (HMAC-SM3): one number
-// finds all of a holder's licences (一证通办). Two more lookups — by kind and licence number,
-// and by the authorised agents of a business licence — are kept as extra rows of reserved
-// kinds in the same table (refs.go), because storage.Licences finds licences by holder only.
+// finds all of a holder's licences (一证通办). A licence is also found by kind and licence
+// number (storage.Licences.FindLicences), and a business licence by the blind indexes of its
+// authorised agents (storage.Licence.AgentIndexes, storage.Licences.ListLicencesByAgent).
 //
 // The trust list is a pure function of the stored keys and the current day, signed
 // deterministically, so every replica serves the same bytes (Service.TrustList). Verifiers pin

@@ -85,9 +85,6 @@ func (s *Service) Put(ctx context.Context, l credentials.Licence, a Actor) (PutR
 	if err != nil {
 		return PutResult{}, fmt.Errorf("wallet: store licence: %w", err)
 	}
-	if err := s.putRefs(ctx, res.ID, l, prev); err != nil {
-		return PutResult{}, err
-	}
 	action := "licence.update"
 	if res.Created {
 		action = "licence.create"
@@ -166,28 +163,27 @@ func (s *Service) LicencesByIndex(ctx context.Context, index []byte) ([]Record, 
 	if err != nil {
 		return nil, fmt.Errorf("wallet: list licences: %w", err)
 	}
-	var own, agent []Record
+	var own []Record
 	for _, row := range rows {
-		switch row.Kind {
-		case refAgent:
-			if row.Status != storage.LicenceValid {
-				continue
-			}
-			r, err := s.agentLicence(ctx, row.Issuer, index)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			} else if err != nil {
-				return nil, err
-			}
-			agent = append(agent, r)
-		case refNumber:
-		default:
-			r, err := s.open(row)
-			if err != nil {
-				return nil, err
-			}
-			own = append(own, r)
+		r, err := s.open(row)
+		if err != nil {
+			return nil, err
 		}
+		own = append(own, r)
+	}
+	rows, err = s.store.ListLicencesByAgent(ctx, index)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: list licences by agent: %w", err)
+	}
+	var agent []Record
+	for _, row := range rows {
+		r, err := s.agentLicence(row, index)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		agent = append(agent, r)
 	}
 	byKind := func(a, b Record) int {
 		return slices.Index(credentials.Kinds, a.Licence.Kind) - slices.Index(credentials.Kinds, b.Licence.Kind)
@@ -201,7 +197,7 @@ func (s *Service) LicencesByIndex(ctx context.Context, index []byte) ([]Record, 
 // ErrNotFound (also for a licence that exists but belongs to somebody else).
 func (s *Service) Licence(ctx context.Context, index []byte, id string) (Record, error) {
 	row, err := s.store.GetLicence(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || err == nil && isRef(row.Kind) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return Record{}, ErrNotFound
 	} else if err != nil {
 		return Record{}, fmt.Errorf("wallet: get licence: %w", err)
@@ -209,14 +205,34 @@ func (s *Service) Licence(ctx context.Context, index []byte, id string) (Record,
 	if subtle.ConstantTimeCompare(row.HolderIndex, index) == 1 {
 		return s.open(row)
 	}
-	return s.agentLicence(ctx, id, index)
+	return s.agentLicence(row, index)
+}
+
+// agentLicence opens row, a business licence, if the person with holder index may show it as
+// an authorised agent, else ErrNotFound. The licence's own sealed Agents list decides;
+// storage's AgentIndexes only find the candidates.
+func (s *Service) agentLicence(row storage.Licence, index []byte) (Record, error) {
+	if row.Kind != string(credentials.BusinessLicence) {
+		return Record{}, ErrNotFound
+	}
+	r, err := s.open(row)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, ag := range r.Licence.Agents {
+		if subtle.ConstantTimeCompare(s.HolderIndex(ag), index) == 1 {
+			r.AsAgent = true
+			return r, nil
+		}
+	}
+	return Record{}, ErrNotFound
 }
 
 // LicenceByID returns the licence with storage ID id whoever holds it (operators), or
 // ErrNotFound.
 func (s *Service) LicenceByID(ctx context.Context, id string) (Record, error) {
 	row, err := s.store.GetLicence(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || err == nil && isRef(row.Kind) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return Record{}, ErrNotFound
 	} else if err != nil {
 		return Record{}, fmt.Errorf("wallet: get licence: %w", err)
@@ -225,29 +241,23 @@ func (s *Service) LicenceByID(ctx context.Context, id string) (Record, error) {
 }
 
 // Find returns the licences of kind with that licence number, from any issuer (usually one),
-// or ErrNotFound.
+// ordered by issuer, or ErrNotFound. The number is matched after upper-casing (stored numbers
+// are canonical: digits and upper-case letters).
 func (s *Service) Find(ctx context.Context, kind credentials.Kind, number string) ([]Record, error) {
-	rows, err := s.store.ListLicencesByHolder(ctx, s.numberIndex(kind, number))
+	rows, err := s.store.FindLicences(ctx, string(kind), strings.ToUpper(number))
 	if err != nil {
 		return nil, fmt.Errorf("wallet: find licence: %w", err)
 	}
-	var out []Record
-	for _, ref := range rows {
-		if ref.Kind != refNumber {
-			continue
-		}
-		r, err := s.LicenceByID(ctx, ref.Issuer)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		} else if err != nil {
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	out := make([]Record, 0, len(rows))
+	for _, row := range rows {
+		r, err := s.open(row)
+		if err != nil {
 			return nil, err
 		}
-		if r.Licence.Kind == kind && strings.EqualFold(r.Licence.Number, number) {
-			out = append(out, r)
-		}
-	}
-	if len(out) == 0 {
-		return nil, ErrNotFound
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -320,6 +330,9 @@ func (s *Service) seal(l credentials.Licence) (storage.Licence, error) {
 		HolderIndex: s.HolderIndex(l.Holder), HolderSealed: holder, FieldsSealed: fields,
 		Status: storage.LicenceStatus(l.Status), ValidFrom: l.ValidFrom.Start().UTC(),
 		UpdatedAt: s.now().UTC(),
+	}
+	for _, ag := range l.Agents {
+		row.AgentIndexes = append(row.AgentIndexes, s.HolderIndex(ag))
 	}
 	if l.ValidUntil != nil {
 		// The last instant of the last valid day (ValidUntil is inclusive).

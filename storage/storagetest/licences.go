@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,7 +16,25 @@ func wantLicence(l storage.Licence) storage.Licence {
 	l.ValidFrom = stored(l.ValidFrom)
 	l.ValidUntil = storedPtr(l.ValidUntil)
 	l.UpdatedAt = stored(l.UpdatedAt)
+	// A set: byte order, no duplicates, no empty entries, nil when none.
+	var agents [][]byte
+	for _, a := range l.AgentIndexes {
+		if len(a) > 0 {
+			agents = append(agents, a)
+		}
+	}
+	slices.SortFunc(agents, bytes.Compare)
+	l.AgentIndexes = slices.CompactFunc(agents, bytes.Equal)
 	return l
+}
+
+// licenceIDs returns the IDs of ls.
+func licenceIDs(ls []storage.Licence) []string {
+	var ids []string
+	for _, l := range ls {
+		ids = append(ids, l.ID)
+	}
+	return ids
 }
 
 func licence(id, kind, number, issuer string, holder []byte) storage.Licence {
@@ -139,6 +159,106 @@ func testLicences(t *testing.T, s storage.Storage) {
 				}
 				if len(got) > 0 && got[0].ID == drive.ID {
 					checkEqual(t, "listed licence", got[0], wantLicence(drive))
+				}
+			})
+		}
+	})
+
+	corp, carol, dave := index("corp"), index("carol"), index("dave")
+	biz := licence("biz-1", "business-licence", "91640100MA11111111", "银川市市场监督管理局", corp)
+	biz.AgentIndexes = [][]byte{carol, alice, carol, {}}
+
+	t.Run("AgentIndexes", func(t *testing.T) {
+		steps := []struct {
+			name   string
+			agents [][]byte
+		}{
+			{"ok/stored as a set: byte order, no duplicates, no empty entries", biz.AgentIndexes},
+			{"ok/replaced wholesale on update", [][]byte{dave}},
+			{"ok/emptied on update", nil},
+			{"ok/set again", [][]byte{dave, carol}},
+		}
+		for i, st := range steps {
+			t.Run(st.name, func(t *testing.T) {
+				l := biz
+				if i > 0 { // an update: same (Kind, Issuer, Number), other ID and contents
+					l.ID = "biz-other"
+					l.FieldsSealed = []byte("resealed " + st.name)
+				}
+				l.AgentIndexes = st.agents
+				gotID, created, err := s.UpsertLicence(ctx, l)
+				must(t, "UpsertLicence", err)
+				if gotID != biz.ID || created != (i == 0) {
+					t.Errorf("UpsertLicence = %q, %v; want %q, %v", gotID, created, biz.ID, i == 0)
+				}
+				got, err := s.GetLicence(ctx, biz.ID)
+				must(t, "GetLicence", err)
+				l.ID = biz.ID
+				checkEqual(t, "stored licence", got, wantLicence(l))
+			})
+		}
+		biz.AgentIndexes = [][]byte{dave, carol}
+		biz.FieldsSealed = []byte("resealed " + steps[len(steps)-1].name)
+	})
+
+	t.Run("ListLicencesByAgent", func(t *testing.T) {
+		// Inserted out of order; listed by Kind, then Number.
+		other := licence("biz-0", "business-licence", "91640100MA00000001", "银川市市场监督管理局", corp)
+		other.AgentIndexes = [][]byte{carol}
+		first := licence("agent-a", "a-kind", "999", "issuer", corp)
+		first.AgentIndexes = [][]byte{carol}
+		for _, l := range []storage.Licence{other, first} {
+			_, _, err := s.UpsertLicence(ctx, l)
+			must(t, "UpsertLicence", err)
+		}
+		for _, tc := range []struct {
+			name  string
+			agent []byte
+			want  []storage.Licence
+		}{
+			{"ok/ordered by kind then number, with every agent", carol, []storage.Licence{first, other, biz}},
+			{"ok/one licence", dave, []storage.Licence{biz}},
+			{"ok/agent no longer listed", alice, nil},
+			{"ok/a holder is not an agent", corp, nil},
+			{"ok/unknown agent", index("nobody"), nil},
+			{"ok/nil agent", nil, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.ListLicencesByAgent(ctx, tc.agent)
+				must(t, "ListLicencesByAgent", err)
+				if !slices.Equal(licenceIDs(got), licenceIDs(tc.want)) {
+					t.Fatalf("ListLicencesByAgent: %q, want %q", licenceIDs(got), licenceIDs(tc.want))
+				}
+				for i := range got {
+					checkEqual(t, "listed licence", got[i], wantLicence(tc.want[i]))
+				}
+			})
+		}
+	})
+
+	t.Run("FindLicences", func(t *testing.T) {
+		idOther := licence("lic-id-2", id.Kind, id.Number, "other issuer", bob)
+		for _, tc := range []struct {
+			name         string
+			kind, number string
+			want         []storage.Licence
+		}{
+			{"ok/every issuer, ordered by issuer", id.Kind, id.Number, []storage.Licence{idOther, idAfter}},
+			{"ok/kind must match", drive.Kind, drive.Number, []storage.Licence{drive}},
+			{"ok/with agents", biz.Kind, biz.Number, []storage.Licence{biz}},
+			{"ok/none: number is compared exactly (no case folding)", biz.Kind, "91640100ma11111111", nil},
+			{"ok/none: unknown number", id.Kind, "110101199001011237", nil},
+			{"ok/none: unknown kind", "nothing", id.Number, nil},
+			{"ok/none: empty", "", "", nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.FindLicences(ctx, tc.kind, tc.number)
+				must(t, "FindLicences", err) // no match is not ErrNotFound
+				if !slices.Equal(licenceIDs(got), licenceIDs(tc.want)) {
+					t.Fatalf("FindLicences: %q, want %q", licenceIDs(got), licenceIDs(tc.want))
+				}
+				for i := range got {
+					checkEqual(t, "found licence", got[i], wantLicence(tc.want[i]))
 				}
 			})
 		}
