@@ -55,6 +55,16 @@ func TestCreatePerson(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := tboidc.CreatePerson(ctx, store, kr, tc.p, testPasswordParams)
 			if len(tc.wantErr) > 0 {
+				switch tc.name {
+				case "fail/upper-case":
+					if err == nil || !strings.Contains(err.Error(), `"https://app.example/cb"`) {
+						t.Errorf("message does not name the canonical form: %v", err)
+					}
+				case "fail/localhost":
+					if err == nil || !strings.Contains(err.Error(), "http://127.0.0.1/cb") {
+						t.Errorf("message does not suggest the loopback IP: %v", err)
+					}
+				}
 				for _, want := range tc.wantErr {
 					if !errors.Is(err, want) {
 						t.Errorf("err = %v, want %v", err, want)
@@ -135,6 +145,12 @@ func TestCreateClient(t *testing.T) {
 		{"fail/id", tboidc.NewClient{ID: "bad id!", RedirectURIs: []string{cb}}, []error{tboidc.ErrInvalidClientID}, nil},
 		{"fail/http-redirect", tboidc.NewClient{ID: "b1", RedirectURIs: []string{"http://app.example.gov.cn/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
 		{"fail/dot-localhost", tboidc.NewClient{ID: "b2", RedirectURIs: []string{"http://evil.localhost/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
+		{"fail/wildcard-host", tboidc.NewClient{ID: "d1", RedirectURIs: []string{"https://*.example/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
+		{"fail/wildcard-path", tboidc.NewClient{ID: "d2", RedirectURIs: []string{"https://app.example/*"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
+		{"fail/dot-segment", tboidc.NewClient{ID: "d3", RedirectURIs: []string{"https://app.example/a/../cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
+		{"fail/dot-segment-encoded", tboidc.NewClient{ID: "d4", RedirectURIs: []string{"https://app.example/a/%2E%2e/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
+		{"fail/upper-case", tboidc.NewClient{ID: "d5", RedirectURIs: []string{"HTTPS://APP.example/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
+		{"fail/localhost", tboidc.NewClient{ID: "d6", Public: true, RedirectURIs: []string{"http://localhost/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
 		{"fail/fragment", tboidc.NewClient{ID: "b3", RedirectURIs: []string{cb + "#x"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
 		{"fail/relative", tboidc.NewClient{ID: "b4", RedirectURIs: []string{"/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
 		{"fail/no-redirect", tboidc.NewClient{ID: "b5"}, []error{tboidc.ErrInvalidRedirectURI}, nil},
@@ -155,6 +171,16 @@ func TestCreateClient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, secret, err := tboidc.CreateClient(ctx, store, kr, tc.nc)
 			if len(tc.wantErr) > 0 {
+				switch tc.name {
+				case "fail/upper-case":
+					if err == nil || !strings.Contains(err.Error(), `"https://app.example/cb"`) {
+						t.Errorf("message does not name the canonical form: %v", err)
+					}
+				case "fail/localhost":
+					if err == nil || !strings.Contains(err.Error(), "http://127.0.0.1/cb") {
+						t.Errorf("message does not suggest the loopback IP: %v", err)
+					}
+				}
 				for _, want := range tc.wantErr {
 					if !errors.Is(err, want) {
 						t.Errorf("err = %v, want %v", err, want)

@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -80,6 +81,15 @@ func (s *Server) parseOIDCParams(ctx context.Context, form url.Values) (oidcPara
 		}
 		p.maxAge = time.Duration(n) * time.Second
 	}
+	// OIDC Core §3.1.2.1: scope must contain openid (tongban issues codes for OIDC only).
+	if !slices.Contains(strings.Fields(form.Get("scope")), ScopeOpenID) {
+		return p, fosite.ErrInvalidScope.WithHint("The scope parameter must contain openid.")
+	}
+	for _, l := range paramLimits {
+		if len(form.Get(l.name)) > l.max {
+			return p, fosite.ErrInvalidRequest.WithHintf("%s is longer than %d bytes.", l.name, l.max)
+		}
+	}
 	var err error
 	if p.claims, err = parseClaimsRequest(form.Get("claims")); err != nil {
 		return p, err
@@ -121,6 +131,9 @@ var errUnmetAuthentication = &fosite.RFC6749Error{
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendingAuth) {
 	ctx := r.Context()
 	requestedAt, consented := time.UnixMicro(pending.RequestedAt), pending.Consented
+	if !s.precheckAuthorize(w, r, pending.Query) {
+		return
+	}
 	ar, err := s.parseAuthorizeRequest(ctx, pending.Query)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
@@ -242,7 +255,7 @@ func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosit
 	if d := rfc.GetDescription(); d != "" {
 		q.Set("error_description", d)
 	}
-	if st := ar.GetState(); st != "" {
+	if st := ar.GetState(); st != "" && len(st) <= maxStateLen {
 		q.Set("state", st)
 	}
 	q.Set("iss", s.issuer)
@@ -291,4 +304,127 @@ func (s *Server) hasConsent(ctx context.Context, personID, clientID string, scop
 		}
 	}
 	return true
+}
+
+// maxStateLen bounds state and nonce: both are echoed back (in the Location header and the ID
+// token), so an unbounded value lets a caller make the provider emit arbitrarily large responses.
+const maxStateLen = 512
+
+// paramLimits are the length caps of the authorization request parameters tongban echoes or
+// parses; a longer value is invalid_request.
+var paramLimits = []struct {
+	name string
+	max  int
+}{
+	{"state", maxStateLen},
+	{"nonce", maxStateLen},
+	{"login_hint", 256},
+	{"ui_locales", 128},
+	{"acr_values", 512},
+	{"claims", 4096},
+	{"id_token_hint", 8192},
+}
+
+// precheckAuthorize refuses, before fosite trusts the client and redirect URI, an
+// authorization request that repeats a parameter (RFC 6749 §3.1: parameters MUST NOT be
+// included more than once) or whose redirect URI is not one the client registered (exactly,
+// or a loopback one differing only in the port, RFC 8252 §7.3, without user info). It answers
+// and returns false when the request is refused.
+func (s *Server) precheckAuthorize(w http.ResponseWriter, r *http.Request, query string) bool {
+	ctx := r.Context()
+	form, err := url.ParseQuery(query)
+	if err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
+		return false
+	}
+	dup := ""
+	for k, v := range form {
+		if len(v) > 1 && (dup == "" || k < dup) {
+			dup = k
+		}
+	}
+	if dup != "" {
+		s.metrics.errors.WithLabelValues("authorize", "invalid_request").Inc()
+		if dup == "client_id" || dup == "redirect_uri" {
+			s.log.InfoContext(ctx, "authorization request refused without redirect", "error", "invalid_request",
+				"hint", "duplicate "+dup)
+			msg := msgBadRedirect
+			if dup == "client_id" {
+				msg = msgUnknownClient
+			}
+			s.renderError(w, r, http.StatusBadRequest, form.Get("ui_locales"), msg)
+			return false
+		}
+		first := url.Values{}
+		for k, v := range form {
+			first.Set(k, v[0])
+		}
+		ar, err := s.parseAuthorizeRequest(ctx, first.Encode())
+		if err == nil {
+			err = fosite.ErrInvalidRequest.WithHintf("The %s parameter is included more than once.", dup)
+			if a, ok := ar.(*fosite.AuthorizeRequest); ok && dup == "state" {
+				a.State = "" // which one would we echo?
+			}
+		}
+		s.authorizeError(w, r, ar, err)
+		return false
+	}
+	uri := form.Get("redirect_uri")
+	if uri == "" {
+		return true
+	}
+	c, err := s.clients.get(ctx, form.Get("client_id"))
+	if err != nil {
+		return true // fosite answers unknown client
+	}
+	for _, reg := range c.c.RedirectURIs {
+		if uri == reg || loopbackVariant(uri, reg) {
+			return true
+		}
+	}
+	s.metrics.errors.WithLabelValues("authorize", "invalid_request").Inc()
+	s.log.InfoContext(ctx, "authorization request refused without redirect", "client_id", c.GetID(),
+		"error", "invalid_request", "hint", "redirect_uri not registered")
+	s.renderError(w, r, http.StatusBadRequest, form.Get("ui_locales"), msgBadRedirect)
+	return false
+}
+
+// loopbackVariant reports whether uri is the registered loopback redirect URI reg with only
+// the port changed (RFC 8252 §7.3): http, a loopback IP literal, no user info, and every other
+// character identical.
+func loopbackVariant(uri, reg string) bool {
+	const prefix = "http://"
+	if !strings.HasPrefix(uri, prefix) || !strings.HasPrefix(reg, prefix) {
+		return false
+	}
+	split := func(s string) (string, string) {
+		rest := s[len(prefix):]
+		i := strings.IndexAny(rest, "/?#")
+		if i < 0 {
+			i = len(rest)
+		}
+		return rest[:i], rest[i:]
+	}
+	ua, urest := split(uri)
+	ra, rrest := split(reg)
+	if urest != rrest || strings.Contains(ua, "@") || strings.Contains(ra, "@") {
+		return false
+	}
+	uh, up, err1 := net.SplitHostPort(withPort(ua))
+	rh, _, err2 := net.SplitHostPort(withPort(ra))
+	if err1 != nil || err2 != nil || uh != rh {
+		return false
+	}
+	if ip := net.ParseIP(uh); ip == nil || !ip.IsLoopback() {
+		return false
+	}
+	_, err := strconv.ParseUint(up, 10, 16)
+	return up == "" || err == nil
+}
+
+func withPort(authority string) string {
+	if strings.HasSuffix(authority, "]") || !strings.Contains(strings.TrimPrefix(authority, "["), ":") {
+		return authority + ":"
+	}
+	return authority
 }

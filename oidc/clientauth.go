@@ -44,7 +44,8 @@ func (h secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
 //     present a secret;
 //   - using two methods at once, or client assertions (private_key_jwt), is refused.
 //
-// Every failure is invalid_client (RFC 6749 §5.2).
+// Every failure is invalid_client (RFC 6749 §5.2); an unknown client, a missing and a wrong
+// secret get the same description (no client enumeration).
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
 	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
 		return nil, fosite.ErrInvalidClient.WithHint("Client assertions (private_key_jwt) are not supported; use client_secret_basic or client_secret_post.")
@@ -73,7 +74,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	c, err := s.clients.get(ctx, id)
 	if err != nil {
 		if errors.Is(err, errClientNotFound) {
-			return nil, fosite.ErrInvalidClient.WithHint("Unknown client.").WithWrap(err)
+			return nil, fosite.ErrInvalidClient.WithHint(clientAuthFailed).WithWrap(err)
 		}
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}
@@ -84,10 +85,14 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		return c, nil
 	}
 	if secret == "" {
-		return nil, fosite.ErrInvalidClient.WithHint("This client must authenticate with its client secret.")
+		return nil, fosite.ErrInvalidClient.WithHint(clientAuthFailed)
 	}
 	if err := s.fositeConfig.GetSecretsHasher(ctx).Compare(ctx, c.GetHashedSecret(), []byte(secret)); err != nil {
-		return nil, fosite.ErrInvalidClient.WithHint("Client authentication failed.").WithWrap(err)
+		return nil, fosite.ErrInvalidClient.WithHint(clientAuthFailed).WithWrap(err)
 	}
 	return c, nil
 }
+
+// clientAuthFailed is the description of every unknown-client / missing- or wrong-secret
+// failure, so the answer does not tell whether a client ID exists.
+const clientAuthFailed = "Client authentication failed."

@@ -71,6 +71,11 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(authz), http.StatusSeeOther)
 		return
 	}
+	if !s.useForm(ctx, "consent-form", authz, p) {
+		s.log.InfoContext(ctx, "consent form submitted twice", "client_id", q.Get("client_id"))
+		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
+		return
+	}
 	clientID := q.Get("client_id")
 	if r.PostForm.Get("decision") != "allow" {
 		ar, err := s.parseAuthorizeRequest(ctx, p.Query)

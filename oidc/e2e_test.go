@@ -71,6 +71,13 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"fail/login-no-enumeration", testNoEnumeration},
 		{"fail/lockout", testLockout},
 		{"fail/csrf", testCSRF},
+		{"fail/lockout-across-identifiers", testLockoutAcrossIdentifiers},
+		{"fail/duplicate-parameters", testDuplicateParams},
+		{"fail/scope-without-openid", testNoOpenIDScope},
+		{"fail/oversized-parameters", testParamLimits},
+		{"fail/redirect-uri-userinfo", testRedirectUserinfo},
+		{"fail/form-replay", testFormReplay},
+		{"ok/logout-client-id", testLogoutClientID},
 		{"fail/token-endpoint", testTokenEndpointErrors},
 		{"ok/cors-and-purge", testCORSAndPurge},
 		{"ok/metrics", testMetrics},
@@ -939,6 +946,24 @@ func testPKCE(t *testing.T, e *env) {
 		if _, err := r.exchange(code, a.verifier); err == nil {
 			t.Fatal("code still redeemable after a failed attempt")
 		}
+		// …and the retry is logged as what it is, not as a replay.
+		if logs := e.logs.String(); !strings.Contains(logs, "authorization code used after a failed redemption") {
+			t.Error("retry after a failed redemption not logged as such")
+		}
+	})
+	t.Run("ok/replay-still-logged-as-replay", func(t *testing.T) {
+		a := r.authURL()
+		code := b.get(a.url).callback(t).Get("code")
+		if _, err := r.exchange(code, a.verifier); err != nil {
+			t.Fatal(err)
+		}
+		before := strings.Count(e.logs.String(), "authorization code replayed")
+		if _, err := r.exchange(code, a.verifier); err == nil {
+			t.Fatal("replay accepted")
+		}
+		if strings.Count(e.logs.String(), "authorization code replayed") != before+1 {
+			t.Error("replay not logged as a replay")
+		}
 	})
 	t.Run("fail/no-verifier", func(t *testing.T) {
 		a := r.authURL()
@@ -1122,6 +1147,8 @@ func testTokenEndpointErrors(t *testing.T, e *env) {
 		{"fail/implicit", url.Values{"grant_type": {"implicit"}}, 400, "unsupported_grant_type"},
 		{"fail/unknown-code", url.Values{"grant_type": {"authorization_code"}, "code": {"tb_ac_x.y"}, "code_verifier": {strings.Repeat("a", 43)}, "redirect_uri": {r.redirect}}, 400, "invalid_grant"},
 		{"fail/unknown-refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"tb_rt_x.y"}}, 400, "invalid_grant"},
+		{"fail/duplicate-grant-type", url.Values{"grant_type": {"client_credentials", "authorization_code"}}, 400, "invalid_request"},
+		{"fail/body-too-large", url.Values{"grant_type": {"client_credentials"}, "pad": {strings.Repeat("a", 70<<10)}}, 413, "invalid_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, out := e.postForm("/token", r.client.ID, r.secret, tc.form)
@@ -1130,6 +1157,27 @@ func testTokenEndpointErrors(t *testing.T, e *env) {
 			}
 		})
 	}
+	t.Run("fail/public-client-credentials", func(t *testing.T) {
+		pub := e.newRP(tboidc.NewClient{Public: true})
+		status, out := e.postForm("/token", pub.client.ID, "", url.Values{"grant_type": {"client_credentials"}})
+		if status != 400 || out["error"] != "unauthorized_client" {
+			t.Errorf("%d %v", status, out)
+		}
+	})
+	t.Run("fail/no-client-enumeration", func(t *testing.T) {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"tb_rt_x.y"}}
+		s1, unknown := e.postForm("/token", "no-such-client", "secret-xyz", clone(form))
+		s2, badSecret := e.postForm("/token", r.client.ID, "secret-xyz", clone(form))
+		s3, noSecret := e.postForm("/token", r.client.ID, "", clone(form))
+		s4, unknownNoSecret := e.postForm("/token", "no-such-client", "", clone(form))
+		if s1 != 401 || s1 != s2 || s1 != s3 || s1 != s4 || unknown["error"] != "invalid_client" ||
+			unknown["error_description"] != badSecret["error_description"] ||
+			unknown["error_description"] != noSecret["error_description"] ||
+			unknown["error_description"] != unknownNoSecret["error_description"] {
+			t.Errorf("unknown client %d %v, bad secret %d %v, no secret %d %v, unknown without secret %d %v",
+				s1, unknown, s2, badSecret, s3, noSecret, s4, unknownNoSecret)
+		}
+	})
 	// The implicit and hybrid response types are refused at the authorization endpoint.
 	_, challenge := pkcePair()
 	q := url.Values{"client_id": {r.client.ID}, "response_type": {"id_token token"}, "scope": {"openid"},
@@ -1318,5 +1366,196 @@ func testRefreshConcurrent(t *testing.T, e *env) {
 	}
 	if wins > 1 {
 		t.Fatalf("%d concurrent refreshes of one token succeeded", wins)
+	}
+}
+
+func testLockoutAcrossIdentifiers(t *testing.T, e *env) {
+	_, num := e.person("严九", "13700137001")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	for i := range tboidc.DefaultAccountLockThreshold {
+		if p := b.login(b.get(r.authURL().url), num, "wrong password"); p.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, p.status)
+		}
+	}
+	// The same person through the other identifier is locked too.
+	p := b.login(b.get(r.authURL().url), "13700137001", testPassword)
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("phone number after %d failures by ID number: %d", tboidc.DefaultAccountLockThreshold, p.status)
+	}
+	if !strings.Contains(e.logs.String(), "login refused: account locked") {
+		t.Error("lockout not logged")
+	}
+}
+
+func testDuplicateParams(t *testing.T, e *env) {
+	_, num := e.person("华十", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	b.signIn(r.authURL(), num) // session and consent: a duplicate must not yield a code
+	_, challenge := pkcePair()
+	base := func() url.Values {
+		return url.Values{"client_id": {r.client.ID}, "response_type": {"code"}, "scope": {"openid profile"},
+			"redirect_uri": {r.redirect}, "state": {"state-12345"}, "nonce": {"nonce-12345"},
+			"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	}
+	for _, tc := range []struct {
+		name, param, value string
+		page               bool // refused with an error page, no redirect
+	}{
+		{"fail/client-id", "client_id", "other-app", true},
+		{"fail/redirect-uri", "redirect_uri", "http://evil.example/cb", true},
+		{"fail/state", "state", "state-67890", false},
+		{"fail/scope", "scope", "openid", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := base()
+			q.Add(tc.param, tc.value)
+			p := b.get(e.issuer + "/authorize?" + q.Encode())
+			if tc.page {
+				if p.location != "" || p.status != 400 {
+					t.Errorf("%d %q", p.status, p.location)
+				}
+				return
+			}
+			cb := p.callback(t)
+			if !strings.HasPrefix(p.location, r.redirect+"?") || cb.Get("error") != "invalid_request" || cb.Get("code") != "" {
+				t.Errorf("%q", p.location)
+			}
+			if tc.param != "state" && cb.Get("state") != "state-12345" {
+				t.Errorf("state %q", cb.Get("state"))
+			}
+		})
+	}
+}
+
+func testNoOpenIDScope(t *testing.T, e *env) {
+	_, num := e.person("金一", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	b.signIn(r.authURL(), num)
+	r.oauth.Scopes = []string{"profile"}
+	a := r.authURL()
+	cb := b.get(a.url).callback(t)
+	if cb.Get("error") != "invalid_scope" || cb.Get("code") != "" || cb.Get("state") != a.state {
+		t.Errorf("scope without openid: %v", cb)
+	}
+}
+
+func testParamLimits(t *testing.T, e *env) {
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	for _, tc := range []struct{ name, param string }{
+		{"fail/state", "state"}, {"fail/nonce", "nonce"}, {"fail/login-hint", "login_hint"},
+		{"fail/ui-locales", "ui_locales"}, {"fail/acr-values", "acr_values"}, {"fail/claims", "claims"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := b.get(r.authURL(oauth2.SetAuthURLParam(tc.param, strings.Repeat("a", 5000))).url)
+			cb := p.callback(t)
+			if cb.Get("error") != "invalid_request" || len(p.location) > 2000 {
+				t.Errorf("%s of 5000 bytes: %d bytes %q", tc.param, len(p.location), cb.Get("error"))
+			}
+		})
+	}
+	t.Run("ok/state-512", func(t *testing.T) {
+		p := b.get(r.authURL(oauth2.SetAuthURLParam("state", strings.Repeat("s", 512))).url)
+		if !p.isLogin() {
+			t.Errorf("512-byte state refused: %d %q", p.status, p.location)
+		}
+	})
+}
+
+func testRedirectUserinfo(t *testing.T, e *env) {
+	r := e.newRP(tboidc.NewClient{Public: true})
+	u, _ := url.Parse(r.redirect)
+	for _, uri := range []string{
+		"http://evil@127.0.0.1:9999/callback",
+		"http://evil@" + u.Host + "/callback",
+		"http://127.0.0.1:9999/%63allback",
+		"http://127.0.0.1:9999/callback?x=1",
+	} {
+		r.oauth.RedirectURL = uri
+		p := e.browser().get(r.authURL().url)
+		if p.location != "" || p.status != 400 {
+			t.Errorf("%s: %d %q", uri, p.status, p.location)
+		}
+	}
+}
+
+func testFormReplay(t *testing.T, e *env) {
+	_, num := e.person("魏二", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	a := r.authURL()
+	p := b.login(b.get(a.url), num, testPassword)
+	if !p.isConsent() {
+		t.Fatalf("no consent page: %d", p.status)
+	}
+	action, vals := p.form(t)
+	deny := clone(vals)
+	deny.Set("decision", "deny")
+	if q := b.post(action, deny).callback(t); q.Get("error") != "access_denied" {
+		t.Fatalf("deny: %v", q)
+	}
+	allow := clone(vals)
+	allow.Set("decision", "allow")
+	if p2 := b.post(action, allow); p2.location != "" || p2.status != 400 || !strings.Contains(p2.body, "已过期") {
+		t.Errorf("consent replayed: %d %q", p2.status, p2.location)
+	}
+	// A login form can be submitted once too.
+	b2 := e.browser()
+	lp := b2.get(r.authURL().url)
+	action, vals = lp.form(t)
+	vals.Set("identifier", num)
+	vals.Set("password", testPassword)
+	if p := b2.post(action, vals); p.isLoginForm() {
+		t.Fatalf("login failed: %d", p.status)
+	}
+	if p := b2.post(action, vals); p.location != "" || p.status != 400 {
+		t.Errorf("login form replayed: %d %q", p.status, p.location)
+	}
+	// After a failure the form shown again is usable (it carries a new token).
+	b3 := e.browser()
+	fp := b3.login(b3.get(r.authURL().url), num, "wrong password")
+	if !fp.isLoginForm() {
+		t.Fatalf("after wrong password: %d", fp.status)
+	}
+	if p := b3.login(fp, num, testPassword); p.isLoginForm() || p.location == "" && !p.isConsent() {
+		t.Errorf("retry after a failure: %d %s", p.status, p.body)
+	}
+}
+
+func testLogoutClientID(t *testing.T, e *env) {
+	_, num := e.person("陶三", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	b.signIn(r.authURL(), num)
+	// OIDC RP-Initiated Logout 1.0 §2: client_id instead of id_token_hint, so no ID token
+	// (personal claims) travels in a URL. The person confirms, then goes back to the app.
+	q := url.Values{"client_id": {r.client.ID}, "post_logout_redirect_uri": {r.client.PostLogoutRedirectURIs[0]}, "state": {"bye-1"}}
+	p := b.get(e.issuer + "/logout?" + q.Encode())
+	if !strings.Contains(p.body, `name="confirm"`) {
+		t.Fatalf("no confirmation page: %d %q", p.status, p.location)
+	}
+	action, vals := p.form(t)
+	p2 := b.post(action, vals)
+	if p2.status != http.StatusSeeOther || !strings.HasPrefix(p2.location, r.client.PostLogoutRedirectURIs[0]+"?") ||
+		p2.callback(t).Get("state") != "bye-1" {
+		t.Fatalf("after confirmation: %d %q", p2.status, p2.location)
+	}
+	if !b.get(r.authURL().url).isLogin() {
+		t.Error("still logged in")
+	}
+	// Without a session: straight back to the app.
+	if p := b.get(e.issuer + "/logout?" + q.Encode()); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, r.client.PostLogoutRedirectURIs[0]) {
+		t.Errorf("no session: %d %q", p.status, p.location)
+	}
+	// The URI must be registered for that very client.
+	other := e.newRP(tboidc.NewClient{})
+	for _, uri := range []string{"https://evil.example/", other.client.PostLogoutRedirectURIs[0]} {
+		q.Set("post_logout_redirect_uri", uri)
+		if p := b.get(e.issuer + "/logout?" + q.Encode()); p.location != "" || p.status != 400 {
+			t.Errorf("%s: %d %q", uri, p.status, p.location)
+		}
 	}
 }

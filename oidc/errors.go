@@ -30,8 +30,10 @@ var (
 	// outside [A-Za-z0-9._~-].
 	ErrInvalidClientID = errors.New("oidc: invalid client ID")
 	// ErrInvalidRedirectURI: a redirect URI or post-logout redirect URI is not absolute, has a
-	// fragment, or is neither https, http on a loopback address (RFC 8252 §7.3), nor a
-	// private-use scheme with a dot (RFC 8252 §7.1).
+	// fragment, user info, a wildcard or a dot segment, is not in canonical form (lower-case
+	// scheme and host; the message names the canonical form), uses http://localhost instead of
+	// the loopback IP literal (RFC 8252 §8.3), or is neither https, http on a loopback address
+	// (RFC 8252 §7.3), nor a private-use scheme with a dot (RFC 8252 §7.1).
 	ErrInvalidRedirectURI = errors.New("oidc: invalid redirect URI")
 	// ErrInvalidGrantType: a grant type other than authorization_code, refresh_token and
 	// client_credentials, refresh_token without authorization_code, or a public client with

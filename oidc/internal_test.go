@@ -215,6 +215,10 @@ func TestPendingAuth(t *testing.T) {
 	p := pendingAuth{Query: "client_id=a&state=12345678", RequestedAt: now.UnixMicro(), Expires: now.Add(time.Minute).UnixMicro()}
 	v := s.encodePending(p)
 	got, err := s.decodePending(v)
+	if got.N == "" || s.encodePending(p) == v {
+		t.Error("encodings of a pending request are not unique")
+	}
+	p.N = got.N
 	if err != nil || got != p {
 		t.Fatalf("%+v %v", got, err)
 	}
@@ -244,7 +248,10 @@ func TestRedirectSecure(t *testing.T) {
 		{"https://app.example/cb", true},
 		{"http://127.0.0.1:1234/cb", true},
 		{"http://[::1]/cb", true},
-		{"http://localhost/cb", true},
+		{"http://localhost/cb", false}, // RFC 8252 §8.3: the loopback IP literal instead
+		{"https://*.example/cb", false},
+		{"https://app.example/a/../cb", false},
+		{"HTTPS://APP.example/cb", false},
 		{"cn.gov.example.app:/cb", true},
 		{"http://app.example/cb", false},
 		{"http://evil.localhost/cb", false},
@@ -296,5 +303,32 @@ func TestDummyHashCost(t *testing.T) {
 	}
 	if smcrypto.NeedsRehash(s.dummyHash, params) {
 		t.Errorf("dummy hash %q not made with %+v", s.dummyHash, params)
+	}
+}
+
+func TestLoopbackVariant(t *testing.T) {
+	reg := "http://127.0.0.1:4000/callback"
+	for _, tc := range []struct {
+		name, uri, reg string
+		ok             bool
+	}{
+		{"ok/other-port", "http://127.0.0.1:5000/callback", reg, true},
+		{"ok/no-port", "http://127.0.0.1/callback", reg, true},
+		{"ok/ipv6", "http://[::1]:9/cb", "http://[::1]/cb", true},
+		{"fail/userinfo", "http://evil@127.0.0.1:9999/callback", reg, false},
+		{"fail/userinfo-registered-port", "http://evil@127.0.0.1:4000/callback", reg, false},
+		{"fail/path", "http://127.0.0.1:5000/callbackx", reg, false},
+		{"fail/encoded-path", "http://127.0.0.1:5000/%63allback", reg, false},
+		{"fail/query", "http://127.0.0.1:5000/callback?x=1", reg, false},
+		{"fail/host", "http://127.0.0.2:5000/callback", reg, false},
+		{"fail/https", "https://127.0.0.1:5000/callback", reg, false},
+		{"fail/bad-port", "http://127.0.0.1:99999/callback", reg, false},
+		{"fail/localhost", "http://localhost:5000/cb", "http://localhost/cb", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := loopbackVariant(tc.uri, tc.reg); got != tc.ok {
+				t.Errorf("loopbackVariant(%q, %q) = %v", tc.uri, tc.reg, got)
+			}
+		})
 	}
 }

@@ -91,7 +91,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusForbidden, s.pages.login, d)
 		return
 	}
-	d := s.loginPage(ctx, w, r, authz, q, lang)
+	if !s.useForm(ctx, "login-form", authz, p) {
+		s.log.InfoContext(ctx, "login form submitted twice", "client_id", q.Get("client_id"))
+		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
+		return
+	}
+	// A form shown again (after a failure) gets a fresh token: each submission is single-use.
+	d := s.loginPage(ctx, w, r, s.encodePending(p), q, lang)
 	person, amr, err := s.checkCredentials(ctx, s.cfg.ClientIP(r), r.PostForm.Get("identifier"),
 		[]byte(r.PostForm.Get("password")), strings.TrimSpace(r.PostForm.Get("otp")), d.NeedOTP)
 	switch {
@@ -211,8 +217,10 @@ func normalizePhone(s string) (string, bool) {
 // checkCredentials authenticates a person by identifier and password (and a TOTP code when
 // wantMFA and the person has one), with the lockouts of Config:
 //
-//   - every attempt counts against the account key (blind index of the identifier, so
-//     unknown identifiers are throttled exactly like known ones) and a success clears it;
+//   - every attempt counts against the account key — the person ("login-person:"+ID) when
+//     the identifier resolves to one, whichever identifier was typed, else the blind index of
+//     the identifier, so unknown identifiers are throttled exactly like known ones — and a
+//     success clears it;
 //     past AccountLockThreshold within AccountLockWindow attempts are refused (errLoginLocked)
 //     before any password work;
 //   - failures count against the client IP (in storage.Throttle, so every replica sees
@@ -231,18 +239,14 @@ func (s *Server) checkCredentials(ctx context.Context, ip, identifier string, pa
 		s.log.InfoContext(ctx, "login refused: client IP locked", "failures", m)
 		return storage.Person{}, nil, errLoginLocked
 	}
+	// Look the person up first (a cheap indexed read), so the account counter is keyed by
+	// the person whatever identifier was typed (ID number or phone): otherwise the lock of
+	// one identifier could be bypassed with the other. Unknown identifiers are keyed by their
+	// blind index and throttled exactly the same way.
 	norm, kind := normalizeIdentifier(identifier)
-	acctKey := "login:" + hex.EncodeToString(s.kr.BlindIndex(norm))
-	n, err := s.store.AddFailure(ctx, acctKey, now, s.cfg.AccountLockWindow)
-	if err != nil {
-		return storage.Person{}, nil, err
-	}
-	if n > s.cfg.AccountLockThreshold {
-		s.log.InfoContext(ctx, "login refused: account locked", "attempts", n)
-		return storage.Person{}, nil, errLoginLocked
-	}
 	var p storage.Person
-	found := false
+	var err error
+	found, known := false, false
 	switch kind {
 	case identNumber:
 		p, err = s.store.GetPersonByIDNumberIndex(ctx, s.kr.BlindIndex(norm))
@@ -253,9 +257,26 @@ func (s *Server) checkCredentials(ctx context.Context, ip, identifier string, pa
 	}
 	switch {
 	case err == nil:
+		known = true
 		found = !p.Disabled && p.PasswordHash != ""
 	case !errors.Is(err, storage.ErrNotFound):
 		return storage.Person{}, nil, err
+	}
+	acctKey := "login:" + hex.EncodeToString(s.kr.BlindIndex(norm))
+	if known {
+		acctKey = "login-person:" + p.ID
+	}
+	n, err := s.store.AddFailure(ctx, acctKey, now, s.cfg.AccountLockWindow)
+	if err != nil {
+		return storage.Person{}, nil, err
+	}
+	if n > s.cfg.AccountLockThreshold {
+		if known {
+			s.log.InfoContext(ctx, "login refused: account locked", "person_id", p.ID, "attempts", n)
+		} else {
+			s.log.InfoContext(ctx, "login refused: account locked", "attempts", n)
+		}
+		return storage.Person{}, nil, errLoginLocked
 	}
 	hash := s.dummyHash
 	if found {

@@ -2,13 +2,16 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
 )
 
 // pendingAuth is an authorization request waiting for login or consent. It travels as the
@@ -27,9 +30,13 @@ type pendingAuth struct {
 	Expires int64 `json:"e"`
 	// Lang is the page language the person chose with the language switch ("" = ui_locales).
 	Lang string `json:"l,omitempty"`
+	// N is random, fresh at every encoding, so each login or consent form carries its own
+	// token and a submission can be used once (useForm).
+	N string `json:"n,omitempty"`
 }
 
 func (s *Server) encodePending(p pendingAuth) string {
+	p.N = randomString(12)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -57,4 +64,16 @@ func (s *Server) decodePending(v string) (pendingAuth, error) {
 		return p, fmt.Errorf("%w: expired", errInvalidAuthRequest)
 	}
 	return p, nil
+}
+
+// useForm marks the pending request v of a posted login or consent form as used
+// (storage.Nonces, namespace ns, until it expires); a second submission of the same form —
+// e.g. "allow" after "deny" — gets false.
+func (s *Server) useForm(ctx context.Context, ns, v string, p pendingAuth) bool {
+	_, mac, _ := strings.Cut(v, ".")
+	err := s.store.UseNonce(ctx, ns, mac, time.UnixMicro(p.Expires))
+	if err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
+		s.log.ErrorContext(ctx, "record form submission", "err", err)
+	}
+	return err == nil
 }

@@ -198,8 +198,16 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, h
 		if derr := s.store.DeleteToken(ctx, storage.KindAuthorizeCode, sig); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
 			return nil, derr
 		}
-		s.log.WarnContext(ctx, "authorization code replayed; revoking its tokens",
-			"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+		// A redemption that failed (wrong PKCE verifier, wrong redirect_uri…) used the code
+		// up and marked it (markFailedRedemption); a retry is that, not a replay of a
+		// successful redemption. The revocation is the same either way.
+		if uerr := s.store.UseNonce(ctx, nsFailedCode, sig, s.now().Add(s.codeLifetime)); errors.Is(uerr, storage.ErrAlreadyUsed) {
+			s.log.InfoContext(ctx, "authorization code used after a failed redemption; revoking its tokens",
+				"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+		} else {
+			s.log.WarnContext(ctx, "authorization code replayed; revoking its tokens",
+				"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+		}
 		s.metrics.replays.WithLabelValues("authorization_code").Inc()
 		s.audit(ctx, "code.replay", req)
 		return req, fosite.ErrInvalidatedAuthorizeCode
@@ -349,5 +357,20 @@ func (s *fositeStore) audit(ctx context.Context, action string, req fosite.Reque
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "audit append failed", "action", action, "err", err)
+	}
+}
+
+// nsFailedCode is the storage.Nonces namespace marking authorization codes whose redemption
+// failed after the code was claimed.
+const nsFailedCode = "code-failed"
+
+// markFailedRedemption records that the code claimed by this token request was used up by a
+// failed redemption, so a retry is logged as such rather than as a replay.
+func (s *fositeStore) markFailedRedemption(ctx context.Context, st *tokenState) {
+	if st == nil || st.code == nil {
+		return
+	}
+	if err := s.store.UseNonce(ctx, nsFailedCode, st.codeSig, s.now().Add(s.codeLifetime)); err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
+		s.log.ErrorContext(ctx, "mark failed code redemption", "err", err)
 	}
 }

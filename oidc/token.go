@@ -18,7 +18,23 @@ import (
 // grant type — password, implicit, device code, JWT bearer — is unsupported_grant_type.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	grant := r.PostFormValue("grant_type")
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			s.metrics.errors.WithLabelValues("token", "invalid_request").Inc()
+			s.writeJSONError(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
+			return
+		}
+		s.tokenError(ctx, w, r, nil, "", fosite.ErrInvalidRequest.WithHint("The request body is malformed."))
+		return
+	}
+	// RFC 6749 §3.2: request parameters MUST NOT be included more than once.
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			s.tokenError(ctx, w, r, nil, "", fosite.ErrInvalidRequest.WithHintf("The %s parameter is included more than once.", k))
+			return
+		}
+	}
+	grant := r.PostForm.Get("grant_type")
 	switch grant {
 	case "authorization_code", "refresh_token", "client_credentials":
 	default:
@@ -29,7 +45,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	st := &tokenState{refreshGrant: grant == "refresh_token"}
 	ctx = withTokenState(ctx, st)
 	ar, err := s.provider.NewAccessRequest(ctx, r, &session{})
+	if err != nil && grant == "client_credentials" && ar != nil && ar.GetClient() != nil && ar.GetClient().IsPublic() {
+		// RFC 6749 §5.2: the client is not authorized to use this grant type.
+		err = fosite.ErrUnauthorizedClient.WithHint("Public clients may not use the client_credentials grant.")
+	}
 	if err != nil {
+		s.fstore.markFailedRedemption(ctx, st)
 		s.tokenError(ctx, w, r, ar, grant, err)
 		return
 	}
