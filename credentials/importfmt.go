@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/tongban/tongban/idnumber"
 )
 
 // MaxLineLength is the longest import line ParseImport accepts, in bytes,
@@ -37,6 +39,22 @@ func (e LineError) Unwrap() error { return e.Err }
 // bad (ErrDuplicateLicence). err is non-nil only when reading r fails; the
 // lines read before the failure are still returned.
 func ParseImport(r io.Reader) (good []Licence, bad []LineError, err error) {
+	lines, bad, err := ParseImportLines(r)
+	for _, l := range lines {
+		good = append(good, l.Licence)
+	}
+	return good, bad, err
+}
+
+// ImportLine is a good import line: its 1-based line number and its licence.
+type ImportLine struct {
+	Line    int
+	Licence Licence
+}
+
+// ParseImportLines is ParseImport that also returns the line number of each good line, so
+// a caller that refuses a line later (when storing it) can report it as a LineError.
+func ParseImportLines(r io.Reader) (good []ImportLine, bad []LineError, err error) {
 	br := bufio.NewReader(r)
 	seen := make(map[[2]string]int)
 	for lineNo := 1; ; lineNo++ {
@@ -67,7 +85,7 @@ func ParseImport(r io.Reader) (good []Licence, bad []LineError, err error) {
 			if err != nil {
 				bad = append(bad, LineError{lineNo, err})
 			} else {
-				good = append(good, l)
+				good = append(good, ImportLine{lineNo, l})
 			}
 		}
 		if rerr == io.EOF {
@@ -101,6 +119,9 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 
 func parseLine(line []byte) (Licence, error) {
 	var l Licence
+	if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' {
+		return Licence{}, fmt.Errorf("%w: line is not a JSON object", ErrMalformedLine)
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {
@@ -116,8 +137,32 @@ func parseLine(line []byte) (Licence, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return Licence{}, fmt.Errorf("%w: data after the JSON object", ErrMalformedLine)
 	}
+	l.normalizeNumbers()
 	if err := l.Validate(); err != nil {
 		return Licence{}, err
 	}
 	return l, nil
+}
+
+// normalizeNumbers normalises the holder number, agents and (for kinds whose number is the
+// holder number) the licence number as idnumber.NormalizeResidentID / NormalizeCreditCode
+// do — spaces removed, full-width folded, letters upper-cased (a lower-case check character
+// x is accepted, as by idp people add and wallet code).
+func (l *Licence) normalizeNumbers() {
+	norm := idnumber.NormalizeResidentID
+	if l.Kind.HolderType() == LegalPerson {
+		norm = idnumber.NormalizeCreditCode
+	}
+	if l.Holder != "" {
+		l.Holder = norm(l.Holder)
+	}
+	switch l.Kind {
+	case ResidentID, DrivingLicence, BusinessLicence:
+		if l.Number != "" {
+			l.Number = norm(l.Number)
+		}
+	}
+	for i, a := range l.Agents {
+		l.Agents[i] = idnumber.NormalizeResidentID(a)
+	}
 }

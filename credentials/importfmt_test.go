@@ -121,3 +121,21 @@ func FuzzParseImport(f *testing.F) {
 		}
 	})
 }
+
+func TestParseImportNullAndLowerCaseX(t *testing.T) {
+	lines := exampleLines(t)
+	if !strings.Contains(lines[0], demoID) {
+		t.Skip("example line 1 is not the demo resident ID")
+	}
+	lower := strings.ReplaceAll(lines[0], demoID, strings.ToLower(demoID))
+	good, bad, err := ParseImportLines(strings.NewReader("null\n" + lower + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) != 1 || bad[0].Line != 1 || !errors.Is(bad[0], ErrMalformedLine) || !strings.Contains(bad[0].Error(), "not a JSON object") {
+		t.Errorf("null line: %v", bad)
+	}
+	if len(good) != 1 || good[0].Line != 2 || good[0].Licence.Holder != demoID || good[0].Licence.Number != demoID {
+		t.Errorf("lower-case x line: %+v", good)
+	}
+}

@@ -2,6 +2,7 @@ package qr
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -136,10 +137,16 @@ func (v *Verifier) Verify(text string) (*Result, error) {
 	// 9. Time: iat and exp within skew; window no longer than the profile's.
 	skew := v.skew()
 	if c.iat.After(now.Add(skew)) {
-		return nil, fmt.Errorf("%w: issued %s in the future", ErrNotYetValid, c.iat.Sub(now))
+		if d, ok := gap(c.iat, now); ok {
+			return nil, fmt.Errorf("%w: issued %s in the future", ErrNotYetValid, d)
+		}
+		return nil, fmt.Errorf("%w: issued at %s, after the verification time %s", ErrNotYetValid, rfc3339(c.iat), rfc3339(now))
 	}
 	if now.After(c.exp.Add(skew)) {
-		return nil, fmt.Errorf("%w: %s ago", ErrExpired, now.Sub(c.exp))
+		if d, ok := gap(now, c.exp); ok {
+			return nil, fmt.Errorf("%w: %s ago", ErrExpired, d)
+		}
+		return nil, fmt.Errorf("%w: expired at %s, before the verification time %s", ErrExpired, rfc3339(c.exp), rfc3339(now))
 	}
 	if w := c.exp.Sub(c.iat); w > c.profile.MaxValidity() {
 		return nil, fmt.Errorf("%w: %s, profile %d allows %s", ErrValidityTooLong, w, c.profile, c.profile.MaxValidity())
@@ -184,3 +191,13 @@ func (v *Verifier) skew() time.Duration {
 	}
 	return v.ClockSkew
 }
+
+// gap returns later − earlier, and false when it does not fit a time.Duration (about 292
+// years, e.g. a verification time of year 0): then the caller prints the two times rather
+// than an overflowed duration.
+func gap(later, earlier time.Time) (time.Duration, bool) {
+	d := later.Sub(earlier)
+	return d, d != math.MaxInt64 && d != math.MinInt64 && earlier.Add(d).Equal(later)
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

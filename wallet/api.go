@@ -127,7 +127,8 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the body is larger than %d bytes", maxAPIBody))
 			return
 		}
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", "malformed JSON body: "+err.Error())
+		s.log.InfoContext(r.Context(), "api: codes: bad body", "err", err.Error())
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", "the body is not a code request: malformed JSON, an unknown member, a wrong type or data after the object")
 		return
 	}
 	req := CodeRequest{IDs: body.Licences, Fields: body.Fields}
@@ -155,7 +156,8 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, http.StatusInternalServerError, "server_error", "")
 			return
 		}
-		writeAPIError(w, pr.status, pr.code, apiDescription(err, pr))
+		s.log.InfoContext(r.Context(), "api: mint refused", "error", pr.code, "err", err.Error())
+		writeAPIError(w, pr.status, pr.code, apiDescription(pr))
 		return
 	}
 	out, err := s.codeJSON(m)
@@ -168,11 +170,28 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// apiDescription is the English text of a refused code request. Errors of the wallet and of
-// qr/credentials name kinds, IDs and rules, never personal data, so their message is shown.
-func apiDescription(err error, p problem) string {
-	if p.status >= 500 {
-		return texts[langEN][p.key]
+// apiDescriptions are the public texts of the API errors, by error code. The cause (a Go
+// error chain) goes to the log only.
+var apiDescriptions = map[string]string{
+	"licence_revoked":         "the licence is revoked and cannot be shown",
+	"licence_suspended":       "the licence is suspended and cannot be shown",
+	"licence_expired":         "the licence has expired and cannot be shown",
+	"licence_not_yet_valid":   "the licence is not valid yet and cannot be shown",
+	"licence_invalid":         "the licence cannot be shown: its stored dates are not valid",
+	"not_found":               "no such licence of this holder",
+	"ambiguous_kind":          "the holder has several licences of that kind; name them by ID in licences",
+	"mixed_holders":           "a bundle cannot mix a person's and a business's licences",
+	"licence_count":           "wrong number of licences for the profile: masked and full show one licence, bundle 2 to 6",
+	"too_long":                "the code would be too long; choose fewer fields",
+	"out_of_scope":            "the wallet's code-signing key may not sign that kind or profile",
+	"invalid_request":         "the code request is not valid: it names no licence, repeats a kind or licence, or names an unknown kind, profile or field",
+	"temporarily_unavailable": "the identity provider is unavailable; try again later",
+}
+
+// apiDescription is the public English text of a refused code request.
+func apiDescription(p problem) string {
+	if d, ok := apiDescriptions[p.code]; ok {
+		return d
 	}
-	return texts[langEN][p.key] + " (" + err.Error() + ")"
+	return texts[langEN][p.key]
 }

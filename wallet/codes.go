@@ -186,9 +186,12 @@ func (s *Service) pick(all []Record, req CodeRequest) ([]Record, error) {
 			return nil, err
 		}
 	}
-	for _, k := range req.Kinds {
+	for i, k := range req.Kinds {
 		if !k.Valid() {
 			return nil, fmt.Errorf("%w: %w: %q", ErrBadRequest, credentials.ErrUnknownKind, k)
+		}
+		if slices.Contains(req.Kinds[:i], k) {
+			return nil, fmt.Errorf("%w: kind %s named twice (name several licences of one kind by --id)", ErrBadRequest, k)
 		}
 		var cands, showable []Record
 		for _, r := range all {

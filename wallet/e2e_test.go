@@ -335,7 +335,20 @@ func TestBrowserFlow(t *testing.T) {
 		t.Errorf("logout with a forged CSRF token: %d", p.Status)
 	}
 	p = b.PostForm(action, vals)
-	if p.URL.String() != w.wal.URL+"/" || !strings.Contains(p.Body, `href="/login"`) {
+	// RP-Initiated Logout without id_token_hint (the ID token holds personal data): the
+	// provider's end_session_endpoint gets client_id, post_logout_redirect_uri and state,
+	// and asks the person to confirm.
+	if q := p.URL.Query(); q.Has("id_token_hint") || q.Get("client_id") == "" || q.Get("state") == "" ||
+		q.Get("post_logout_redirect_uri") != w.wal.URL+"/" {
+		t.Errorf("logout redirect: %s", p.URL)
+	}
+	if strings.Contains(p.URL.String(), "eyJ") {
+		t.Errorf("logout URL carries a JWT: %s", p.URL)
+	}
+	if action, vals, ok := p.Form("confirm"); ok {
+		p = b.PostForm(action, vals)
+	}
+	if p.URL.Scheme+"://"+p.URL.Host+p.URL.Path != w.wal.URL+"/" || p.URL.Query().Get("state") == "" || !strings.Contains(p.Body, `href="/login"`) {
 		t.Fatalf("after logout: %s\n%s", p.URL, p.Body)
 	}
 	p = b.Get(w.wal.URL + "/login")
@@ -492,6 +505,9 @@ func TestAPI(t *testing.T) {
 			}
 			if tc.code != "" && r.body["error_description"] == "" {
 				t.Error("error without a description")
+			}
+			if d, _ := r.body["error_description"].(string); strings.Contains(d, "wallet:") || strings.Contains(d, "go back") || strings.Contains(d, "json:") || strings.Contains(d, "qr:") {
+				t.Errorf("error_description leaks browser wording or an error chain: %q", d)
 			}
 			if r.status == 200 {
 				if _, err := v.Verify(r.body["text"].(string)); err != nil {

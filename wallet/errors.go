@@ -22,6 +22,9 @@ var (
 	// ErrCorrupt: a stored licence does not open (wrong aad, tampered ciphertext) or does not
 	// match its row.
 	ErrCorrupt = errors.New("wallet: stored licence is corrupt")
+	// ErrHolderChanged: a licence with the same kind, issuer and number is stored for another
+	// holder; a licence never moves between holders.
+	ErrHolderChanged = errors.New("holder differs from the stored licence; revoke it and issue a new one")
 	// ErrBadAnchor: a trust-anchor file holds no SM2 public key or a malformed PEM block.
 	ErrBadAnchor = errors.New("wallet: bad trust anchor")
 )

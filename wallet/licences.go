@@ -58,7 +58,11 @@ func (s *Service) HolderIndex(number string) []byte {
 // revoked (PutResult.KeptRevoked) — re-importing an old full dump must not bring a revoked
 // licence back. Suspended licences take the status given.
 //
-// Errors: Validate's errors (credentials.ErrInvalidHolder …), or storage and keyring errors.
+// A licence never moves to another holder: when the stored licence has a different holder,
+// Put stores nothing and returns ErrHolderChanged.
+//
+// Errors: Validate's errors (credentials.ErrInvalidHolder …), ErrHolderChanged, or storage and
+// keyring errors.
 func (s *Service) Put(ctx context.Context, l credentials.Licence, a Actor) (PutResult, error) {
 	if err := l.Validate(); err != nil {
 		return PutResult{}, err
@@ -71,6 +75,9 @@ func (s *Service) Put(ctx context.Context, l credentials.Licence, a Actor) (PutR
 	prev, err := s.findExact(ctx, l.Kind, l.Issuer, l.Number)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return PutResult{}, err
+	}
+	if prev != nil && !strings.EqualFold(prev.Licence.Holder, l.Holder) {
+		return PutResult{}, ErrHolderChanged
 	}
 	var res PutResult
 	if prev != nil && prev.Licence.Status == credentials.StatusRevoked && l.Status != credentials.StatusRevoked {
@@ -122,10 +129,15 @@ type ImportedLicence struct {
 // The error is non-nil only when reading r or storing fails; the report then says what was
 // stored before the failure.
 func (s *Service) Import(ctx context.Context, r io.Reader, a Actor) (*ImportReport, error) {
-	good, bad, rerr := credentials.ParseImport(r)
+	good, bad, rerr := credentials.ParseImportLines(r)
 	rep := &ImportReport{Rejected: bad}
-	for _, l := range good {
+	for _, gl := range good {
+		l := gl.Licence
 		res, err := s.Put(ctx, l, a)
+		if errors.Is(err, ErrHolderChanged) {
+			rep.Rejected = append(rep.Rejected, credentials.LineError{Line: gl.Line, Err: err})
+			continue
+		}
 		if err != nil {
 			return rep, fmt.Errorf("wallet: import %s %s: %w", l.Kind, l.MaskedNumber(), err)
 		}
@@ -142,6 +154,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, a Actor) (*ImportRepo
 			rep.KeptRevoked++
 		}
 	}
+	slices.SortStableFunc(rep.Rejected, func(a, b credentials.LineError) int { return a.Line - b.Line })
 	if rerr != nil {
 		return rep, fmt.Errorf("wallet: import: %w", rerr)
 	}

@@ -114,7 +114,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	sess := session{
 		Sub: idt.Subject, Index: s.svc.HolderIndex(pc.IDNumber),
 		Name: idnumber.MaskName(pc.Name), Number: maskNumber(pc.IDNumber, pc.IDNumberType),
-		IDToken: raw, SID: randomToken(16), Expires: s.now().Add(s.cfg.SessionLifetime).Unix(),
+		SID: randomToken(16), Expires: s.now().Add(s.cfg.SessionLifetime).Unix(),
 	}
 	v, err := s.seal(sess, aadSession)
 	if err != nil {
@@ -142,8 +142,11 @@ func maskNumber(n, typ string) string {
 }
 
 // handleLogout ends the wallet session (CSRF-checked POST) and sends the browser to the
-// provider's end_session_endpoint (RP-Initiated Logout 1.0) with the ID token as hint, so
-// the single sign-on session ends too; the provider returns to PostLogoutRedirectURL.
+// provider's end_session_endpoint (RP-Initiated Logout 1.0) with client_id,
+// post_logout_redirect_uri and state, so the single sign-on session ends too; the provider
+// returns to PostLogoutRedirectURL. No id_token_hint is sent: the ID token carries the
+// holder's name and ID number, which must not end up in browser history or access logs.
+// Without a hint the provider asks the person to confirm the logout.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	sess := s.session(r)
 	if sess == nil {
@@ -167,8 +170,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	qv := u.Query()
-	qv.Set("id_token_hint", sess.IDToken)
+	qv.Del("id_token_hint")
 	qv.Set("client_id", s.cfg.ClientID)
+	qv.Set("state", randomToken(16))
 	qv.Set("post_logout_redirect_uri", s.PostLogoutRedirectURL())
 	qv.Set("ui_locales", uiLocale(s.lang(r)))
 	u.RawQuery = qv.Encode()

@@ -364,3 +364,34 @@ func TestLocalPath(t *testing.T) {
 		}
 	}
 }
+
+func TestImportRefusesHolderChange(t *testing.T) {
+	f := newFixture(t, ServiceConfig{})
+	f.importExamples(t)
+	lines := strings.Split(strings.TrimRight(string(must(os.ReadFile(examples))), "\n"), "\n")
+	moved := strings.Replace(lines[4], `"holder":"`+citizen+`"`, `"holder":"11010519491231002X"`, 1)
+	if moved == lines[4] {
+		t.Fatal("example line 5 changed")
+	}
+	rep, err := f.svc.Import(ctxT(t), strings.NewReader(moved+"\n"), Operator)
+	mustNoErr(t, err)
+	if len(rep.Stored) != 0 || len(rep.Rejected) != 1 || rep.Rejected[0].Line != 1 || !errors.Is(rep.Rejected[0], ErrHolderChanged) {
+		t.Fatalf("report %+v", rep)
+	}
+	if !strings.Contains(rep.Rejected[0].Error(), "revoke it and issue a new one") {
+		t.Errorf("message %q", rep.Rejected[0].Error())
+	}
+	if got, _ := f.svc.Licences(ctxT(t), "11010519491231002X"); len(got) != 0 {
+		t.Errorf("the licence moved to the new holder: %d licences", len(got))
+	}
+	if got, _ := f.svc.Find(ctxT(t), credentials.VehicleLicence, "京A7TB26"); len(got) != 1 || got[0].Licence.Holder != citizen {
+		t.Errorf("stored licence: %+v", got)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -28,13 +28,13 @@ const (
 var b64 = base64.RawURLEncoding
 
 // session is a wallet login. It holds the holder's blind index rather than the ID number,
-// the masked name and number for display, and the ID token for the logout hint.
+// and the masked name and number for display. It does not keep the ID token (which holds
+// personal data).
 type session struct {
 	Sub     string `json:"sub"`  // the provider's subject (opaque)
 	Index   []byte `json:"idx"`  // HolderIndex of the ID number
 	Name    string `json:"name"` // masked
 	Number  string `json:"num"`  // masked
-	IDToken string `json:"idt"`  // for id_token_hint at logout
 	SID     string `json:"sid"`  // random; the CSRF token is derived from it
 	Expires int64  `json:"exp"`  // Unix seconds
 }

@@ -106,6 +106,7 @@ func decode[T any](t *testing.T, r result) T {
 // list with the retired keys.
 func TestAdminCommands(t *testing.T) {
 	dir := t.TempDir()
+	initVar(t, dir)
 
 	r := idp(t, dir, testPassword+"\n", nil, "people", "add", "--id-number", testIDNumber, "--name", "张三", "--phone", "13800138000", "--json")
 	mustOK(t, r, "people add")
@@ -120,9 +121,9 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("var/kek: %v, mode %v", err, st)
 	}
-	// The same number again: a conflict the operator caused, exit 2.
+	// The same number again: a conflict with stored data, not a usage error: exit 1, no hint.
 	r = idp(t, dir, testPassword+"\n", nil, "people", "add", "--id-number", testIDNumber, "--name", "张三")
-	if r.code != 2 || !strings.Contains(r.stderr, "already registered") {
+	if r.code != 1 || !strings.Contains(r.stderr, "already registered") || strings.Contains(r.stderr, "idp help") || strings.Contains(r.stderr, "oidc:") {
 		t.Errorf("duplicate person: exit %d, stderr %s", r.code, r.stderr)
 	}
 
@@ -214,6 +215,7 @@ func TestAdminCommands(t *testing.T) {
 // TestUsageErrors checks that wrong arguments exit with status 2 and say what is wrong.
 func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
+	initVar(t, dir)
 	tests := []struct {
 		name  string
 		stdin string
@@ -335,6 +337,7 @@ func get(t *testing.T, url string) (int, string) {
 // operations endpoints and discovery, and stops it with SIGTERM.
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
+	initVar(t, dir)
 	r := idp(t, dir, "", nil, "clients", "add", "--id", "batch", "--grant-types", "client_credentials", "--scopes", "profile", "--json")
 	mustOK(t, r, "clients add")
 	secret := decode[clientJSON](t, r).ClientSecret
@@ -414,6 +417,7 @@ func TestServe(t *testing.T) {
 // 1, when the key-encryption key does not belong to the database or is corrupt.
 func TestServeWrongKEK(t *testing.T) {
 	dir := t.TempDir()
+	initVar(t, dir)
 	mustOK(t, idp(t, dir, "", nil, "clients", "add", "--id", "a", "--redirect-uri", "https://a.example/cb"), "first run")
 	kekPath := filepath.Join(dir, "var", "kek")
 
@@ -440,5 +444,31 @@ func TestServeWrongKEK(t *testing.T) {
 	}
 	if _, err := os.Stat(kekPath); err == nil {
 		t.Error("serve made a new KEK for a database with keys")
+	}
+}
+
+// initVar creates what serve creates on first start — var/kek and an empty SQLite file
+// var/tongban.db — so that admin commands, which refuse to create them, can run.
+func initVar(t *testing.T, dir string) {
+	t.Helper()
+	k, err := smcrypto.GenerateKEK(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "var"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "var", "kek"), []byte(k.Encode()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "var", "tongban.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHelpListsDemo(t *testing.T) {
+	r := idp(t, t.TempDir(), "", nil, "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "idp demo ") {
+		t.Errorf("idp --help: exit %d\n%s", r.code, r.stdout)
 	}
 }

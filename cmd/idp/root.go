@@ -48,7 +48,7 @@ func Main(args []string, in *os.File, out, errOut io.Writer, env func(string) (s
 	if !c.running {
 		code = app.ExitUsage
 	}
-	fmt.Fprintf(errOut, "idp: %v\n", err)
+	fmt.Fprintf(errOut, "idp: %s\n", app.Message(err))
 	if code == app.ExitUsage && !isConfigError(err) {
 		fmt.Fprintln(errOut, "Run 'idp help' or add --help to a command for usage.")
 	}
@@ -66,6 +66,7 @@ func (c *cli) newRoot() *cobra.Command {
 		Short: "tongban's OpenID Connect provider (SM2, ES256 and RS256 ID tokens)",
 		Long: `idp is tongban's OpenID Connect provider.
 
+  idp demo                  run the provider and the wallet together, with demo data
   idp serve                 run the provider
   idp people add            register a person (password read from standard input)
   idp clients add|list      register and list relying apps
@@ -126,11 +127,11 @@ func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problem
 	return app.NewLogger(c.errOut, level)
 }
 
-// openBackend opens storage, the key-encryption key and the keyring, and creates the missing
-// ID-token signing keys, as `idp serve` would on first start: the admin commands may run
-// before the first serve.
+// openBackend opens the existing storage and key-encryption key (app.OpenExisting: a missing
+// --db file or --kek-file is an error; only serve and demo create them) and the keyring, and
+// creates the missing ID-token signing keys, as `idp serve` would.
 func (c *cli) openBackend(ctx context.Context, log *slog.Logger) (*app.Backend, error) {
-	b, err := app.OpenBackend(ctx, c.cfg.Common, log)
+	b, err := app.OpenExisting(ctx, c.cfg.Common, log) // only serve and demo create them
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +145,13 @@ func (c *cli) openBackend(ctx context.Context, log *slog.Logger) (*app.Backend, 
 // validationErrors are oidc's errors for a wrong argument; they exit with status 2.
 var validationErrors = []error{
 	oidc.ErrInvalidConfig, oidc.ErrInvalidPersonKind, oidc.ErrInvalidIDNumber, oidc.ErrInvalidName,
-	oidc.ErrInvalidPhone, oidc.ErrInvalidPassword, oidc.ErrPersonExists, oidc.ErrInvalidClientID,
+	oidc.ErrInvalidPhone, oidc.ErrInvalidPassword, oidc.ErrInvalidClientID,
 	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
 	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod,
-	oidc.ErrClientExists,
 }
+
+// A duplicate (oidc.ErrPersonExists, oidc.ErrClientExists) is a conflict with the stored
+// data, not wrong usage: it exits with status 1 and no usage hint.
 
 // classify marks err as a usage error when it wraps one of oidc's validation errors.
 func classify(err error) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,11 +73,20 @@ A revoked, suspended, expired or not yet valid licence gets no code (exit 1).`,
 				p.Add(err)
 			}
 			var err error
+			kindErr := false
 			if req.Kinds, err = wallet.ParseKinds(kinds); err != nil {
+				kindErr = true
 				p.Addf("--kind %q: unknown licence kind (known: %s)", kinds, strings.Join(kindNames(), ", "))
 			}
+			for i, k := range req.Kinds {
+				if slices.Contains(req.Kinds[:i], k) {
+					kindErr = true
+					p.Addf("--kind %q: %s named twice (name several licences of one kind by --id)", kinds, k)
+					break
+				}
+			}
 			req.IDs = ids
-			if len(req.Kinds) == 0 && len(req.IDs) == 0 {
+			if !kindErr && len(req.Kinds) == 0 && len(req.IDs) == 0 {
 				p.Addf("--kind or --id: name at least one licence")
 			}
 			if req.Profile, err = wallet.ParseProfile(profile); err != nil {

@@ -52,7 +52,7 @@ func (c *cli) keysListCmd() *cobra.Command {
 			return err
 		}
 		ctx := cmd.Context()
-		b, err := app.OpenBackend(ctx, c.common, log)
+		b, err := app.OpenExisting(ctx, c.common, log)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ The trust-list signing key is the verifiers' pinned trust anchor and is not rota
 			return err
 		}
 		ctx := cmd.Context()
-		b, err := app.OpenBackend(ctx, c.common, log)
+		b, err := app.OpenExisting(ctx, c.common, log)
 		if err != nil {
 			return err
 		}

@@ -120,7 +120,11 @@ storage failed; 2 wrong usage.`,
 			code := app.ExitFailure
 			c.exit = &code
 			if !asJSON {
-				fmt.Fprintf(c.errOut, "wallet: %d line(s) rejected; the other lines were stored\n", len(rep.Rejected))
+				if len(rep.Stored) == 0 {
+					fmt.Fprintf(c.errOut, "wallet: %d line(s) rejected; nothing was stored\n", len(rep.Rejected))
+				} else {
+					fmt.Fprintf(c.errOut, "wallet: %d line(s) rejected; the other lines were stored\n", len(rep.Rejected))
+				}
 			}
 		}
 		return nil

@@ -27,6 +27,8 @@ type cli struct {
 	// running is set once a command's own run function starts: errors before that (unknown
 	// command or flag, wrong arguments, missing required flags) are usage errors.
 	running bool
+	// mayCreate is set by serve: only it may create the database and the KEK file.
+	mayCreate bool
 	// exit, when set, is the exit status the command chose itself (verify, import).
 	exit *int
 }
@@ -49,7 +51,7 @@ func Main(args []string, in io.Reader, out, errOut io.Writer, env func(string) (
 	if !c.running {
 		code = app.ExitUsage
 	}
-	fmt.Fprintf(errOut, "wallet: %v\n", err)
+	fmt.Fprintf(errOut, "wallet: %s\n", app.Message(err))
 	var ce *app.ConfigError
 	if code == app.ExitUsage && !errors.As(err, &ce) {
 		fmt.Fprintln(errOut, "Run 'wallet help' or add --help to a command for usage.")
@@ -123,10 +125,14 @@ func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problem
 }
 
 // openService opens storage, the key-encryption key and the keyring (app.OpenBackend; a first
-// start creates the KEK file) and the wallet service on them, which creates the code-signing
+// start of serve creates the database and KEK file, other commands refuse missing ones) and the wallet service on them, which creates the code-signing
 // and trust-list keys on first use.
 func (c *cli) openService(ctx context.Context, log *slog.Logger, cfg wallet.ServiceConfig) (*wallet.Service, func(), error) {
-	b, err := app.OpenBackend(ctx, c.common, log)
+	open := app.OpenExisting // admin commands: a missing --db file or --kek-file is an error
+	if c.mayCreate {
+		open = app.OpenBackend
+	}
+	b, err := open(ctx, c.common, log)
 	if err != nil {
 		return nil, nil, err
 	}

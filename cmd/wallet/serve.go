@@ -102,6 +102,7 @@ Logs are JSON lines on standard error, without personal data.`,
 		log.Info("configuration", "sources", c.common.Sources)
 		ctx, stop := app.SignalContext(cmd.Context())
 		defer stop()
+		c.mayCreate = true
 		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{
 			KeyIssuer: sc.KeyIssuer, TrustListPeriod: sc.TrustListPeriod, TrustListValidity: sc.TrustListValidity,
 		})

@@ -320,8 +320,19 @@ func printResult(w io.Writer, r *verifyJSON) {
 	_ = tw.Flush()
 }
 
+// maxPNGPixels caps the images verify decodes: a code saved from a screen is far smaller.
+const maxPNGPixels = 4096 * 4096
+
 // decodeQR reads the QR code in a PNG image with gozxing.
 func decodeQR(data []byte) (string, error) {
+	// Read the header first: a small file can declare a huge image (a decompression bomb).
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errUnreadableImage, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPNGPixels {
+		return "", fmt.Errorf("%w: %d×%d pixels; at most %d pixels (4096×4096)", errUnreadableImage, cfg.Width, cfg.Height, maxPNGPixels)
+	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", errUnreadableImage, err)

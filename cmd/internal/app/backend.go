@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/tongban/tongban/keyring"
@@ -124,4 +126,35 @@ func OpenBackend(ctx context.Context, c Common, log *slog.Logger) (*Backend, err
 	}
 	log.Info("storage opened", "db", RedactDSN(c.DB), "postgres", IsPostgres(c.DB), "kek_id", kek.ID(), "kek_source", string(src))
 	return &Backend{Store: store, Keyring: kr, KEKID: kek.ID()}, nil
+}
+
+// ErrNotInitialised: an admin command was given a --db SQLite file or a --kek-file that does
+// not exist. Only serve and demo create them on first start, so that a typo in a path does
+// not silently create a new, empty database and a new key-encryption key.
+var ErrNotInitialised = errors.New("not initialised")
+
+// CheckExisting returns an error wrapping ErrNotInitialised, naming the path and its flag,
+// when the SQLite file of c.DB or (unless the key is given in TONGBAN_KEK) the file
+// c.KEKFile does not exist. A PostgreSQL --db is not checked here.
+func CheckExisting(c Common) error {
+	if !IsPostgres(c.DB) {
+		if _, err := os.Stat(c.DB); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: database %s (--db) does not exist; check the path (only serve and demo create a new database on first start)", ErrNotInitialised, c.DB)
+		}
+	}
+	if c.KEK == "" {
+		if _, err := os.Stat(c.KEKFile); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: key-encryption key file %s (--kek-file) does not exist; check the path or set %s (only serve and demo create a new key on first start)", ErrNotInitialised, c.KEKFile, EnvKEK)
+		}
+	}
+	return nil
+}
+
+// OpenExisting is OpenBackend for admin commands: it first refuses (CheckExisting) a missing
+// SQLite file or key-encryption key file instead of creating them.
+func OpenExisting(ctx context.Context, c Common, log *slog.Logger) (*Backend, error) {
+	if err := CheckExisting(c); err != nil {
+		return nil, err
+	}
+	return OpenBackend(ctx, c, log)
 }

@@ -48,7 +48,7 @@ type Common struct {
 func (c *Common) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Config, ConfigFlag, "", "config file of key = value lines (env TONGBAN_CONFIG)")
 	fs.StringVar(&c.DB, "db", DefaultDB, "storage: an SQLite file path, or a postgres:// URL")
-	fs.StringVar(&c.KEKFile, "kek-file", DefaultKEKFile, "key-encryption key file, created (mode 0600) if missing; or give the key itself in TONGBAN_KEK")
+	fs.StringVar(&c.KEKFile, "kek-file", DefaultKEKFile, "key-encryption key file (serve and demo create it, mode 0600, on first start); or give the key itself in TONGBAN_KEK")
 	fs.StringVar(&c.LogLevel, "log-level", DefaultLogLevel, "lowest log level: debug, info, warn or error")
 	Configurable(fs, "db", "kek-file", "log-level")
 }

@@ -106,3 +106,32 @@ func (e *ConfigError) Error() string {
 	}
 	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
 }
+
+// packagePrefixes are the "pkg: " prefixes tongban's packages put on their errors. Message
+// drops them: the operator sees one clean message after the program name.
+var packagePrefixes = map[string]bool{
+	"wallet": true, "qr": true, "oidc": true, "idp": true, "credentials": true, "keyring": true,
+	"storage": true, "idnumber": true, "smcrypto": true, "smcose": true, "app": true,
+}
+
+// Message returns err's text for printing after "prog: ": the Go error chain's package
+// prefixes ("wallet: ", "qr: ", "oidc: " …) are removed wherever they start a segment, and a
+// segment repeating the one before it is dropped, so "wallet: wallet: mint: qr: too long"
+// prints as "mint: too long".
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	parts := strings.Split(err.Error(), ": ")
+	out := parts[:0:0]
+	for i, s := range parts {
+		if i < len(parts)-1 && packagePrefixes[s] {
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1] == s {
+			continue
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ": ")
+}
