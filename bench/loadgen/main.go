@@ -1,8 +1,10 @@
 // Command loadgen is tongban's load generator for a local `idp serve` (bench/run.sh drives it).
 //
-// It runs one scenario in a closed loop: -c workers, each sending its next request as soon as
-// the previous one is answered, for -d (and at most -n iterations when -n > 0), then prints
-// throughput, latency percentiles and errors. It only ever sends traffic to a loopback address
+// It runs one scenario in a closed loop: -c workers, each starting its next iteration as soon
+// as the previous one is answered, through a -warmup and then a measured window of -d (shorter
+// when -n > 0 iterations complete first); iterations count when they complete inside the
+// window, and no worker is cut off mid-iteration. It prints throughput, latency percentiles,
+// errors and, with -server-pid, the server's CPU time per iteration. It only ever sends traffic to a loopback address
 // (127.0.0.0/8, ::1, localhost): any other -target is refused.
 //
 // Scenarios (one iteration each):
@@ -145,33 +147,41 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("set-up of %s: %w", o.scenario, err)
 	}
-	if o.warmup > 0 {
-		wctx, cancel := context.WithTimeout(ctx, o.warmup)
-		runWorkers(wctx, o.conns, 0, sc)
-		cancel()
-	}
-	mctx, cancel := context.WithTimeout(ctx, o.duration)
-	defer cancel()
-	var srv0 time.Duration
-	if o.serverPID > 0 {
-		if srv0, err = cpuTime(o.serverPID); err != nil {
-			return err
+	// CPU counters are read at the edges of the measured window, from the window callbacks.
+	var (
+		srv0, self0    time.Duration
+		busy0, total0  int64
+		srvErr, mErr   error
+		res            result
+		srv1, self1    time.Duration
+		busy1, total1  int64
+		srvErr1, mErr1 error
+	)
+	res = runWorkers(ctx, o, sc, func() {
+		if o.serverPID > 0 {
+			srv0, srvErr = cpuTime(o.serverPID)
 		}
+		self0 = selfCPU()
+		busy0, total0, mErr = machineTicks()
+	}, func() {
+		if o.serverPID > 0 {
+			srv1, srvErr1 = cpuTime(o.serverPID)
+		}
+		self1 = selfCPU()
+		busy1, total1, mErr1 = machineTicks()
+	})
+	if err := errors.Join(srvErr, srvErr1); err != nil {
+		return err
 	}
-	self0 := selfCPU()
-	busy0, total0, mErr := machineTicks()
-	res := runWorkers(mctx, o.conns, o.maxIters, sc)
-	if busy1, total1, err := machineTicks(); err == nil && mErr == nil && total1 > total0 {
+	if mErr == nil && mErr1 == nil && total1 > total0 {
 		res.MachineCores = float64(busy1-busy0) / float64(total1-total0) * float64(runtime.NumCPU())
 	}
-	res.LoadgenCores = (selfCPU() - self0).Seconds() / res.Seconds
+	if res.Seconds > 0 {
+		res.LoadgenCores = (self1 - self0).Seconds() / res.Seconds
+	}
 	if res.Iterations > 0 {
-		res.LoadgenCPUms = ms(selfCPU()-self0) / float64(res.Iterations)
+		res.LoadgenCPUms = ms(self1-self0) / float64(res.Iterations)
 		if o.serverPID > 0 {
-			srv1, err := cpuTime(o.serverPID)
-			if err != nil {
-				return err
-			}
 			res.ServerCPUms = ms(srv1-srv0) / float64(res.Iterations)
 			res.ServerCores = (srv1 - srv0).Seconds() / res.Seconds
 		}
@@ -273,39 +283,55 @@ type result struct {
 	LoadgenCores float64 `json:"loadgen_cores,omitempty"`
 }
 
-func runWorkers(ctx context.Context, conns, maxIters int, sc scenario) result {
+// runWorkers runs o.conns closed-loop workers through an unmeasured warm-up (o.warmup) and a
+// measured window (o.duration, or until o.maxIters iterations completed in it), calling
+// begin and end at the window's edges. An iteration counts when it completes inside the
+// window. Workers are never cut off: after the window they finish the iteration in flight
+// (each request is bounded by -timeout) and stop, so no work the server already started is
+// abandoned at either edge — abandoned logins would still cost the server a hash each and
+// bias the CPU figures.
+func runWorkers(ctx context.Context, o options, sc scenario, begin, end func()) result {
+	const (
+		warming = iota
+		measuring
+		stopping
+	)
 	var (
+		phase    atomic.Int32
+		counted  atomic.Int64
+		full     = make(chan struct{})
+		fullOnce sync.Once
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		lat      []time.Duration
 		requests int
 		errs     = map[string]int{}
-		started  atomic.Int64
 	)
-	start := time.Now()
-	for w := range conns {
+	for w := range o.conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 4096)
 			localErrs := map[string]int{}
 			localReq := 0
-			for ctx.Err() == nil {
-				if maxIters > 0 && started.Add(1) > int64(maxIters) {
-					break
-				}
+			for phase.Load() != stopping && ctx.Err() == nil {
 				t0 := time.Now()
 				n, err := sc.iterate(ctx, w)
 				d := time.Since(t0)
+				if phase.Load() != measuring {
+					continue
+				}
 				localReq += n
 				if err != nil {
-					if ctx.Err() != nil {
-						break // cut off by the end of the run: not counted
+					if ctx.Err() == nil {
+						localErrs[errKind(err)]++
 					}
-					localErrs[errKind(err)]++
 					continue
 				}
 				local = append(local, d)
+				if o.maxIters > 0 && counted.Add(1) >= int64(o.maxIters) {
+					fullOnce.Do(func() { close(full) })
+				}
 			}
 			mu.Lock()
 			lat = append(lat, local...)
@@ -316,8 +342,25 @@ func runWorkers(ctx context.Context, conns, maxIters int, sc scenario) result {
 			mu.Unlock()
 		}()
 	}
-	wg.Wait()
+	sleep := func(d time.Duration) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-full:
+		case <-ctx.Done():
+		}
+	}
+	sleep(o.warmup)
+	begin()
+	start := time.Now()
+	phase.Store(measuring)
+	sleep(o.duration)
+	phase.Store(stopping)
 	elapsed := time.Since(start)
+	end()
+	wg.Wait()
+
 	slices.Sort(lat)
 	r := result{Seconds: elapsed.Seconds(), Iterations: len(lat), Requests: requests, ErrorKinds: errs}
 	for _, v := range errs {

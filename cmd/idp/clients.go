@@ -155,7 +155,7 @@ func (c *cli) clientsListCmd() *cobra.Command {
 			return err
 		}
 		ctx := cmd.Context()
-		store, err := app.OpenStore(ctx, c.cfg.DB)
+		store, err := app.OpenExistingStore(ctx, c.cfg.DB)
 		if err != nil {
 			return err
 		}

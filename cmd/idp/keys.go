@@ -75,7 +75,7 @@ key is no longer published. Reads the database only: the key-encryption key is n
 			return err
 		}
 		ctx := cmd.Context()
-		store, err := app.OpenStore(ctx, c.cfg.DB)
+		store, err := app.OpenExistingStore(ctx, c.cfg.DB)
 		if err != nil {
 			return err
 		}

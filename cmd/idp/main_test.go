@@ -472,3 +472,24 @@ func TestHelpListsDemo(t *testing.T) {
 		t.Errorf("idp --help: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// TestAdminRefusesMissingDatabase checks that no admin command creates a database or a KEK:
+// a wrong --db path must not silently start an empty database.
+func TestAdminRefusesMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"clients", "list"},
+		{"keys", "list"},
+		{"keys", "rotate"},
+		{"clients", "add", "--id", "a", "--redirect-uri", "https://a.example/cb"},
+		{"people", "add", "--id-number", testIDNumber, "--name", "张三"},
+	} {
+		r := idp(t, dir, testPassword+"\n", nil, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "does not exist") {
+			t.Errorf("%v: exit %d, stderr %s", args, r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "var")); err == nil {
+		t.Error("an admin command created ./var")
+	}
+}

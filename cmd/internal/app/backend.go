@@ -137,10 +137,8 @@ var ErrNotInitialised = errors.New("not initialised")
 // when the SQLite file of c.DB or (unless the key is given in TONGBAN_KEK) the file
 // c.KEKFile does not exist. A PostgreSQL --db is not checked here.
 func CheckExisting(c Common) error {
-	if !IsPostgres(c.DB) {
-		if _, err := os.Stat(c.DB); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: database %s (--db) does not exist; check the path (only serve and demo create a new database on first start)", ErrNotInitialised, c.DB)
-		}
+	if err := checkDB(c.DB); err != nil {
+		return err
 	}
 	if c.KEK == "" {
 		if _, err := os.Stat(c.KEKFile); errors.Is(err, fs.ErrNotExist) {
@@ -157,4 +155,25 @@ func OpenExisting(ctx context.Context, c Common, log *slog.Logger) (*Backend, er
 		return nil, err
 	}
 	return OpenBackend(ctx, c, log)
+}
+
+// checkDB returns an error wrapping ErrNotInitialised when dsn is an SQLite path that does not
+// exist.
+func checkDB(dsn string) error {
+	if !IsPostgres(dsn) {
+		if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: database %s (--db) does not exist; check the path (only serve and demo create a new database on first start)", ErrNotInitialised, dsn)
+		}
+	}
+	return nil
+}
+
+// OpenExistingStore is OpenStore for admin commands that read the store without the keyring
+// (`idp clients list`, `idp keys list`): a missing SQLite file is an error wrapping
+// ErrNotInitialised instead of a new, empty database. No key-encryption key is needed.
+func OpenExistingStore(ctx context.Context, dsn string) (storage.Storage, error) {
+	if err := checkDB(dsn); err != nil {
+		return nil, err
+	}
+	return OpenStore(ctx, dsn)
 }
