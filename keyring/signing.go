@@ -237,3 +237,38 @@ func (k *Keyring) Rotate(ctx context.Context, purpose storage.KeyPurpose, alg st
 func (k *Keyring) List(ctx context.Context, purpose storage.KeyPurpose) ([]storage.KeyRecord, error) {
 	return k.store.ListKeys(ctx, purpose)
 }
+
+// Add creates a new active key of purpose and alg without retiring the others: the first phase
+// of a two-phase rotation (the wallet's trust-list anchor, whose successor is announced before
+// it signs). Active then returns the new key, so a purpose rotated this way picks its signer
+// from ActiveKeys itself; Retire ends the rotation.
+func (k *Keyring) Add(ctx context.Context, purpose storage.KeyPurpose, alg string) (SigningKey, error) {
+	return k.create(ctx, purpose, alg)
+}
+
+// ActiveKeys returns every key of purpose and alg that may sign now, newest first.
+func (k *Keyring) ActiveKeys(ctx context.Context, purpose storage.KeyPurpose, alg string) ([]SigningKey, error) {
+	keys, err := k.Published(ctx, purpose)
+	if err != nil {
+		return nil, err
+	}
+	now := k.now()
+	var out []SigningKey
+	for _, sk := range keys {
+		if sk.Algorithm == alg && sk.Active(now) {
+			out = append(out, sk)
+		}
+	}
+	return out, nil
+}
+
+// Retire retires the key id now; it stays published for keepFor and its record is kept for
+// good (List).
+func (k *Keyring) Retire(ctx context.Context, purpose storage.KeyPurpose, id string, keepFor time.Duration) error {
+	now := k.now().UTC().Truncate(time.Microsecond)
+	defer k.invalidate(purpose)
+	if err := k.store.RetireKey(ctx, id, now, now.Add(keepFor)); err != nil {
+		return fmt.Errorf("keyring: retire %s: %w", id, err)
+	}
+	return nil
+}

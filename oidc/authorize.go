@@ -124,13 +124,15 @@ var errUnmetAuthentication = &fosite.RFC6749Error{
 //     its acr is below the weakest requested acr_values (or essential claims acr), or
 //     id_token_hint names someone else — unless the session was made for this very request
 //     (auth_time ≥ the request's arrival), which ends the loop; with prompt=none the answer
-//     is login_required instead;
+//     is login_required instead. A session made for this request whose person is not the one
+//     id_token_hint names gets login_required too;
 //  2. consent, when prompt=consent or the remembered consent does not cover the requested
-//     scopes; with prompt=none the answer is consent_required;
+//     scopes — unless the consent page was accepted for this request in this same login
+//     session (pendingAuth.Consent); with prompt=none the answer is consent_required;
 //  3. otherwise a code, with iss in the response (RFC 9207).
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendingAuth) {
 	ctx := r.Context()
-	requestedAt, consented := time.UnixMicro(pending.RequestedAt), pending.Consented
+	requestedAt := time.UnixMicro(pending.RequestedAt)
 	if !s.precheckAuthorize(w, r, pending.Query) {
 		return
 	}
@@ -156,6 +158,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 
 	// 1. Authentication.
 	reason := ""
+	hintMismatch := ls != nil && op.hintSub != "" && op.hintSub != s.subjectFor(c, ls.PersonID)
 	if ls == nil {
 		reason = "no_session"
 	} else if ls.AuthTime.Before(requestedAt) { // not made for this request
@@ -166,9 +169,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 			reason = "max_age"
 		case op.acrLevel > acrLevel(ls.ACR):
 			reason = "acr"
-		case op.hintSub != "" && op.hintSub != s.subjectFor(c, ls.PersonID):
+		case hintMismatch:
 			reason = "id_token_hint"
 		}
+	} else if hintMismatch {
+		// OIDC Core §3.1.2.1: someone other than the person id_token_hint names logged in
+		// for this very request. Asking again would loop; the answer is login_required.
+		s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint(
+			"The person who logged in is not the one named by id_token_hint."))
+		return
 	}
 	if reason != "" {
 		if none {
@@ -184,7 +193,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		return
 	}
 
-	// 2. Consent.
+	// 2. Consent. A consent given on the consent page counts only in the login session (and
+	// for the person) that gave it: see pendingAuth.Consent.
+	consented := s.consentedBy(pending, ls)
+	pending.Consent = ""
 	if !consented && (slices.Contains(op.prompts, "consent") || !s.hasConsent(ctx, ls.PersonID, c.GetID(), ar.GetRequestedScopes())) {
 		if none {
 			s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The person has not consented to these scopes."))

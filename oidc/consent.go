@@ -49,17 +49,11 @@ func (s *Server) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 // request; "deny" sends access_denied to the client (RFC 6749 §4.1.2.1).
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
+	f, ok := s.readPostedForm(w, r)
+	if !ok {
 		return
 	}
-	authz := r.PostForm.Get("authz")
-	p, q, err := s.pendingForm(authz)
-	lang := pickLang(firstNonEmpty(r.PostForm.Get("ui_locales"), q.Get("ui_locales")))
-	if err != nil {
-		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
-		return
-	}
+	authz, p, q, lang := f.authz, f.p, f.q, f.lang
 	if !s.checkCSRF(r, "consent") {
 		d := s.consentPage(w, r, authz, q, lang)
 		d.Error = d.T[msgCSRF]
@@ -71,9 +65,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(authz), http.StatusSeeOther)
 		return
 	}
-	if !s.useForm(ctx, "consent-form", authz, p) {
-		s.log.InfoContext(ctx, "consent form submitted twice", "client_id", q.Get("client_id"))
-		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
+	if !s.useOnce(w, r, f, "consent-form") {
 		return
 	}
 	clientID := q.Get("client_id")
@@ -102,7 +94,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.appendAudit(ctx, storage.AuditEvent{Actor: ls.PersonID, Action: "consent.grant", Subject: ls.PersonID,
 		ClientID: clientID, Detail: strings.Join(scopes, " ")})
-	p.Consented = true
+	p.Consent = s.consentBinding(ls)
 	p.Lang = lang
 	p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()
 	http.Redirect(w, r, s.localPath(pathResume)+"?authz="+url.QueryEscape(s.encodePending(p)), http.StatusSeeOther)

@@ -59,11 +59,15 @@
 //     conditional UPDATE (storage.InvalidateToken); a replay gets invalid_grant and revokes every
 //     token the code issued, including in the race where the replay arrives while the first
 //     redemption is still storing its tokens. A failed redemption (wrong PKCE verifier, wrong
-//     client) also uses the code up.
+//     client) also uses the code up. A code or refresh token whose HMAC does not verify (say,
+//     one built around a signature read from the database) is refused at the token and
+//     revocation endpoints before any database read, so it uses up and revokes nothing.
 //   - Refresh tokens rotate: a refresh answers a new refresh token and access token, the
 //     presented one becomes inactive and the access tokens issued before are revoked. Presenting
 //     an inactive refresh token again revokes the whole family (every refresh and access token
-//     of the grant). Refresh tokens are issued only with the offline_access scope.
+//     of the grant). Refresh tokens are issued only with the offline_access scope. A refresh
+//     refused before the rotation (another client, a scope broader than the one granted:
+//     invalid_scope) leaves the token usable; the token is claimed only in the rotation.
 //   - The authorization response carries iss (RFC 9207), on success and on error.
 //   - Client authentication: client_secret_basic or client_secret_post for confidential clients
 //     (both accepted), none for public clients. Secrets are 256-bit random values compared as
@@ -95,8 +99,11 @@
 // claims, ui_locales (zh-CN by default, en) and nonce (at least 8 characters) are honoured. A
 // request needs a login when there is no session, prompt=login, the session is older than
 // max_age, its acr is below the weakest requested one, or id_token_hint names someone else;
-// with prompt=none that is login_required. Consent is needed when prompt=consent or the
-// remembered consent lacks a requested scope (consent_required with prompt=none). An essential
+// with prompt=none that is login_required — and when id_token_hint names someone other than
+// the person who has just logged in for the request, login_required too. Consent is needed when
+// prompt=consent or the remembered consent lacks a requested scope (consent_required with
+// prompt=none); a consent given on the consent page counts only for the person and login
+// session that gave it, so a captured resume URL opened elsewhere asks again. An essential
 // acr that the person cannot reach gives unmet_authentication_requirements.
 //
 // # Browser sessions and pages
@@ -138,7 +145,9 @@
 //	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials"}
 //	tongban_idp_oauth_errors_total{endpoint,error}
 //	tongban_idp_replays_total{kind="authorization_code|refresh_token"}
-//	tongban_idp_http_request_duration_seconds{route,code}
+//
+// Request latency is left to the service that serves Handler (cmd/idp measures every route as
+// tongban_http_request_duration_seconds{method,route,code}).
 //
 // # fosite seams (DESIGN §8)
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,44 @@ func (s *Server) pendingForm(v string) (pendingAuth, url.Values, error) {
 		return p, nil, errInvalidAuthRequest
 	}
 	return p, q, nil
+}
+
+// postedForm is a submitted login or consent form with its pending request.
+type postedForm struct {
+	authz string      // the pending request as posted
+	p     pendingAuth // authz decoded
+	q     url.Values  // the original authorization parameters
+	lang  string      // the language to answer in
+}
+
+// readPostedForm parses a posted login or consent form and decodes its pending request. When
+// either is unreadable, or the request has expired, it has answered with an error page and
+// returns false.
+func (s *Server) readPostedForm(w http.ResponseWriter, r *http.Request) (postedForm, bool) {
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
+		return postedForm{}, false
+	}
+	f := postedForm{authz: r.PostForm.Get("authz")}
+	var err error
+	f.p, f.q, err = s.pendingForm(f.authz)
+	f.lang = pickLang(firstNonEmpty(r.PostForm.Get("ui_locales"), f.q.Get("ui_locales")))
+	if err != nil {
+		s.renderError(w, r, http.StatusBadRequest, f.lang, msgRequestExpired)
+		return postedForm{}, false
+	}
+	return f, true
+}
+
+// useOnce marks the form as used (storage.Nonces namespace ns, see useForm). A form submitted
+// a second time gets the expired-request page and false.
+func (s *Server) useOnce(w http.ResponseWriter, r *http.Request, f postedForm, ns string) bool {
+	if s.useForm(r.Context(), ns, f.authz, f.p) {
+		return true
+	}
+	s.log.InfoContext(r.Context(), strings.TrimSuffix(ns, "-form")+" form submitted twice", "client_id", f.q.Get("client_id"))
+	s.renderError(w, r, http.StatusBadRequest, f.lang, msgRequestExpired)
+	return false
 }
 
 // loginPage fills the login page for a pending request.
@@ -72,17 +111,11 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 // again with one message for an unknown identifier and a wrong password alike.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
+	f, ok := s.readPostedForm(w, r)
+	if !ok {
 		return
 	}
-	authz := r.PostForm.Get("authz")
-	p, q, err := s.pendingForm(authz)
-	lang := pickLang(firstNonEmpty(r.PostForm.Get("ui_locales"), q.Get("ui_locales")))
-	if err != nil {
-		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
-		return
-	}
+	authz, p, q, lang := f.authz, f.p, f.q, f.lang
 	if !s.checkCSRF(r, "login") {
 		s.metrics.logins.WithLabelValues("csrf").Inc()
 		s.log.InfoContext(ctx, "login refused: CSRF token missing or wrong", "client_id", q.Get("client_id"))
@@ -91,9 +124,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusForbidden, s.pages.login, d)
 		return
 	}
-	if !s.useForm(ctx, "login-form", authz, p) {
-		s.log.InfoContext(ctx, "login form submitted twice", "client_id", q.Get("client_id"))
-		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
+	if !s.useOnce(w, r, f, "login-form") {
 		return
 	}
 	// A form shown again (after a failure) gets a fresh token: each submission is single-use.
@@ -140,6 +171,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		ClientID: q.Get("client_id"), Detail: acr})
 	p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()
 	p.Lang = lang
+	p.Consent = "" // a consent given before this login was another session's (or person's)
 	http.Redirect(w, r, s.localPath(pathResume)+"?authz="+url.QueryEscape(s.encodePending(p)), http.StatusSeeOther)
 }
 
@@ -282,7 +314,12 @@ func (s *Server) checkCredentials(ctx context.Context, ip, identifier string, pa
 	if found {
 		hash = p.PasswordHash
 	}
-	ok := smcrypto.CheckPassword(hash, password) == nil && found
+	perr := smcrypto.CheckPassword(hash, password)
+	if found && errors.Is(perr, smcrypto.ErrPasswordParams) {
+		// An imported or tampered hash above smcrypto.MaxPasswordIterations: refused unchecked.
+		s.log.ErrorContext(ctx, "stored password hash refused", "person_id", p.ID, "err", perr)
+	}
+	ok := perr == nil && found
 	amr := []string{"pwd"}
 	if ok && wantMFA && p.OTPSecretSealed != nil {
 		ok = s.checkTOTP(ctx, p, otp, now)
@@ -319,8 +356,8 @@ func (s *Server) checkCredentials(ctx context.Context, ip, identifier string, pa
 	return p, amr, nil
 }
 
-// checkTOTP validates a 6-digit RFC 6238 code (30-second steps, ±1 step) and records it as
-// used (storage.Nonces), so a code can log in once.
+// checkTOTP validates a 6-digit RFC 6238 code (30-second steps, ±1 step) and records the time
+// step it matched as used (storage.Nonces, person ID ‖ step), so a step's code can log in once.
 func (s *Server) checkTOTP(ctx context.Context, p storage.Person, code string, now time.Time) bool {
 	if len(code) != 6 {
 		return false
@@ -330,12 +367,32 @@ func (s *Server) checkTOTP(ctx context.Context, p storage.Person, code string, n
 		s.log.ErrorContext(ctx, "open TOTP secret", "person_id", p.ID, "err", err)
 		return false
 	}
-	ok, err := totp.ValidateCustom(code, string(secret), now, totpOpts)
-	if err != nil || !ok {
-		return false
+	// Check the steps of the window one by one (current first) so the nonce names the time
+	// step the code matched: the same 6 digits can be the valid code of a later step too, and
+	// must then be accepted again. A step's code logs in once.
+	opts := totpOpts
+	opts.Skew = 0
+	period := time.Duration(totpOpts.Period) * time.Second
+	for _, d := range totpSteps {
+		t := now.Add(time.Duration(d) * period)
+		if ok, err := totp.ValidateCustom(code, string(secret), t, opts); err != nil || !ok {
+			continue
+		}
+		step := t.Unix() / int64(totpOpts.Period)
+		err := s.store.UseNonce(ctx, "totp", p.ID+":"+strconv.FormatInt(step, 10), now.Add(2*time.Minute))
+		if err == nil {
+			return true
+		}
+		if !errors.Is(err, storage.ErrAlreadyUsed) {
+			s.log.ErrorContext(ctx, "record TOTP use", "person_id", p.ID, "err", err)
+			return false
+		}
 	}
-	return s.store.UseNonce(ctx, "totp", p.ID+":"+code, now.Add(2*time.Minute)) == nil
+	return false
 }
+
+// totpSteps are the time steps, relative to now, a TOTP code may belong to (totpOpts.Skew).
+var totpSteps = []int{0, -1, 1}
 
 // appendAudit appends an audit event, stamping the time; failures are logged.
 func (s *Server) appendAudit(ctx context.Context, e storage.AuditEvent) {

@@ -24,8 +24,11 @@ type pendingAuth struct {
 	// not before it was made for this request, which satisfies prompt=login, max_age and
 	// acr_values without asking again.
 	RequestedAt int64 `json:"t"`
-	// Consented is set after the consent page was accepted for this request (prompt=consent).
-	Consented bool `json:"c,omitempty"`
+	// Consent is set after the consent page was accepted for this request (prompt=consent):
+	// consentBinding of the person who accepted and of their login session. authorize honours
+	// it only for that very session, so a resume URL captured by one person and opened in
+	// another browser, or after another login, asks for consent again.
+	Consent string `json:"c,omitempty"`
 	// Expires is when the page stops being usable (UnixMicro).
 	Expires int64 `json:"e"`
 	// Lang is the page language the person chose with the language switch ("" = ui_locales).
@@ -64,6 +67,18 @@ func (s *Server) decodePending(v string) (pendingAuth, error) {
 		return p, fmt.Errorf("%w: expired", errInvalidAuthRequest)
 	}
 	return p, nil
+}
+
+// consentBinding ties a consent decision to the person who made it and to their login
+// session: base64url(HMAC-SM3(authz key, "consent" ‖ 0 ‖ person ID ‖ 0 ‖ session ID)). It is
+// opaque, so the pending request (readable in URLs) reveals neither the person nor the session.
+func (s *Server) consentBinding(ls *storage.LoginSession) string {
+	return b64.EncodeToString(smcrypto.HMACSM3(s.keys.authz, []byte("consent\x00"+ls.PersonID+"\x00"+ls.ID)))
+}
+
+// consentedBy reports whether the pending request carries a consent given in session ls.
+func (s *Server) consentedBy(p pendingAuth, ls *storage.LoginSession) bool {
+	return p.Consent != "" && ls != nil && hmac.Equal([]byte(p.Consent), []byte(s.consentBinding(ls)))
 }
 
 // useForm marks the pending request v of a posted login or consent form as used

@@ -190,33 +190,33 @@ const (
 // routes builds the route table (Go 1.22 ServeMux patterns). Unlisted methods get 405.
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	handle := func(method, path, route string, h http.HandlerFunc) {
-		mux.HandleFunc(method+" "+s.path+path, s.metrics.instrument(route, h))
+	handle := func(method, path string, h http.HandlerFunc) {
+		mux.HandleFunc(method+" "+s.path+path, h)
 	}
-	handle("GET", pathDiscovery, "discovery", s.handleDiscovery)
-	handle("GET", pathASMetadata, "discovery", s.handleDiscovery)
+	handle("GET", pathDiscovery, s.handleDiscovery)
+	handle("GET", pathASMetadata, s.handleDiscovery)
 	if s.path != "" { // RFC 8414 §3: the well-known segment goes before the issuer's path
-		mux.HandleFunc("GET "+pathASMetadata+s.path, s.metrics.instrument("discovery", s.handleDiscovery))
+		mux.HandleFunc("GET "+pathASMetadata+s.path, s.handleDiscovery)
 	}
-	handle("GET", pathJWKS, "jwks", s.handleJWKS)
-	handle("GET", pathAuthorize, "authorize", s.handleAuthorize)
-	handle("POST", pathAuthorize, "authorize", s.handleAuthorize)
-	handle("GET", pathResume, "authorize", s.handleResume)
-	handle("GET", pathLogin, "login", s.handleLoginPage)
-	handle("POST", pathLogin, "login", s.handleLogin)
-	handle("GET", pathConsent, "consent", s.handleConsentPage)
-	handle("POST", pathConsent, "consent", s.handleConsent)
-	handle("POST", pathToken, "token", cors(s.handleToken))
-	handle("GET", pathUserinfo, "userinfo", cors(s.handleUserinfo))
-	handle("POST", pathUserinfo, "userinfo", cors(s.handleUserinfo))
-	handle("POST", pathIntrospect, "introspect", s.handleIntrospect)
-	handle("POST", pathRevoke, "revoke", cors(s.handleRevoke))
+	handle("GET", pathJWKS, s.handleJWKS)
+	handle("GET", pathAuthorize, s.handleAuthorize)
+	handle("POST", pathAuthorize, s.handleAuthorize)
+	handle("GET", pathResume, s.handleResume)
+	handle("GET", pathLogin, s.handleLoginPage)
+	handle("POST", pathLogin, s.handleLogin)
+	handle("GET", pathConsent, s.handleConsentPage)
+	handle("POST", pathConsent, s.handleConsent)
+	handle("POST", pathToken, cors(s.handleToken))
+	handle("GET", pathUserinfo, cors(s.handleUserinfo))
+	handle("POST", pathUserinfo, cors(s.handleUserinfo))
+	handle("POST", pathIntrospect, s.handleIntrospect)
+	handle("POST", pathRevoke, cors(s.handleRevoke))
 	for _, p := range []string{pathToken, pathUserinfo, pathRevoke, pathJWKS, pathDiscovery} {
-		handle("OPTIONS", p, "preflight", preflight)
+		handle("OPTIONS", p, preflight)
 	}
-	handle("GET", pathLogout, "logout", s.handleLogout)
-	handle("POST", pathLogout, "logout", s.handleLogout)
-	handle("GET", pathStyle, "assets", s.handleStyle)
+	handle("GET", pathLogout, s.handleLogout)
+	handle("POST", pathLogout, s.handleLogout)
+	handle("GET", pathStyle, s.handleStyle)
 	s.mux = mux
 }
 

@@ -16,15 +16,27 @@ import (
 // fositeStore implements the fosite storage interfaces tongban uses (fosite.Storage,
 // oauth2.CoreStorage, oauth2.TokenRevocationStorage) over storage.Clients and storage.Tokens.
 //
-// Single use is made atomic in the database (DESIGN §6, §8): at the token endpoint the first
-// read of an authorization code or refresh token is storage.InvalidateToken — one conditional
-// UPDATE that exactly one concurrent caller wins — and the claimed record is remembered in the
-// request's tokenState for fosite's later reads. A loser gets the record back with
-// fosite.ErrInvalidatedAuthorizeCode / fosite.ErrInactiveToken, so fosite answers
-// invalid_grant and revokes every access and refresh token of the grant (RFC 9700 §4.2.4,
-// §4.14.2). The loser also deletes the code or refresh record; the winner checks that record
-// still exists after it has stored its tokens (Server.checkNotReplayed), so whichever order
-// the two requests run in, the replay revokes the winner's tokens too.
+// Single use is made atomic in the database (DESIGN §6, §8) with storage.InvalidateToken — one
+// conditional UPDATE that exactly one concurrent caller wins — and the claimed record is
+// remembered in the request's tokenState for fosite's later reads:
+//
+//   - an authorization code is claimed on its first read at the token endpoint;
+//   - a refresh token is only read there (GetRefreshTokenSession) and claimed in
+//     RotateRefreshToken, after fosite and Server.handleToken have checked the client, the
+//     offline_access grant and the requested scope, so a refresh request refused by those
+//     checks leaves the token usable. (A storage failure after the claim — storing the
+//     successor tokens — still uses the token up; the client must sign in again.)
+//
+// Before any of that Server.handleToken has checked the token's HMAC (tokenState.forged): a
+// token made up around a signature read from the database is refused without a database read,
+// so it can neither use up the real token nor pass for its reuse.
+//
+// A loser gets the record back with fosite.ErrInvalidatedAuthorizeCode / fosite.ErrInactiveToken
+// (or, for a refresh token claimed concurrently, RotateRefreshToken revokes the grant itself),
+// so the answer is invalid_grant and every access and refresh token of the grant is revoked
+// (RFC 9700 §4.2.4, §4.14.2). The loser also deletes the code or refresh record; the winner
+// checks that record still exists after it has stored its tokens (Server.checkNotReplayed), so
+// whichever order the two requests run in, the replay revokes the winner's tokens too.
 type fositeStore struct {
 	store   storage.Storage
 	clients *clientCache
@@ -43,14 +55,21 @@ var (
 
 var errSessionType = errors.New("oidc: fosite session is not an oidc session")
 
-// tokenState is per token request: which code or refresh token this request has claimed.
+// tokenState is per token (or revocation) request: whether the presented token failed its
+// HMAC check, and which code or refresh token this request has read and claimed.
 type tokenState struct {
+	// forged: the presented token does not carry a valid HMAC; every token read answers
+	// fosite.ErrNotFound without touching the database.
+	forged bool
+
 	codeSig string
 	code    *fosite.Request
 
-	refreshGrant bool
-	refreshSig   string
-	refresh      *fosite.Request
+	refreshGrant   bool
+	refreshSig     string
+	refresh        *fosite.Request // read (active) by GetRefreshTokenSession
+	refreshClaimed bool            // claimed by RotateRefreshToken
+	refreshReused  bool            // lost the claim to a concurrent request: a reuse
 }
 
 type tokenStateKey struct{}
@@ -176,7 +195,7 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, h
 		hydrate(hs, st.code.Session)
 		return st.code, nil
 	}
-	if sig == "" {
+	if sig == "" || st.forged {
 		return nil, fosite.ErrNotFound
 	}
 	err := s.store.InvalidateToken(ctx, storage.KindAuthorizeCode, sig)
@@ -238,6 +257,9 @@ func (s *fositeStore) CreateAccessTokenSession(ctx context.Context, sig string, 
 // GetAccessTokenSession implements oauth2.AccessTokenStorage: fosite.ErrNotFound for an
 // unknown token, fosite.ErrInactiveToken (with the request) for a revoked one.
 func (s *fositeStore) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
+	if st := tokenStateFrom(ctx); st != nil && st.forged {
+		return nil, fosite.ErrNotFound
+	}
 	req, _, active, err := s.load(ctx, storage.KindAccessToken, sig)
 	if err != nil {
 		return nil, err
@@ -263,49 +285,41 @@ func (s *fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, _ stri
 	return s.create(ctx, storage.KindRefreshToken, sig, r, exp)
 }
 
-// GetRefreshTokenSession implements oauth2.RefreshTokenStorage. In a refresh_token grant the
-// first read claims the token atomically (see fositeStore); a token that is already inactive
-// comes back with fosite.ErrInactiveToken, which makes fosite revoke the whole family
-// (RefreshTokenGrantHandler.handleRefreshTokenReuse).
+// GetRefreshTokenSession implements oauth2.RefreshTokenStorage. A token that is already
+// inactive comes back with fosite.ErrInactiveToken, which makes fosite revoke the whole family
+// (RefreshTokenGrantHandler.handleRefreshTokenReuse). In a refresh_token grant the token is
+// only read here and remembered in the tokenState; RotateRefreshToken claims it (see
+// fositeStore).
 func (s *fositeStore) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
 	st := tokenStateFrom(ctx)
-	if st != nil && st.refreshGrant {
-		if st.refresh != nil && st.refreshSig == sig {
-			return st.refresh, nil
-		}
-		if st.refresh == nil && sig != "" {
-			err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig)
-			switch {
-			case err == nil:
-				req, _, _, err := s.load(ctx, storage.KindRefreshToken, sig)
-				if err != nil {
-					return nil, err
-				}
-				st.refreshSig, st.refresh = sig, req
-				return req, nil
-			case errors.Is(err, storage.ErrAlreadyUsed):
-				req, _, _, lerr := s.load(ctx, storage.KindRefreshToken, sig)
-				if lerr != nil {
-					return nil, lerr
-				}
-				s.log.WarnContext(ctx, "refresh token reused; revoking its family",
-					"client_id", req.GetClient().GetID(), "request_id", req.GetID())
-				s.metrics.replays.WithLabelValues("refresh_token").Inc()
-				s.audit(ctx, "refresh.reuse", req)
-				return req, fosite.ErrInactiveToken
-			default:
-				return nil, fositeErr(err)
-			}
-		}
+	if st != nil && st.forged {
+		return nil, fosite.ErrNotFound
+	}
+	if st != nil && st.refreshGrant && st.refresh != nil && st.refreshSig == sig {
+		return st.refresh, nil
 	}
 	req, _, active, err := s.load(ctx, storage.KindRefreshToken, sig)
 	if err != nil {
 		return nil, err
 	}
 	if !active {
+		if st != nil && st.refreshGrant {
+			s.reused(ctx, req)
+		}
 		return req, fosite.ErrInactiveToken
 	}
+	if st != nil && st.refreshGrant {
+		st.refreshSig, st.refresh = sig, req
+	}
 	return req, nil
+}
+
+// reused logs, counts and audits the reuse of a refresh token.
+func (s *fositeStore) reused(ctx context.Context, req fosite.Requester) {
+	s.log.WarnContext(ctx, "refresh token reused; revoking its family",
+		"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+	s.metrics.replays.WithLabelValues("refresh_token").Inc()
+	s.audit(ctx, "refresh.reuse", req)
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
@@ -313,16 +327,36 @@ func (s *fositeStore) DeleteRefreshTokenSession(ctx context.Context, sig string)
 	return fositeErr(s.store.DeleteToken(ctx, storage.KindRefreshToken, sig))
 }
 
-// RotateRefreshToken implements oauth2.RefreshTokenStorage: the presented refresh token
-// (already claimed by GetRefreshTokenSession) stays as an inactive record, so a later reuse
-// is detected, and the access tokens issued before the rotation are revoked.
+// RotateRefreshToken implements oauth2.RefreshTokenStorage: fosite calls it once every check
+// of a refresh request has passed, before it stores the successor tokens. It claims the
+// presented refresh token (storage.InvalidateToken), which stays as an inactive record so a
+// later reuse is detected, and revokes the access tokens issued before the rotation. A request
+// that loses the claim to a concurrent one is a reuse: it deletes the record and revokes the
+// grant (as fosite does for a reuse, see fositeStore) and fails.
 func (s *fositeStore) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
-	if st := tokenStateFrom(ctx); st == nil || st.refreshSig != sig {
-		if err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig); err != nil {
+	st := tokenStateFrom(ctx)
+	err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig)
+	if st != nil && st.refreshGrant && st.refreshSig == sig && st.refresh != nil {
+		switch {
+		case err == nil:
+			st.refreshClaimed = true
+		case errors.Is(err, storage.ErrAlreadyUsed):
+			st.refreshReused = true
+			s.reused(ctx, st.refresh)
+			if derr := s.store.DeleteToken(ctx, storage.KindRefreshToken, sig); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
+				return derr
+			}
+			if rerr := s.revokeGrant(ctx, requestID); rerr != nil {
+				return rerr
+			}
 			return fositeErr(err)
+		default:
+			return err
 		}
+	} else if err != nil {
+		return fositeErr(err)
 	}
-	_, err := s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
+	_, err = s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
 	return err
 }
 

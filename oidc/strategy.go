@@ -18,8 +18,11 @@ import (
 
 // Opaque token prefixes. A token is prefix ‖ base64url(32 random bytes) ‖ "." ‖ signature, where
 // signature = base64url(HMAC-SM3(token key, prefix ‖ base64url(random))). Only the signature is
-// stored (storage.TokenRecord.Signature), so a copy of the database yields no usable token, and
-// a forged token is refused before any database read.
+// stored (storage.TokenRecord.Signature), so a copy of the database yields no usable token.
+// fosite reads storage before it validates a token, so the token endpoint and the revocation
+// endpoint check the MAC themselves first (Server.handleToken, Server.handleRevoke): there a
+// forged token is refused before any database read. Introspection and userinfo read the
+// record first (read only) and fosite's validation refuses the forged token after.
 const (
 	prefixCode    = "tb_ac_"
 	prefixAccess  = "tb_at_"

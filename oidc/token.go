@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -43,11 +44,31 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := &tokenState{refreshGrant: grant == "refresh_token"}
+	// The code or refresh token must carry our HMAC before its record is read, let alone
+	// claimed: a token built around a signature copied from the database is refused as
+	// unknown (fosite reads storage before it validates the token; see fositeStore).
+	switch grant {
+	case "authorization_code":
+		st.forged = s.strategy.validate(prefixCode, r.PostForm.Get("code"), time.Time{}, "") != nil
+	case "refresh_token":
+		st.forged = s.strategy.validate(prefixRefresh, r.PostForm.Get("refresh_token"), time.Time{}, "") != nil
+	}
 	ctx = withTokenState(ctx, st)
 	ar, err := s.provider.NewAccessRequest(ctx, r, &session{})
 	if err != nil && grant == "client_credentials" && ar != nil && ar.GetClient() != nil && ar.GetClient().IsPublic() {
 		// RFC 6749 §5.2: the client is not authorized to use this grant type.
 		err = fosite.ErrUnauthorizedClient.WithHint("Public clients may not use the client_credentials grant.")
+	}
+	if err == nil && grant == "refresh_token" {
+		// RFC 6749 §6: the requested scope must not include any scope not originally granted.
+		// Checked before the refresh token is claimed (RotateRefreshToken), so a refused
+		// request leaves it usable.
+		for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
+			if !ar.GetGrantedScopes().Has(sc) {
+				err = fosite.ErrInvalidScope.WithHintf("The scope %q was not granted to this refresh token.", sc)
+				break
+			}
+		}
 	}
 	if err != nil {
 		s.fstore.markFailedRedemption(ctx, st)
@@ -67,6 +88,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
+	if err != nil && st.refreshReused {
+		err = fosite.ErrInvalidGrant.WithWrap(err).WithHint("The refresh token was already used.")
+	}
 	if err == nil {
 		err = s.checkNotReplayed(ctx, st)
 	}
@@ -88,7 +112,7 @@ func (s *Server) checkNotReplayed(ctx context.Context, st *tokenState) error {
 	switch {
 	case st.code != nil:
 		kind, sig, requestID = storage.KindAuthorizeCode, st.codeSig, st.code.GetID()
-	case st.refresh != nil:
+	case st.refresh != nil && st.refreshClaimed:
 		kind, sig, requestID = storage.KindRefreshToken, st.refreshSig, st.refresh.GetID()
 	default:
 		return nil
@@ -145,6 +169,15 @@ func (s *Server) tokenError(ctx context.Context, w http.ResponseWriter, r *http.
 // 200 as §2.2 asks.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// A token without a valid HMAC is unknown (§2.2: 200, nothing revoked) without a database
+	// read: otherwise a token built around a signature copied from the database and the
+	// client_id of a public client would revoke a grant.
+	if err := r.ParseForm(); err == nil {
+		tok := r.PostForm.Get("token")
+		forged := s.strategy.validate(prefixRefresh, tok, time.Time{}, "") != nil &&
+			s.strategy.validate(prefixAccess, tok, time.Time{}, "") != nil
+		ctx = withTokenState(ctx, &tokenState{forged: forged})
+	}
 	err := s.provider.NewRevocationRequest(ctx, r)
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/qr/qrimage"
 )
 
 // longName is a long realistic name (15 characters: a Uyghur name in
@@ -109,7 +110,7 @@ func TestPNGRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodePNG(png)
+			got, err := qrimage.Decode(png)
 			if err != nil {
 				t.Fatalf("gozxing: %v", err)
 			}
@@ -136,7 +137,7 @@ func TestPNGTampered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodePNG(png)
+	got, err := qrimage.Decode(png)
 	if err != nil {
 		t.Fatal(err)
 	}

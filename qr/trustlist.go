@@ -37,6 +37,27 @@ type TrustList struct {
 	IssuedAt, ExpiresAt time.Time
 	// Keys are the code-signing keys. KIDs are unique.
 	Keys []TrustedKey
+	// NextAnchors announces the trust-list signing key(s) that will sign
+	// later lists (anchor rotation, docs/formats/qr-payload.md §10.1): a
+	// TrustStore that accepts this list from its pinned anchor remembers
+	// them and accepts a later list signed by one of them, which then
+	// becomes its only pinned anchor. At most MaxNextAnchors; KIDs unique.
+	NextAnchors []TrustAnchor
+	// SignerKID is the kid of the trust-list key that signed the list. Set
+	// by ParseTrustList; SignTrustList ignores it.
+	SignerKID [smcrypto.KeyIDSize]byte
+}
+
+// MaxNextAnchors is the largest number of next anchors a trust list
+// announces.
+const MaxNextAnchors = 4
+
+// TrustAnchor is a trust-list signing key announced in a trust list.
+type TrustAnchor struct {
+	// KID is smcrypto.KeyID(PublicKey); SignTrustList fills in a zero KID.
+	KID [smcrypto.KeyIDSize]byte
+	// PublicKey is the SM2 public key.
+	PublicKey *ecdsa.PublicKey
 }
 
 // TrustedKey is one code-signing key and what it may sign.
@@ -111,6 +132,14 @@ type trustListWire struct {
 	IssuedAt  uint64           `cbor:"2,keyasint"`
 	ExpiresAt uint64           `cbor:"3,keyasint"`
 	Keys      []trustedKeyWire `cbor:"4,keyasint"`
+	// Absent (not an empty array) when no anchor is announced, so a list
+	// without next anchors has the bytes it had before key 5 existed.
+	NextAnchors []anchorWire `cbor:"5,keyasint,omitempty"`
+}
+
+type anchorWire struct {
+	KID       []byte `cbor:"1,keyasint"`
+	PublicKey []byte `cbor:"2,keyasint"`
 }
 
 type trustedKeyWire struct {
@@ -172,6 +201,17 @@ func SignTrustList(list *TrustList, key *sm2.PrivateKey, rand io.Reader) ([]byte
 		}
 		w.Keys[i] = kw
 	}
+	for i, a := range list.NextAnchors {
+		pub := smcrypto.MarshalPublicKey(a.PublicKey)
+		if pub == nil {
+			return nil, fmt.Errorf("%w: next anchor %d: not an SM2 public key", ErrBadTrustList, i)
+		}
+		kid := a.KID
+		if kid == ([smcrypto.KeyIDSize]byte{}) {
+			kid = smcrypto.KeyID(a.PublicKey)
+		}
+		w.NextAnchors = append(w.NextAnchors, anchorWire{KID: kid[:], PublicKey: pub})
+	}
 	if _, err := listFromWire(&w); err != nil {
 		return nil, err
 	}
@@ -231,7 +271,12 @@ func ParseTrustList(data []byte, pinned []*ecdsa.PublicKey) (*TrustList, error) 
 	if err := trustListMode.Unmarshal(env.msg.Payload, &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadTrustList, err)
 	}
-	return listFromWire(&w)
+	l, err := listFromWire(&w)
+	if err != nil {
+		return nil, err
+	}
+	l.SignerKID = env.kid
+	return l, nil
 }
 
 // listFromWire validates the wire form and builds the TrustList.
@@ -316,6 +361,32 @@ func listFromWire(w *trustListWire) (*TrustList, error) {
 			return nil, bad("key %d: want not-before < not-after < 2^33", i)
 		}
 		k.NotBefore, k.NotAfter = time.Unix(int64(kw.NotBefore), 0), time.Unix(int64(kw.NotAfter), 0)
+	}
+	if w.NextAnchors != nil && len(w.NextAnchors) == 0 {
+		return nil, bad("next anchors: empty array (omit the key instead)")
+	}
+	if len(w.NextAnchors) > MaxNextAnchors {
+		return nil, bad("%d next anchors, limit %d", len(w.NextAnchors), MaxNextAnchors)
+	}
+	for i, aw := range w.NextAnchors {
+		var a TrustAnchor
+		if len(aw.KID) != smcrypto.KeyIDSize {
+			return nil, bad("next anchor %d: kid must be %d bytes", i, smcrypto.KeyIDSize)
+		}
+		copy(a.KID[:], aw.KID)
+		var err error
+		if a.PublicKey, err = smcrypto.ParsePublicKey(aw.PublicKey); err != nil {
+			return nil, bad("next anchor %d: %v", i, err)
+		}
+		if smcrypto.KeyID(a.PublicKey) != a.KID {
+			return nil, bad("next anchor %d: kid does not match the key", i)
+		}
+		for _, prev := range l.NextAnchors {
+			if prev.KID == a.KID {
+				return nil, bad("next anchor %d: duplicate kid %x", i, a.KID)
+			}
+		}
+		l.NextAnchors = append(l.NextAnchors, a)
 	}
 	return l, nil
 }

@@ -3,9 +3,13 @@ package qr
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
+
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 )
 
 // TrustSource gives a Verifier the trust list to use for one verification.
@@ -18,11 +22,22 @@ type TrustSource interface {
 // TrustStore holds the newest trust list a verifier has accepted and
 // refuses rollbacks. It is safe for concurrent use. Create it with
 // NewTrustStore.
+//
+// It follows anchor rotation (docs/formats/qr-payload.md §10.1): when it
+// accepts a list signed by a pinned anchor, it remembers the list's
+// NextAnchors (replacing those remembered before); it then accepts a list
+// signed by one of them, and that anchor becomes the only pinned one. From
+// then on lists signed by the previous anchors are refused
+// (ErrUntrustedTrustList), whatever their sequence number. Sequence
+// numbers must keep rising across the switch. A verifier that restarts
+// persists Anchors and NextAnchors and restores them with NewTrustStore and
+// SetNextAnchors.
 type TrustStore struct {
-	pinned []*ecdsa.PublicKey
-	now    func() time.Time
+	now func() time.Time
 
 	mu      sync.RWMutex
+	pinned  []*ecdsa.PublicKey
+	next    []*ecdsa.PublicKey
 	current *TrustList
 	raw     []byte
 	min     uint64
@@ -38,22 +53,62 @@ func NewTrustStore(pinned []*ecdsa.PublicKey, now func() time.Time) *TrustStore 
 	return &TrustStore{pinned: append([]*ecdsa.PublicKey(nil), pinned...), now: now}
 }
 
+// SetNextAnchors sets the announced next anchors, as persisted from
+// NextAnchors before a restart: lists signed by one of them are accepted
+// (and switch the pinned anchor) as if the store had accepted the list
+// announcing them.
+func (s *TrustStore) SetNextAnchors(next []*ecdsa.PublicKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = append([]*ecdsa.PublicKey(nil), next...)
+}
+
+// Anchors returns the pinned trust-list keys: those given to
+// NewTrustStore, or the announced anchor the store switched to.
+func (s *TrustStore) Anchors() []*ecdsa.PublicKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]*ecdsa.PublicKey(nil), s.pinned...)
+}
+
+// NextAnchors returns the announced anchors the store would switch to.
+func (s *TrustStore) NextAnchors() []*ecdsa.PublicKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]*ecdsa.PublicKey(nil), s.next...)
+}
+
+func keyIn(kid [smcrypto.KeyIDSize]byte, keys []*ecdsa.PublicKey) *ecdsa.PublicKey {
+	for _, k := range keys {
+		if smcrypto.KeyID(k) == kid {
+			return k
+		}
+	}
+	return nil
+}
+
 // Update verifies data with ParseTrustList and makes it the current list.
 // It returns the current list and nil; ParseTrustList's errors;
 // ErrStaleTrustList when the list's ExpiresAt has passed; or
 // ErrTrustListRollback when its Sequence is lower than the current one's,
 // or equal with different bytes. Loading the same bytes again is a no-op.
-// On error the current list is unchanged.
+// A list signed by an announced next anchor is accepted under the same
+// rules and switches the pinned anchor to it; a list signed by any other
+// key is ErrUntrustedTrustList. On error the current list (and the anchors)
+// are unchanged.
 func (s *TrustStore) Update(data []byte) (*TrustList, error) {
-	list, err := ParseTrustList(data, s.pinned)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list, err := ParseTrustList(data, append(slices.Clone(s.pinned), s.next...))
 	if err != nil {
+		if errors.Is(err, ErrUntrustedTrustList) {
+			return nil, fmt.Errorf("%w (neither pinned nor announced as a next anchor by a list signed by the pinned one: install the trust anchor the wallet operator publishes now, after checking its fingerprint)", err)
+		}
 		return nil, err
 	}
 	if s.now().After(list.ExpiresAt) {
 		return nil, fmt.Errorf("%w: list %d expired at %s", ErrStaleTrustList, list.Sequence, list.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if list.Sequence < s.min {
 		return nil, fmt.Errorf("%w: sequence %d is lower than the recorded %d", ErrTrustListRollback, list.Sequence, s.min)
 	}
@@ -65,6 +120,16 @@ func (s *TrustStore) Update(data []byte) (*TrustList, error) {
 			return nil, fmt.Errorf("%w: sequence %d already held with different content", ErrTrustListRollback, list.Sequence)
 		case list.Sequence == cur.Sequence:
 			return cur, nil
+		}
+	}
+	if keyIn(list.SignerKID, s.pinned) == nil {
+		// Signed by an announced next anchor: it becomes the pinned one.
+		s.pinned = []*ecdsa.PublicKey{keyIn(list.SignerKID, s.next)}
+	}
+	s.next = s.next[:0:0]
+	for _, a := range list.NextAnchors {
+		if keyIn(a.KID, s.pinned) == nil {
+			s.next = append(s.next, a.PublicKey)
 		}
 	}
 	s.current, s.raw = list, bytes.Clone(data)

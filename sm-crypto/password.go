@@ -15,7 +15,7 @@ import (
 // PasswordParams are the PBKDF2-HMAC-SM3 parameters of a password hash
 // (PBKDF2 as in RFC 8018 §5.2 with HMAC-SM3 as the PRF).
 type PasswordParams struct {
-	// Iterations is the PBKDF2 iteration count, 1 to 100,000,000.
+	// Iterations is the PBKDF2 iteration count, 1 to MaxPasswordIterations.
 	Iterations int
 	// SaltLen is the length of the random salt in bytes, 16 to 64.
 	SaltLen int
@@ -43,11 +43,17 @@ const (
 	passwordHashID   = "pbkdf2-sm3"
 	passwordPrefix   = "$" + passwordHashID + "$"
 	minIterations    = 1
-	maxIterations    = 100_000_000
+	maxIterations    = MaxPasswordIterations
 	minSaltOrKeyLen  = 16
 	maxSaltOrKeyLen  = 64
 	maxEncodedLength = 256
 )
+
+// MaxPasswordIterations caps the PBKDF2 iteration count, of new hashes (HashPassword) and of
+// stored ones (CheckPassword): ten times DefaultPasswordParams, ≈0.5 s of one core. A hash
+// string is data — imported, or written by anyone with access to the database — and without
+// a cap one crafted string would make each login against it cost a minute of CPU.
+const MaxPasswordIterations = 10 * 125_000
 
 var b64 = base64.RawStdEncoding.Strict()
 
@@ -132,8 +138,11 @@ func parsePasswordHash(encoded string) (decodedHash, error) {
 		return d, fmt.Errorf("%w: bad iteration field %q", ErrMalformedHash, parts[2])
 	}
 	iter, err := strconv.Atoi(num)
-	if err != nil || iter < minIterations || iter > maxIterations {
+	if err != nil || iter < minIterations {
 		return d, fmt.Errorf("%w: iterations %q out of range", ErrMalformedHash, num)
+	}
+	if iter > maxIterations {
+		return d, fmt.Errorf("%w: iterations %d above the cap %d", ErrPasswordParams, iter, maxIterations)
 	}
 	salt, err := b64.DecodeString(parts[3])
 	if err != nil || len(salt) < minSaltOrKeyLen || len(salt) > maxSaltOrKeyLen {
@@ -150,9 +159,11 @@ func parsePasswordHash(encoded string) (decodedHash, error) {
 // HashPassword. The derived key is compared in constant time
 // (crypto/subtle); the time taken depends only on the iteration count in
 // encoded. It returns nil on a match, or ErrPasswordMismatch,
-// ErrUnknownHashFormat (another $id$, or no $id$ at all) or ErrMalformedHash
-// (a $pbkdf2-sm3$ string that is not canonical or whose iteration count,
-// salt or hash length is out of bounds — the bounds of PasswordParams).
+// ErrUnknownHashFormat (another $id$, or no $id$ at all), ErrPasswordParams
+// (an iteration count above MaxPasswordIterations, refused before any work)
+// or ErrMalformedHash (a $pbkdf2-sm3$ string that is not canonical or whose
+// iteration count, salt or hash length is otherwise out of bounds — the
+// bounds of PasswordParams).
 //
 // For a user that does not exist call CheckPasswordDummy instead, so both
 // paths cost the same.

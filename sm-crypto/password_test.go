@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,7 +88,8 @@ func TestCheckPassword(t *testing.T) {
 		{name: "fail/iterations zero", enc: "$pbkdf2-sm3$i=0$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrMalformedHash},
 		{name: "fail/iterations leading zero", enc: "$pbkdf2-sm3$i=01000$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrMalformedHash},
 		{name: "fail/iterations sign", enc: "$pbkdf2-sm3$i=+1000$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrMalformedHash},
-		{name: "fail/iterations huge", enc: "$pbkdf2-sm3$i=999999999$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrMalformedHash},
+		{name: "fail/iterations huge", enc: "$pbkdf2-sm3$i=999999999$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrPasswordParams},
+		{name: "fail/iterations above cap", enc: "$pbkdf2-sm3$i=" + strconv.Itoa(MaxPasswordIterations+1) + "$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrPasswordParams},
 		{name: "fail/iterations overflow", enc: "$pbkdf2-sm3$i=99999999999999999999$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrMalformedHash},
 		{name: "fail/no i=", enc: "$pbkdf2-sm3$1000$" + parts[3] + "$" + parts[4], pw: pw, wantErr: ErrMalformedHash},
 		{name: "fail/padded salt", enc: "$pbkdf2-sm3$i=1000$" + parts[3] + "==$" + parts[4], pw: pw, wantErr: ErrMalformedHash},
@@ -126,6 +128,10 @@ func TestHashPasswordParams(t *testing.T) {
 		{Iterations: 1000, SaltLen: 65, KeyLen: 32},
 		{Iterations: 1000, SaltLen: 16, KeyLen: 65},
 		{Iterations: 100_000_001, SaltLen: 16, KeyLen: 32},
+		{Iterations: MaxPasswordIterations + 1, SaltLen: 16, KeyLen: 32},
+	}
+	if MaxPasswordIterations != 10*DefaultPasswordParams.Iterations {
+		t.Errorf("MaxPasswordIterations = %d, want 10 × DefaultPasswordParams.Iterations", MaxPasswordIterations)
 	}
 	for _, p := range bad {
 		if _, err := HashPassword([]byte("x"), p); !errors.Is(err, ErrPasswordParams) {

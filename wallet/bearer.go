@@ -94,14 +94,19 @@ type authError struct {
 
 // authenticate checks the request's bearer access token (RFC 6750 Authorization header
 // only): introspection (RFC 7662) by the wallet's client says it is an active access token
-// granted the id_number scope (and, with Config.APIClients, issued to one of them); userinfo
-// gives the ID number. Answers are cached for TokenCacheTTL, never past the token's exp.
+// granted the id_number scope and meant for the wallet (apiAllowed: issued to one of
+// Config.APIClients, or with Config.APIAudience in its aud); userinfo gives the ID number.
+// Answers are cached for TokenCacheTTL, never past the token's exp. With neither APIClients
+// nor APIAudience configured every token is refused, without asking the provider.
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal, *authError) {
 	auth := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(auth, " ")
 	tok = strings.TrimSpace(tok)
 	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 4096 {
 		return nil, &authError{http.StatusUnauthorized, "invalid_request", "a bearer access token from the identity provider is required"}
+	}
+	if len(s.cfg.APIClients) == 0 && s.cfg.APIAudience == "" {
+		return nil, &authError{http.StatusForbidden, "invalid_token", "the wallet API accepts no app's tokens: it is not configured for any client"}
 	}
 	key := tokenKey(tok)
 	if p, ok := s.tokens.get(key); ok {
@@ -117,7 +122,8 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal,
 	if !slices.Contains(strings.Fields(in.Scope), ScopeIDNumber) {
 		return nil, &authError{http.StatusForbidden, "insufficient_scope", "the access token was not granted the id_number scope"}
 	}
-	if s.cfg.APIClients != nil && !slices.Contains(s.cfg.APIClients, in.ClientID) {
+	if !s.apiAllowed(in) {
+		s.log.InfoContext(ctx, "bearer: token of a client the API does not accept", "client_id", in.ClientID)
 		return nil, &authError{http.StatusForbidden, "invalid_token", "tokens of this client are not accepted"}
 	}
 	ui, err := s.idp.userinfo(ctx, tok)
@@ -134,6 +140,15 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal,
 	}
 	s.tokens.put(key, p, exp)
 	return &p, nil
+}
+
+// apiAllowed reports whether an introspected token is meant for the wallet API: issued to a
+// client of Config.APIClients, or carrying Config.APIAudience in its aud. Deny by default.
+func (s *Server) apiAllowed(in *introspection) bool {
+	if in.ClientID != "" && slices.Contains(s.cfg.APIClients, in.ClientID) {
+		return true
+	}
+	return s.cfg.APIAudience != "" && slices.Contains(in.Aud, s.cfg.APIAudience)
 }
 
 func (s *Server) idpAuthError(ctx context.Context, what string, err error) *authError {

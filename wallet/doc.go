@@ -8,11 +8,15 @@
 //
 //   - citizens log in through the identity provider (the wallet is an OpenID Connect client:
 //     authorization code flow with PKCE S256, state and nonce, ID token verified with the
-//     provider's JWKS, SM2 included) and see their licences, masked;
+//     provider's JWKS in the one algorithm the client is registered for, Config.IDTokenAlg,
+//     SM2 by default) and see their licences, masked; logins are stored server-side
+//     (Config.Sessions), so logout kills every copy of the session cookie;
 //   - a licence opens as a QR code that refreshes every 30 seconds, and the 多码合一 page puts
 //     several licences under one signature;
 //   - the JSON API for the mobile app (GET /api/v1/licences, POST /api/v1/codes) takes the
-//     provider's bearer access tokens, checked by introspection and userinfo;
+//     provider's bearer access tokens, checked by introspection and userinfo, and accepts
+//     only tokens meant for the wallet (Config.APIClients, Config.APIAudience; none by
+//     default);
 //   - GET /trust-list serves the signed trust list.
 //
 // Licences are stored through storage.Licences with every personal field sealed by the

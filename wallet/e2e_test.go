@@ -24,6 +24,7 @@ import (
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/qr/qrimage"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/storagetest"
@@ -36,6 +37,7 @@ const (
 	citizenName = "林晓彤"
 	password    = "demo-password-2026"
 	mobileApp   = "mobile-app"
+	otherApp    = "other-app" // a relying app granted id_number, not a wallet API client
 )
 
 // lateHandler is an httptest handler set after the server's URL is known.
@@ -89,8 +91,16 @@ func (w *world) checkLogs(t *testing.T, secrets ...string) {
 
 func newWorld(t *testing.T) *world { return newWorldAlg(t, oidc.AlgSM2) }
 
-// newWorldAlg is newWorld with the wallet client registered for ID tokens signed with alg.
+// newWorldAlg is newWorld with the wallet client registered for, and the wallet configured
+// for, ID tokens signed with alg.
 func newWorldAlg(t *testing.T, alg string) *world {
+	t.Helper()
+	return newWorldWith(t, alg, func(c *wallet.Config) { c.IDTokenAlg = alg })
+}
+
+// newWorldWith is newWorld with the wallet client registered for ID tokens signed with alg
+// and the wallet's configuration (which accepts API tokens of the mobile app) changed by mod.
+func newWorldWith(t *testing.T, alg string, mod func(*wallet.Config)) *world {
 	t.Helper()
 	ctx := context.Background()
 	w := &world{store: storagetest.SQLite(t)}
@@ -129,6 +139,12 @@ func newWorldAlg(t *testing.T, alg string) *world {
 		Scopes: []string{"openid", "profile", "id_number"},
 	})
 	must(t, err)
+	// Another relying app granted id_number: its tokens are not for the wallet API.
+	_, _, err = oidc.CreateClient(ctx, w.store, w.kr, oidc.NewClient{
+		ID: otherApp, Public: true, RedirectURIs: []string{w.mobileRed},
+		Scopes: []string{"openid", "profile", "id_number"},
+	})
+	must(t, err)
 	_, _, err = oidc.CreateClient(ctx, w.store, w.kr, oidc.NewClient{
 		ID: "no-id-app", Public: true, RedirectURIs: []string{w.mobileRed}, Scopes: []string{"openid", "profile"},
 	})
@@ -145,10 +161,14 @@ func newWorldAlg(t *testing.T, alg string) *world {
 	if len(rep.Rejected) != 0 {
 		t.Fatalf("example licences rejected: %v", rep.Rejected)
 	}
-	srv, err := wallet.NewServer(ctx, wallet.Config{
+	cfg := wallet.Config{
 		Service: w.svc, Issuer: w.idp.URL, ClientID: "wallet", ClientSecret: secret,
-		PublicURL: w.wal.URL, Logger: walletLog,
-	})
+		PublicURL: w.wal.URL, Logger: walletLog, APIClients: []string{mobileApp},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := wallet.NewServer(ctx, cfg)
 	must(t, err)
 	walH.set(srv.Handler())
 	return w
@@ -190,7 +210,7 @@ func pngText(t *testing.T, page string) string {
 	}
 	png, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
 	must(t, err)
-	text, err := wallettest.DecodePNG(png)
+	text, err := qrimage.Decode(png)
 	must(t, err)
 	return text
 }
@@ -278,7 +298,7 @@ func TestBrowserFlow(t *testing.T) {
 	if p.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("code.png: %s", p.Header.Get("Content-Type"))
 	}
-	text, err := wallettest.DecodePNG([]byte(p.Body))
+	text, err := qrimage.Decode([]byte(p.Body))
 	must(t, err)
 	if _, err := v.Verify(text); err != nil {
 		t.Fatal(err)
@@ -363,19 +383,19 @@ func TestBrowserFlow(t *testing.T) {
 
 // token runs the code flow for a public client through the browser and returns its access
 // token.
-func (w *world) token(t *testing.T, b *wallettest.Browser, clientID string) string {
+func (w *world) token(t *testing.T, b *wallettest.Browser, clientID string, opts ...oauth2.AuthCodeOption) string {
 	t.Helper()
 	cfg := oauth2.Config{
 		ClientID: clientID, RedirectURL: w.mobileRed, Scopes: []string{"openid", "profile", "id_number"},
 		Endpoint: oauth2.Endpoint{AuthURL: w.idp.URL + "/authorize", TokenURL: w.idp.URL + "/token", AuthStyle: oauth2.AuthStyleInParams},
 	}
-	if clientID != mobileApp {
+	if clientID != mobileApp && !strings.HasPrefix(clientID, otherApp) {
 		cfg.Scopes = []string{"openid", "profile"}
 	}
 	verifier := oauth2.GenerateVerifier()
 	b.Stop = []string{w.mobileRed}
-	p := b.LoginAndConsent(b.Get(cfg.AuthCodeURL("state-123456789", oauth2.S256ChallengeOption(verifier),
-		oauth2.SetAuthURLParam("nonce", "nonce-123456789"))), citizen, password)
+	opts = append(opts, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "nonce-123456789"))
+	p := b.LoginAndConsent(b.Get(cfg.AuthCodeURL("state-123456789", opts...)), citizen, password)
 	loc := p.Location()
 	if loc == nil || loc.Query().Get("code") == "" {
 		t.Fatalf("no code: %d %s\n%s", p.Status, p.Header.Get("Location"), p.Body)
@@ -440,7 +460,7 @@ func TestAPI(t *testing.T) {
 	}
 	png, err := base64.StdEncoding.DecodeString(r.body["png"].(string))
 	must(t, err)
-	text, err := wallettest.DecodePNG(png)
+	text, err := qrimage.Decode(png)
 	must(t, err)
 	if text != r.body["text"] {
 		t.Fatal("PNG and text differ")
@@ -471,6 +491,7 @@ func TestAPI(t *testing.T) {
 	must(t, err)
 
 	noID := w.token(t, wallettest.NewBrowser(t), "no-id-app")
+	other := w.token(t, wallettest.NewBrowser(t), otherApp)
 	big := `{"kinds":["resident-id"],"profile":"` + strings.Repeat("x", 5000) + `"}`
 	for _, tc := range []struct {
 		name, token, ctype, body string
@@ -480,6 +501,7 @@ func TestAPI(t *testing.T) {
 		{"fail/no-token", "", "application/json", `{"kinds":["resident-id"]}`, 401, "invalid_request"},
 		{"fail/bogus-token", "not-a-token", "application/json", `{"kinds":["resident-id"]}`, 401, "invalid_token"},
 		{"fail/no-id-number-scope", noID, "application/json", `{"kinds":["resident-id"]}`, 403, "insufficient_scope"},
+		{"fail/other-client", other, "application/json", `{"kinds":["resident-id"],"profile":"full"}`, 403, "invalid_token"},
 		{"fail/content-type", tok, "text/plain", `{"kinds":["resident-id"]}`, 415, "invalid_request"},
 		{"fail/malformed", tok, "application/json", `{"kinds":`, 400, "invalid_request"},
 		{"fail/unknown-member", tok, "application/json", `{"kinds":["resident-id"],"colour":"red"}`, 400, "invalid_request"},
@@ -522,7 +544,44 @@ func TestAPI(t *testing.T) {
 	if r := api(t, "DELETE", lic, tok, "", ""); r.status != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE licences: %d", r.status)
 	}
-	w.checkLogs(t, tok, noID)
+	if r := api(t, "GET", lic, other, "", ""); r.status != http.StatusForbidden {
+		t.Errorf("licences with another app's token: %d %s", r.status, r.raw)
+	}
+	w.checkLogs(t, tok, noID, other)
+}
+
+// TestAPIDenyByDefault: a wallet configured with no API client and no API audience accepts
+// no token, not even the mobile app's; a wallet with its resource identifier as APIAudience
+// accepts a token only when the provider granted that audience.
+func TestAPIDenyByDefault(t *testing.T) {
+	w := newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.APIClients = nil })
+	tok := w.token(t, wallettest.NewBrowser(t), mobileApp)
+	for _, u := range []string{w.wal.URL + "/api/v1/licences", w.wal.URL + "/api/v1/codes"} {
+		method, body := "GET", ""
+		if strings.HasSuffix(u, "codes") {
+			method, body = "POST", `{"kinds":["resident-id"]}`
+		}
+		r := api(t, method, u, tok, "application/json", body)
+		if r.status != http.StatusForbidden || r.body["error"] != "invalid_token" ||
+			!strings.Contains(r.body["error_description"].(string), "not configured") {
+			t.Errorf("%s %s on an unconfigured API: %d %s", method, u, r.status, r.raw)
+		}
+	}
+
+	const resource = "https://wallet.example"
+	w = newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.APIClients, c.APIAudience = nil, resource })
+	if r := api(t, "GET", w.wal.URL+"/api/v1/licences", w.token(t, wallettest.NewBrowser(t), mobileApp), "", ""); r.status != http.StatusForbidden {
+		t.Errorf("token without the wallet's audience: %d %s", r.status, r.raw)
+	}
+	_, _, err := oidc.CreateClient(context.Background(), w.store, w.kr, oidc.NewClient{
+		ID: otherApp + "-aud", Public: true, RedirectURIs: []string{w.mobileRed},
+		Scopes: []string{"openid", "profile", "id_number"}, Audience: []string{resource},
+	})
+	must(t, err)
+	audTok := w.token(t, wallettest.NewBrowser(t), otherApp+"-aud", oauth2.SetAuthURLParam("audience", resource))
+	if r := api(t, "GET", w.wal.URL+"/api/v1/licences", audTok, "", ""); r.status != http.StatusOK {
+		t.Errorf("token granted the wallet's audience: %d %s", r.status, r.raw)
+	}
 }
 
 func TestLoginRefusals(t *testing.T) {
@@ -576,5 +635,98 @@ func TestLoginAlgorithms(t *testing.T) {
 				t.Fatalf("not logged in with %s:\n%s", alg, p.Body)
 			}
 		})
+	}
+}
+
+// TestLoginRefusesOtherIDTokenAlg: the provider publishes SM2, ES256 and RS256 keys; a wallet
+// configured for SGD_SM3_SM2 (the default) refuses an ID token signed with ES256 or RS256 even
+// though it verifies under a published key.
+func TestLoginRefusesOtherIDTokenAlg(t *testing.T) {
+	for _, alg := range []string{oidc.AlgES256, oidc.AlgRS256} {
+		t.Run(alg, func(t *testing.T) {
+			w := newWorldWith(t, alg, nil) // registered for alg, wallet left at its default
+			b := wallettest.NewBrowser(t)
+			p := b.LoginAndConsent(b.Get(w.wal.URL+"/login"), citizen, password)
+			if p.Status != http.StatusBadGateway || strings.Contains(p.Body, "110101********002X") {
+				t.Fatalf("login with an ID token signed with %s: %d\n%s", alg, p.Status, p.Body)
+			}
+			if !strings.Contains(w.logs.String(), "ID token refused") {
+				t.Error("the refusal was not logged")
+			}
+		})
+	}
+}
+
+// TestLogoutRevokesSession: a session cookie copied before logout is refused after it.
+func TestLogoutRevokesSession(t *testing.T) {
+	w := newWorld(t)
+	b := wallettest.NewBrowser(t)
+	home := b.LoginWallet(w.wal.URL, citizen, password)
+	u, _ := url.Parse(w.wal.URL)
+	var stolen *http.Cookie
+	for _, c := range b.Client.Jar.Cookies(u) {
+		if c.Name == "tbw_session" {
+			stolen = c
+		}
+	}
+	if stolen == nil {
+		t.Fatal("no session cookie after login")
+	}
+	replay := func() int {
+		req, err := http.NewRequest("GET", w.wal.URL+"/code.json?l=x", nil)
+		must(t, err)
+		req.AddCookie(&http.Cookie{Name: stolen.Name, Value: stolen.Value})
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := replay(); st == http.StatusUnauthorized {
+		t.Fatalf("the copied cookie does not work before logout: %d", st)
+	}
+	action, vals, ok := home.Form("csrf")
+	if !ok {
+		t.Fatal("no logout form")
+	}
+	b.PostForm(action, vals)
+	if st := replay(); st != http.StatusUnauthorized {
+		t.Errorf("the copied cookie still works after logout: %d", st)
+	}
+}
+
+// TestCookieKeyIsNotFieldKey: the wallet's cookies are not sealed with the keyring's field key
+// (which encrypts licences): a session sealed with it is refused, and a wallet cookie does not
+// open with it.
+func TestCookieKeyIsNotFieldKey(t *testing.T) {
+	w := newWorld(t)
+	b := wallettest.NewBrowser(t)
+	b.LoginWallet(w.wal.URL, citizen, password)
+	u, _ := url.Parse(w.wal.URL)
+	var real string
+	for _, c := range b.Client.Jar.Cookies(u) {
+		if c.Name == "tbw_session" {
+			real = c.Value
+		}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(real)
+	must(t, err)
+	if _, err := w.kr.OpenField(raw, "wallet/session"); err == nil {
+		t.Fatal("the session cookie opens with the field key")
+	}
+	plain, err := json.Marshal(map[string]any{
+		"sub": "x", "idx": w.svc.HolderIndex(citizen), "name": "林*彤", "num": "110101********002X",
+		"sid": "forged", "exp": time.Now().Add(time.Hour).Unix(),
+	})
+	must(t, err)
+	forged, err := w.kr.SealField(plain, "wallet/session")
+	must(t, err)
+	req, err := http.NewRequest("GET", w.wal.URL+"/code.json?l=x", nil)
+	must(t, err)
+	req.AddCookie(&http.Cookie{Name: "tbw_session", Value: base64.RawURLEncoding.EncodeToString(forged)})
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a session sealed with the field key: %d", resp.StatusCode)
 	}
 }

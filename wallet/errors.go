@@ -27,4 +27,9 @@ var (
 	ErrHolderChanged = errors.New("holder differs from the stored licence; revoke it and issue a new one")
 	// ErrBadAnchor: a trust-anchor file holds no SM2 public key or a malformed PEM block.
 	ErrBadAnchor = errors.New("wallet: bad trust anchor")
+	// ErrAnchorRotationPending: an anchor rotation is already prepared (a next trust-list key
+	// exists); commit it first.
+	ErrAnchorRotationPending = errors.New("wallet: a trust-anchor rotation is already prepared; commit it first")
+	// ErrNoAnchorRotation: no anchor rotation is prepared, so there is nothing to commit.
+	ErrNoAnchorRotation = errors.New("wallet: no trust-anchor rotation is prepared; run prepare first")
 )

@@ -23,9 +23,13 @@ import (
 // credit code) as the id_number claim; the wallet asks for it with openid and profile.
 const ScopeIDNumber = "id_number"
 
-// idTokenAlgs are the ID-token algorithms the wallet accepts: whatever its client is
-// registered for at the provider.
-var idTokenAlgs = []string{string(smjose.AlgSM2), "ES256", "RS256"}
+// IDTokenAlgs are the ID-token signing algorithms the wallet can verify; Config.IDTokenAlg
+// picks the one its client is registered for, and only that one is accepted.
+var IDTokenAlgs = []string{string(smjose.AlgSM2), string(jose.ES256), string(jose.RS256)}
+
+// DefaultIDTokenAlg is the default of Config.IDTokenAlg: SM2 with SM3, as the wallet client is
+// registered in the demo and the documentation (idp clients add --id-token-alg SGD_SM3_SM2).
+const DefaultIDTokenAlg = string(smjose.AlgSM2)
 
 // errIDPUnavailable: discovery or a call to the provider failed.
 var errIDPUnavailable = errors.New("wallet: identity provider unavailable")
@@ -34,6 +38,7 @@ var errIDPUnavailable = errors.New("wallet: identity provider unavailable")
 // start after the wallet) and retried after a failure.
 type idp struct {
 	issuer, clientID, secret, redirect string
+	alg                                string // the one ID-token algorithm accepted
 	hc                                 *http.Client
 	now                                func() time.Time
 
@@ -76,14 +81,14 @@ func (p *idp) state(ctx context.Context) (*idpState, error) {
 	}
 	ep := prov.Endpoint()
 	ep.AuthStyle = oauth2.AuthStyleInHeader
-	keys := &keySet{url: meta.JWKS, hc: p.hc, now: p.now}
+	keys := &keySet{url: meta.JWKS, alg: p.alg, hc: p.hc, now: p.now}
 	p.st = &idpState{
 		oauth: oauth2.Config{
 			ClientID: p.clientID, ClientSecret: p.secret, Endpoint: ep, RedirectURL: p.redirect,
 			Scopes: []string{oidc.ScopeOpenID, "profile", ScopeIDNumber},
 		},
 		verifier: oidc.NewVerifier(p.issuer, keys, &oidc.Config{
-			ClientID: p.clientID, SupportedSigningAlgs: idTokenAlgs, Now: p.now,
+			ClientID: p.clientID, SupportedSigningAlgs: []string{p.alg}, Now: p.now,
 		}),
 		endSession: meta.EndSession, introspect: meta.Introspect, userinfo: meta.Userinfo,
 	}
@@ -91,10 +96,12 @@ func (p *idp) state(ctx context.Context) (*idpState, error) {
 }
 
 // keySet is a go-oidc KeySet over the provider's JWKS that verifies SM2 (SGD_SM3_SM2, through
-// smjose) as well as the standard algorithms go-jose knows. The set is cached and fetched
-// again when a token names a kid it does not hold, at most every minRefetch.
+// smjose) or one of the standard algorithms go-jose knows — only alg, the algorithm the
+// wallet's client is registered for, whatever else the provider publishes. The set is cached
+// and fetched again when a token names a kid it does not hold, at most every minRefetch.
 type keySet struct {
 	url string
+	alg string // "" means SGD_SM3_SM2
 	hc  *http.Client
 	now func() time.Time
 
@@ -111,11 +118,18 @@ const (
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{smjose.AlgSM2, jose.ES256, jose.RS256})
+	alg := jose.SignatureAlgorithm(k.alg)
+	if alg == "" {
+		alg = smjose.AlgSM2
+	}
+	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{alg})
 	if err != nil || len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("wallet: malformed ID token")
+		return nil, fmt.Errorf("wallet: malformed ID token, or not signed with %s", alg)
 	}
 	hdr := jws.Signatures[0].Header
+	if hdr.Algorithm != string(alg) {
+		return nil, fmt.Errorf("wallet: ID token signed with %s, want %s", hdr.Algorithm, alg)
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		set, err := k.keys(ctx, attempt == 1)
 		if err != nil {
@@ -199,12 +213,34 @@ type personClaims struct {
 
 // introspection is the part of an RFC 7662 response the wallet reads.
 type introspection struct {
-	Active    bool   `json:"active"`
-	Scope     string `json:"scope"`
-	ClientID  string `json:"client_id"`
-	Sub       string `json:"sub"`
-	Exp       int64  `json:"exp"`
-	TokenType string `json:"token_type"`
+	Active    bool    `json:"active"`
+	Scope     string  `json:"scope"`
+	ClientID  string  `json:"client_id"`
+	Sub       string  `json:"sub"`
+	Exp       int64   `json:"exp"`
+	TokenType string  `json:"token_type"`
+	Aud       audList `json:"aud"`
+}
+
+// audList is an aud member: one string or an array of strings (RFC 7662 §2.2, RFC 7519 §4.1.3).
+type audList []string
+
+func (a *audList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*a = nil
+		return nil
+	}
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
 }
 
 // introspect asks the provider about an access token (RFC 7662), authenticating as the

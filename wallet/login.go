@@ -121,6 +121,10 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "callback: seal session", err)
 		return
 	}
+	if err := s.startSession(ctx, &sess); err != nil {
+		s.serverError(w, r, "callback: store session", err)
+		return
+	}
 	s.setCookie(w, cookieSession, v, int(s.cfg.SessionLifetime.Seconds()))
 	s.log.InfoContext(ctx, "login", "sub", idt.Subject)
 	http.Redirect(w, r, ls.Next, http.StatusSeeOther)
@@ -141,7 +145,8 @@ func maskNumber(n, typ string) string {
 	return idnumber.MaskResidentID(n)
 }
 
-// handleLogout ends the wallet session (CSRF-checked POST) and sends the browser to the
+// handleLogout ends the wallet session (CSRF-checked POST; the stored session is deleted, so
+// the cookie is refused from now on even if a copy of it survives) and sends the browser to the
 // provider's end_session_endpoint (RP-Initiated Logout 1.0) with client_id,
 // post_logout_redirect_uri and state, so the single sign-on session ends too; the provider
 // returns to PostLogoutRedirectURL. No id_token_hint is sent: the ID token carries the
@@ -155,6 +160,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.checkCSRF(r, sess) {
 		s.renderMessage(w, r, http.StatusForbidden, "badForm")
+		return
+	}
+	if err := s.endSession(r.Context(), sess); err != nil {
+		s.serverError(w, r, "logout: end session", err)
 		return
 	}
 	s.setCookie(w, cookieSession, "", -1)

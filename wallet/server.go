@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
 )
 
 // Defaults of Config.
@@ -60,9 +62,30 @@ type Config struct {
 	// answer before asking the provider again (never past the token's exp). Zero means
 	// DefaultTokenCacheTTL (30 s); negative means no cache.
 	TokenCacheTTL time.Duration
+	// IDTokenAlg is the one algorithm the wallet accepts ID-token signatures in: the one its
+	// client is registered for at the provider (idp clients add --id-token-alg), one of
+	// IDTokenAlgs. Tokens signed with any other algorithm the provider publishes are
+	// refused. "" means DefaultIDTokenAlg (SGD_SM3_SM2).
+	IDTokenAlg string
+	// Sessions stores the wallet's logins server-side, so that logout ends a session for good
+	// (a copied session cookie is dead after it). Rows have IDs "wallet:" + a keyed hash of
+	// the session's random ID, never the cookie, and PersonID "wallet:" + the subject, so
+	// they cannot be mistaken for the provider's own sessions in a shared database. Nil means
+	// the Service's Store, which must then implement storage.LoginSessions.
+	Sessions storage.LoginSessions
+
+	// The JSON API is deny-by-default: it accepts an access token (granted id_number) only
+	// when the provider's introspection says it was issued to one of APIClients, or its aud
+	// contains APIAudience. With neither set the API is off: every call answers 403
+	// invalid_token ("the wallet API accepts no app's tokens").
+
 	// APIClients lists the client IDs whose access tokens the JSON API accepts (the mobile
-	// app). Nil means any client's token that was granted the id_number scope.
+	// app). The wallet's own ClientID is not implied.
 	APIClients []string
+	// APIAudience is the wallet's resource identifier (e.g. its PublicURL): access tokens whose
+	// introspected aud contains it are accepted, whatever client they were issued to (the
+	// provider grants an audience only to clients registered for it). "" means none.
+	APIAudience string
 	// Refresh is the interval at which the code page fetches a fresh code. Zero means
 	// DefaultRefresh (30 s); it must be shorter than the codes' validity.
 	Refresh time.Duration
@@ -84,8 +107,12 @@ type Server struct {
 	secure    bool
 	csrfKey   []byte
 	pages     *pages
-	tokens    *tokenCache
-	mux       *http.ServeMux
+
+	cookieAEAD *smcrypto.SM4GCM      // seals the cookies (key derived for them alone)
+	sessionKey []byte                // HMAC-SM3 key: session SID → stored session ID
+	sessions   storage.LoginSessions // live logins; logout deletes them
+	tokens     *tokenCache
+	mux        *http.ServeMux
 }
 
 //go:embed templates/*.html assets/*
@@ -132,6 +159,21 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 	if cfg.PNGScale == 0 {
 		cfg.PNGScale = DefaultPNGScale
 	}
+	if cfg.IDTokenAlg == "" {
+		cfg.IDTokenAlg = DefaultIDTokenAlg
+	}
+	if !slices.Contains(IDTokenAlgs, cfg.IDTokenAlg) {
+		problems = append(problems, fmt.Sprintf("IDTokenAlg %q: want one of %s", cfg.IDTokenAlg, strings.Join(IDTokenAlgs, ", ")))
+	}
+	if cfg.Sessions == nil && cfg.Service != nil {
+		cfg.Sessions, _ = cfg.Service.store.(storage.LoginSessions)
+	}
+	if cfg.Sessions == nil {
+		problems = append(problems, "Sessions is required (the Service's Store does not store sessions)")
+	}
+	if slices.Contains(cfg.APIClients, "") {
+		problems = append(problems, "APIClients: empty client ID")
+	}
 	if cfg.SessionLifetime < time.Minute {
 		problems = append(problems, "SessionLifetime: at least 1m")
 	}
@@ -145,15 +187,27 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("wallet: invalid server configuration: " + strings.Join(problems, "; "))
 	}
 	public := strings.TrimSuffix(cfg.PublicURL, "/")
+	// The cookie keys are derived from the keyring's token key under labels of their own, like
+	// the provider's (tongban/oidc/…): never the field key that encrypts licences and
+	// personal data at rest.
+	tk := cfg.Service.kr.TokenKey()
+	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/wallet/"+label)) }
+	cookieAEAD, err := smcrypto.NewSM4GCM(derive("cookie")[:16])
+	if err != nil {
+		return nil, fmt.Errorf("wallet: cookie key: %w", err)
+	}
 	s := &Server{
 		cfg: cfg, svc: cfg.Service, log: cfg.Logger, now: cfg.Now,
 		public: public, issuerOrg: iss.Scheme + "://" + iss.Host, secure: pub.Scheme == "https",
-		csrfKey: smcrypto.HMACSM3(cfg.Service.kr.TokenKey(), []byte("tongban/wallet/csrf")),
-		tokens:  newTokenCache(cfg.TokenCacheTTL, cfg.Now),
+		csrfKey:    derive("csrf"),
+		cookieAEAD: cookieAEAD,
+		sessionKey: derive("session-id"),
+		sessions:   cfg.Sessions,
+		tokens:     newTokenCache(cfg.TokenCacheTTL, cfg.Now),
 	}
 	s.idp = &idp{
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), clientID: cfg.ClientID, secret: cfg.ClientSecret,
-		redirect: s.RedirectURL(), hc: cfg.HTTPClient, now: cfg.Now,
+		redirect: s.RedirectURL(), alg: cfg.IDTokenAlg, hc: cfg.HTTPClient, now: cfg.Now,
 	}
 	if s.pages, err = newPages(); err != nil {
 		return nil, err

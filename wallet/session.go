@@ -1,21 +1,28 @@
 package wallet
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
 )
 
-// Cookies. The wallet keeps no session table: its cookies are sealed with SM4-GCM under the
-// keyring's field key (shared by every replica), each with its own aad, and carry their own
-// expiry. With an https PublicURL they get the __Host- prefix (Secure, Path=/, no Domain).
-// The names differ from the provider's (tb_*), which may share the host in development.
+// Cookies. The wallet's cookies are sealed with SM4-GCM under a cookie key derived from the
+// keyring's token key (HMAC-SM3, label "tongban/wallet/cookie"; the same on every replica,
+// and never the field key that encrypts licences), each with its own aad, and carry their
+// own expiry. A login is also stored server-side (Config.Sessions) under a keyed hash of its
+// random SID: a session cookie counts only while its row exists, and logout deletes the row,
+// so a copy of the cookie is dead after logout. With an https PublicURL the cookies get the
+// __Host- prefix (Secure, Path=/, no Domain). The names differ from the provider's (tb_*),
+// which may share the host in development.
 const (
 	cookieSession = "tbw_session" // the login: sealed session
 	cookieLogin   = "tbw_login"   // a login in progress: sealed loginState
@@ -70,7 +77,7 @@ func (s *Server) seal(v any, aad string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sealed, err := s.svc.kr.SealField(b, aad)
+	sealed, err := s.cookieAEAD.Seal(rand.Reader, b, []byte(aad))
 	if err != nil {
 		return "", err
 	}
@@ -87,20 +94,58 @@ func (s *Server) unseal(r *http.Request, base, aad string, v any) bool {
 	if err != nil {
 		return false
 	}
-	b, err := s.svc.kr.OpenField(raw, aad)
+	b, err := s.cookieAEAD.Open(raw, []byte(aad))
 	if err != nil {
 		return false
 	}
 	return json.Unmarshal(b, v) == nil
 }
 
-// session returns the browser's live session, or nil.
+// session returns the browser's live session, or nil: the cookie must open, be unexpired and
+// name a session that is still stored (not logged out). A storage failure counts as no
+// session (logged).
 func (s *Server) session(r *http.Request) *session {
 	var sess session
-	if !s.unseal(r, cookieSession, aadSession, &sess) || s.now().Unix() >= sess.Expires || len(sess.Index) == 0 {
+	if !s.unseal(r, cookieSession, aadSession, &sess) || s.now().Unix() >= sess.Expires || len(sess.Index) == 0 || sess.SID == "" {
 		return nil
 	}
-	return &sess
+	ctx := r.Context()
+	id := s.storedSessionID(sess.SID)
+	_, err := s.sessions.GetLoginSession(ctx, id, s.now())
+	switch {
+	case err == nil:
+		return &sess
+	case errors.Is(err, storage.ErrExpired):
+		_ = s.sessions.DeleteLoginSession(ctx, id)
+	case !errors.Is(err, storage.ErrNotFound):
+		s.log.ErrorContext(ctx, "session: lookup failed", "err", err.Error())
+	}
+	return nil
+}
+
+// storedSessionID is the storage ID of a session: "wallet:" + base64url(HMAC-SM3(session key,
+// SID)). The ":" keeps it apart from the provider's session IDs (plain base64url) in a shared
+// table, and storage never holds the SID itself.
+func (s *Server) storedSessionID(sid string) string {
+	return "wallet:" + b64.EncodeToString(smcrypto.HMACSM3(s.sessionKey, []byte(sid)))
+}
+
+// startSession stores sess server-side; the caller then sets its cookie.
+func (s *Server) startSession(ctx context.Context, sess *session) error {
+	now := s.now().UTC()
+	return s.sessions.CreateLoginSession(ctx, storage.LoginSession{
+		ID: s.storedSessionID(sess.SID), PersonID: "wallet:" + sess.Sub,
+		AuthTime: now, AMR: []string{}, CreatedAt: now, ExpiresAt: time.Unix(sess.Expires, 0).UTC(),
+	})
+}
+
+// endSession deletes sess server-side, so its cookie (and any copy of it) is refused from now.
+func (s *Server) endSession(ctx context.Context, sess *session) error {
+	err := s.sessions.DeleteLoginSession(ctx, s.storedSessionID(sess.SID))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // csrf returns the CSRF token of a session: HMAC-SM3 of its random SID.

@@ -39,10 +39,13 @@ func keyIDOf(priv *sm2.PrivateKey) [smcrypto.KeyIDSize]byte { return smcrypto.Ke
 //     while clocks do not go back.
 //   - IssuedAt is Sequence truncated to the second; ExpiresAt is the period's start plus
 //     TrustListValidity.
-//   - The SM2 signature by the active trust-list key (storage.PurposeTrustList) uses
-//     randomness derived from the private key and the list (as RFC 6979 does for ECDSA), so
-//     equal lists get equal bytes: a verifier never sees two lists with one sequence number
-//     and different bytes (which qr.TrustStore refuses as a rollback).
+//   - The SM2 signature by the current trust-list key (the oldest active storage.PurposeTrustList
+//     key, see AnchorRotation) uses randomness derived from the private key and the list (as
+//     RFC 6979 does for ECDSA), so equal lists get equal bytes: a verifier never sees two lists
+//     with one sequence number and different bytes (which qr.TrustStore refuses as a rollback).
+//   - NextAnchors: while an anchor rotation is prepared (PrepareAnchorRotation), the next
+//     trust-list key, announced so that verifiers switch to it when CommitAnchorRotation makes
+//     it sign.
 func (s *Service) TrustList(ctx context.Context) ([]byte, *qr.TrustList, error) {
 	now := s.now()
 	qrKeys, err := s.kr.List(ctx, storage.PurposeQR)
@@ -93,9 +96,17 @@ func (s *Service) TrustList(ctx context.Context) ([]byte, *qr.TrustList, error) 
 			NotBefore: nb, NotAfter: na,
 		})
 	}
-	signer, err := s.kr.Active(ctx, storage.PurposeTrustList, keyring.AlgSM2)
+	rot, err := s.AnchorRotation(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("wallet: trust-list key: %w", err)
+		return nil, nil, err
+	}
+	signer := rot.Current
+	for _, n := range rot.Next {
+		pub, ok := n.Public.(*ecdsa.PublicKey)
+		if !ok {
+			return nil, nil, fmt.Errorf("wallet: next trust-list key %s is not SM2", n.ID)
+		}
+		list.NextAnchors = append(list.NextAnchors, qr.TrustAnchor{KID: smcrypto.KeyID(pub), PublicKey: pub})
 	}
 	priv, ok := signer.Signer.(*sm2.PrivateKey)
 	if !ok {
@@ -108,12 +119,76 @@ func (s *Service) TrustList(ctx context.Context) ([]byte, *qr.TrustList, error) 
 	return signed, list, nil
 }
 
-// TrustAnchors returns the public keys of the trust-list signing keys that are not expired,
-// newest first: what verifiers pin (write them with MarshalTrustAnchors). The retired ones
-// are included so that a verifier that pins the set before a rotation keeps accepting lists
-// until the old key expires.
+// AnchorRotationState says which trust-list keys sign and which are announced.
+type AnchorRotationState struct {
+	// Current signs the trust list: the oldest active trust-list key.
+	Current keyring.SigningKey
+	// Next are the newer active trust-list keys (oldest first): prepared by
+	// PrepareAnchorRotation and announced in the list's NextAnchors until
+	// CommitAnchorRotation. Empty when no rotation is prepared.
+	Next []keyring.SigningKey
+}
+
+// AnchorRotation returns the trust-list keys that sign and are announced now.
+func (s *Service) AnchorRotation(ctx context.Context) (*AnchorRotationState, error) {
+	keys, err := s.kr.ActiveKeys(ctx, storage.PurposeTrustList, keyring.AlgSM2)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: trust-list key: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("wallet: trust-list key: %w", keyring.ErrNoKey)
+	}
+	st := &AnchorRotationState{Current: keys[len(keys)-1]}
+	for i := len(keys) - 2; i >= 0; i-- {
+		st.Next = append(st.Next, keys[i])
+	}
+	return st, nil
+}
+
+// PrepareAnchorRotation is the first phase of a trust-anchor rotation: it creates the next
+// trust-list key, which the lists signed by the current anchor announce (qr.TrustList
+// NextAnchors) from now on. Verifiers that load such a list remember it. It returns
+// ErrAnchorRotationPending when a rotation is already prepared.
+func (s *Service) PrepareAnchorRotation(ctx context.Context) (*AnchorRotationState, error) {
+	st, err := s.AnchorRotation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.Next) > 0 {
+		return nil, fmt.Errorf("%w (next key %s)", ErrAnchorRotationPending, st.Next[0].ID)
+	}
+	if _, err := s.kr.Add(ctx, storage.PurposeTrustList, keyring.AlgSM2); err != nil {
+		return nil, fmt.Errorf("wallet: next trust-list key: %w", err)
+	}
+	return s.AnchorRotation(ctx)
+}
+
+// CommitAnchorRotation is the second phase: it retires the current trust-list key, so the
+// prepared one signs the lists from now on. The retired key's record is kept (keys list
+// shows it); it stays published for TrustListValidity, the longest a list it signed stays
+// fresh. It returns the state after the switch and the retired key, or ErrNoAnchorRotation.
+func (s *Service) CommitAnchorRotation(ctx context.Context) (*AnchorRotationState, keyring.SigningKey, error) {
+	st, err := s.AnchorRotation(ctx)
+	if err != nil {
+		return nil, keyring.SigningKey{}, err
+	}
+	if len(st.Next) == 0 {
+		return nil, keyring.SigningKey{}, ErrNoAnchorRotation
+	}
+	if err := s.kr.Retire(ctx, storage.PurposeTrustList, st.Current.ID, s.listLife); err != nil {
+		return nil, keyring.SigningKey{}, fmt.Errorf("wallet: retire trust-list key: %w", err)
+	}
+	after, err := s.AnchorRotation(ctx)
+	return after, st.Current, err
+}
+
+// TrustAnchors returns the public keys of the active trust-list signing keys, newest first:
+// what fresh verifiers pin (write them with MarshalTrustAnchors). While an anchor rotation is
+// prepared that is the current and the next key, so a verifier installed then accepts lists
+// on either side of the commit; after the commit only the new key. A retired anchor is
+// never included: it signs nothing any more.
 func (s *Service) TrustAnchors(ctx context.Context) ([]*ecdsa.PublicKey, error) {
-	keys, err := s.kr.Published(ctx, storage.PurposeTrustList)
+	keys, err := s.kr.ActiveKeys(ctx, storage.PurposeTrustList, keyring.AlgSM2)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: trust anchors: %w", err)
 	}
@@ -214,6 +289,14 @@ func listDigest(l *qr.TrustList) []byte {
 		u(uint64(k.NotBefore.Unix()))
 		u(uint64(k.NotAfter.Unix()))
 	}
+	// Only when present, so a list without next anchors keeps the digest (and the bytes)
+	// older replicas produce for it during a rolling upgrade.
+	if len(l.NextAnchors) > 0 {
+		u(uint64(len(l.NextAnchors)))
+		for _, a := range l.NextAnchors {
+			h.Write(smcrypto.MarshalPublicKey(a.PublicKey))
+		}
+	}
 	return h.Sum(nil)
 }
 
@@ -250,3 +333,8 @@ func (r *detRand) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// TrustListValidity returns how long a trust list stays fresh (ServiceConfig.TrustListValidity):
+// the suggested least time between PrepareAnchorRotation and CommitAnchorRotation, since a
+// verifier that keeps its list fresh has fetched an announcing list by then.
+func (s *Service) TrustListValidity() time.Duration { return s.listLife }

@@ -17,15 +17,8 @@ const maxSelection = qr.MaxBundle
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	sess := s.session(r)
 	d := s.newPage(r, sess)
-	if sess != nil {
-		recs, err := s.svc.LicencesByIndex(r.Context(), sess.Index)
-		if err != nil {
-			s.serverError(w, r, "home: list licences", err)
-			return
-		}
-		for _, rec := range recs {
-			d.Licences = append(d.Licences, s.licenceView(rec, d.Lang))
-		}
+	if sess != nil && !s.listLicences(w, r, sess, d, "home") {
+		return
 	}
 	s.render(w, http.StatusOK, s.pages.home, d)
 }
@@ -38,15 +31,24 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := s.newPage(r, sess)
+	if !s.listLicences(w, r, sess, d, "bundle") {
+		return
+	}
+	s.render(w, http.StatusOK, s.pages.bundle, d)
+}
+
+// listLicences fills d.Licences with the views (masked) of the session holder's licences. When
+// the store fails it serves the error page, logged under page, and returns false.
+func (s *Server) listLicences(w http.ResponseWriter, r *http.Request, sess *session, d *pageData, page string) bool {
 	recs, err := s.svc.LicencesByIndex(r.Context(), sess.Index)
 	if err != nil {
-		s.serverError(w, r, "bundle: list licences", err)
-		return
+		s.serverError(w, r, page+": list licences", err)
+		return false
 	}
 	for _, rec := range recs {
 		d.Licences = append(d.Licences, s.licenceView(rec, d.Lang))
 	}
-	s.render(w, http.StatusOK, s.pages.bundle, d)
+	return true
 }
 
 // requireSession returns the session, or redirects to the login (then back here) and
@@ -77,6 +79,17 @@ func selection(q url.Values) (CodeRequest, error) {
 	return req, nil
 }
 
+// mintSelection mints a code of the page query's selection (see selection) for the session's
+// holder, and returns the request with it.
+func (s *Server) mintSelection(r *http.Request, sess *session) (CodeRequest, Minted, error) {
+	req, err := selection(r.URL.Query())
+	if err != nil {
+		return req, Minted{}, err
+	}
+	m, err := s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
+	return req, m, err
+}
+
 // handleShow mints a code for the selected licences and shows it: the PNG inline, a
 // countdown, and a script that fetches a fresh code every Refresh seconds.
 func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
@@ -84,20 +97,15 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	q := r.URL.Query()
-	req, err := selection(q)
+	req, m, err := s.mintSelection(r, sess)
 	if err == nil {
-		var m Minted
-		m, err = s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
-		if err == nil {
-			d := s.newPage(r, sess)
-			if d.Code, err = s.codeView(m, q, d.Lang, req.Fields); err != nil {
-				s.serverError(w, r, "show: render code", err)
-				return
-			}
-			s.render(w, http.StatusOK, s.pages.show, d)
+		d := s.newPage(r, sess)
+		if d.Code, err = s.codeView(m, r.URL.Query(), d.Lang, req.Fields); err != nil {
+			s.serverError(w, r, "show: render code", err)
 			return
 		}
+		s.render(w, http.StatusOK, s.pages.show, d)
+		return
 	}
 	p, known := problemOf(err)
 	if !known {
@@ -148,11 +156,7 @@ func (s *Server) handleCodeJSON(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusUnauthorized, "login_required", texts[lang]["loginFirst"])
 		return
 	}
-	req, err := selection(r.URL.Query())
-	var m Minted
-	if err == nil {
-		m, err = s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
-	}
+	_, m, err := s.mintSelection(r, sess)
 	if err != nil {
 		p, known := problemOf(err)
 		if !known {
@@ -176,11 +180,7 @@ func (s *Server) handleCodePNG(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	req, err := selection(r.URL.Query())
-	var m Minted
-	if err == nil {
-		m, err = s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
-	}
+	_, m, err := s.mintSelection(r, sess)
 	if err != nil {
 		p, known := problemOf(err)
 		if !known {

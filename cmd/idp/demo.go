@@ -32,7 +32,9 @@ const (
 	demoName     = "林晓彤"
 	demoPassword = "demo-password-2026"
 	demoWalletID = "wallet"
-	demoAppID    = "demo-app"
+	// demoWalletAlg is the wallet client's ID-token algorithm, registered and pinned alike.
+	demoWalletAlg = oidc.AlgSM2
+	demoAppID     = "demo-app"
 	// demoVerifier is the PKCE code_verifier printed for trying the demo app's flow by hand.
 	// Printing a verifier defeats PKCE: it is for the demo app only.
 	demoVerifier = "tongban-demo-verifier-0123456789-abcdefghijklmnop"
@@ -145,9 +147,12 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
+	// The wallet accepts ID tokens in the algorithm its client is registered for. Its JSON
+	// API is left off (no APIClients, no APIAudience: every token is refused): the demo seeds
+	// no mobile app, and demo-app is not granted id_number.
 	walSrv, err := wallet.NewServer(ctx, wallet.Config{
 		Service: svc, Issuer: idpCfg.Issuer, ClientID: demoWalletID, ClientSecret: seed.walletSecret,
-		PublicURL: walletURL, Logger: d.log,
+		PublicURL: walletURL, Logger: d.log, IDTokenAlg: demoWalletAlg,
 	})
 	if err != nil {
 		return err
@@ -200,7 +205,7 @@ func seedDemo(ctx context.Context, store storage.Storage, kr *keyring.Keyring, s
 		RedirectURIs:           []string{walletURL + "/callback"},
 		PostLogoutRedirectURIs: []string{walletURL + "/"},
 		Scopes:                 []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeIDNumber},
-		IDTokenAlg:             oidc.AlgSM2,
+		IDTokenAlg:             demoWalletAlg,
 	}
 	_, secret, err := oidc.CreateClient(ctx, store, kr, walletClient)
 	if errors.Is(err, oidc.ErrClientExists) {

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/cmd/internal/clitest"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/qr/qrimage"
 	"github.com/tongban/tongban/wallet"
 	"github.com/tongban/tongban/wallet/wallettest"
 )
@@ -130,12 +132,7 @@ func printedCommands(banner string) [][]string {
 
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
-	walletBin := filepath.Join(t.TempDir(), "wallet")
-	build := exec.Command("go", "build", "-o", walletBin, "../wallet")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
+	walletBin := clitest.Build(t, "../wallet")
 
 	d := startDemo(t, dir)
 	for _, want := range []string{"11010119900307002X", "demo-password-2026", "licences   8, one of every kind",
@@ -182,7 +179,7 @@ func TestDemo(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "code.png"), []byte(p.Body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	text, err := wallettest.DecodePNG([]byte(p.Body))
+	text, err := qrimage.Decode([]byte(p.Body))
 	if err != nil {
 		t.Fatal(err)
 	}

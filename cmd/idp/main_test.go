@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongban/tongban/cmd/internal/clitest"
 	"github.com/tongban/tongban/sm-crypto"
 )
 
@@ -22,24 +22,7 @@ import (
 // signals are the real ones.
 var idpBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "idp-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	idpBin = filepath.Join(dir, "idp")
-	build := exec.Command("go", "build", "-o", idpBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "go build:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { clitest.Main(m, ".", &idpBin) }
 
 // Test data: a valid resident ID number (GB 11643-1999 example, check character X) and the
 // password of the test person. Password hashing is cut to 1,000 iterations through the
@@ -50,53 +33,33 @@ const (
 )
 
 // result is what one run of the binary did.
-type result struct {
-	stdout, stderr string
-	code           int
-}
+type result = clitest.Result
 
 // idp runs the binary in dir (its ./var/ holds the database and the KEK) with a clean
 // TONGBAN_* environment plus extraEnv, stdin as standard input.
 func idp(t *testing.T, dir, stdin string, extraEnv []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(idpBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(), extraEnv...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run idp %v: %v", args, err)
-	}
-	return result{out.String(), errOut.String(), code}
+	return clitest.Run(t, exec.Command(idpBin, args...), dir, stdin, append(testEnv(), extraEnv...))
 }
 
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TONGBAN_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "TONGBAN_PASSWORD_ITERATIONS=1000")
-}
+// testEnv is what every run gets on top of a clean environment: password hashing cut to 1,000
+// iterations.
+func testEnv() []string { return []string{"TONGBAN_PASSWORD_ITERATIONS=1000"} }
+
+func cleanEnv() []string { return append(clitest.CleanEnv(), testEnv()...) }
 
 func mustOK(t *testing.T, r result, what string) {
 	t.Helper()
-	if r.code != 0 {
-		t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", what, r.code, r.stdout, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", what, r.Code, r.Stdout, r.Stderr)
 	}
 }
 
 func decode[T any](t *testing.T, r result) T {
 	t.Helper()
 	var v T
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
-		t.Fatalf("decode %q: %v", r.stdout, err)
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil {
+		t.Fatalf("decode %q: %v", r.Stdout, err)
 	}
 	return v
 }
@@ -111,8 +74,8 @@ func TestAdminCommands(t *testing.T) {
 	r := idp(t, dir, testPassword+"\n", nil, "people", "add", "--id-number", testIDNumber, "--name", "张三", "--phone", "13800138000", "--json")
 	mustOK(t, r, "people add")
 	person := decode[personJSON](t, r)
-	if person.ID == "" || person.Kind != "natural" || !person.HasPhone || strings.Contains(r.stdout, testIDNumber) {
-		t.Errorf("people add output %s", r.stdout)
+	if person.ID == "" || person.Kind != "natural" || !person.HasPhone || strings.Contains(r.Stdout, testIDNumber) {
+		t.Errorf("people add output %s", r.Stdout)
 	}
 	if !strings.HasPrefix(person.IDNumberMasked, "110105") || !strings.HasSuffix(person.IDNumberMasked, "002X") {
 		t.Errorf("masked number %q", person.IDNumberMasked)
@@ -123,8 +86,8 @@ func TestAdminCommands(t *testing.T) {
 	}
 	// The same number again: a conflict with stored data, not a usage error: exit 1, no hint.
 	r = idp(t, dir, testPassword+"\n", nil, "people", "add", "--id-number", testIDNumber, "--name", "张三")
-	if r.code != 1 || !strings.Contains(r.stderr, "already registered") || strings.Contains(r.stderr, "idp help") || strings.Contains(r.stderr, "oidc:") {
-		t.Errorf("duplicate person: exit %d, stderr %s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "already registered") || strings.Contains(r.Stderr, "idp help") || strings.Contains(r.Stderr, "oidc:") {
+		t.Errorf("duplicate person: exit %d, stderr %s", r.Code, r.Stderr)
 	}
 
 	r = idp(t, dir, "", nil, "clients", "add", "--id", "portal", "--name", "门户",
@@ -133,14 +96,14 @@ func TestAdminCommands(t *testing.T) {
 	mustOK(t, r, "clients add portal")
 	portal := decode[clientJSON](t, r)
 	if len(portal.ClientSecret) < 32 || portal.Public || portal.IDTokenSignedResponseAlg != "SGD_SM3_SM2" || len(portal.RedirectURIs) != 2 {
-		t.Errorf("clients add portal: %s", r.stdout)
+		t.Errorf("clients add portal: %s", r.Stdout)
 	}
 
 	r = idp(t, dir, "", nil, "clients", "add", "--id", "mobile", "--public", "--redirect-uri", "cn.gov.example.app:/callback", "--json")
 	mustOK(t, r, "clients add mobile")
 	mobile := decode[clientJSON](t, r)
 	if mobile.ClientSecret != "" || !mobile.Public || mobile.IDTokenSignedResponseAlg != "RS256" {
-		t.Errorf("public client: %s", r.stdout)
+		t.Errorf("public client: %s", r.Stdout)
 	}
 	if strings.Join(mobile.Scopes, " ") != "openid profile offline_access" || strings.Join(mobile.GrantTypes, ",") != "authorization_code,refresh_token" {
 		t.Errorf("defaults: scopes %v grants %v", mobile.Scopes, mobile.GrantTypes)
@@ -148,27 +111,27 @@ func TestAdminCommands(t *testing.T) {
 
 	r = idp(t, dir, "", nil, "clients", "add", "--id", "batch", "--grant-types", "client_credentials", "--scopes", "profile")
 	mustOK(t, r, "clients add batch")
-	if !strings.Contains(r.stdout, "client_secret: ") {
-		t.Errorf("text output without the secret: %s", r.stdout)
+	if !strings.Contains(r.Stdout, "client_secret: ") {
+		t.Errorf("text output without the secret: %s", r.Stdout)
 	}
 
 	r = idp(t, dir, "", nil, "clients", "list", "--json")
 	mustOK(t, r, "clients list")
 	list := decode[[]clientJSON](t, r)
-	if len(list) != 3 || strings.Contains(r.stdout, portal.ClientSecret) {
-		t.Errorf("clients list: %s", r.stdout)
+	if len(list) != 3 || strings.Contains(r.Stdout, portal.ClientSecret) {
+		t.Errorf("clients list: %s", r.Stdout)
 	}
 	r = idp(t, dir, "", nil, "clients", "list")
 	mustOK(t, r, "clients list (table)")
-	if !strings.Contains(r.stdout, "portal") || !strings.Contains(r.stdout, "REDIRECT URIS") {
-		t.Errorf("clients list table: %s", r.stdout)
+	if !strings.Contains(r.Stdout, "portal") || !strings.Contains(r.Stdout, "REDIRECT URIS") {
+		t.Errorf("clients list table: %s", r.Stdout)
 	}
 
 	r = idp(t, dir, "", nil, "keys", "list", "--json")
 	mustOK(t, r, "keys list")
 	keys := decode[[]keyJSON](t, r)
 	if len(keys) != 3 {
-		t.Fatalf("keys list: want 3 keys, got %s", r.stdout)
+		t.Fatalf("keys list: want 3 keys, got %s", r.Stdout)
 	}
 	algs := map[string]bool{}
 	for _, k := range keys {
@@ -185,7 +148,7 @@ func TestAdminCommands(t *testing.T) {
 	mustOK(t, r, "keys rotate")
 	rot := decode[[]rotationJSON](t, r)
 	if len(rot) != 1 || rot[0].Algorithm != "SGD_SM3_SM2" || len(rot[0].Retired) != 1 {
-		t.Fatalf("keys rotate: %s", r.stdout)
+		t.Fatalf("keys rotate: %s", r.Stdout)
 	}
 
 	r = idp(t, dir, "", nil, "keys", "list", "--json")
@@ -207,8 +170,8 @@ func TestAdminCommands(t *testing.T) {
 	}
 	r = idp(t, dir, "", nil, "keys", "list")
 	mustOK(t, r, "keys list (table)")
-	if !strings.Contains(r.stdout, "retired") {
-		t.Errorf("keys list table lacks the retired key: %s", r.stdout)
+	if !strings.Contains(r.Stdout, "retired") {
+		t.Errorf("keys list table lacks the retired key: %s", r.Stdout)
 	}
 }
 
@@ -242,14 +205,14 @@ func TestUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := idp(t, dir, tt.stdin, tt.env, tt.args...)
-			if r.code != 2 {
-				t.Errorf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
+			if r.Code != 2 {
+				t.Errorf("exit %d, want 2\nstderr: %s", r.Code, r.Stderr)
 			}
-			if !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
+			if !strings.Contains(r.Stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, r.Stderr)
 			}
-			if r.stdout != "" {
-				t.Errorf("stdout not empty: %s", r.stdout)
+			if r.Stdout != "" {
+				t.Errorf("stdout not empty: %s", r.Stdout)
 			}
 		})
 	}
@@ -262,12 +225,12 @@ func TestConfigFileAllProblems(t *testing.T) {
 	conf := filepath.Join(dir, "idp.conf")
 	os.WriteFile(conf, []byte("addr = nowhere\nissuer = ftp://x\ncode-lifetime = 1h\nunknown-key = 1\n"), 0o600)
 	r := idp(t, dir, "", []string{"TONGBAN_CONFIG=" + conf, "TONGBAN_LOG_LEVEL=loud"}, "serve")
-	if r.code != 2 {
-		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	if r.Code != 2 {
+		t.Fatalf("exit %d, want 2: %s", r.Code, r.Stderr)
 	}
 	for _, want := range []string{`unknown key "unknown-key"`, "log-level", `addr "nowhere"`, "issuer", "code-lifetime: at most 10m"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
 		}
 	}
 }
@@ -427,20 +390,20 @@ func TestServeWrongKEK(t *testing.T) {
 	}
 	os.WriteFile(kekPath, []byte(other.Encode()+"\n"), 0o600)
 	r := idp(t, dir, "", nil, "serve", "--addr", "127.0.0.1:0")
-	if r.code != 1 || !strings.Contains(r.stderr, "wrong key-encryption key") || !strings.Contains(r.stderr, "restore it from its backup") {
-		t.Errorf("wrong KEK: exit %d\n%s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "wrong key-encryption key") || !strings.Contains(r.Stderr, "restore it from its backup") {
+		t.Errorf("wrong KEK: exit %d\n%s", r.Code, r.Stderr)
 	}
 
 	os.WriteFile(kekPath, []byte("not a key\n"), 0o600)
 	r = idp(t, dir, "", nil, "serve", "--addr", "127.0.0.1:0")
-	if r.code != 1 || !strings.Contains(r.stderr, "malformed key-encryption key") {
-		t.Errorf("corrupt KEK: exit %d\n%s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "malformed key-encryption key") {
+		t.Errorf("corrupt KEK: exit %d\n%s", r.Code, r.Stderr)
 	}
 
 	os.Remove(kekPath)
 	r = idp(t, dir, "", nil, "serve", "--addr", "127.0.0.1:0")
-	if r.code != 1 || !strings.Contains(r.stderr, "already holds keys") {
-		t.Errorf("lost KEK: exit %d\n%s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "already holds keys") {
+		t.Errorf("lost KEK: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(kekPath); err == nil {
 		t.Error("serve made a new KEK for a database with keys")
@@ -468,8 +431,8 @@ func initVar(t *testing.T, dir string) {
 
 func TestHelpListsDemo(t *testing.T) {
 	r := idp(t, t.TempDir(), "", nil, "--help")
-	if r.code != 0 || !strings.Contains(r.stdout, "idp demo ") {
-		t.Errorf("idp --help: exit %d\n%s", r.code, r.stdout)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "idp demo ") {
+		t.Errorf("idp --help: exit %d\n%s", r.Code, r.Stdout)
 	}
 }
 
@@ -485,8 +448,8 @@ func TestAdminRefusesMissingDatabase(t *testing.T) {
 		{"people", "add", "--id-number", testIDNumber, "--name", "张三"},
 	} {
 		r := idp(t, dir, testPassword+"\n", nil, args...)
-		if r.code != 1 || !strings.Contains(r.stderr, "does not exist") {
-			t.Errorf("%v: exit %d, stderr %s", args, r.code, r.stderr)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "does not exist") {
+			t.Errorf("%v: exit %d, stderr %s", args, r.Code, r.Stderr)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "var")); err == nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/cmd/internal/idpserver"
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage"
 )
@@ -67,9 +68,7 @@ A natural person (--kind natural, the default) has an 18-character resident ID n
 			if k := storage.PersonKind(kind); k != storage.NaturalPerson && k != storage.LegalPerson {
 				p.Addf("--kind: want natural or legal, got %q", kind)
 			}
-			if c.cfg.PasswordIterations < 1 || c.cfg.PasswordIterations > 100_000_000 {
-				p.Addf("password-iterations: must be from 1 to 100000000, got %d", c.cfg.PasswordIterations)
-			}
+			idpserver.ValidatePasswordIterations(p, c.cfg.PasswordIterations)
 		})
 		if err != nil {
 			return err

@@ -98,7 +98,8 @@ func (c *cli) keysRotateCmd() *cobra.Command {
 trust list for --keep (default 1h), so that the codes it signed keep verifying; the trust list's
 sequence number rises at once. Verifiers need nothing but a fresh trust list.
 
-The trust-list signing key is the verifiers' pinned trust anchor and is not rotated here.`,
+The trust-list signing key is the verifiers' pinned trust anchor and is not rotated here: see
+'wallet trust-list rotate-anchor'.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().DurationVar(&keep, "keep", defaultKeep, "how long the retired key stays in the trust list (at least 5m)")

@@ -32,7 +32,7 @@ var reasons = []reason{
 	{qr.ErrValidityTooLong, "validity_too_long", "二维码有效期超过规定，拒绝", "the code's validity window is longer than allowed"},
 	{qr.ErrReplayed, "replayed", "该二维码已被核验过（可能是截图重放）：请持证人刷新", "this code was already checked (a copy?): ask the holder to refresh it"},
 	{qr.ErrBadTrustList, "bad_trust_list", "信任列表文件损坏", "the trust list file is damaged"},
-	{qr.ErrUntrustedTrustList, "untrusted_trust_list", "信任列表不是由固定的信任锚签发：不可使用", "the trust list is not signed by the pinned trust anchor: do not use it"},
+	{qr.ErrUntrustedTrustList, "untrusted_trust_list", "信任列表不是由固定的信任锚签发：若运营方已更换信任锚，请核对指纹后安装新的 trust-anchor.pem；否则不可使用", "the trust list is not signed by the pinned trust anchor: if the operator has rotated the anchor, install the new trust-anchor.pem after checking its fingerprint; otherwise do not use it"},
 	{qr.ErrTrustListSignature, "trust_list_signature", "信任列表签名无效：文件被改动", "the trust list's signature does not verify: the file was altered"},
 	{qr.ErrTrustListRollback, "trust_list_rolled_back", "信任列表比已使用过的版本旧（回滚），拒绝", "the trust list is older than one already used (rollback): refused"},
 	{errUnreadableImage, "unreadable_image", "图片中没有可识别的二维码", "no QR code could be read from the image"},

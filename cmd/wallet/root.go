@@ -72,6 +72,7 @@ func (c *cli) newRoot() *cobra.Command {
   wallet code --holder N --kind K[,K…]  mint a code from the command line
   wallet trust-list export FILE         write the signed trust list and its trust anchor
   wallet trust-list show FILE           check a trust list offline and show what it trusts
+  wallet trust-list rotate-anchor prepare|commit  rotate the trust anchor in two phases
   wallet verify --trust-list FILE CODE  check a code offline (counters): exit 0 valid, 1 rejected
   wallet keys list|rotate               list the signing keys; rotate the code-signing key
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,8 @@ type serveConfig struct {
 	ClientSecretFile  string
 	PublicURL         string
 	APIClients        []string
+	APIAudience       string
+	IDTokenAlg        string
 	KeyIssuer         string
 	SessionLifetime   time.Duration
 	TrustListPeriod   time.Duration
@@ -52,6 +55,14 @@ registered with the redirect URI <public-url>/callback, the post-logout redirect
       --post-logout-redirect-uri http://127.0.0.1:8081/ --scopes "openid profile id_number" \
       --id-token-alg SGD_SM3_SM2 --json
 
+The wallet accepts ID tokens signed only with --id-token-alg (default SGD_SM3_SM2): give the
+algorithm the client is registered for.
+
+The JSON API (/api/v1) is deny-by-default: it accepts an access token only when it was issued
+to a client named by --api-client (the mobile app; repeat for several) or its aud holds
+--api-audience (the wallet's resource identifier). With neither, every API call answers
+403 invalid_token and the wallet logs a warning at start; the pages work either way.
+
 On first start it creates the SM2 code-signing and trust-list signing keys in the database.
 Besides the pages and the API it serves GET /trust-list, /healthz, /readyz and /metrics.
 Logs are JSON lines on standard error, without personal data.`,
@@ -64,13 +75,15 @@ Logs are JSON lines on standard error, without personal data.`,
 	f.StringVar(&sc.ClientSecret, "client-secret", "", "the wallet's client secret (prefer TONGBAN_CLIENT_SECRET or --client-secret-file: a flag shows in the process list)")
 	f.StringVar(&sc.ClientSecretFile, "client-secret-file", "", "file holding the wallet's client secret")
 	f.StringVar(&sc.PublicURL, "public-url", defaultPublicURL, "the wallet's base URL as browsers reach it (scheme://host[:port])")
-	f.StringSliceVar(&sc.APIClients, "api-client", nil, "client ID whose access tokens the JSON API accepts (repeat; default: any token granted id_number)")
+	f.StringSliceVar(&sc.APIClients, "api-client", nil, "client ID whose access tokens the JSON API accepts (repeat; default none: with no --api-audience either, the API refuses every token)")
+	f.StringVar(&sc.APIAudience, "api-audience", "", "the wallet's resource identifier: the JSON API accepts access tokens whose aud contains it")
+	f.StringVar(&sc.IDTokenAlg, "id-token-alg", wallet.DefaultIDTokenAlg, "the only ID-token signing algorithm accepted: the one the wallet's client is registered for ("+strings.Join(wallet.IDTokenAlgs, ", ")+")")
 	f.StringVar(&sc.KeyIssuer, "key-issuer", wallet.DefaultKeyIssuer, "issuer name of the code-signing key in the trust list")
 	f.DurationVar(&sc.SessionLifetime, "session-lifetime", wallet.DefaultSessionLifetime, "wallet login lifetime")
 	f.DurationVar(&sc.TrustListPeriod, "trust-list-period", wallet.DefaultTrustListPeriod, "the trust list is re-issued at least this often")
 	f.DurationVar(&sc.TrustListValidity, "trust-list-validity", wallet.DefaultTrustListValidity, "how long a trust list stays fresh; verifiers must update within it")
 	app.Configurable(f, "issuer", "client-id", "client-secret", "client-secret-file", "public-url", "api-client",
-		"key-issuer", "session-lifetime", "trust-list-period", "trust-list-validity")
+		"api-audience", "id-token-alg", "key-issuer", "session-lifetime", "trust-list-period", "trust-list-validity")
 
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		log, err := c.setup(cmd, false, func(p *app.Problems) {
@@ -83,6 +96,12 @@ Logs are JSON lines on standard error, without personal data.`,
 			}
 			if sc.ClientSecret != "" && sc.ClientSecretFile != "" {
 				p.Addf("client-secret and client-secret-file are both set: give one")
+			}
+			if !slices.Contains(wallet.IDTokenAlgs, sc.IDTokenAlg) {
+				p.Addf("id-token-alg %q: want one of %s", sc.IDTokenAlg, strings.Join(wallet.IDTokenAlgs, ", "))
+			}
+			if slices.Contains(sc.APIClients, "") {
+				p.Addf("api-client: empty client ID")
 			}
 			if sc.ClientSecret == "" && sc.ClientSecretFile == "" {
 				p.Addf("client-secret: required (TONGBAN_CLIENT_SECRET or --client-secret-file); register the wallet with 'idp clients add'")
@@ -112,7 +131,8 @@ Logs are JSON lines on standard error, without personal data.`,
 		defer closeFn()
 		srv, err := wallet.NewServer(ctx, wallet.Config{
 			Service: svc, Issuer: sc.Issuer, ClientID: sc.ClientID, ClientSecret: secret,
-			PublicURL: sc.PublicURL, Logger: log, APIClients: sc.APIClients, SessionLifetime: sc.SessionLifetime,
+			PublicURL: sc.PublicURL, Logger: log, APIClients: sc.APIClients, APIAudience: sc.APIAudience,
+			IDTokenAlg: sc.IDTokenAlg, SessionLifetime: sc.SessionLifetime,
 		})
 		if err != nil {
 			return app.Usage(err)
@@ -126,6 +146,9 @@ Logs are JSON lines on standard error, without personal data.`,
 		ln, err := sc.HTTP.Listen(ctx)
 		if err != nil {
 			return err
+		}
+		if len(sc.APIClients) == 0 && sc.APIAudience == "" {
+			log.Warn("the JSON API accepts no tokens: give --api-client (the mobile app's client ID) or --api-audience to enable it")
 		}
 		log.Info("wallet starting", "public_url", sc.PublicURL, "issuer", sc.Issuer,
 			"trust_anchor", wallet.AnchorFingerprint(anchors[0]))

@@ -13,6 +13,7 @@ import (
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -31,7 +32,7 @@ func (c *cli) trustListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(c.trustListExportCmd(), c.trustListShowCmd())
+	cmd.AddCommand(c.trustListExportCmd(), c.trustListShowCmd(), c.rotateAnchorCmd())
 	return cmd
 }
 
@@ -44,6 +45,8 @@ type exportJSON struct {
 	ExpiresAt   string   `json:"expires_at"`
 	Keys        int      `json:"keys"`
 	Fingerprint []string `json:"anchor_fingerprints"`
+	SignedBy    string   `json:"signed_by"`                          // fingerprint of the anchor that signed the list
+	NextAnchors []string `json:"next_anchor_fingerprints,omitempty"` // announced next anchors
 }
 
 func (c *cli) trustListExportCmd() *cobra.Command {
@@ -87,8 +90,12 @@ they can check the anchor they install (see docs/verifiers/counter-guide.md).`,
 		}
 		fmt.Fprintf(c.out, "wrote trust list %s: sequence %d, %d code-signing key(s), fresh until %s\n",
 			res.File, res.Sequence, res.Keys, res.ExpiresAt)
+		fmt.Fprintf(c.out, "signed by trust anchor %s\n", res.SignedBy)
+		for _, n := range res.NextAnchors {
+			fmt.Fprintf(c.out, "announces next trust anchor %s (rotation prepared)\n", n)
+		}
 		if res.Anchor != "" {
-			fmt.Fprintf(c.out, "wrote trust anchor %s: fingerprint %s\n", res.Anchor, res.Fingerprint[0])
+			fmt.Fprintf(c.out, "wrote trust anchor %s: fingerprint %s\n", res.Anchor, strings.Join(res.Fingerprint, ", "))
 		}
 		return nil
 	})
@@ -112,6 +119,12 @@ func exportTrustList(ctx context.Context, svc *wallet.Service, file, anchor stri
 	}
 	for _, a := range anchors {
 		res.Fingerprint = append(res.Fingerprint, wallet.AnchorFingerprint(a))
+		if smcrypto.KeyID(a) == list.SignerKID {
+			res.SignedBy = wallet.AnchorFingerprint(a)
+		}
+	}
+	for _, n := range list.NextAnchors {
+		res.NextAnchors = append(res.NextAnchors, wallet.AnchorFingerprint(n.PublicKey))
 	}
 	if err := writeFileAtomic(file, signed, 0o644); err != nil {
 		return nil, fmt.Errorf("write trust list: %w", err)
@@ -136,6 +149,7 @@ type showJSON struct {
 	Message    string    `json:"message,omitempty"`
 	Detail     string    `json:"detail,omitempty"`
 	Anchors    []string  `json:"anchor_fingerprints"`
+	Next       []string  `json:"next_anchor_fingerprints,omitempty"` // announced by the list
 	Sequence   uint64    `json:"sequence,omitempty"`
 	IssuedAt   string    `json:"issued_at,omitempty"`
 	ExpiresAt  string    `json:"expires_at,omitempty"`
@@ -211,6 +225,9 @@ or out of date); 2 wrong usage or an unreadable file.`,
 			out.Sequence = list.Sequence
 			out.IssuedAt = list.IssuedAt.UTC().Format(time.RFC3339)
 			out.ExpiresAt = list.ExpiresAt.UTC().Format(time.RFC3339)
+			for _, n := range list.NextAnchors {
+				out.Next = append(out.Next, wallet.AnchorFingerprint(n.PublicKey))
+			}
 			for _, k := range list.Keys {
 				kj := keyJSON{KeyID: hex.EncodeToString(k.KID[:]), Issuer: k.Issuer,
 					NotBefore: k.NotBefore.UTC().Format(time.RFC3339), NotAfter: k.NotAfter.UTC().Format(time.RFC3339)}
@@ -245,6 +262,9 @@ or out of date); 2 wrong usage or an unreadable file.`,
 			fmt.Fprintf(w, "sequence                  %d\n", list.Sequence)
 			fmt.Fprintf(w, "issued                    %s\n", list.IssuedAt.In(credentials.ChinaStandardTime).Format(time.DateTime+" -07:00"))
 			fmt.Fprintf(w, "fresh until               %s\n", list.ExpiresAt.In(credentials.ChinaStandardTime).Format(time.DateTime+" -07:00"))
+			for _, n := range out.Next {
+				fmt.Fprintf(w, "next trust anchor         %s (announced: the operator is rotating the anchor)\n", n)
+			}
 			for _, k := range out.Keys {
 				fmt.Fprintf(w, "code-signing key          %s (%s)\n  kinds     %s\n  profiles  %v\n  usable    %s to %s\n",
 					k.KeyID, k.Issuer, strings.Join(k.Kinds, ", "), k.Profiles, k.NotBefore, k.NotAfter)

@@ -1,25 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"fmt"
-	"image"
-	_ "image/png" // PNG decoder for --png
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/spf13/cobra"
 
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/qr/qrimage"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -196,16 +192,24 @@ func (c *cli) check(text string, inputErr error, listBytes []byte, anchors []*ec
 		r := reasonOf(err)
 		return &verifyJSON{Reason: r.code, Message: r.en, MessageZH: r.zh, Detail: err.Error()}
 	}
-	store := qr.NewTrustStore(anchors, now)
+	pinned, next, err := state.anchors(anchors)
+	if err != nil {
+		return fail(fmt.Errorf("--state: %w", err))
+	}
+	store := qr.NewTrustStore(pinned, now)
 	if state != nil {
+		store.SetNextAnchors(next)
 		store.SetMinSequence(state.TrustListSequence)
 	}
 	list, err := store.Update(listBytes)
 	if err != nil {
 		return fail(err)
 	}
-	if state != nil && list.Sequence > state.TrustListSequence {
-		state.TrustListSequence, state.changed = list.Sequence, true
+	if state != nil {
+		if list.Sequence > state.TrustListSequence {
+			state.TrustListSequence, state.changed = list.Sequence, true
+		}
+		state.followAnchors(pinned, store.Anchors(), store.NextAnchors())
 	}
 	if inputErr != nil {
 		return fail(inputErr)
@@ -320,38 +324,14 @@ func printResult(w io.Writer, r *verifyJSON) {
 	_ = tw.Flush()
 }
 
-// maxPNGPixels caps the images verify decodes: a code saved from a screen is far smaller.
-const maxPNGPixels = 4096 * 4096
-
-// decodeQR reads the QR code in a PNG image with gozxing.
+// decodeQR reads the QR code in a PNG image; every failure is errUnreadableImage, with the
+// decoder's detail (an image over qrimage.MaxPixels is refused from its header).
 func decodeQR(data []byte) (string, error) {
-	// Read the header first: a small file can declare a huge image (a decompression bomb).
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	text, err := qrimage.Decode(data)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", errUnreadableImage, err)
+		return "", fmt.Errorf("%w: %w", errUnreadableImage, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPNGPixels {
-		return "", fmt.Errorf("%w: %d×%d pixels; at most %d pixels (4096×4096)", errUnreadableImage, cfg.Width, cfg.Height, maxPNGPixels)
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", errUnreadableImage, err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", errUnreadableImage, err)
-	}
-	// A saved code image is a "pure" barcode (upright, with its quiet zone): decode it as such
-	// first; gozxing's general detector misjudges about 1 in 100 clean renders. The general
-	// detector is the fallback for photos and screenshots.
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
-	if err != nil {
-		res, err = gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	}
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", errUnreadableImage, err)
-	}
-	return res.GetText(), nil
+	return text, nil
 }
 
 // readLimited reads a file of at most limit bytes.

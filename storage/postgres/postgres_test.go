@@ -58,37 +58,21 @@ func TestConcurrentOpen(t *testing.T) {
 
 func TestAuditAppendOnly(t *testing.T) {
 	dsn := storagetest.PostgresDSN(t)
-	ctx := t.Context()
-	s, err := postgres.Open(ctx, dsn)
+	s, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.AppendAudit(ctx, storage.AuditEvent{Time: time.Now(), Actor: "operator", Action: "test"}); err != nil {
-		t.Fatal(err)
-	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, stmt := range []string{
+	storagetest.AuditAppendOnly(t, s, db,
 		"UPDATE audit SET actor = 'mallory'",
 		"DELETE FROM audit",
 		"TRUNCATE audit",
-	} {
-		_, err := db.ExecContext(ctx, stmt)
-		if err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Errorf("%s: error %v, want the append-only refusal", stmt, err)
-		}
-	}
-	events, err := s.ListAudit(ctx, 0, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(events) != 1 || events[0].Actor != "operator" {
-		t.Errorf("audit log changed: %+v", events)
-	}
+	)
 }
 
 func TestOpenMissingSchema(t *testing.T) {

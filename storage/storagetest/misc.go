@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +44,31 @@ func testNonces(t *testing.T, s storage.Storage) {
 			}
 			checkErr(t, "UseNonce", s.UseNonce(ctx, tc.namespace, tc.value, tc.expiresAt), tc.wantErr)
 		})
+	}
+}
+
+// AuditAppendOnly checks that the audit log of s refuses changes made behind the store's back:
+// it appends one event through s, runs each of stmts (UPDATE, DELETE… on the audit table)
+// on db, a raw connection to the same database, and wants every one refused with the schema's
+// "append-only" error and the event unchanged.
+func AuditAppendOnly(t *testing.T, s storage.Storage, db *sql.DB, stmts ...string) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.AppendAudit(ctx, storage.AuditEvent{Time: time.Now(), Actor: "operator", Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range stmts {
+		_, err := db.ExecContext(ctx, stmt)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: error %v, want the append-only refusal", stmt, err)
+		}
+	}
+	events, err := s.ListAudit(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Actor != "operator" {
+		t.Errorf("audit log changed: %+v", events)
 	}
 }
 

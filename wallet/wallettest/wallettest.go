@@ -1,14 +1,10 @@
 // Package wallettest holds helpers for end-to-end tests of the wallet: a cookie-keeping
-// browser that fills in the identity provider's login and consent forms, and an independent
-// QR decoder (github.com/makiuchi-d/gozxing, not the encoder tongban renders with) for the
-// PNG codes the wallet serves.
+// browser that fills in the identity provider's login and consent forms. The PNG codes the wallet
+// serves are read with qr/qrimage.
 package wallettest
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,8 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 	"golang.org/x/net/html"
 )
 
@@ -201,29 +195,4 @@ func (b *Browser) LoginWallet(walletURL, identifier, password string) *Page {
 		b.t.Fatalf("wallet login ended at %d %s:\n%s", p.Status, p.URL, p.Body)
 	}
 	return p
-}
-
-// DecodePNG reads the QR code in a PNG image with gozxing: as a pure barcode first, then with
-// the general detector.
-func DecodePNG(data []byte) (string, error) {
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		return "", fmt.Errorf("png: %w", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", fmt.Errorf("gozxing: %w", err)
-	}
-	// A rendered code is a "pure" barcode (upright, quiet zone, nothing else): decode it as
-	// such first. gozxing's general finder-pattern detector misjudges the module size of about
-	// 1 in 100 clean renders ("NotFoundException: dimension = …"); it remains the fallback
-	// for screenshots and photos.
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
-	if err != nil {
-		res, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	}
-	if err != nil {
-		return "", fmt.Errorf("gozxing: %w", err)
-	}
-	return res.GetText(), nil
 }

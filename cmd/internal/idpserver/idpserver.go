@@ -123,6 +123,14 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 		"client-cache-ttl")
 }
 
+// ValidatePasswordIterations records a problem unless n is from 1 to
+// smcrypto.MaxPasswordIterations (the most CheckPassword accepts).
+func ValidatePasswordIterations(p *app.Problems, n int) {
+	if n < 1 || n > smcrypto.MaxPasswordIterations {
+		p.Addf("password-iterations: must be from 1 to %d, got %d", smcrypto.MaxPasswordIterations, n)
+	}
+}
+
 // Validate records every problem of c in p (the common and HTTP settings included).
 func (c *Config) Validate(p *app.Problems) {
 	c.Common.Validate(p)
@@ -130,9 +138,7 @@ func (c *Config) Validate(p *app.Problems) {
 	if _, err := c.issuer(); err != nil {
 		p.Add(err)
 	}
-	if c.PasswordIterations < 1 || c.PasswordIterations > 100_000_000 {
-		p.Addf("password-iterations: must be from 1 to 100000000, got %d", c.PasswordIterations)
-	}
+	ValidatePasswordIterations(p, c.PasswordIterations)
 	app.ValidateLoopbackAddr(p, "pprof-addr", c.PprofAddr)
 	switch http.CanonicalHeaderKey(c.ClientIPHeader) {
 	case "", "X-Real-Ip", "X-Forwarded-For":

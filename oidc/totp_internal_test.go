@@ -1,0 +1,57 @@
+package oidc
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/storagetest"
+)
+
+// TestTOTPRepeatedCode: the same 6 digits can be the code of two nearby time steps; each
+// step's code logs in once, so the second step's must be accepted (the nonce names the step,
+// not the digits), and each refused when used again.
+func TestTOTPRepeatedCode(t *testing.T) {
+	// For this secret the codes of steps 59903457 and 59903459 (Dec 2026) are both 156051.
+	const secret, code = "ORXW4Z3CMFXC25DPORYC25DFON2C223FPEWTEMA", "156051"
+	step1, step2 := time.Unix(59903457*30+5, 0), time.Unix(59903459*30+5, 0)
+	for _, at := range []time.Time{step1, step2} {
+		if c, _ := totp.GenerateCode(secret, at); c != code {
+			t.Fatalf("code at %v = %s, want %s", at, c, code)
+		}
+	}
+	if c, _ := totp.GenerateCode(secret, step1.Add(30*time.Second)); c == code {
+		t.Fatal("the step in between has the same code too")
+	}
+	ctx := context.Background()
+	kr := testKeyring(t)
+	s, err := NewServer(ctx, Config{Issuer: "https://idp.example", Store: storagetest.SQLite(t), Keyring: kr,
+		PasswordParams: smcrypto.PasswordParams{Iterations: 1000, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := kr.SealField([]byte(secret), personAAD("person-1", sealOTP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := storage.Person{ID: "person-1", OTPSecretSealed: sealed}
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"ok/first-step", step1, true},
+		{"fail/same-step-again", step1.Add(10 * time.Second), false},
+		{"ok/later-step-same-digits", step2, true},
+		{"fail/later-step-again", step2.Add(5 * time.Second), false},
+		{"fail/step-between-both-used", step1.Add(30 * time.Second), false},
+	} {
+		if got := s.checkTOTP(ctx, p, code, tc.at); got != tc.want {
+			t.Errorf("%s: checkTOTP at %v = %v, want %v", tc.name, tc.at, got, tc.want)
+		}
+	}
+}
