@@ -27,7 +27,9 @@
 // rotate`); the new key signs at once and the retired one stays in the JWKS for keepFor. Keep
 // it at least Config.SessionLifetime (and IDTokenLifetime), so ID tokens and id_token_hint
 // values signed before the rotation keep verifying; a running server sees the rotation within
-// keyring.CacheTTL. Server.Purge deletes expired codes and tokens; run it periodically.
+// keyring.CacheTTL. Server.Purge deletes expired codes and tokens, one-time values, login
+// sessions and old login failures; run it periodically (`idp serve` does, every
+// --purge-interval). It deletes by expiry only, so replicas may all run it.
 //
 // # Endpoints
 //

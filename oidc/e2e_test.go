@@ -1222,9 +1222,9 @@ func testCORSAndPurge(t *testing.T, e *env) {
 	_ = code
 	e.clock.Advance(2 * time.Minute)
 	defer e.clock.Advance(-2 * time.Minute)
-	tokens, _, err := e.srv.Purge(context.Background())
-	if err != nil || tokens < 1 {
-		t.Errorf("purge: %d %v", tokens, err)
+	counts, err := e.srv.Purge(context.Background())
+	if err != nil || counts.Tokens < 1 {
+		t.Errorf("purge: %+v %v", counts, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -287,19 +288,41 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// Purge deletes token records (codes, access and refresh tokens) that expired before now and
-// one-time values (TOTP codes) past their lifetime, and login failures older than the
-// lockout windows; run it periodically, e.g. hourly.
-// Inactive refresh tokens are kept until they expire, so reuse is still detected. It returns
-// how many records of each kind went.
-func (s *Server) Purge(ctx context.Context) (tokens, nonces int64, err error) {
+// PurgeCounts says how many records one Purge deleted, by kind.
+type PurgeCounts struct {
+	Tokens        int64 // authorization codes, access and refresh tokens, PKCE and OIDC request data
+	Nonces        int64 // one-time values (used TOTP codes, client assertion IDs…) past their lifetime
+	LoginSessions int64 // expired SSO sessions (and the wallet's, in a shared database)
+	Failures      int64 // login failures older than the lockout windows
+}
+
+// Map returns the counts keyed by snake_case kind, for logs.
+func (c PurgeCounts) Map() map[string]int64 {
+	return map[string]int64{
+		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
+	}
+}
+
+// Purge deletes token records (codes, access and refresh tokens) that expired before now,
+// one-time values (TOTP codes) past their lifetime, login sessions that expired before now
+// and login failures older than the lockout windows; run it periodically (`idp serve` does,
+// every --purge-interval). Inactive refresh tokens are kept until they expire, so reuse is
+// still detected. Every step runs even when an earlier one fails; it returns how many records
+// of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
+// and several replicas may run it at once.
+func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	now := s.now()
-	if tokens, err = s.store.DeleteExpiredTokens(ctx, now); err != nil {
-		return 0, 0, err
+	var c PurgeCounts
+	var errs []error
+	step := func(n *int64, what string, f func(context.Context, time.Time) (int64, error), before time.Time) {
+		var err error
+		if *n, err = f(ctx, before); err != nil {
+			errs = append(errs, fmt.Errorf("purge %s: %w", what, err))
+		}
 	}
-	if nonces, err = s.store.PurgeNonces(ctx, now); err != nil {
-		return tokens, 0, err
-	}
-	_, err = s.store.PurgeFailures(ctx, now.Add(-max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)))
-	return tokens, nonces, err
+	step(&c.Tokens, "tokens", s.store.DeleteExpiredTokens, now)
+	step(&c.Nonces, "nonces", s.store.PurgeNonces, now)
+	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
+	step(&c.Failures, "login failures", s.store.PurgeFailures, now.Add(-max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)))
+	return c, errors.Join(errs...)
 }

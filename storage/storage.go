@@ -185,6 +185,9 @@ type LoginSessions interface {
 	DeleteLoginSession(ctx context.Context, id string) error
 	// DeleteLoginSessionsForPerson ends every session of a person (logout everywhere).
 	DeleteLoginSessionsForPerson(ctx context.Context, personID string) (int64, error)
+	// DeleteExpiredLoginSessions removes sessions that expired before t (ExpiresAt < t);
+	// returns how many. Idempotent: concurrent or repeated calls are harmless.
+	DeleteExpiredLoginSessions(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Consent records the scopes a person granted a client (remembered per client).

@@ -61,6 +61,7 @@ type world struct {
 	kr        *keyring.Keyring
 	svc       *wallet.Service
 	idp, wal  *httptest.Server
+	srv       *wallet.Server
 	mobileRed string
 	logs      *syncBuffer // the wallet's logs
 }
@@ -170,6 +171,7 @@ func newWorldWith(t *testing.T, alg string, mod func(*wallet.Config)) *world {
 	}
 	srv, err := wallet.NewServer(ctx, cfg)
 	must(t, err)
+	w.srv = srv
 	walH.set(srv.Handler())
 	return w
 }
@@ -692,6 +694,31 @@ func TestLogoutRevokesSession(t *testing.T) {
 	if st := replay(); st != http.StatusUnauthorized {
 		t.Errorf("the copied cookie still works after logout: %d", st)
 	}
+}
+
+// TestPurgeSessions: Purge deletes the wallet's expired sessions server-side (not only when
+// the cookie comes back), keeps live ones, and is idempotent.
+func TestPurgeSessions(t *testing.T) {
+	var mu sync.Mutex
+	offset := time.Duration(0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
+	w := newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.Now = now })
+	ctx := context.Background()
+	wallettest.NewBrowser(t).LoginWallet(w.wal.URL, citizen, password)
+
+	if n, err := w.srv.Purge(ctx); err != nil || n != 0 {
+		t.Errorf("Purge of a live session = %d, %v; want 0", n, err)
+	}
+	mu.Lock()
+	offset = wallet.DefaultSessionLifetime + time.Minute // the provider's 8 h SSO session lives on
+	mu.Unlock()
+	if n, err := w.srv.Purge(ctx); err != nil || n != 1 {
+		t.Errorf("Purge after the session lifetime = %d, %v; want 1", n, err)
+	}
+	if n, err := w.srv.Purge(ctx); err != nil || n != 0 {
+		t.Errorf("second Purge = %d, %v; want 0", n, err)
+	}
+	w.checkLogs(t)
 }
 
 // TestCookieKeyIsNotFieldKey: the wallet's cookies are not sealed with the keyring's field key

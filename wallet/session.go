@@ -148,6 +148,16 @@ func (s *Server) endSession(ctx context.Context, sess *session) error {
 	return err
 }
 
+// Purge deletes expired sessions server-side and returns how many; run it periodically
+// (`wallet serve` does, every --purge-interval). Otherwise an expired session's row only goes
+// when its cookie comes back. It deletes every login session of Config.Sessions that expired
+// before now: in a database shared with the provider its expired SSO sessions go too, which
+// is what the provider's own purge does anyway. Deleting by expiry only, it is idempotent, so
+// replicas (and the provider) may all run it.
+func (s *Server) Purge(ctx context.Context) (int64, error) {
+	return s.sessions.DeleteExpiredLoginSessions(ctx, s.now())
+}
+
 // csrf returns the CSRF token of a session: HMAC-SM3 of its random SID.
 func (s *Server) csrf(sess *session) string {
 	return b64.EncodeToString(smcrypto.HMACSM3(s.csrfKey, []byte(sess.SID)))

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +45,7 @@ const (
 // demoOptions are the flags of `idp demo`.
 type demoOptions struct {
 	addr, walletAddr, dir, licences string
+	purgeInterval                   time.Duration
 }
 
 func (c *cli) demoCmd() *cobra.Command {
@@ -67,9 +69,13 @@ See docs/demo.md.`,
 	f.StringVar(&o.walletAddr, "wallet-addr", "127.0.0.1:8081", "wallet listen address (its URL is http://ADDR)")
 	f.StringVar(&o.dir, "dir", "./var", "directory of the database, the key-encryption key and the trust list files")
 	f.StringVar(&o.licences, "licences", "docs/examples/licences.jsonl", "demo licences to import (JSON Lines)")
+	app.AddPurgeFlag(f, &o.purgeInterval, idpserver.PurgedRecords+" (the wallet's sessions included)")
 
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		log, err := c.setup(cmd, true, nil)
+		log, err := c.setup(cmd, true, func(p *app.Problems) {
+			c.cfg.Common.Validate(p)
+			app.ValidatePurgeInterval(p, o.purgeInterval)
+		})
 		if err != nil {
 			return err
 		}
@@ -108,6 +114,7 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	idpCfg.Common = d.common
 	idpCfg.PasswordIterations = d.iterations
 	idpCfg.HTTP.Addr = d.opts.addr
+	idpCfg.PurgeInterval = d.opts.purgeInterval
 	walHTTP := idpCfg.HTTP
 	walHTTP.Addr = d.opts.walletAddr
 
@@ -168,6 +175,10 @@ func runDemo(ctx context.Context, d demoSetup) error {
 		issuer: idpCfg.Issuer, wallet: walletURL, list: listPath, anchor: anchorPath, fingerprint: fingerprint,
 		licences: seed.licences, db: d.common.DB, kek: d.common.KEKFile,
 	})
+
+	// One database: the provider's purge deletes the wallet's expired sessions as well.
+	stopPurge := idp.StartPurge(ctx, idpCfg.PurgeInterval, d.log.With("service", "idp"))
+	defer stopPurge() // before b.Close
 
 	m := app.NewMetrics()
 	walHandler := app.OpsHandler(walSrv.Handler(), walSrv.Ready, m, d.log)

@@ -15,8 +15,9 @@ func (c *cli) serveCmd() *cobra.Command {
 
 On first start it creates the key-encryption key file (--kek-file, mode 0600), the database
 (--db) and the SM2, ES256 and RS256 ID-token signing keys. Besides the provider it serves
-/healthz (liveness), /readyz (storage reachable) and /metrics (Prometheus). Logs are JSON lines
-on standard error.`,
+/healthz (liveness), /readyz (storage reachable) and /metrics (Prometheus). Every
+--purge-interval (default 10m; 0 = never) it deletes expired codes, tokens, one-time values
+and login sessions, and old login failures. Logs are JSON lines on standard error.`,
 		Args: cobra.NoArgs,
 	}
 	c.cfg.AddFlags(cmd.Flags())

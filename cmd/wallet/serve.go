@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -37,6 +38,7 @@ type serveConfig struct {
 	SessionLifetime   time.Duration
 	TrustListPeriod   time.Duration
 	TrustListValidity time.Duration
+	PurgeInterval     time.Duration
 }
 
 func (c *cli) serveCmd() *cobra.Command {
@@ -64,6 +66,7 @@ to a client named by --api-client (the mobile app; repeat for several) or its au
 403 invalid_token and the wallet logs a warning at start; the pages work either way.
 
 On first start it creates the SM2 code-signing and trust-list signing keys in the database.
+Every --purge-interval (default 10m; 0 = never) it deletes expired wallet sessions.
 Besides the pages and the API it serves GET /trust-list, /healthz, /readyz and /metrics.
 Logs are JSON lines on standard error, without personal data.`,
 		Args: cobra.NoArgs,
@@ -82,12 +85,14 @@ Logs are JSON lines on standard error, without personal data.`,
 	f.DurationVar(&sc.SessionLifetime, "session-lifetime", wallet.DefaultSessionLifetime, "wallet login lifetime")
 	f.DurationVar(&sc.TrustListPeriod, "trust-list-period", wallet.DefaultTrustListPeriod, "the trust list is re-issued at least this often")
 	f.DurationVar(&sc.TrustListValidity, "trust-list-validity", wallet.DefaultTrustListValidity, "how long a trust list stays fresh; verifiers must update within it")
+	app.AddPurgeFlag(f, &sc.PurgeInterval, "wallet sessions")
 	app.Configurable(f, "issuer", "client-id", "client-secret", "client-secret-file", "public-url", "api-client",
 		"api-audience", "id-token-alg", "key-issuer", "session-lifetime", "trust-list-period", "trust-list-validity")
 
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		log, err := c.setup(cmd, false, func(p *app.Problems) {
 			sc.HTTP.Validate(p)
+			app.ValidatePurgeInterval(p, sc.PurgeInterval)
 			if u, err := url.Parse(sc.Issuer); err != nil || !u.IsAbs() || u.Host == "" {
 				p.Addf("issuer %q: want an absolute URL", sc.Issuer)
 			}
@@ -150,6 +155,14 @@ Logs are JSON lines on standard error, without personal data.`,
 		if len(sc.APIClients) == 0 && sc.APIAudience == "" {
 			log.Warn("the JSON API accepts no tokens: give --api-client (the mobile app's client ID) or --api-audience to enable it")
 		}
+		// The wallet's own expired records are its server-side sessions; nothing else it stores
+		// expires. In a database shared with the provider both purge: deleting by expiry only,
+		// that is harmless.
+		stopPurge := app.StartPurge(ctx, sc.PurgeInterval, func(ctx context.Context) (map[string]int64, error) {
+			n, err := srv.Purge(ctx)
+			return map[string]int64{"login_sessions": n}, err
+		}, log)
+		defer stopPurge() // before closeFn closes the storage
 		log.Info("wallet starting", "public_url", sc.PublicURL, "issuer", sc.Issuer,
 			"trust_anchor", wallet.AnchorFingerprint(anchors[0]))
 		if err := app.Serve(ctx, ln, handler, sc.HTTP, log); err != nil {

@@ -108,6 +108,45 @@ func testLoginSessions(t *testing.T, s storage.Storage) {
 		_, err = s.GetLoginSession(ctx, "bob-2", t0)
 		checkErr(t, "GetLoginSession of another person", err, nil)
 	})
+
+	// Left from above: "foreign" and "bob-2", both expiring at t0+1h.
+	t.Run("DeleteExpiredLoginSessions", func(t *testing.T) {
+		for _, ls := range []storage.LoginSession{
+			{ID: "expired-pre1970", PersonID: "carol", ExpiresAt: pre1970},
+			{ID: "expired", PersonID: "carol", ExpiresAt: t0.Add(-time.Minute)},
+			{ID: "wallet:expired", PersonID: "idp-sub", ExpiresAt: t0.Add(-time.Second)},
+			{ID: "expires-at-t0", PersonID: "carol", ExpiresAt: t0},
+		} {
+			must(t, "CreateLoginSession", s.CreateLoginSession(ctx, ls))
+		}
+		for _, tc := range []struct {
+			name   string
+			before time.Time
+			want   int64
+		}{
+			{"ok/expiry equal to before is kept", pre1970, 0},
+			{"ok/expired before t0", t0, 3},
+			{"ok/again (idempotent)", t0, 0},
+			{"ok/one microsecond later", t0.Add(time.Microsecond), 1},
+			{"ok/unexpired kept", t0.Add(time.Hour), 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				n, err := s.DeleteExpiredLoginSessions(ctx, tc.before)
+				must(t, "DeleteExpiredLoginSessions", err)
+				if n != tc.want {
+					t.Errorf("DeleteExpiredLoginSessions = %d, want %d", n, tc.want)
+				}
+			})
+		}
+		for _, id := range []string{"expired-pre1970", "expired", "wallet:expired", "expires-at-t0"} {
+			_, err := s.GetLoginSession(ctx, id, pre1970)
+			checkErr(t, "GetLoginSession of purged "+id, err, storage.ErrNotFound)
+		}
+		for _, id := range []string{"foreign", "bob-2"} {
+			_, err := s.GetLoginSession(ctx, id, t0)
+			checkErr(t, "GetLoginSession of unexpired "+id, err, nil)
+		}
+	})
 }
 
 func testConsents(t *testing.T, s storage.Storage) {

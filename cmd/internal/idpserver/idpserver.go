@@ -38,6 +38,9 @@ const (
 	DefaultIssuer = "http://127.0.0.1:8080"
 )
 
+// PurgedRecords names what the provider's purge deletes, for the --purge-interval help.
+const PurgedRecords = "codes, tokens, one-time values, login sessions and old login failures"
+
 // SigningAlgorithms are the ID-token signing algorithms the provider keeps an active key for;
 // Open creates the missing keys on first start.
 var SigningAlgorithms = []string{keyring.AlgSM2, keyring.AlgES256, keyring.AlgRS256}
@@ -64,6 +67,10 @@ type Config struct {
 	// PprofAddr is a loopback host:port on which to serve net/http/pprof (--pprof-addr), for
 	// profiling; "" (the default) serves none.
 	PprofAddr string
+	// PurgeInterval is how often expired tokens, one-time values, login sessions and old
+	// login failures are deleted (--purge-interval, TONGBAN_PURGE_INTERVAL); 0 never.
+	// Default app.DefaultPurgeInterval.
+	PurgeInterval time.Duration
 
 	// Lifetimes and lockout (see oidc.Config for each; flags in AddFlags).
 	CodeLifetime         time.Duration
@@ -105,6 +112,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	c.HTTP.AddFlags(fs, DefaultAddr)
 	fs.StringVar(&c.Issuer, "issuer", DefaultIssuer, "issuer URL: https, or http on a loopback host for development")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "", "header with the client IP set by a trusted reverse proxy (X-Real-IP or X-Forwarded-For); empty = connection peer")
+	app.AddPurgeFlag(fs, &c.PurgeInterval, PurgedRecords)
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "loopback host:port serving /debug/pprof/ for profiling; empty = off")
 	fs.DurationVar(&c.CodeLifetime, "code-lifetime", oidc.DefaultCodeLifetime, "authorization code lifetime")
 	fs.DurationVar(&c.AccessTokenLifetime, "access-token-lifetime", oidc.DefaultAccessTokenLifetime, "access token lifetime")
@@ -140,6 +148,7 @@ func (c *Config) Validate(p *app.Problems) {
 	}
 	ValidatePasswordIterations(p, c.PasswordIterations)
 	app.ValidateLoopbackAddr(p, "pprof-addr", c.PprofAddr)
+	app.ValidatePurgeInterval(p, c.PurgeInterval)
 	switch http.CanonicalHeaderKey(c.ClientIPHeader) {
 	case "", "X-Real-Ip", "X-Forwarded-For":
 	default:
@@ -306,6 +315,19 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 	}, nil
 }
 
+// Purge deletes the expired records of the provider once (oidc.Server.Purge), in the form
+// app.StartPurge wants.
+func (s *Service) Purge(ctx context.Context) (map[string]int64, error) {
+	c, err := s.OIDC.Purge(ctx)
+	return c.Map(), err
+}
+
+// StartPurge runs Purge every interval in the background until ctx ends (app.StartPurge);
+// call stop before Close. interval 0 runs nothing.
+func (s *Service) StartPurge(ctx context.Context, interval time.Duration, log *slog.Logger) (stop func()) {
+	return app.StartPurge(ctx, interval, s.Purge, log)
+}
+
 // Close releases what Open opened (the backend); after NewService it does nothing.
 func (s *Service) Close() error {
 	if s.ownBackend {
@@ -316,7 +338,7 @@ func (s *Service) Close() error {
 
 // Run is `idp serve`: it opens the service, listens on cfg.HTTP.Addr and serves until ctx ends
 // (SIGINT or SIGTERM through app.SignalContext), then shuts down gracefully and closes
-// storage. ready, when not nil, is called with the listening address once requests are
+// storage. Meanwhile it purges expired records every cfg.PurgeInterval. ready, when not nil, is called with the listening address once requests are
 // accepted. cfg must have passed Validate.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
 	svc, err := Open(ctx, cfg, log)
@@ -338,6 +360,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 			}
 		}()
 	}
+	stopPurge := svc.StartPurge(ctx, cfg.PurgeInterval, log)
+	defer stopPurge() // before svc.Close
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -2,6 +2,7 @@ package idpserver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,8 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/storage"
 )
 
 func TestDefaultConfigValid(t *testing.T) {
@@ -38,6 +41,7 @@ func TestValidate(t *testing.T) {
 		{"fail/iterations", func(c *Config) { c.PasswordIterations = 0 }, "password-iterations"},
 		{"fail/ip-header", func(c *Config) { c.ClientIPHeader = "Forwarded" }, "client-ip-header"},
 		{"fail/pprof-public", func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, "pprof-addr"},
+		{"fail/purge-interval", func(c *Config) { c.PurgeInterval = -time.Minute }, "purge-interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,5 +113,53 @@ func TestOpenInProcess(t *testing.T) {
 		if path == "/metrics" && !strings.Contains(string(body), `route="/.well-known/openid-configuration"`) {
 			t.Errorf("/metrics lacks the discovery route label")
 		}
+	}
+}
+
+// TestServicePurge: the service's purge loop deletes an expired login session within a few
+// ticks, keeps a live one, and stops on cancel.
+func TestServicePurge(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.DB = filepath.Join(dir, "tongban.db")
+	cfg.KEKFile = filepath.Join(dir, "kek")
+	cfg.PasswordIterations = 1000
+	if cfg.PurgeInterval != app.DefaultPurgeInterval {
+		t.Errorf("default purge interval %s, want %s", cfg.PurgeInterval, app.DefaultPurgeInterval)
+	}
+	ctx := context.Background()
+	svc, err := Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	store := svc.Backend.Store
+	now := time.Now()
+	for _, ls := range []storage.LoginSession{
+		{ID: "expired", PersonID: "p", AMR: []string{}, ExpiresAt: now.Add(-time.Minute)},
+		{ID: "wallet:expired", PersonID: "wallet:p", AMR: []string{}, ExpiresAt: now.Add(-time.Minute)},
+		{ID: "live", PersonID: "p", AMR: []string{}, ExpiresAt: now.Add(time.Hour)},
+	} {
+		if err := store.CreateLoginSession(ctx, ls); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	stop := svc.StartPurge(lctx, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	defer stop()
+	gone := func(id string) bool {
+		_, err := store.GetLoginSession(ctx, id, now.Add(-time.Hour))
+		return errors.Is(err, storage.ErrNotFound)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !gone("expired") || !gone("wallet:expired"); {
+		if time.Now().After(deadline) {
+			t.Fatal("expired sessions not purged within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	stop()
+	if _, err := store.GetLoginSession(ctx, "live", now); err != nil {
+		t.Errorf("live session: %v", err)
 	}
 }

@@ -65,6 +65,12 @@ func (s *Store) DeleteLoginSessionsForPerson(ctx context.Context, personID strin
 	return s.exec(ctx, "delete login sessions of person", `DELETE FROM login_sessions WHERE person_id = ?`, personID)
 }
 
+// DeleteExpiredLoginSessions removes sessions whose expiry is before t and returns how many.
+// A session expiring exactly at t is kept (GetLoginSession already refuses it).
+func (s *Store) DeleteExpiredLoginSessions(ctx context.Context, before time.Time) (int64, error) {
+	return s.exec(ctx, "delete expired login sessions", `DELETE FROM login_sessions WHERE expires_at < ?`, micros(before))
+}
+
 type consentRow struct {
 	PersonID  string `db:"person_id"`
 	ClientID  string `db:"client_id"`

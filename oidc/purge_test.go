@@ -1,0 +1,66 @@
+package oidc_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	tboidc "github.com/tongban/tongban/oidc"
+	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/storagetest"
+)
+
+// TestPurge checks that Purge deletes expired login sessions (the provider's and the
+// wallet's, in a shared database) along with expired tokens, keeps live ones, and is
+// idempotent.
+func TestPurge(t *testing.T) {
+	e := newEnv(t, storagetest.SQLite(t), envOptions{})
+	ctx := context.Background()
+	_, num := e.person("曹二", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	_ = b.signIn(r.authURL(), num) // an SSO session (8 h) and a code (1 min)
+
+	now := e.clock.Now()
+	for _, ls := range []storage.LoginSession{
+		{ID: "wallet:expired", PersonID: "wallet:sub", AMR: []string{}, ExpiresAt: now.Add(-time.Minute)},
+		{ID: "wallet:live", PersonID: "wallet:sub", AMR: []string{}, ExpiresAt: now.Add(24 * time.Hour)},
+	} {
+		if err := e.store.CreateLoginSession(ctx, ls); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := e.srv.Purge(ctx)
+	if err != nil || got.LoginSessions != 1 || got.Tokens != 0 {
+		t.Errorf("Purge now = %+v, %v; want 1 login session, no tokens", got, err)
+	}
+	if _, err := e.store.GetLoginSession(ctx, "wallet:expired", now.Add(-time.Hour)); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("expired session after purge: %v, want ErrNotFound", err)
+	}
+	// The browser is still signed in: a new request needs no login.
+	if p := b.get(r.authURL().url); p.isLogin() {
+		t.Error("live SSO session purged: login page shown")
+	}
+
+	// After the SSO lifetime the browser's session goes too (and the code and tokens).
+	e.clock.Advance(tboidc.DefaultSessionLifetime + time.Minute)
+	defer e.clock.Advance(-tboidc.DefaultSessionLifetime - time.Minute)
+	got, err = e.srv.Purge(ctx)
+	if err != nil || got.LoginSessions != 1 || got.Tokens < 1 {
+		t.Errorf("Purge after session lifetime = %+v, %v; want 1 login session and some tokens", got, err)
+	}
+	if _, err := e.store.GetLoginSession(ctx, "wallet:live", now); err != nil {
+		t.Errorf("live session after purge: %v", err)
+	}
+	if p := b.get(r.authURL().url); !p.isLogin() {
+		t.Errorf("after the purge of the expired session: want the login page, got %d", p.status)
+	}
+
+	// Idempotent: a second run (another replica) finds nothing.
+	got, err = e.srv.Purge(ctx)
+	if err != nil || got != (tboidc.PurgeCounts{}) {
+		t.Errorf("second Purge = %+v, %v; want zero counts", got, err)
+	}
+}
