@@ -69,7 +69,9 @@
 //     an inactive refresh token again revokes the whole family (every refresh and access token
 //     of the grant). Refresh tokens are issued only with the offline_access scope. A refresh
 //     refused before the rotation (another client, a scope broader than the one granted:
-//     invalid_scope) leaves the token usable; the token is claimed only in the rotation.
+//     invalid_scope) leaves the token usable; the token is claimed only in the rotation. A
+//     narrower scope (RFC 6749 §6) is granted to the new access token only; the rotated
+//     refresh token keeps the original grant's scope.
 //   - The authorization response carries iss (RFC 9207), on success and on error.
 //   - Client authentication: client_secret_basic or client_secret_post for confidential clients
 //     (both accepted), none for public clients. Secrets are 256-bit random values compared as
@@ -140,8 +142,8 @@
 //
 // Logs (Config.Logger) carry client IDs, opaque person IDs, OAuth error codes and hints, never
 // names, numbers, phone numbers, passwords, codes or tokens. Logins, consents, logouts, code
-// replays and refresh-token reuse are also appended to storage.Audit. Prometheus collectors
-// (registered on Config.Registerer):
+// replays and refresh-token reuse (once per revoked family) are also appended to storage.Audit.
+// Prometheus collectors (registered on Config.Registerer):
 //
 //	tongban_idp_logins_total{result="success|failure|locked|csrf"}
 //	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials"}

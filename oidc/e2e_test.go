@@ -81,6 +81,8 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"fail/id-token-hint-other-person-logs-in", testHintOtherPersonLogsIn},
 		{"fail/forged-token-uses-nothing", testForgedTokens},
 		{"ok/refused-refresh-keeps-token", testRefreshRefusedKeepsToken},
+		{"ok/refresh-narrowed-scope", testRefreshNarrowScope},
+		{"ok/refresh-reuse-logged-once", testRefreshReuseLoggedOnce},
 		{"ok/logout-client-id", testLogoutClientID},
 		{"fail/token-endpoint", testTokenEndpointErrors},
 		{"ok/cors-and-purge", testCORSAndPurge},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -70,6 +71,9 @@ type tokenState struct {
 	refresh        *fosite.Request // read (active) by GetRefreshTokenSession
 	refreshClaimed bool            // claimed by RotateRefreshToken
 	refreshReused  bool            // lost the claim to a concurrent request: a reuse
+	// refreshScope: the grant's original scope when the request narrowed the new access
+	// token's scope (narrowRefreshScope); the rotated refresh token is stored with it.
+	refreshScope fosite.Arguments
 }
 
 type tokenStateKey struct{}
@@ -275,8 +279,19 @@ func (s *fositeStore) DeleteAccessTokenSession(ctx context.Context, sig string) 
 	return fositeErr(s.store.DeleteToken(ctx, storage.KindAccessToken, sig))
 }
 
-// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. A refresh request that
+// narrowed the access token's scope (narrowRefreshScope) still rotates to a refresh token of
+// the original grant's scope (RFC 6749 §6).
 func (s *fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
+	if st := tokenStateFrom(ctx); st != nil && st.refreshGrant && st.refreshScope != nil {
+		req, ok := r.(*fosite.Request)
+		if !ok {
+			return fosite.ErrServerError.WithHint("unexpected request type")
+		}
+		full := *req
+		full.GrantedScope = slices.Clone(st.refreshScope)
+		r = &full
+	}
 	exp := r.GetSession().GetExpiresAt(fosite.RefreshToken)
 	if exp.IsZero() {
 		exp = s.now().Add(s.refreshLifetime)
@@ -314,8 +329,26 @@ func (s *fositeStore) GetRefreshTokenSession(ctx context.Context, sig string, _ 
 	return req, nil
 }
 
-// reused logs, counts and audits the reuse of a refresh token.
+// nsReusedFamily is the storage.Nonces namespace marking refresh-token families (request IDs)
+// already revoked for a reuse.
+const nsReusedFamily = "refresh-reused"
+
+// reused logs, counts and audits the reuse of a refresh token, once per family: the family's
+// other tokens are inactive after its revocation, so presenting one of them — the newest
+// refresh token, say, when the legitimate client refreshes after an attacker's reuse, or
+// another of several concurrent reuses — reaches GetRefreshTokenSession's or
+// RotateRefreshToken's reuse branch again with the same request ID. Those later presentations
+// are logged at info level only (fosite revokes the family again; that changes nothing).
 func (s *fositeStore) reused(ctx context.Context, req fosite.Requester) {
+	err := s.store.UseNonce(ctx, nsReusedFamily, req.GetID(), s.now().Add(s.refreshLifetime))
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		s.log.InfoContext(ctx, "refresh token of a family revoked for reuse presented",
+			"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "mark refresh token family reused", "err", err)
+	}
 	s.log.WarnContext(ctx, "refresh token reused; revoking its family",
 		"client_id", req.GetClient().GetID(), "request_id", req.GetID())
 	s.metrics.replays.WithLabelValues("refresh_token").Inc()

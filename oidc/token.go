@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,15 +61,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		err = fosite.ErrUnauthorizedClient.WithHint("Public clients may not use the client_credentials grant.")
 	}
 	if err == nil && grant == "refresh_token" {
-		// RFC 6749 §6: the requested scope must not include any scope not originally granted.
-		// Checked before the refresh token is claimed (RotateRefreshToken), so a refused
-		// request leaves it usable.
-		for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
-			if !ar.GetGrantedScopes().Has(sc) {
-				err = fosite.ErrInvalidScope.WithHintf("The scope %q was not granted to this refresh token.", sc)
-				break
-			}
-		}
+		err = narrowRefreshScope(ar, st, strings.Fields(r.PostForm.Get("scope")))
 	}
 	if err != nil {
 		s.fstore.markFailedRedemption(ctx, st)
@@ -100,6 +93,43 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.tokens.WithLabelValues(grant).Inc()
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// narrowRefreshScope applies a refresh request's scope parameter (RFC 6749 §6). The requested
+// scope must not include any scope not originally granted (invalid_scope); this is checked
+// before the refresh token is claimed (RotateRefreshToken), so a refused request leaves it
+// usable. A narrower scope is granted to the new access token only: the token response,
+// introspection, UserInfo and the refreshed ID token see just that scope (offline_access
+// included only when requested). The rotated refresh token keeps the original grant —
+// fosite's refresh handler stores the same request for both tokens, so
+// fositeStore.CreateRefreshTokenSession puts the original scope back (tokenState.refreshScope)
+// — and a later refresh without scope gets the full original scope again.
+func narrowRefreshScope(ar fosite.AccessRequester, st *tokenState, requested fosite.Arguments) error {
+	granted := ar.GetGrantedScopes()
+	for _, sc := range requested {
+		if !granted.Has(sc) {
+			return fosite.ErrInvalidScope.WithHintf("The scope %q was not granted to this refresh token.", sc)
+		}
+	}
+	if len(requested) == 0 {
+		return nil
+	}
+	narrowed := fosite.Arguments{}
+	for _, sc := range granted { // in the original grant's order, without duplicates
+		if requested.Has(sc) {
+			narrowed = append(narrowed, sc)
+		}
+	}
+	if len(narrowed) == len(granted) {
+		return nil
+	}
+	req, ok := ar.(*fosite.AccessRequest)
+	if !ok {
+		return fosite.ErrServerError.WithHint("unexpected access request type")
+	}
+	st.refreshScope = slices.Clone(granted)
+	req.GrantedScope = narrowed
+	return nil
 }
 
 // checkNotReplayed closes the race between a code or refresh token's legitimate redemption and

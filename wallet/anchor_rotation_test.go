@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ func TestAnchorRotation(t *testing.T) {
 	store := qr.NewTrustStore(anchors, f.clk.Now)
 	a, l1, err := f.svc.TrustList(ctx)
 	mustNoErr(t, err)
+	if l1.SignerKID != oldKID {
+		t.Fatalf("built list: SignerKID %x, want the anchor's %x", l1.SignerKID, oldKID)
+	}
 	if _, err := store.Update(a); err != nil || len(l1.NextAnchors) != 0 {
 		t.Fatalf("before: %v, %d next anchors", err, len(l1.NextAnchors))
 	}
@@ -63,6 +67,9 @@ func TestAnchorRotation(t *testing.T) {
 	f.clk.Add(2 * time.Second)
 	c, l3, err := f.svc.TrustList(ctx)
 	mustNoErr(t, err)
+	if l2.SignerKID != oldKID || l3.SignerKID != smcrypto.KeyID(st.Next[0].Public.(*ecdsa.PublicKey)) {
+		t.Fatalf("SignerKID: prepared %x, committed %x; want %x then the new anchor's", l2.SignerKID, l3.SignerKID, oldKID)
+	}
 	if l3.Sequence <= l2.Sequence || len(l3.NextAnchors) != 0 {
 		t.Fatalf("committed list: sequence %d (was %d)", l3.Sequence, l2.Sequence)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/qr"
 )
 
 // maxAPIBody bounds a JSON request body, in bytes.
@@ -114,7 +115,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusUnsupportedMediaType, "invalid_request", "the body must be application/json")
 		return
 	}
-	var body codeRequestJSON
+	var body *codeRequestJSON
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&body)
@@ -129,6 +130,14 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.InfoContext(r.Context(), "api: codes: bad body", "err", err.Error())
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", "the body is not a code request: malformed JSON, an unknown member, a wrong type or data after the object")
+		return
+	}
+	if body == nil {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", `the body is null: send a code request object, e.g. {"kinds":["resident-id"]}`)
+		return
+	}
+	if len(body.Kinds) == 0 && len(body.Licences) == 0 {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", `the request names no licence: give kinds (e.g. "kinds":["resident-id"]) or licences (IDs from GET /api/v1/licences)`)
 		return
 	}
 	req := CodeRequest{IDs: body.Licences, Fields: body.Fields}
@@ -146,6 +155,10 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Profile, err = ParseProfile(body.Profile); err != nil {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown profile %q (want masked, full or bundle)", body.Profile))
+		return
+	}
+	if body.Fields != nil && req.Profile != qr.ProfileFullRegistration {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", `fields can be chosen only with the full profile ("profile":"full"); leave fields out for masked and bundle codes`)
 		return
 	}
 	m, err := s.svc.Mint(r.Context(), p.index, req, Actor{Subject: p.sub, ClientID: p.clientID})
@@ -181,7 +194,7 @@ var apiDescriptions = map[string]string{
 	"not_found":               "no such licence of this holder",
 	"ambiguous_kind":          "the holder has several licences of that kind; name them by ID in licences",
 	"mixed_holders":           "a bundle cannot mix a person's and a business's licences",
-	"licence_count":           "wrong number of licences for the profile: masked and full show one licence, bundle 2 to 6",
+	"licence_count":           fmt.Sprintf("wrong number of licences for the profile: masked and full show one licence, bundle 2 to %d", qr.MaxBundle),
 	"too_long":                "the code would be too long; choose fewer fields",
 	"out_of_scope":            "the wallet's code-signing key may not sign that kind or profile",
 	"invalid_request":         "the code request is not valid: it names no licence, repeats a kind or licence, or names an unknown kind, profile or field",

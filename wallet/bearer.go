@@ -94,8 +94,9 @@ type authError struct {
 
 // authenticate checks the request's bearer access token (RFC 6750 Authorization header
 // only): introspection (RFC 7662) by the wallet's client says it is an active access token
-// granted the id_number scope and meant for the wallet (apiAllowed: issued to one of
-// Config.APIClients, or with Config.APIAudience in its aud); userinfo gives the ID number.
+// meant for the wallet (apiAllowed: issued to one of Config.APIClients, or with
+// Config.APIAudience in its aud; checked first) and granted the id_number scope; userinfo
+// gives the ID number.
 // Answers are cached for TokenCacheTTL, never past the token's exp. With neither APIClients
 // nor APIAudience configured every token is refused, without asking the provider.
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal, *authError) {
@@ -106,7 +107,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal,
 		return nil, &authError{http.StatusUnauthorized, "invalid_request", "a bearer access token from the identity provider is required"}
 	}
 	if len(s.cfg.APIClients) == 0 && s.cfg.APIAudience == "" {
-		return nil, &authError{http.StatusForbidden, "invalid_token", "the wallet API accepts no app's tokens: it is not configured for any client"}
+		return nil, &authError{http.StatusForbidden, "invalid_token", "the wallet API accepts no app's tokens: it is not configured for any client; start wallet serve with --api-client CLIENT_ID (or --api-audience)"}
 	}
 	key := tokenKey(tok)
 	if p, ok := s.tokens.get(key); ok {
@@ -119,12 +120,14 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal,
 	if !in.Active || (in.TokenType != "" && !strings.EqualFold(in.TokenType, "Bearer")) {
 		return nil, &authError{http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked"}
 	}
-	if !slices.Contains(strings.Fields(in.Scope), ScopeIDNumber) {
-		return nil, &authError{http.StatusForbidden, "insufficient_scope", "the access token was not granted the id_number scope"}
-	}
+	// The client first: a token of a client the API does not accept is refused as such,
+	// whatever its scope.
 	if !s.apiAllowed(in) {
 		s.log.InfoContext(ctx, "bearer: token of a client the API does not accept", "client_id", in.ClientID)
 		return nil, &authError{http.StatusForbidden, "invalid_token", "tokens of this client are not accepted"}
+	}
+	if !slices.Contains(strings.Fields(in.Scope), ScopeIDNumber) {
+		return nil, &authError{http.StatusForbidden, "insufficient_scope", "the access token was not granted the id_number scope"}
 	}
 	ui, err := s.idp.userinfo(ctx, tok)
 	if err != nil {

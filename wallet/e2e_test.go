@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -499,25 +500,30 @@ func TestAPI(t *testing.T) {
 		name, token, ctype, body string
 		status                   int
 		code                     string
+		desc                     string // in error_description, when not ""
 	}{
-		{"fail/no-token", "", "application/json", `{"kinds":["resident-id"]}`, 401, "invalid_request"},
-		{"fail/bogus-token", "not-a-token", "application/json", `{"kinds":["resident-id"]}`, 401, "invalid_token"},
-		{"fail/no-id-number-scope", noID, "application/json", `{"kinds":["resident-id"]}`, 403, "insufficient_scope"},
-		{"fail/other-client", other, "application/json", `{"kinds":["resident-id"],"profile":"full"}`, 403, "invalid_token"},
-		{"fail/content-type", tok, "text/plain", `{"kinds":["resident-id"]}`, 415, "invalid_request"},
-		{"fail/malformed", tok, "application/json", `{"kinds":`, 400, "invalid_request"},
-		{"fail/unknown-member", tok, "application/json", `{"kinds":["resident-id"],"colour":"red"}`, 400, "invalid_request"},
-		{"fail/trailing", tok, "application/json", `{"kinds":["resident-id"]} {}`, 400, "invalid_request"},
-		{"fail/too-large", tok, "application/json", big, 413, "invalid_request"},
-		{"fail/unknown-kind", tok, "application/json", `{"kinds":["passport"]}`, 400, "invalid_request"},
-		{"fail/unknown-profile", tok, "application/json", `{"kinds":["resident-id"],"profile":"everything"}`, 400, "invalid_request"},
-		{"fail/nothing", tok, "application/json", `{}`, 400, "invalid_request"},
-		{"fail/unknown-id", tok, "application/json", `{"licences":["nope"]}`, 404, "not_found"},
-		{"fail/bundle-of-one", tok, "application/json", `{"kinds":["resident-id"],"profile":"bundle"}`, 422, "licence_count"},
-		{"fail/mixed-holders", tok, "application/json", `{"kinds":["resident-id","business-licence"]}`, 422, "mixed_holders"},
-		{"fail/fields-not-full", tok, "application/json", `{"kinds":["resident-id"],"fields":["sex"]}`, 400, "invalid_request"},
-		{"fail/revoked", tok, "application/json", `{"kinds":["transit-code"]}`, 409, "licence_revoked"},
-		{"ok/full", tok, "application/json", `{"kinds":["resident-id"],"profile":"full","fields":["sex","birth_date"]}`, 200, ""},
+		{"fail/no-token", "", "application/json", `{"kinds":["resident-id"]}`, 401, "invalid_request", ""},
+		{"fail/bogus-token", "not-a-token", "application/json", `{"kinds":["resident-id"]}`, 401, "invalid_token", ""},
+		// A client not on the allow-list is refused as such, whatever its scope.
+		{"fail/other-client-no-id-number-scope", noID, "application/json", `{"kinds":["resident-id"]}`, 403, "invalid_token", "tokens of this client are not accepted"},
+		{"fail/other-client", other, "application/json", `{"kinds":["resident-id"],"profile":"full"}`, 403, "invalid_token", ""},
+		{"fail/content-type", tok, "text/plain", `{"kinds":["resident-id"]}`, 415, "invalid_request", ""},
+		{"fail/malformed", tok, "application/json", `{"kinds":`, 400, "invalid_request", ""},
+		{"fail/unknown-member", tok, "application/json", `{"kinds":["resident-id"],"colour":"red"}`, 400, "invalid_request", ""},
+		{"fail/trailing", tok, "application/json", `{"kinds":["resident-id"]} {}`, 400, "invalid_request", ""},
+		{"fail/too-large", tok, "application/json", big, 413, "invalid_request", ""},
+		{"fail/unknown-kind", tok, "application/json", `{"kinds":["passport"]}`, 400, "invalid_request", ""},
+		{"fail/unknown-profile", tok, "application/json", `{"kinds":["resident-id"],"profile":"everything"}`, 400, "invalid_request", ""},
+		{"fail/nothing", tok, "application/json", `{}`, 400, "invalid_request", "the request names no licence: give kinds"},
+		{"fail/null-kinds", tok, "application/json", `{"kinds":null}`, 400, "invalid_request", "the request names no licence: give kinds"},
+		{"fail/null-body", tok, "application/json", `null`, 400, "invalid_request", "the body is null"},
+		{"fail/unknown-id", tok, "application/json", `{"licences":["nope"]}`, 404, "not_found", ""},
+		{"fail/bundle-of-one", tok, "application/json", `{"kinds":["resident-id"],"profile":"bundle"}`, 422, "licence_count", fmt.Sprintf("bundle 2 to %d", qr.MaxBundle)},
+		{"fail/mixed-holders", tok, "application/json", `{"kinds":["resident-id","business-licence"]}`, 422, "mixed_holders", ""},
+		{"fail/fields-not-full", tok, "application/json", `{"kinds":["resident-id"],"fields":["sex"]}`, 400, "invalid_request", "only with the full profile"},
+		{"fail/fields-bundle", tok, "application/json", `{"kinds":["resident-id","social-security"],"profile":"bundle","fields":[]}`, 400, "invalid_request", "only with the full profile"},
+		{"fail/revoked", tok, "application/json", `{"kinds":["transit-code"]}`, 409, "licence_revoked", ""},
+		{"ok/full", tok, "application/json", `{"kinds":["resident-id"],"profile":"full","fields":["sex","birth_date"]}`, 200, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := api(t, "POST", codes, tc.token, tc.ctype, tc.body)
@@ -529,6 +535,9 @@ func TestAPI(t *testing.T) {
 			}
 			if tc.code != "" && r.body["error_description"] == "" {
 				t.Error("error without a description")
+			}
+			if d, _ := r.body["error_description"].(string); !strings.Contains(d, tc.desc) {
+				t.Errorf("error_description %q, want it to say %q", d, tc.desc)
 			}
 			if d, _ := r.body["error_description"].(string); strings.Contains(d, "wallet:") || strings.Contains(d, "go back") || strings.Contains(d, "json:") || strings.Contains(d, "qr:") {
 				t.Errorf("error_description leaks browser wording or an error chain: %q", d)
@@ -565,7 +574,8 @@ func TestAPIDenyByDefault(t *testing.T) {
 		}
 		r := api(t, method, u, tok, "application/json", body)
 		if r.status != http.StatusForbidden || r.body["error"] != "invalid_token" ||
-			!strings.Contains(r.body["error_description"].(string), "not configured") {
+			!strings.Contains(r.body["error_description"].(string), "not configured") ||
+			!strings.Contains(r.body["error_description"].(string), "start wallet serve with --api-client CLIENT_ID (or --api-audience)") {
 			t.Errorf("%s %s on an unconfigured API: %d %s", method, u, r.status, r.raw)
 		}
 	}
@@ -583,6 +593,18 @@ func TestAPIDenyByDefault(t *testing.T) {
 	audTok := w.token(t, wallettest.NewBrowser(t), otherApp+"-aud", oauth2.SetAuthURLParam("audience", resource))
 	if r := api(t, "GET", w.wal.URL+"/api/v1/licences", audTok, "", ""); r.status != http.StatusOK {
 		t.Errorf("token granted the wallet's audience: %d %s", r.status, r.raw)
+	}
+}
+
+// TestAPIScope: a token of an allowed client without the id_number scope is
+// insufficient_scope.
+func TestAPIScope(t *testing.T) {
+	w := newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.APIClients = []string{mobileApp, "no-id-app"} })
+	noID := w.token(t, wallettest.NewBrowser(t), "no-id-app")
+	r := api(t, "GET", w.wal.URL+"/api/v1/licences", noID, "", "")
+	if r.status != http.StatusForbidden || r.body["error"] != "insufficient_scope" ||
+		!strings.Contains(r.header.Get("WWW-Authenticate"), `scope="openid id_number"`) {
+		t.Errorf("allowed client without id_number: %d %s", r.status, r.raw)
 	}
 }
 

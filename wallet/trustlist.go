@@ -46,6 +46,7 @@ func keyIDOf(priv *sm2.PrivateKey) [smcrypto.KeyIDSize]byte { return smcrypto.Ke
 //   - NextAnchors: while an anchor rotation is prepared (PrepareAnchorRotation), the next
 //     trust-list key, announced so that verifiers switch to it when CommitAnchorRotation makes
 //     it sign.
+//   - SignerKID: the kid of the signing trust-list key, as ParseTrustList sets it.
 func (s *Service) TrustList(ctx context.Context) ([]byte, *qr.TrustList, error) {
 	now := s.now()
 	qrKeys, err := s.kr.List(ctx, storage.PurposeQR)
@@ -116,6 +117,7 @@ func (s *Service) TrustList(ctx context.Context) ([]byte, *qr.TrustList, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("wallet: sign trust list: %w", err)
 	}
+	list.SignerKID = keyIDOf(priv) // as ParseTrustList would set it
 	return signed, list, nil
 }
 

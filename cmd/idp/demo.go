@@ -46,6 +46,7 @@ const (
 type demoOptions struct {
 	addr, walletAddr, dir, licences string
 	purgeInterval                   time.Duration
+	apiClients                      []string // client IDs whose access tokens the wallet's JSON API accepts
 }
 
 func (c *cli) demoCmd() *cobra.Command {
@@ -60,6 +61,8 @@ On every start it makes sure, without duplicating anything, that the database ho
 citizen with a password, a licence of every kind (imported from --licences), the wallet's OIDC
 client and a demo relying app; it writes the signed trust list and its trust anchor into --dir
 for 'wallet verify'; and it prints the URLs, the demo login and the next commands to try.
+The wallet's JSON API accepts no token unless --api-client names the app whose tokens it
+accepts (as 'wallet serve --api-client'; register the app with 'idp clients add').
 See docs/demo.md.`,
 		Example: "  go run ./cmd/idp demo\n  go run ./cmd/idp demo --addr 127.0.0.1:9080 --wallet-addr 127.0.0.1:9081 --dir /tmp/tongban",
 		Args:    cobra.NoArgs,
@@ -69,12 +72,18 @@ See docs/demo.md.`,
 	f.StringVar(&o.walletAddr, "wallet-addr", "127.0.0.1:8081", "wallet listen address (its URL is http://ADDR)")
 	f.StringVar(&o.dir, "dir", "./var", "directory of the database, the key-encryption key and the trust list files")
 	f.StringVar(&o.licences, "licences", "docs/examples/licences.jsonl", "demo licences to import (JSON Lines)")
+	f.StringSliceVar(&o.apiClients, "api-client", nil, "client ID whose access tokens the wallet's JSON API accepts (repeat; default none: the API refuses every token)")
 	app.AddPurgeFlag(f, &o.purgeInterval, idpserver.PurgedRecords+" (the wallet's sessions included)")
 
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		log, err := c.setup(cmd, true, func(p *app.Problems) {
 			c.cfg.Common.Validate(p)
 			app.ValidatePurgeInterval(p, o.purgeInterval)
+			for _, id := range o.apiClients {
+				if strings.TrimSpace(id) == "" {
+					p.Addf("api-client: empty client ID")
+				}
+			}
 		})
 		if err != nil {
 			return err
@@ -155,11 +164,11 @@ func runDemo(ctx context.Context, d demoSetup) error {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	// The wallet accepts ID tokens in the algorithm its client is registered for. Its JSON
-	// API is left off (no APIClients, no APIAudience: every token is refused): the demo seeds
-	// no mobile app, and demo-app is not granted id_number.
+	// API accepts the tokens of the --api-client apps only; without one it is off (every
+	// token is refused): the demo seeds no mobile app, and demo-app is not granted id_number.
 	walSrv, err := wallet.NewServer(ctx, wallet.Config{
 		Service: svc, Issuer: idpCfg.Issuer, ClientID: demoWalletID, ClientSecret: seed.walletSecret,
-		PublicURL: walletURL, Logger: d.log, IDTokenAlg: demoWalletAlg,
+		PublicURL: walletURL, Logger: d.log, IDTokenAlg: demoWalletAlg, APIClients: d.opts.apiClients,
 	})
 	if err != nil {
 		return err

@@ -37,14 +37,14 @@ var (
 )
 
 // startDemo runs `idp demo` in dir on free ports (the database under dir/var, as from a fresh
-// clone) and waits until both services are ready.
-func startDemo(t *testing.T, dir string) *demoRun {
+// clone), with extra flags, and waits until both services are ready.
+func startDemo(t *testing.T, dir string, extra ...string) *demoRun {
 	t.Helper()
 	examples, err := filepath.Abs("../../docs/examples/licences.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(idpBin, "demo", "--addr", "127.0.0.1:0", "--wallet-addr", "127.0.0.1:0", "--licences", examples)
+	cmd := exec.Command(idpBin, append([]string{"demo", "--addr", "127.0.0.1:0", "--wallet-addr", "127.0.0.1:0", "--licences", examples}, extra...)...)
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TONGBAN_") {
@@ -242,16 +242,42 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &tok) != nil || tok["id_token"] == nil {
 		t.Fatalf("demo app token: %d %s", resp.StatusCode, body)
 	}
+
+	// Without --api-client the wallet's JSON API refuses every token, naming the fix.
+	if status, body := apiGet(t, d.wallet, "some-token"); status != http.StatusForbidden || !strings.Contains(body, "--api-client CLIENT_ID") {
+		t.Errorf("API of the demo without --api-client: %d %s", status, body)
+	}
 	d.stop(t)
 
-	// Twice: the seed is idempotent and the new wallet secret works.
-	d = startDemo(t, dir)
+	// Twice: the seed is idempotent and the new wallet secret works. With --api-client the
+	// wallet's API checks tokens at the provider: a made-up one is invalid, not refused unasked.
+	d = startDemo(t, dir, "--api-client", "mobile-app")
 	if !strings.Contains(d.banner, "licences   8, one of every kind") {
 		t.Errorf("second start:\n%s", d.banner)
+	}
+	if status, body := apiGet(t, d.wallet, "some-token"); status != http.StatusUnauthorized || !strings.Contains(body, "invalid_token") {
+		t.Errorf("API of the demo with --api-client: %d %s", status, body)
 	}
 	b = wallettest.NewBrowser(t)
 	b.LoginWallet(d.wallet, demoIDNumber, demoPassword)
 	d.stop(t)
+}
+
+// apiGet calls GET /api/v1/licences of the wallet with a bearer token.
+func apiGet(t *testing.T, walletURL, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", walletURL+"/api/v1/licences", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
 
 func pageHas(t *testing.T, what, body string, want ...string) {

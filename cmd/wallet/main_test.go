@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -348,6 +349,21 @@ func TestCounterGuide(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/verifiers/counter-guide.md")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The sample output has the shape of the real one: the same lines, with the same number
+	// of digits in each number (the sequence is in microseconds), whatever the key and times.
+	sample := regexp.MustCompile("(?s)```\n(VALID 有效\n.*?)```").FindStringSubmatch(string(doc))
+	if sample == nil {
+		t.Fatal("counter-guide.md has no sample output")
+	}
+	shape := func(s string) string {
+		s = regexp.MustCompile(`key [0-9a-f]{16}`).ReplaceAllString(s, "key K")
+		return regexp.MustCompile(`[0-9]`).ReplaceAllString(s, "9")
+	}
+	r := run(t, counter, "", nil, "verify", "--trust-list", "trust-list.cose", "--png", "code.png")
+	r.Want(t, 0, "VALID")
+	if got, want := shape(r.Stdout), shape(sample[1]); got != want {
+		t.Errorf("counter-guide.md's sample output does not have the shape of verify's:\n--- doc\n%s--- verify\n%s", want, got)
 	}
 	ran := 0
 	inSh := false

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -82,7 +81,7 @@ counters without --state the new trust-anchor.pem and its fingerprint.`,
 			return wallet.ErrNoAnchorRotation
 		}
 		if ready := st.Next[0].CreatedAt.Add(svc.TrustListValidity()); time.Now().Before(ready) && !force {
-			return app.Usagef("the rotation was prepared at %s: counters may not have fetched a list announcing the new anchor until %s; wait, or add --force (counters that have not will need the new trust-anchor.pem)",
+			return fmt.Errorf("the rotation was prepared at %s: counters may not have fetched a list announcing the new anchor until %s; wait, or add --force (counters that have not will need the new trust-anchor.pem)",
 				st.Next[0].CreatedAt.UTC().Format(time.RFC3339), ready.UTC().Format(time.RFC3339))
 		}
 		after, retired, err := svc.CommitAnchorRotation(ctx)

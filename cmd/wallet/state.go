@@ -25,12 +25,18 @@ const maxSeen = 100000
 // until it expires (replay protection). JSON, mode 0600.
 type verifierState struct {
 	TrustListSequence uint64 `json:"trust_list_sequence"`
-	// TrustAnchors are the pinned trust-list keys (hex SEC 1, 65 bytes) after the last accepted
-	// list: the --trust-anchor file's keys, or the announced key the state switched to. They
-	// are pinned together with the keys of the --trust-anchor file, except retired ones.
+	// TrustAnchors are the trust-list keys (hex SEC 1, 65 bytes) pinned for the last accepted
+	// list. A record only: the pinned set is recomputed on every run (anchors).
 	TrustAnchors []string `json:"trust_anchors,omitempty"`
-	// NextTrustAnchors are the keys the last accepted list announced (hex SEC 1).
+	// SwitchedTrustAnchors are the anchors (hex SEC 1) the state switched to: announced by a
+	// list signed by a pinned anchor, then signing a later accepted list. They are pinned
+	// together with the keys of the --trust-anchor file.
+	SwitchedTrustAnchors []string `json:"switched_trust_anchors,omitempty"`
+	// NextTrustAnchors are the keys the last accepted list announced (hex SEC 1), and
+	// NextAnnouncedBy the kid (hex) of the anchor that signed that list: the announcement
+	// counts only while that anchor is pinned.
 	NextTrustAnchors []string `json:"next_trust_anchors,omitempty"`
+	NextAnnouncedBy  string   `json:"next_announced_by,omitempty"`
 	// RetiredTrustAnchors are the kids (hex) of anchors dropped by a switch: never pinned
 	// again, even when the --trust-anchor file still holds them.
 	RetiredTrustAnchors []string         `json:"retired_trust_anchors,omitempty"`
@@ -56,6 +62,11 @@ func loadState(path string) (*verifierState, error) {
 	}
 	if st.SeenCTI == nil {
 		st.SeenCTI = map[string]int64{}
+	}
+	// A state file written before switched_trust_anchors: after a switch it pinned exactly the
+	// anchor switched to (more keys would mix in --trust-anchor files and are not carried over).
+	if st.SwitchedTrustAnchors == nil && len(st.RetiredTrustAnchors) > 0 && len(st.TrustAnchors) == 1 {
+		st.SwitchedTrustAnchors = slices.Clone(st.TrustAnchors)
 	}
 	return st, nil
 }
@@ -90,48 +101,73 @@ func kidHex(k *ecdsa.PublicKey) string {
 	return hex.EncodeToString(id[:])
 }
 
-// anchors returns the keys to pin: the state's anchors and the file's, without retired ones
-// and duplicates; and the announced next anchors.
+// anchors returns the keys to pin and the announced next anchors. The --trust-anchor file is
+// authoritative: the pinned set is its keys plus the anchors the state switched to, without
+// retired ones and duplicates. An anchor the file held once and holds no more is not pinned.
+// The announced next anchors count only while the anchor that announced them is pinned.
 func (s *verifierState) anchors(file []*ecdsa.PublicKey) (pinned, next []*ecdsa.PublicKey, err error) {
 	if s == nil {
 		return file, nil, nil
 	}
-	stateKeys, err := parseKeys(s.TrustAnchors)
+	switched, err := parseKeys(s.SwitchedTrustAnchors)
 	if err != nil {
 		return nil, nil, err
 	}
-	if next, err = parseKeys(s.NextTrustAnchors); err != nil {
+	announced, err := parseKeys(s.NextTrustAnchors)
+	if err != nil {
 		return nil, nil, err
 	}
 	seen := map[string]bool{}
 	for _, r := range s.RetiredTrustAnchors {
 		seen[r] = true
 	}
-	for _, k := range append(stateKeys, file...) {
+	for _, k := range append(slices.Clone(file), switched...) {
 		if id := kidHex(k); !seen[id] {
 			seen[id] = true
 			pinned = append(pinned, k)
 		}
 	}
+	if s.NextAnnouncedBy != "" && slices.ContainsFunc(pinned, func(k *ecdsa.PublicKey) bool { return kidHex(k) == s.NextAnnouncedBy }) {
+		for _, k := range announced {
+			if !slices.Contains(s.RetiredTrustAnchors, kidHex(k)) {
+				next = append(next, k)
+			}
+		}
+	}
 	return pinned, next, nil
 }
 
-// followAnchors records the store's anchors after an accepted list: those dropped from the
-// pinned set (a switch to an announced anchor) are retired.
-func (s *verifierState) followAnchors(before, pinned, next []*ecdsa.PublicKey) {
+// isRetired reports whether the anchor with this kid was retired by a switch.
+func (s *verifierState) isRetired(kid [smcrypto.KeyIDSize]byte) bool {
+	return s != nil && slices.Contains(s.RetiredTrustAnchors, hex.EncodeToString(kid[:]))
+}
+
+// followAnchors records the store's anchors after accepting a list signed by signer: pinned
+// and next are the store's anchors after it, before those given to it. A switch (pinned is
+// no longer before) records the anchor switched to and retires every anchor of before.
+func (s *verifierState) followAnchors(before, pinned, next []*ecdsa.PublicKey, signer [smcrypto.KeyIDSize]byte) {
 	kept := map[string]bool{}
 	for _, k := range pinned {
 		kept[kidHex(k)] = true
 	}
 	retired := slices.Clone(s.RetiredTrustAnchors)
+	switched := s.SwitchedTrustAnchors
 	for _, k := range before {
-		if id := kidHex(k); !kept[id] && !slices.Contains(retired, id) {
-			retired = append(retired, id)
+		if id := kidHex(k); !kept[id] {
+			switched = hexKeys(pinned)
+			if !slices.Contains(retired, id) {
+				retired = append(retired, id)
+			}
 		}
 	}
-	a, n := hexKeys(pinned), hexKeys(next)
-	if !slices.Equal(a, s.TrustAnchors) || !slices.Equal(n, s.NextTrustAnchors) || !slices.Equal(retired, s.RetiredTrustAnchors) {
-		s.TrustAnchors, s.NextTrustAnchors, s.RetiredTrustAnchors, s.changed = a, n, retired, true
+	a, n, by := hexKeys(pinned), hexKeys(next), ""
+	if len(n) > 0 {
+		by = hex.EncodeToString(signer[:])
+	}
+	if !slices.Equal(a, s.TrustAnchors) || !slices.Equal(n, s.NextTrustAnchors) || by != s.NextAnnouncedBy ||
+		!slices.Equal(retired, s.RetiredTrustAnchors) || !slices.Equal(switched, s.SwitchedTrustAnchors) {
+		s.TrustAnchors, s.NextTrustAnchors, s.NextAnnouncedBy, s.changed = a, n, by, true
+		s.RetiredTrustAnchors, s.SwitchedTrustAnchors = retired, switched
 	}
 }
 

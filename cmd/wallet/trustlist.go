@@ -259,15 +259,16 @@ or out of date); 2 wrong usage or an unreadable file.`,
 			fmt.Fprintf(w, "trust list                NOT ACCEPTABLE 不可用: %s\n  %s\n  %s\n  (%s)\n", r.code, r.zh, r.en, err)
 		}
 		if list != nil {
+			local := func(t time.Time) string { return t.In(credentials.ChinaStandardTime).Format(time.DateTime + " -07:00") }
 			fmt.Fprintf(w, "sequence                  %d\n", list.Sequence)
-			fmt.Fprintf(w, "issued                    %s\n", list.IssuedAt.In(credentials.ChinaStandardTime).Format(time.DateTime+" -07:00"))
-			fmt.Fprintf(w, "fresh until               %s\n", list.ExpiresAt.In(credentials.ChinaStandardTime).Format(time.DateTime+" -07:00"))
+			fmt.Fprintf(w, "issued                    %s\n", local(list.IssuedAt))
+			fmt.Fprintf(w, "fresh until               %s\n", local(list.ExpiresAt))
 			for _, n := range out.Next {
 				fmt.Fprintf(w, "next trust anchor         %s (announced: the operator is rotating the anchor)\n", n)
 			}
-			for _, k := range out.Keys {
+			for i, k := range out.Keys {
 				fmt.Fprintf(w, "code-signing key          %s (%s)\n  kinds     %s\n  profiles  %v\n  usable    %s to %s\n",
-					k.KeyID, k.Issuer, strings.Join(k.Kinds, ", "), k.Profiles, k.NotBefore, k.NotAfter)
+					k.KeyID, k.Issuer, strings.Join(k.Kinds, ", "), k.Profiles, local(list.Keys[i].NotBefore), local(list.Keys[i].NotAfter))
 			}
 		}
 		return nil

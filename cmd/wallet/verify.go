@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ecdsa"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/qr/qrimage"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -203,13 +205,21 @@ func (c *cli) check(text string, inputErr error, listBytes []byte, anchors []*ec
 	}
 	list, err := store.Update(listBytes)
 	if err != nil {
+		if errors.Is(err, qr.ErrUntrustedTrustList) && state != nil {
+			// Signed by an anchor of the file that a switch retired?
+			for _, a := range anchors {
+				if _, perr := qr.ParseTrustList(listBytes, []*ecdsa.PublicKey{a}); perr == nil && state.isRetired(smcrypto.KeyID(a)) {
+					err = fmt.Errorf("%w: trust anchor %s was retired when this counter switched to the anchor it announced", errRetiredAnchor, wallet.AnchorFingerprint(a))
+				}
+			}
+		}
 		return fail(err)
 	}
 	if state != nil {
 		if list.Sequence > state.TrustListSequence {
 			state.TrustListSequence, state.changed = list.Sequence, true
 		}
-		state.followAnchors(pinned, store.Anchors(), store.NextAnchors())
+		state.followAnchors(pinned, store.Anchors(), store.NextAnchors(), list.SignerKID)
 	}
 	if inputErr != nil {
 		return fail(inputErr)
