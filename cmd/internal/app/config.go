@@ -148,7 +148,7 @@ func ApplyConfig(fs *pflag.FlagSet, known map[string]bool, lookupEnv func(string
 			return
 		}
 		if v, ok := lookupEnv(EnvName(f.Name)); ok {
-			if err := f.Value.Set(v); err != nil {
+			if err := setKeeping(f, v); err != nil {
 				problems.Addf("%s: invalid %s value (%s)", EnvName(f.Name), f.Value.Type(), setError(err))
 				return
 			}
@@ -156,7 +156,7 @@ func ApplyConfig(fs *pflag.FlagSet, known map[string]bool, lookupEnv func(string
 			return
 		}
 		if e, ok := file[f.Name]; ok {
-			if err := f.Value.Set(e.Value); err != nil {
+			if err := setKeeping(f, e.Value); err != nil {
 				problems.Addf("config file %s line %d: %s: invalid %s value (%s)", path, e.Line, f.Name, f.Value.Type(), setError(err))
 				return
 			}
@@ -192,3 +192,15 @@ func sortedKeys(m map[string]bool) []string {
 
 // lookupEnvDefault is os.LookupEnv; a variable so that the default is explicit in one place.
 var lookupEnvDefault = os.LookupEnv
+
+// setKeeping sets f to v; when v does not parse, f keeps its previous value (pflag's setters
+// store the zero value on failure, which validation would then report as a second, misleading
+// problem).
+func setKeeping(f *pflag.Flag, v string) error {
+	old := f.Value.String()
+	err := f.Value.Set(v)
+	if err != nil {
+		_ = f.Value.Set(old)
+	}
+	return err
+}

@@ -132,6 +132,11 @@ func TestApplyConfigReportsAll(t *testing.T) {
 			t.Errorf("message shows the value %q:\n%s", secret, msg)
 		}
 	}
+	// A value that does not parse leaves the setting as it was, so validation does not add a
+	// second, misleading "must be positive, got 0s".
+	if f.timeout != 30*time.Second {
+		t.Errorf("read-timeout after a bad value = %s, want the default 30s", f.timeout)
+	}
 }
 
 func TestApplyConfigMissingFile(t *testing.T) {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tongban/tongban/cmd/internal/clitest"
+)
+
+// TestOperatorGuide runs the ```sh examples of docs/operators/idp.md and then those of
+// docs/developers/app-developers.md (the operator registering apps), in order, in one fresh
+// directory, by the conventions of clitest.RunDocExamples: every command must exit 0 (or the
+// "# exit N" it names); a ```sh {serve} block is started, must answer GET /readyz and must
+// stop with status 0 on SIGTERM; a ```sh {no-test} block is not run (building from the
+// repository checkout, PostgreSQL). The guides' "idp" and "./idp" are the binary under test,
+// and the reader's variables come from the environment: $PASSWORD, $BACKUP_DIR, and
+// TONGBAN_ADDR/TONGBAN_ISSUER to keep `idp serve` off the default port.
+func TestOperatorGuide(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(idpBin, filepath.Join(dir, "idp")); err != nil { // as `go build -o idp` makes it
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(testEnv(),
+		"PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PASSWORD="+testPassword,
+		"BACKUP_DIR="+t.TempDir(),
+		"TONGBAN_ADDR="+addr,
+		"TONGBAN_ISSUER=http://"+addr,
+	)
+	ready := "http://" + addr + "/readyz"
+	if n := clitest.RunDocExamples(t, "../../docs/operators/idp.md", dir, env, ready); n < 8 {
+		t.Errorf("ran only %d commands of docs/operators/idp.md", n)
+	}
+	if n := clitest.RunDocExamples(t, "../../docs/developers/app-developers.md", dir, env, ready); n < 3 {
+		t.Errorf("ran only %d commands of docs/developers/app-developers.md", n)
+	}
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tongban/tongban/cmd/internal/clitest"
+)
+
+// TestOperatorGuide runs the ```sh examples of docs/operators/wallet.md, in order, in a fresh
+// directory whose ./var/ holds a key-encryption key and a database (as `idp serve` leaves
+// them), by the conventions of clitest.RunDocExamples: every command must exit 0 (or the
+// "# exit N" it names); a ```sh {serve} block is started, must answer GET /readyz and must
+// stop with status 0 on SIGTERM; a ```sh {no-test} block is not run. The guide's "wallet" is
+// the binary under test and its "idp" the identity provider built from ../idp; TONGBAN_ADDR
+// keeps `wallet serve` off the default port.
+func TestOperatorGuide(t *testing.T) {
+	dir := t.TempDir()
+	initVar(t, dir)
+	idpBin := clitest.Build(t, "../idp")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	sep := string(os.PathListSeparator)
+	env := []string{
+		"PATH=" + filepath.Dir(walletBin) + sep + filepath.Dir(idpBin) + sep + os.Getenv("PATH"),
+		"TONGBAN_ADDR=" + addr,
+	}
+	if n := clitest.RunDocExamples(t, "../../docs/operators/wallet.md", dir, env, "http://"+addr+"/readyz"); n < 10 {
+		t.Errorf("ran only %d commands of docs/operators/wallet.md", n)
+	}
+	// The secret went to the file, and only there.
+	st, err := os.Stat(filepath.Join(dir, "wallet-secret"))
+	if err != nil || st.Size() < 40 || st.Mode().Perm() != 0o600 {
+		t.Errorf("wallet-secret: %v, %v", st, err)
+	}
+}
