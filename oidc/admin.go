@@ -219,7 +219,17 @@ type NewClient struct {
 	SectorIdentifier string
 	// Audience lists the audiences (resource servers) the client may request tokens for.
 	Audience []string
+	// AccessTokenFormat is "opaque" (default: HMAC-SM3 opaque tokens, DESIGN §4) or "jwt"
+	// (RFC 9068 JWT access tokens, typ at+jwt, signed with the IDTokenAlg key and verifiable
+	// with the JWKS).
+	AccessTokenFormat string
 }
+
+// Access token formats (NewClient.AccessTokenFormat, storage.Client.AccessTokenFormat).
+const (
+	AccessTokenOpaque = "opaque"
+	AccessTokenJWT    = "jwt"
+)
 
 // timeNow stamps records made by the admin operations.
 var timeNow = time.Now
@@ -232,7 +242,7 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
 // A public client's secret is "".
 //
 // Errors: ErrInvalidClientID, ErrInvalidRedirectURI, ErrInvalidGrantType, ErrInvalidScope,
-// ErrInvalidAlgorithm, ErrInvalidAuthMethod, ErrInvalidSubjectType — joined when several
+// ErrInvalidAlgorithm, ErrInvalidAuthMethod, ErrInvalidSubjectType, ErrInvalidAccessTokenFormat — joined when several
 // apply; ErrClientExists when the ID is taken.
 func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyring, nc NewClient) (storage.Client, string, error) {
 	c, problems := buildClient(nc)
@@ -336,6 +346,13 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 	if !slices.Contains(SigningAlgorithms, alg) {
 		bad(ErrInvalidAlgorithm, "%q (supported: SGD_SM3_SM2, ES256, RS256)", alg)
 	}
+	format := nc.AccessTokenFormat
+	if format == "" {
+		format = AccessTokenOpaque
+	}
+	if format != AccessTokenOpaque && format != AccessTokenJWT {
+		bad(ErrInvalidAccessTokenFormat, "%q (supported: opaque, jwt)", format)
+	}
 	method := nc.TokenEndpointAuthMethod
 	switch {
 	case nc.Public && (method == "" || method == "none"):
@@ -390,6 +407,7 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 		TokenEndpointAuthMethod:  method,
 		SubjectType:              subject,
 		SectorIdentifier:         nc.SectorIdentifier,
+		AccessTokenFormat:        format,
 	}, problems
 }
 

@@ -59,6 +59,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/client-credentials", testClientCredentials},
 		{"ok/introspection", testIntrospection},
 		{"ok/revocation", testRevocation},
+		{"ok/jwt-access-tokens", testJWTAccessTokens},
 		{"ok/pages-headers-and-locales", testPages},
 		{"fail/code-replay", testCodeReplay},
 		{"fail/code-replay-concurrent", testCodeReplayConcurrent},

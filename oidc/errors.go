@@ -50,6 +50,8 @@ var (
 	// ErrInvalidAuthMethod: a token endpoint auth method other than client_secret_basic,
 	// client_secret_post (confidential clients) or none (public clients).
 	ErrInvalidAuthMethod = errors.New("oidc: invalid token endpoint auth method")
+	// ErrInvalidAccessTokenFormat: an access token format other than "opaque" or "jwt".
+	ErrInvalidAccessTokenFormat = errors.New("oidc: invalid access token format")
 	// ErrClientExists: a client with that ID is already registered.
 	ErrClientExists = errors.New("oidc: client already registered")
 )

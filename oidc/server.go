@@ -35,7 +35,7 @@ type Server struct {
 	fstore       *fositeStore
 	provider     *fosite.Fosite
 	fositeConfig *fosite.Config
-	strategy     *hmacStrategy
+	strategy     *tokenStrategy
 	signer       *idTokenSigner
 	validator    *openid.OpenIDConnectRequestValidator
 
@@ -88,8 +88,9 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		store: s.store, clients: s.clients, now: s.now, log: s.log, metrics: s.metrics,
 		codeLifetime: cfg.CodeLifetime, accessLifetime: cfg.AccessTokenLifetime, refreshLifetime: cfg.RefreshTokenLifetime,
 	}
-	s.strategy = newHMACStrategy(tk, s.now)
 	s.signer = newIDTokenSigner(s.kr, s.now)
+	s.strategy = &tokenStrategy{hmacStrategy: newHMACStrategy(tk, s.now), signer: s.signer,
+		issuer: s.issuer, lifetime: cfg.AccessTokenLifetime}
 	s.composeFosite()
 	if s.discovery, err = s.discoveryDocument(); err != nil {
 		return nil, err
@@ -98,7 +99,8 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// composeFosite wires fosite with tongban's storage adapter, HMAC-SM3 strategy, ID-token
+// composeFosite wires fosite with tongban's storage adapter, token strategy (HMAC-SM3, and
+// RFC 9068 JWT access tokens for clients that ask for them), ID-token
 // signer and handlers, and with the RFC 9700 profile: PKCE S256 required for every client,
 // plain refused, 60-second codes, exact redirect URIs (loopback ports may vary), https or
 // loopback redirects only, refresh tokens only with offline_access. fosite's implicit,

@@ -72,14 +72,16 @@ func newIDTokenSigner(kr *keyring.Keyring, now func() time.Time) *idTokenSigner 
 	return &idTokenSigner{kr: kr, now: now, signers: map[string]jose.Signer{}}
 }
 
-// joseSigner returns the cached go-jose signer of key.
-func (s *idTokenSigner) joseSigner(key keyring.SigningKey) (jose.Signer, error) {
+// joseSigner returns the cached go-jose signer of key for JWS type typ ("JWT" for ID
+// tokens, "at+jwt" for JWT access tokens).
+func (s *idTokenSigner) joseSigner(key keyring.SigningKey, typ string) (jose.Signer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if js, ok := s.signers[key.ID]; ok {
+	cacheKey := key.ID + "\x00" + typ
+	if js, ok := s.signers[cacheKey]; ok {
 		return js, nil
 	}
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	var sk jose.SigningKey
 	switch key.Algorithm {
 	case AlgSM2:
@@ -98,24 +100,28 @@ func (s *idTokenSigner) joseSigner(key keyring.SigningKey) (jose.Signer, error) 
 	if err != nil {
 		return nil, fmt.Errorf("oidc: key %s: %w", key.ID, err)
 	}
-	s.signers[key.ID] = js
+	s.signers[cacheKey] = js
 	return js, nil
 }
 
 // Generate implements jwt.Signer: it signs claims with the active key for header.Get("alg")
-// (RS256 when unset) and returns the compact JWS and its signature part.
+// (RS256 when unset), with JWS typ header.Get("typ") ("JWT" when unset), and returns the
+// compact JWS and its signature part.
 func (s *idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.Mapper) (string, string, error) {
-	alg := AlgRS256
+	alg, typ := AlgRS256, "JWT"
 	if header != nil {
 		if a, ok := header.Get("alg").(string); ok && a != "" {
 			alg = a
+		}
+		if t, ok := header.Get("typ").(string); ok && t != "" {
+			typ = t
 		}
 	}
 	key, err := s.kr.Active(ctx, storage.PurposeIDToken, alg)
 	if err != nil {
 		return "", "", err
 	}
-	js, err := s.joseSigner(key)
+	js, err := s.joseSigner(key, typ)
 	if err != nil {
 		return "", "", err
 	}
@@ -171,12 +177,16 @@ func (s *idTokenSigner) verify(ctx context.Context, token string) ([]byte, jose.
 }
 
 // Decode implements jwt.Signer: it verifies an ID token issued by this server (any published
-// key) and returns its header and claims. An expired token is returned with a
+// key; a JWT access token, typ at+jwt, is refused) and returns its header and claims. An expired token is returned with a
 // *jwt.ValidationError whose Errors has ValidationErrorExpired.
 func (s *idTokenSigner) Decode(ctx context.Context, token string) (*jwt.Token, error) {
 	payload, h, err := s.verify(ctx, token)
 	if err != nil {
 		return nil, &jwt.ValidationError{Errors: jwt.ValidationErrorSignatureInvalid, Inner: err}
+	}
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ == typAccessTokenJWT {
+		// A JWT access token (same keys) is not an ID token: no id_token_hint from it.
+		return nil, &jwt.ValidationError{Errors: jwt.ValidationErrorMalformed, Inner: errors.New("oidc: a JWT access token is not an ID token")}
 	}
 	claims := jwt.MapClaims{}
 	if err := json.Unmarshal(payload, &claims); err != nil {
@@ -201,8 +211,8 @@ func (s *idTokenSigner) Validate(ctx context.Context, token string) (string, err
 	return s.GetSignature(ctx, token)
 }
 
-// Hash implements jwt.Signer with SHA-256 (used by fosite only for JWT access tokens, which
-// tongban does not issue).
+// Hash implements jwt.Signer with SHA-256 (used by fosite only by its own JWT access token
+// strategy, which tongban does not use: see tokenStrategy).
 func (s *idTokenSigner) Hash(_ context.Context, in []byte) ([]byte, error) {
 	h := sha256.Sum256(in)
 	return h[:], nil

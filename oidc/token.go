@@ -205,7 +205,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err == nil {
 		tok := r.PostForm.Get("token")
 		forged := s.strategy.validate(prefixRefresh, tok, time.Time{}, "") != nil &&
-			s.strategy.validate(prefixAccess, tok, time.Time{}, "") != nil
+			!s.strategy.authenticAccessToken(ctx, tok)
 		ctx = withTokenState(ctx, &tokenState{forged: forged})
 	}
 	err := s.provider.NewRevocationRequest(ctx, r)

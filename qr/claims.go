@@ -22,7 +22,16 @@ const (
 	// only private claim and inside a COSE_Sign1 with tongban's own alg, it
 	// needs no more distinctive value. CBOR: 0x3a 0x00 0x01 0x00 0x00.
 	ClaimDisplay = -65537
+	// ClaimStatus marks a pre-fetched code: {1: idx}, the licence's index into the wallet's
+	// status list (docs/formats/qr-payload.md §15). Absent from ordinary codes. The second
+	// private-use value; CBOR: 0x3a 0x00 0x01 0x00 0x01.
+	ClaimStatus = -65538
 )
+
+// statusClaim is the value of ClaimStatus.
+type statusClaim struct {
+	Idx uint64 `cbor:"1,keyasint"`
+}
 
 // CTISize is the length of the cti claim in bytes.
 const CTISize = 8
@@ -37,6 +46,8 @@ type claimsOut struct {
 	Iat     uint64 `cbor:"6,keyasint"`
 	Cti     []byte `cbor:"7,keyasint"`
 	Display []any  `cbor:"-65537,keyasint"`
+	// Status is nil (absent) except in pre-fetched codes.
+	Status *statusClaim `cbor:"-65538,keyasint,omitempty"`
 }
 
 // claims is the payload as verified.
@@ -47,6 +58,9 @@ type claims struct {
 	identity     *IdentityCheck
 	registration *credentials.Licence
 	bundle       *Bundle
+	// hasStatus and statusIdx: ClaimStatus, present in pre-fetched codes only.
+	hasStatus bool
+	statusIdx uint64
 }
 
 // kinds returns the licence kinds the code shows.
@@ -78,15 +92,23 @@ func decodeClaims(payload []byte) (*claims, error) {
 	}
 	for k := range m {
 		switch k {
-		case ClaimExp, ClaimIat, ClaimCti, ClaimDisplay:
+		case ClaimExp, ClaimIat, ClaimCti, ClaimDisplay, ClaimStatus:
 		default:
 			return nil, fmt.Errorf("payload: unexpected claim %d", k)
 		}
 	}
-	if len(m) != 4 {
-		return nil, fmt.Errorf("payload: %d claims, want iat, exp, cti and display", len(m))
+	_, hasStatus := m[ClaimStatus]
+	if want := 4 + btoi(hasStatus); len(m) != want {
+		return nil, fmt.Errorf("payload: %d claims, want iat, exp, cti, display and optionally status", len(m))
 	}
 	var c claims
+	if hasStatus {
+		idx, err := decodeStatusClaim(m[ClaimStatus])
+		if err != nil {
+			return nil, err
+		}
+		c.hasStatus, c.statusIdx = true, idx
+	}
 	iat, err := decodeUint(m[ClaimIat], "iat")
 	if err != nil {
 		return nil, err
@@ -130,5 +152,41 @@ func decodeClaims(payload []byte) (*claims, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.hasStatus && c.profile != ProfileMaskedIdentity {
+		return nil, fmt.Errorf("status: only profile %d codes may carry it", ProfileMaskedIdentity)
+	}
 	return &c, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// decodeStatusClaim decodes ClaimStatus: exactly {1: uint}, idx < MaxStatusEntries.
+func decodeStatusClaim(raw cbor.RawMessage) (uint64, error) {
+	if major(raw) != majorMap {
+		return 0, fmt.Errorf("status: want map")
+	}
+	var m map[int64]cbor.RawMessage
+	if err := payloadMode.Unmarshal(raw, &m); err != nil {
+		return 0, fmt.Errorf("status: %v", err)
+	}
+	if len(m) != 1 {
+		return 0, fmt.Errorf("status: want exactly {1: idx}")
+	}
+	v, ok := m[1]
+	if !ok {
+		return 0, fmt.Errorf("status: want exactly {1: idx}")
+	}
+	idx, err := decodeUint(v, "status idx")
+	if err != nil {
+		return 0, err
+	}
+	if idx >= MaxStatusEntries {
+		return 0, fmt.Errorf("status idx %d: limit %d", idx, MaxStatusEntries)
+	}
+	return idx, nil
 }

@@ -77,6 +77,32 @@ var (
 	ErrLicenceCount = errors.New("qr: wrong number of licences for the display profile")
 	// ErrMixedHolders: the licences of a bundle do not share one holder.
 	ErrMixedHolders = errors.New("qr: bundle licences have different holders")
+	// ErrPrefetchProfile: Minter.StatusIndex (a pre-fetched code) with a profile other than
+	// ProfileMaskedIdentity.
+	ErrPrefetchProfile = errors.New("qr: only masked-identity codes may be pre-fetched")
 	// ErrNoKey: the Minter has no private key.
 	ErrNoKey = errors.New("qr: minter has no key")
+)
+
+// Status-list errors (ParseStatusList; Verifier.Verify for codes that carry ClaimStatus).
+var (
+	// ErrBadStatusList: the status list is not a strict tagged COSE_Sign1 with protected
+	// {alg, kid, typ = StatusListType} over exactly {exp, iat, status_list: {bits, lst},
+	// ttl}, or lst is not zlib data of at most MaxStatusEntries known statuses.
+	ErrBadStatusList = errors.New("qr: bad status list")
+	// ErrUntrustedStatusList: the status list's kid is not a key of the trust list, or its
+	// iat lies outside that key's usage window.
+	ErrUntrustedStatusList = errors.New("qr: status list signed by a key not in the trust list")
+	// ErrStatusListSignature: the status list's signature does not verify.
+	ErrStatusListSignature = errors.New("qr: bad status list signature")
+	// ErrStatusListMissing: the code carries a status index but the verifier holds no status
+	// list, or the list does not cover the index, or its signer is no longer in the trust list.
+	ErrStatusListMissing = errors.New("qr: status list missing")
+	// ErrStatusListStale: the code carries a status index and the status list held has
+	// expired (or is issued in the future).
+	ErrStatusListStale = errors.New("qr: stale status list")
+	// ErrStatusRevoked: the status list says the licence is revoked (INVALID).
+	ErrStatusRevoked = errors.New("qr: licence revoked")
+	// ErrStatusSuspended: the status list says the licence is suspended.
+	ErrStatusSuspended = errors.New("qr: licence suspended")
 )

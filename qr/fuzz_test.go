@@ -28,7 +28,8 @@ func goldenSeeds(f *testing.F) []string {
 
 var verifySentinels = []error{ErrTooLong, ErrBadPrefix, ErrBadBase45, ErrBadCBOR, ErrWrongAlgorithm,
 	ErrStaleTrustList, ErrUnknownKey, ErrBadSignature, ErrBadClaims, ErrKeyNotAllowed, ErrNotYetValid,
-	ErrExpired, ErrValidityTooLong, ErrReplayed}
+	ErrExpired, ErrValidityTooLong, ErrStatusListMissing, ErrStatusListStale, ErrStatusRevoked,
+	ErrStatusSuspended, ErrReplayed}
 
 // FuzzVerify: Verify never panics; it fails with exactly one sentinel, or
 // returns exactly the view of its profile.
@@ -106,6 +107,9 @@ func FuzzDecodeClaims(f *testing.F) {
 // encodeClaims is the inverse of decodeClaims, for the fuzz round trip.
 func encodeClaims(c *claims) *claimsOut {
 	out := &claimsOut{Iat: uint64(c.iat.Unix()), Exp: uint64(c.exp.Unix()), Cti: c.cti[:]}
+	if c.hasStatus {
+		out.Status = &statusClaim{Idx: c.statusIdx}
+	}
 	date := func(d *credentials.Date) any {
 		if d == nil {
 			return nil

@@ -31,6 +31,10 @@ type Minter struct {
 	// Validity is exp − iat, in whole seconds. Zero means DefaultValidity
 	// (60 s); more than the profile's MaxValidity is refused.
 	Validity time.Duration
+	// StatusIndex, when set, makes a pre-fetched code: the code carries ClaimStatus with this
+	// index into the status list, and Validity may reach PrefetchMaxValidity (24 h). Only
+	// ProfileMaskedIdentity codes may be pre-fetched (ErrPrefetchProfile).
+	StatusIndex *uint64
 }
 
 // Code is a minted code.
@@ -44,6 +48,8 @@ type Code struct {
 	IssuedAt, ExpiresAt time.Time
 	// CTI is the code's random 8-byte identifier.
 	CTI [CTISize]byte
+	// StatusIndex is the status-list index of a pre-fetched code; nil for ordinary codes.
+	StatusIndex *uint64
 }
 
 // Mint signs a code of profile p showing licences: exactly one for
@@ -69,8 +75,18 @@ func (m *Minter) Mint(p DisplayProfile, licences ...credentials.Licence) (Code, 
 	if validity == 0 {
 		validity = DefaultValidity
 	}
-	if validity > p.MaxValidity() || validity < time.Second {
-		return Code{}, fmt.Errorf("%w: %s, profile %d allows 1s..%s", ErrValidityTooLong, validity, p, p.MaxValidity())
+	maxValidity := p.MaxValidity()
+	if m.StatusIndex != nil {
+		if p != ProfileMaskedIdentity {
+			return Code{}, fmt.Errorf("%w: profile %d", ErrPrefetchProfile, p)
+		}
+		if *m.StatusIndex >= MaxStatusEntries {
+			return Code{}, fmt.Errorf("%w: status index %d, limit %d", ErrBadStatusList, *m.StatusIndex, MaxStatusEntries)
+		}
+		maxValidity = PrefetchMaxValidity
+	}
+	if validity > maxValidity || validity < time.Second {
+		return Code{}, fmt.Errorf("%w: %s, profile %d allows 1s..%s", ErrValidityTooLong, validity, p, maxValidity)
 	}
 	now := time.Now
 	if m.Now != nil {
@@ -99,7 +115,7 @@ func (m *Minter) Mint(p DisplayProfile, licences ...credentials.Licence) (Code, 
 	if r == nil {
 		r = rand.Reader
 	}
-	code := Code{Profile: p, IssuedAt: time.Unix(t.Unix(), 0)}
+	code := Code{Profile: p, IssuedAt: time.Unix(t.Unix(), 0), StatusIndex: m.StatusIndex}
 	code.ExpiresAt = code.IssuedAt.Add(validity.Truncate(time.Second))
 	if _, err := io.ReadFull(r, code.CTI[:]); err != nil {
 		return Code{}, fmt.Errorf("qr: reading cti: %w", err)
@@ -109,6 +125,7 @@ func (m *Minter) Mint(p DisplayProfile, licences ...credentials.Licence) (Code, 
 		Iat:     uint64(code.IssuedAt.Unix()),
 		Cti:     code.CTI[:],
 		Display: display,
+		Status:  statusOf(m.StatusIndex),
 	})
 	if err != nil {
 		return Code{}, fmt.Errorf("qr: encoding claims: %w", err)
@@ -165,4 +182,11 @@ func validateForMint(p DisplayProfile, l *credentials.Licence) error {
 		return l.ValidateSelection()
 	}
 	return l.Validate()
+}
+
+func statusOf(idx *uint64) *statusClaim {
+	if idx == nil {
+		return nil
+	}
+	return &statusClaim{Idx: *idx}
 }

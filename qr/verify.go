@@ -41,7 +41,20 @@ type Verifier struct {
 	// (e.g. a verifier that only displays). A cti is recorded only when
 	// every other check has passed, until exp + ClockSkew.
 	Replay ReplayCache
+	// Status supplies the status list for pre-fetched codes (those carrying ClaimStatus); a
+	// *StatusList made by ParseStatusList. Nil: pre-fetched codes fail with
+	// ErrStatusListMissing. Codes without ClaimStatus never consult it.
+	Status StatusSource
 }
+
+// StatusSource gives a Verifier the status list to use for one verification. *StatusList
+// implements it; CurrentStatusList may return nil when no list is held.
+type StatusSource interface {
+	CurrentStatusList() *StatusList
+}
+
+// CurrentStatusList returns l itself, so a *StatusList is a StatusSource.
+func (l *StatusList) CurrentStatusList() *StatusList { return l }
 
 // Result is what a valid code says. Exactly one of Identity, Registration
 // and Bundle is set, according to Profile; nothing outside the profile's
@@ -55,6 +68,9 @@ type Result struct {
 	IssuedAt, ExpiresAt time.Time
 	// CTI is the code's unique identifier (8 bytes).
 	CTI [CTISize]byte
+	// StatusIndex is the status-list index of a pre-fetched code (checked against the
+	// status list); nil for ordinary codes.
+	StatusIndex *uint64
 
 	Identity     *IdentityCheck       // ProfileMaskedIdentity
 	Registration *credentials.Licence // ProfileFullRegistration (Fields: only those shown; no Agents)
@@ -71,7 +87,8 @@ func (r *Result) Kinds() []credentials.Kind {
 // shows. The error wraps exactly one of, in order of the checks:
 // ErrTooLong, ErrBadPrefix, ErrBadBase45, ErrBadCBOR, ErrWrongAlgorithm,
 // ErrStaleTrustList, ErrUnknownKey, ErrBadSignature, ErrBadClaims,
-// ErrKeyNotAllowed, ErrNotYetValid, ErrExpired, ErrValidityTooLong,
+// ErrKeyNotAllowed, ErrNotYetValid, ErrExpired, ErrValidityTooLong, (pre-fetched codes
+// only: ErrStatusListMissing, ErrStatusListStale, ErrStatusRevoked, ErrStatusSuspended),
 // ErrReplayed — or is the Replay cache's own error. Nothing from the
 // payload is used before the signature has verified.
 func (v *Verifier) Verify(text string) (*Result, error) {
@@ -148,8 +165,20 @@ func (v *Verifier) Verify(text string) (*Result, error) {
 		}
 		return nil, fmt.Errorf("%w: expired at %s, before the verification time %s", ErrExpired, rfc3339(c.exp), rfc3339(now))
 	}
-	if w := c.exp.Sub(c.iat); w > c.profile.MaxValidity() {
-		return nil, fmt.Errorf("%w: %s, profile %d allows %s", ErrValidityTooLong, w, c.profile, c.profile.MaxValidity())
+	maxValidity := c.profile.MaxValidity()
+	if c.hasStatus {
+		maxValidity = PrefetchMaxValidity
+	}
+	if w := c.exp.Sub(c.iat); w > maxValidity {
+		return nil, fmt.Errorf("%w: %s, profile %d allows %s", ErrValidityTooLong, w, c.profile, maxValidity)
+	}
+	// 9a. Status of a pre-fetched code, from a fresh status list signed by a listed key.
+	var statusIdx *uint64
+	if c.hasStatus {
+		if err := v.checkStatus(list, c.statusIdx, now, skew); err != nil {
+			return nil, err
+		}
+		statusIdx = &c.statusIdx
 	}
 	// 10. Replay.
 	if v.Replay != nil {
@@ -169,10 +198,44 @@ func (v *Verifier) Verify(text string) (*Result, error) {
 		IssuedAt:     c.iat,
 		ExpiresAt:    c.exp,
 		CTI:          c.cti,
+		StatusIndex:  statusIdx,
 		Identity:     c.identity,
 		Registration: c.registration,
 		Bundle:       c.bundle,
 	}, nil
+}
+
+// checkStatus looks idx up in the verifier's status list: it must be held, signed by a key
+// still in the current trust list, fresh (iat ≤ now + skew ≤ …, now ≤ exp + skew) and cover
+// idx; the status must be VALID.
+func (v *Verifier) checkStatus(trust *TrustList, idx uint64, now time.Time, skew time.Duration) error {
+	var sl *StatusList
+	if v.Status != nil {
+		sl = v.Status.CurrentStatusList()
+	}
+	if sl == nil {
+		return fmt.Errorf("%w: the code is pre-fetched (status index %d); load a status list", ErrStatusListMissing, idx)
+	}
+	if trust.Key(sl.SignerKID) == nil {
+		return fmt.Errorf("%w: its signer %x is no longer in the trust list", ErrStatusListMissing, sl.SignerKID)
+	}
+	if now.After(sl.ExpiresAt.Add(skew)) {
+		return fmt.Errorf("%w: expired at %s", ErrStatusListStale, rfc3339(sl.ExpiresAt))
+	}
+	if sl.IssuedAt.After(now.Add(skew)) {
+		return fmt.Errorf("%w: issued at %s, after the verification time", ErrStatusListStale, rfc3339(sl.IssuedAt))
+	}
+	st, ok := sl.Status(idx)
+	if !ok {
+		return fmt.Errorf("%w: the list does not cover index %d", ErrStatusListMissing, idx)
+	}
+	switch st {
+	case StatusValid:
+		return nil
+	case StatusSuspended:
+		return fmt.Errorf("%w: status index %d", ErrStatusSuspended, idx)
+	}
+	return fmt.Errorf("%w: status index %d", ErrStatusRevoked, idx)
 }
 
 func (v *Verifier) now() time.Time {

@@ -30,6 +30,7 @@ type Storage interface {
 	Consents
 	Keys
 	Licences
+	LicenceStatusIndexes
 	Nonces
 	Audit
 	Throttle
@@ -103,6 +104,9 @@ type Client struct {
 	SubjectType              string // "public" or "pairwise"
 	SectorIdentifier         string // host used for pairwise subjects; "" = first redirect URI host
 	CreatedAt                time.Time
+	// AccessTokenFormat is "opaque" (HMAC-SM3 opaque tokens, the default; "" means the same)
+	// or "jwt" (RFC 9068 JWT access tokens signed with the IDTokenSignedResponseAlg key).
+	AccessTokenFormat string
 }
 
 // Clients stores OAuth clients.

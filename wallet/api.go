@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
@@ -98,6 +99,9 @@ type codeRequestJSON struct {
 	Licences []string `json:"licences"` // licence IDs from GET /api/v1/licences
 	Profile  string   `json:"profile"`  // masked | full | bundle (or 1, 2, 3); "" = default
 	Fields   []string `json:"fields"`   // full profile only: fields to show; absent = all
+	// PrefetchSeconds > 0 mints a pre-fetched code for an offline phone (masked profile, one
+	// licence): it lives that many seconds (at most 86400) and carries a status index.
+	PrefetchSeconds int64 `json:"prefetch_seconds"`
 }
 
 // handleAPICodes serves POST /api/v1/codes: body codeRequestJSON (application/json, at most
@@ -141,6 +145,11 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := CodeRequest{IDs: body.Licences, Fields: body.Fields}
+	if body.PrefetchSeconds < 0 || body.PrefetchSeconds > int64(qr.PrefetchMaxValidity/time.Second) {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("prefetch_seconds must be 0 (an ordinary 60 s code) to %d", int64(qr.PrefetchMaxValidity/time.Second)))
+		return
+	}
+	req.Prefetch = time.Duration(body.PrefetchSeconds) * time.Second
 	for _, k := range body.Kinds {
 		kind, err := credentials.ParseKind(k)
 		if err != nil {

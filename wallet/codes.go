@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 
@@ -31,6 +32,12 @@ type CodeRequest struct {
 	// qr.ProfileFullRegistration code shows; nil means all the licence has. Other profiles
 	// take none.
 	Fields []string
+	// Prefetch, when positive, mints a pre-fetched code for an offline phone: it lives
+	// Prefetch (whole seconds, at most qr.PrefetchMaxValidity, 24 h) instead of 60 s and
+	// carries the licence's status index (qr.ClaimStatus), so an offline verifier checks it
+	// against the status list (StatusList). Only the masked-identity profile of one licence
+	// (ErrBadRequest otherwise).
+	Prefetch time.Duration
 }
 
 // Minted is a code minted by Mint.
@@ -138,6 +145,25 @@ func (s *Service) Mint(ctx context.Context, index []byte, req CodeRequest, a Act
 			ls[0] = ls[0].WithFields(req.Fields...)
 		}
 	}
+	var statusIdx *uint64
+	if req.Prefetch != 0 {
+		if req.Prefetch < time.Second || req.Prefetch > qr.PrefetchMaxValidity || req.Prefetch%time.Second != 0 {
+			return Minted{}, fmt.Errorf("%w: prefetch validity %s: want whole seconds from 1s to %s", ErrBadRequest, req.Prefetch, qr.PrefetchMaxValidity)
+		}
+		if p != qr.ProfileMaskedIdentity || len(picked) != 1 {
+			return Minted{}, fmt.Errorf("%w: only a masked-identity code of one licence may be pre-fetched", ErrBadRequest)
+		}
+		// A licence that may not be shown gets no index (and no code: Mint refuses it).
+		if err := s.Showable(picked[0]); err == nil {
+			idx, err := s.store.LicenceStatusIndex(ctx, picked[0].ID)
+			if err != nil {
+				return Minted{}, fmt.Errorf("wallet: status index: %w", err)
+			}
+			statusIdx = &idx
+		} else {
+			statusIdx = new(uint64)
+		}
+	}
 	key, err := s.kr.Active(ctx, storage.PurposeQR, keyring.AlgSM2)
 	if err != nil {
 		return Minted{}, fmt.Errorf("wallet: code-signing key: %w", err)
@@ -147,6 +173,9 @@ func (s *Service) Mint(ctx context.Context, index []byte, req CodeRequest, a Act
 		return Minted{}, fmt.Errorf("wallet: code-signing key %s is not SM2", key.ID)
 	}
 	m := qr.Minter{Key: priv, Now: s.now, Rand: s.rand, Validity: s.validity}
+	if statusIdx != nil {
+		m.Validity, m.StatusIndex = req.Prefetch, statusIdx
+	}
 	code, err := m.Mint(p, ls...)
 	if err != nil {
 		return Minted{}, fmt.Errorf("wallet: mint: %w", err)
@@ -157,7 +186,7 @@ func (s *Service) Mint(ctx context.Context, index []byte, req CodeRequest, a Act
 		ids[i], kinds[i] = r.ID, string(r.Licence.Kind)
 	}
 	s.audit(ctx, a, "code.mint", strings.Join(ids, ","),
-		fmt.Sprintf("profile=%d kinds=%s cti=%s", p, strings.Join(kinds, ","), hex.EncodeToString(code.CTI[:])))
+		fmt.Sprintf("profile=%d kinds=%s cti=%s%s", p, strings.Join(kinds, ","), hex.EncodeToString(code.CTI[:]), prefetchDetail(code)))
 	kid := m.KeyID
 	if kid == ([8]byte{}) {
 		kid = keyIDOf(priv)
@@ -217,4 +246,12 @@ func (s *Service) pick(all []Record, req CodeRequest) ([]Record, error) {
 		return nil, fmt.Errorf("%w: name at least one licence (kinds or IDs)", ErrBadRequest)
 	}
 	return out, nil
+}
+
+// prefetchDetail is the audit detail of a pre-fetched code: its lifetime and status index.
+func prefetchDetail(c qr.Code) string {
+	if c.StatusIndex == nil {
+		return ""
+	}
+	return fmt.Sprintf(" prefetch=%s status_idx=%d", c.ExpiresAt.Sub(c.IssuedAt), *c.StatusIndex)
 }

@@ -224,18 +224,19 @@ func (s *Server) PostLogoutRedirectURL() string { return s.public + "/" }
 
 // Route paths.
 const (
-	pathHome      = "/"
-	pathLogin     = "/login"
-	pathCallback  = "/callback"
-	pathLogout    = "/logout"
-	pathShow      = "/show"
-	pathBundle    = "/bundle"
-	pathCodeJSON  = "/code.json"
-	pathCodePNG   = "/code.png"
-	pathLang      = "/lang"
-	pathTrustList = "/trust-list"
-	pathAPILic    = "/api/v1/licences"
-	pathAPICodes  = "/api/v1/codes"
+	pathHome       = "/"
+	pathLogin      = "/login"
+	pathCallback   = "/callback"
+	pathLogout     = "/logout"
+	pathShow       = "/show"
+	pathBundle     = "/bundle"
+	pathCodeJSON   = "/code.json"
+	pathCodePNG    = "/code.png"
+	pathLang       = "/lang"
+	pathTrustList  = "/trust-list"
+	pathStatusList = "/status-list"
+	pathAPILic     = "/api/v1/licences"
+	pathAPICodes   = "/api/v1/codes"
 )
 
 // routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405.
@@ -252,6 +253,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET "+pathLang, s.handleLang)
 	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
 	mux.HandleFunc("GET "+pathTrustList, s.handleTrustList)
+	mux.HandleFunc("GET "+pathStatusList, s.handleStatusList)
 	mux.HandleFunc("GET "+pathAPILic, s.handleAPILicences)
 	mux.HandleFunc("POST "+pathAPICodes, s.handleAPICodes)
 	s.mux = mux

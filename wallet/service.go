@@ -27,13 +27,14 @@ const (
 // Store is the part of storage.Storage the wallet service uses: licences and the audit log.
 type Store interface {
 	storage.Licences
+	storage.LicenceStatusIndexes
 	storage.Audit
 }
 
 // ServiceConfig configures a Service. Only Store and Keyring are required; the zero value of
 // every other field means the default given in its comment.
 type ServiceConfig struct {
-	// Store persists licences and audit entries. Required.
+	// Store persists licences, their status indexes and audit entries. Required.
 	Store Store
 	// Keyring seals licence fields (SM4-GCM), computes blind indexes (HMAC-SM3) and holds the
 	// SM2 code-signing key (storage.PurposeQR) and trust-list signing key
@@ -68,6 +69,11 @@ type ServiceConfig struct {
 	// fetch a new list within this time. At least TrustListPeriod. Zero means
 	// DefaultTrustListValidity (7 days).
 	TrustListValidity time.Duration
+	// StatusListValidity is exp − iat of the status list (StatusList), whole seconds from 1 m
+	// to 24 h. Pre-fetched codes are refused offline once the list a verifier holds is older
+	// than this, so it bounds how long a revocation takes to reach an offline verifier that
+	// refreshes its list. Zero means qr.DefaultStatusListValidity (1 h).
+	StatusListValidity time.Duration
 }
 
 // Service is the wallet without HTTP: licences (import, list, status) and codes (mint, trust
@@ -85,6 +91,7 @@ type Service struct {
 	validity  time.Duration
 	period    time.Duration
 	listLife  time.Duration
+	slLife    time.Duration
 }
 
 // NewService checks cfg and creates the SM2 code-signing and trust-list signing keys that do
@@ -95,6 +102,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		store: cfg.Store, kr: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 		keyIssuer: cfg.KeyIssuer, kinds: cfg.Kinds, profiles: cfg.Profiles,
 		validity: cfg.CodeValidity, period: cfg.TrustListPeriod, listLife: cfg.TrustListValidity,
+		slLife: cfg.StatusListValidity,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -122,6 +130,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	if s.listLife == 0 {
 		s.listLife = DefaultTrustListValidity
+	}
+	if s.slLife == 0 {
+		s.slLife = qr.DefaultStatusListValidity
 	}
 	var problems []string
 	if cfg.Store == nil {
@@ -154,6 +165,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	if s.listLife < s.period || s.listLife%time.Second != 0 {
 		problems = append(problems, fmt.Sprintf("TrustListValidity: want whole seconds, at least TrustListPeriod (%s), got %s", s.period, s.listLife))
+	}
+	if s.slLife < time.Minute || s.slLife > 24*time.Hour || s.slLife%time.Second != 0 {
+		problems = append(problems, fmt.Sprintf("StatusListValidity: want whole seconds from 1m to 24h, got %s", s.slLife))
 	}
 	if len(problems) > 0 {
 		return nil, errors.New("wallet: invalid configuration: " + strings.Join(problems, "; "))

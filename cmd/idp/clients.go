@@ -36,6 +36,7 @@ type clientJSON struct {
 	GrantTypes               []string  `json:"grant_types"`
 	Scopes                   []string  `json:"scopes"`
 	IDTokenSignedResponseAlg string    `json:"id_token_signed_response_alg"`
+	AccessTokenFormat        string    `json:"access_token_format"`
 	SubjectType              string    `json:"subject_type,omitempty"`
 	CreatedAt                time.Time `json:"created_at"`
 }
@@ -53,7 +54,8 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		RedirectURIs:            nonNil(cl.RedirectURIs), PostLogoutRedirectURIs: nonNil(cl.PostLogoutRedirectURIs),
 		GrantTypes: nonNil(cl.GrantTypes), Scopes: nonNil(cl.Scopes),
 		IDTokenSignedResponseAlg: cl.IDTokenSignedResponseAlg, SubjectType: cl.SubjectType,
-		CreatedAt: cl.CreatedAt,
+		AccessTokenFormat: accessTokenFormat(cl),
+		CreatedAt:         cl.CreatedAt,
 	}
 }
 
@@ -91,6 +93,7 @@ APIs on its own behalf uses --grant-types client_credentials and no redirect URI
 	f.StringVar(&grantTypes, "grant-types", "", "grant types, comma-separated: authorization_code, refresh_token, client_credentials (default authorization_code,refresh_token)")
 	f.StringVar(&scopes, "scopes", "", `scopes the client may request, blank-separated (default "openid profile offline_access")`)
 	f.StringVar(&nc.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: SGD_SM3_SM2, ES256 or RS256 (default RS256)")
+	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default, HMAC-SM3) or jwt (RFC 9068, signed with the ID-token algorithm's key)")
 	f.StringVar(&nc.TokenEndpointAuthMethod, "token-endpoint-auth-method", "", "client_secret_basic (default) or client_secret_post; none for --public")
 	f.StringVar(&nc.SubjectType, "subject-type", "", "public (default: sub is the person ID) or pairwise (sub differs per sector)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
@@ -133,6 +136,15 @@ APIs on its own behalf uses --grant-types client_credentials and no redirect URI
 		return nil
 	})
 	return cmd
+}
+
+// accessTokenFormat is the client's access token format; clients stored before the format
+// existed have "" and get opaque tokens.
+func accessTokenFormat(cl storage.Client) string {
+	if cl.AccessTokenFormat == "" {
+		return oidc.AccessTokenOpaque
+	}
+	return cl.AccessTokenFormat
 }
 
 func clientType(cl storage.Client) string {

@@ -92,17 +92,19 @@ func TestAdminCommands(t *testing.T) {
 
 	r = idp(t, dir, "", nil, "clients", "add", "--id", "portal", "--name", "门户",
 		"--redirect-uri", "https://portal.example.gov.cn/callback", "--redirect-uri", "http://127.0.0.1/callback",
-		"--post-logout-redirect-uri", "https://portal.example.gov.cn/", "--id-token-alg", "SGD_SM3_SM2", "--json")
+		"--post-logout-redirect-uri", "https://portal.example.gov.cn/", "--id-token-alg", "SGD_SM3_SM2",
+		"--access-token-format", "jwt", "--json")
 	mustOK(t, r, "clients add portal")
 	portal := decode[clientJSON](t, r)
-	if len(portal.ClientSecret) < 32 || portal.Public || portal.IDTokenSignedResponseAlg != "SGD_SM3_SM2" || len(portal.RedirectURIs) != 2 {
+	if len(portal.ClientSecret) < 32 || portal.Public || portal.IDTokenSignedResponseAlg != "SGD_SM3_SM2" || len(portal.RedirectURIs) != 2 ||
+		portal.AccessTokenFormat != "jwt" {
 		t.Errorf("clients add portal: %s", r.Stdout)
 	}
 
 	r = idp(t, dir, "", nil, "clients", "add", "--id", "mobile", "--public", "--redirect-uri", "cn.gov.example.app:/callback", "--json")
 	mustOK(t, r, "clients add mobile")
 	mobile := decode[clientJSON](t, r)
-	if mobile.ClientSecret != "" || !mobile.Public || mobile.IDTokenSignedResponseAlg != "RS256" {
+	if mobile.ClientSecret != "" || !mobile.Public || mobile.IDTokenSignedResponseAlg != "RS256" || mobile.AccessTokenFormat != "opaque" {
 		t.Errorf("public client: %s", r.Stdout)
 	}
 	if strings.Join(mobile.Scopes, " ") != "openid profile offline_access" || strings.Join(mobile.GrantTypes, ",") != "authorization_code,refresh_token" {
@@ -194,6 +196,7 @@ func TestUsageErrors(t *testing.T) {
 		{"fail/empty-password", "\n", nil, []string{"people", "add", "--id-number", testIDNumber, "--name", "张三"}, "empty password"},
 		{"fail/bad-kind", testPassword + "\n", nil, []string{"people", "add", "--id-number", testIDNumber, "--name", "张三", "--kind", "robot"}, "--kind: want natural or legal"},
 		{"fail/bad-id-token-alg", "", nil, []string{"clients", "add", "--id", "x", "--redirect-uri", "https://x.example/cb", "--id-token-alg", "HS256"}, "invalid ID token signing algorithm"},
+		{"fail/bad-access-token-format", "", nil, []string{"clients", "add", "--id", "x", "--redirect-uri", "https://x.example/cb", "--access-token-format", "paseto"}, "invalid access token format"},
 		{"fail/bad-redirect-uri", "", nil, []string{"clients", "add", "--id", "x", "--redirect-uri", "https://x.example/cb#frag"}, "invalid redirect URI"},
 		{"fail/bad-grant-type", "", nil, []string{"clients", "add", "--id", "x", "--grant-types", "password"}, "invalid grant type"},
 		{"fail/bad-rotate-alg", "", nil, []string{"keys", "rotate", "--alg", "HS256"}, `--alg: "HS256" is not one of`},

@@ -147,7 +147,7 @@ var validationErrors = []error{
 	oidc.ErrInvalidConfig, oidc.ErrInvalidPersonKind, oidc.ErrInvalidIDNumber, oidc.ErrInvalidName,
 	oidc.ErrInvalidPhone, oidc.ErrInvalidPassword, oidc.ErrInvalidClientID,
 	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
-	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod,
+	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod, oidc.ErrInvalidAccessTokenFormat,
 }
 
 // A duplicate (oidc.ErrPersonExists, oidc.ErrClientExists) is a conflict with the stored

@@ -30,6 +30,8 @@ type codeJSON struct {
 	Version   int      `json:"version"`
 	Kinds     []string `json:"kinds"`
 	Licences  []string `json:"licences"`
+	// StatusIndex: a pre-fetched code's index into the status list (--prefetch).
+	StatusIndex *uint64 `json:"status_index,omitempty"`
 }
 
 func (c *cli) codeCmd() *cobra.Command {
@@ -37,6 +39,7 @@ func (c *cli) codeCmd() *cobra.Command {
 		holder, kinds, profile, fields, out, png string
 		ids                                      []string
 		asJSON                                   bool
+		prefetch                                 time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "code --holder NUMBER --kind KIND[,KIND…] [--profile NAME] [--out FILE] [--png FILE]",
@@ -49,10 +52,15 @@ Profiles: masked (identity check: masked name and number, valid-until; the defau
 licence), full (full registration data; --fields picks the kind-specific fields), bundle
 (多码合一, the default for several licences). A code is valid for 60 seconds.
 
+--prefetch DURATION (at most 24h) mints a pre-fetched code for an offline phone instead:
+masked profile, one licence, valid for DURATION, carrying the licence's index into the status
+list ('wallet status-list export'); verifiers need a fresh status list to accept it.
+
 A revoked, suspended, expired or not yet valid licence gets no code (exit 1).`,
 		Example: `  wallet code --holder 11010119900307002X --kind resident-id --png code.png
   wallet code --holder 11010119900307002X --kind resident-id,medical-insurance,health-code
-  wallet code --holder 11010119900307002X --kind driving-licence --profile full --fields class`,
+  wallet code --holder 11010119900307002X --kind driving-licence --profile full --fields class
+  wallet code --holder 11010119900307002X --kind resident-id --prefetch 12h`,
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
@@ -64,6 +72,7 @@ A revoked, suspended, expired or not yet valid licence gets no code (exit 1).`,
 	f.StringVar(&out, "out", "", "write the code text to FILE instead of standard output")
 	f.StringVar(&png, "png", "", "write the code as a PNG image to FILE")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.DurationVar(&prefetch, "prefetch", 0, "mint a pre-fetched offline code valid this long (1s to 24h; masked profile, one licence)")
 	_ = cmd.MarkFlagRequired("holder")
 
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
@@ -86,6 +95,12 @@ A revoked, suspended, expired or not yet valid licence gets no code (exit 1).`,
 				}
 			}
 			req.IDs = ids
+			if cmd.Flags().Changed("prefetch") {
+				if prefetch < time.Second || prefetch > qr.PrefetchMaxValidity || prefetch%time.Second != 0 {
+					p.Addf("--prefetch %s: want whole seconds from 1s to %s", prefetch, qr.PrefetchMaxValidity)
+				}
+				req.Prefetch = prefetch
+			}
 			if !kindErr && len(req.Kinds) == 0 && len(req.IDs) == 0 {
 				p.Addf("--kind or --id: name at least one licence")
 			}
@@ -122,7 +137,7 @@ A revoked, suspended, expired or not yet valid licence gets no code (exit 1).`,
 		}
 		res := codeJSON{
 			Text: m.Text, IssuedAt: m.IssuedAt.UTC().Format(time.RFC3339), ExpiresAt: m.ExpiresAt.UTC().Format(time.RFC3339),
-			Profile: m.Profile.String(), Version: qr.Version(m.Text),
+			Profile: m.Profile.String(), Version: qr.Version(m.Text), StatusIndex: m.StatusIndex,
 		}
 		for _, r := range m.Licences {
 			res.Kinds = append(res.Kinds, string(r.Licence.Kind))

@@ -90,7 +90,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	root.SetErr(c.errOut)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return app.Usage(err) })
 	c.common.AddFlags(root.PersistentFlags())
-	root.AddCommand(c.serveCmd(), c.licencesCmd(), c.codeCmd(), c.trustListCmd(), c.verifyCmd(), c.keysCmd())
+	root.AddCommand(c.serveCmd(), c.licencesCmd(), c.codeCmd(), c.trustListCmd(), c.statusListCmd(), c.verifyCmd(), c.keysCmd())
 	return root
 }
 

@@ -43,6 +43,7 @@ type verifyJSON struct {
 	KeyID             string  `json:"key_id,omitempty"`
 	KeyIssuer         string  `json:"key_issuer,omitempty"`
 	TrustListSequence uint64  `json:"trust_list_sequence,omitempty"`
+	StatusIndex       *uint64 `json:"status_index,omitempty"`  // pre-fetched code: checked against --status-list
 	HolderName        string  `json:"holder_name,omitempty"`   // bundle: masked
 	HolderNumber      string  `json:"holder_number,omitempty"` // bundle: masked
 	Licences          []shown `json:"licences,omitempty"`
@@ -65,10 +66,10 @@ type shown struct {
 }
 
 func (c *cli) verifyCmd() *cobra.Command {
-	var listPath, anchorPath, at, pngPath, statePath string
+	var listPath, anchorPath, at, pngPath, statePath, statusPath string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "verify --trust-list FILE [--trust-anchor FILE] [--at RFC3339] [--state FILE] [--json] (TEXT | --png FILE | -)",
+		Use:   "verify --trust-list FILE [--trust-anchor FILE] [--at RFC3339] [--state FILE] [--status-list FILE] [--json] (TEXT | --png FILE | -)",
 		Short: "Check a code offline (counters): exit 0 valid, 1 rejected, 2 usage error",
 		Long: `Check a licence code with nothing but the trust list and its pinned trust anchor: no network,
 no database, no key-encryption key. The code is the text TEXT, the QR code in the PNG image
@@ -80,6 +81,11 @@ install it once from a trusted channel and check its fingerprint). With --state 
 verifier remembers the highest trust-list sequence number it has accepted, and refuses an
 older list (rollback), and the codes it has accepted, and refuses them a second time
 (replay).
+
+A pre-fetched offline code (wallet code --prefetch) carries a status index: it verifies only
+with --status-list FILE ('wallet status-list export', GET /status-list), a status list signed
+by a key of the trust list and not yet expired, which must not mark the licence revoked or
+suspended. Ordinary 60-second codes ignore the status list.
 
 It prints what the code shows — masked, unless the holder chose the full profile — and the
 result. Exit status: 0 the code is valid; 1 it is rejected (the reason is printed) or the
@@ -95,6 +101,7 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 	f.StringVar(&anchorPath, "trust-anchor", "", "pinned trust anchor PEM (default: trust-anchor.pem beside the trust list)")
 	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339, e.g. 2026-11-29T10:00:00+08:00) instead of now")
 	f.StringVar(&pngPath, "png", "", "read the code from the QR code in this PNG image")
+	f.StringVar(&statusPath, "status-list", "", "signed status list (wallet status-list export, GET /status-list): needed for pre-fetched offline codes")
 	f.StringVar(&statePath, "state", "", "verifier state file: highest trust-list sequence seen and codes already accepted")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 
@@ -134,6 +141,12 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 		if err != nil {
 			return app.Usagef("--trust-list: %w", err)
 		}
+		var statusBytes []byte
+		if statusPath != "" {
+			if statusBytes, err = readLimited(statusPath, qr.MaxStatusListSize+1); err != nil {
+				return app.Usagef("--status-list: %w", err)
+			}
+		}
 		anchorBytes, err := readLimited(anchorPath, 1<<20)
 		if err != nil {
 			return app.Usagef("--trust-anchor: %w (install the trust anchor beside the trust list or name it)", err)
@@ -165,7 +178,7 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 			text = strings.TrimSpace(args[0])
 		}
 
-		out := c.check(text, inputErr, listBytes, anchors, state, clock)
+		out := c.check(text, inputErr, listBytes, statusBytes, anchors, state, clock)
 		if state != nil && state.changed {
 			if err := state.save(statePath, clock()); err != nil {
 				return fmt.Errorf("--state: %w", err)
@@ -189,7 +202,7 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 }
 
 // check verifies text against the trust list; the result carries the reason on failure.
-func (c *cli) check(text string, inputErr error, listBytes []byte, anchors []*ecdsa.PublicKey, state *verifierState, now func() time.Time) *verifyJSON {
+func (c *cli) check(text string, inputErr error, listBytes, statusBytes []byte, anchors []*ecdsa.PublicKey, state *verifierState, now func() time.Time) *verifyJSON {
 	fail := func(err error) *verifyJSON {
 		r := reasonOf(err)
 		return &verifyJSON{Reason: r.code, Message: r.en, MessageZH: r.zh, Detail: err.Error()}
@@ -225,6 +238,17 @@ func (c *cli) check(text string, inputErr error, listBytes []byte, anchors []*ec
 		return fail(inputErr)
 	}
 	v := qr.Verifier{Trust: store, Now: now}
+	if statusBytes != nil {
+		// A damaged or untrusted status list is reported whatever the code: the counter's
+		// files need fixing. Its freshness matters only to pre-fetched codes (Verify).
+		sl, err := qr.ParseStatusList(statusBytes, list)
+		if err != nil {
+			out := fail(err)
+			out.TrustListSequence = list.Sequence
+			return out
+		}
+		v.Status = sl
+	}
 	if state != nil {
 		v.Replay = state
 	}
@@ -240,7 +264,7 @@ func (c *cli) check(text string, inputErr error, listBytes []byte, anchors []*ec
 // describe turns a verified result into the output form.
 func describe(res *qr.Result, seq uint64) *verifyJSON {
 	out := &verifyJSON{
-		Valid: true, Profile: int(res.Profile), ProfileName: res.Profile.String(),
+		Valid: true, Profile: int(res.Profile), ProfileName: res.Profile.String(), StatusIndex: res.StatusIndex,
 		IssuedAt: res.IssuedAt.UTC().Format(time.RFC3339), ExpiresAt: res.ExpiresAt.UTC().Format(time.RFC3339),
 		CTI: hex.EncodeToString(res.CTI[:]), KeyID: hex.EncodeToString(res.KeyID[:]), KeyIssuer: res.KeyIssuer,
 		TrustListSequence: seq,

@@ -40,6 +40,7 @@ func testClient(id string) storage.Client {
 		SubjectType:              "pairwise",
 		SectorIdentifier:         "example.gov.cn",
 		CreatedAt:                t0,
+		AccessTokenFormat:        "jwt",
 	}
 }
 
@@ -119,6 +120,7 @@ func testClients(t *testing.T, s storage.Storage) {
 		changed.SubjectType = "public"
 		changed.SectorIdentifier = ""
 		changed.CreatedAt = t0.Add(time.Minute)
+		changed.AccessTokenFormat = "opaque"
 		for _, tc := range []struct {
 			name    string
 			id      string

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Consents", testConsents},
 		{"Keys", testKeys},
 		{"Licences", testLicences},
+		{"LicenceStatusIndexes", testLicenceStatusIndexes},
 		{"Nonces", testNonces},
 		{"Audit", testAudit},
 		{"Throttle", testThrottle},
