@@ -60,6 +60,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/introspection", testIntrospection},
 		{"ok/revocation", testRevocation},
 		{"ok/jwt-access-tokens", testJWTAccessTokens},
+		{"fail/jwt-access-token-misuse", testJWTAccessTokenAttacks},
 		{"ok/pages-headers-and-locales", testPages},
 		{"fail/code-replay", testCodeReplay},
 		{"fail/code-replay-concurrent", testCodeReplayConcurrent},

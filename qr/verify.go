@@ -175,7 +175,7 @@ func (v *Verifier) Verify(text string) (*Result, error) {
 	// 9a. Status of a pre-fetched code, from a fresh status list signed by a listed key.
 	var statusIdx *uint64
 	if c.hasStatus {
-		if err := v.checkStatus(list, c.statusIdx, now, skew); err != nil {
+		if err := v.checkStatus(list, key, c, now, skew); err != nil {
 			return nil, err
 		}
 		statusIdx = &c.statusIdx
@@ -205,10 +205,13 @@ func (v *Verifier) Verify(text string) (*Result, error) {
 	}, nil
 }
 
-// checkStatus looks idx up in the verifier's status list: it must be held, signed by a key
-// still in the current trust list, fresh (iat ≤ now + skew ≤ …, now ≤ exp + skew) and cover
-// idx; the status must be VALID.
-func (v *Verifier) checkStatus(trust *TrustList, idx uint64, now time.Time, skew time.Duration) error {
+// checkStatus looks the code's status index up in the verifier's status list: it must be
+// held, signed by a key still in the current trust list that belongs to the issuer of the
+// code's key and may sign this code's profile and kinds (status indexes are per wallet: a
+// list of another issuer in the same trust list says nothing about this code), fresh
+// (iat ≤ now + skew ≤ …, now ≤ exp + skew) and cover the index; the status must be VALID.
+func (v *Verifier) checkStatus(trust *TrustList, codeKey *TrustedKey, c *claims, now time.Time, skew time.Duration) error {
+	idx := c.statusIdx
 	var sl *StatusList
 	if v.Status != nil {
 		sl = v.Status.CurrentStatusList()
@@ -216,8 +219,17 @@ func (v *Verifier) checkStatus(trust *TrustList, idx uint64, now time.Time, skew
 	if sl == nil {
 		return fmt.Errorf("%w: the code is pre-fetched (status index %d); load a status list", ErrStatusListMissing, idx)
 	}
-	if trust.Key(sl.SignerKID) == nil {
+	slKey := trust.Key(sl.SignerKID)
+	if slKey == nil {
 		return fmt.Errorf("%w: its signer %x is no longer in the trust list", ErrStatusListMissing, sl.SignerKID)
+	}
+	if slKey.Issuer != codeKey.Issuer {
+		return fmt.Errorf("%w: the status list is from another issuer than the code (signer %x)", ErrStatusListMissing, sl.SignerKID)
+	}
+	for _, k := range c.kinds() {
+		if !slKey.Allows(c.profile, k) {
+			return fmt.Errorf("%w: its signer %x may not sign profile %d for %s", ErrStatusListMissing, sl.SignerKID, c.profile, k)
+		}
 	}
 	if now.After(sl.ExpiresAt.Add(skew)) {
 		return fmt.Errorf("%w: expired at %s", ErrStatusListStale, rfc3339(sl.ExpiresAt))

@@ -170,6 +170,10 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", `fields can be chosen only with the full profile ("profile":"full"); leave fields out for masked and bundle codes`)
 		return
 	}
+	if req.Prefetch != 0 && ((req.Profile != 0 && req.Profile != qr.ProfileMaskedIdentity) || len(req.Kinds)+len(req.IDs) != 1) {
+		writeAPIError(w, http.StatusBadRequest, "invalid_request", `prefetch_seconds: only a masked code of one licence may be pre-fetched (one kind or licence, "profile" absent or "masked")`)
+		return
+	}
 	m, err := s.svc.Mint(r.Context(), p.index, req, Actor{Subject: p.sub, ClientID: p.clientID})
 	if err != nil {
 		pr, known := problemOf(err)

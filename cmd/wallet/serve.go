@@ -38,7 +38,9 @@ type serveConfig struct {
 	SessionLifetime   time.Duration
 	TrustListPeriod   time.Duration
 	TrustListValidity time.Duration
-	PurgeInterval     time.Duration
+	// StatusListValidity is exp − iat of the status list served at GET /status-list.
+	StatusListValidity time.Duration
+	PurgeInterval      time.Duration
 }
 
 func (c *cli) serveCmd() *cobra.Command {
@@ -67,7 +69,8 @@ to a client named by --api-client (the mobile app; repeat for several) or its au
 
 On first start it creates the SM2 code-signing and trust-list signing keys in the database.
 Every --purge-interval (default 10m; 0 = never) it deletes expired wallet sessions.
-Besides the pages and the API it serves GET /trust-list, /healthz, /readyz and /metrics.
+Besides the pages and the API it serves GET /trust-list, GET /status-list (the signed status
+list of pre-fetched offline codes, fresh for --status-list-validity), /healthz, /readyz and /metrics.
 Logs are JSON lines on standard error, without personal data.`,
 		Args: cobra.NoArgs,
 	}
@@ -85,9 +88,11 @@ Logs are JSON lines on standard error, without personal data.`,
 	f.DurationVar(&sc.SessionLifetime, "session-lifetime", wallet.DefaultSessionLifetime, "wallet login lifetime")
 	f.DurationVar(&sc.TrustListPeriod, "trust-list-period", wallet.DefaultTrustListPeriod, "the trust list is re-issued at least this often")
 	f.DurationVar(&sc.TrustListValidity, "trust-list-validity", wallet.DefaultTrustListValidity, "how long a trust list stays fresh; verifiers must update within it")
+	addStatusListValidityFlag(f, &sc.StatusListValidity)
 	app.AddPurgeFlag(f, &sc.PurgeInterval, "wallet sessions")
 	app.Configurable(f, "issuer", "client-id", "client-secret", "client-secret-file", "public-url", "api-client",
-		"api-audience", "id-token-alg", "key-issuer", "session-lifetime", "trust-list-period", "trust-list-validity")
+		"api-audience", "id-token-alg", "key-issuer", "session-lifetime", "trust-list-period", "trust-list-validity",
+		"status-list-validity")
 
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		log, err := c.setup(cmd, false, func(p *app.Problems) {
@@ -129,6 +134,7 @@ Logs are JSON lines on standard error, without personal data.`,
 		c.mayCreate = true
 		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{
 			KeyIssuer: sc.KeyIssuer, TrustListPeriod: sc.TrustListPeriod, TrustListValidity: sc.TrustListValidity,
+			StatusListValidity: sc.StatusListValidity,
 		})
 		if err != nil {
 			return err

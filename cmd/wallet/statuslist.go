@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -22,31 +24,41 @@ type statusListJSON struct {
 	SignedBy  string `json:"signed_by"` // kid of the code-signing key, hex
 }
 
+// addStatusListValidityFlag adds --status-list-validity (wallet serve, status-list export).
+func addStatusListValidityFlag(f *pflag.FlagSet, v *time.Duration) {
+	f.DurationVar(v, "status-list-validity", qr.DefaultStatusListValidity,
+		"how long a status list stays fresh (1m to 24h): counters accepting pre-fetched codes must load a new one within it")
+}
+
 func (c *cli) statusListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status-list",
 		Short: "Export the signed status list for pre-fetched offline codes",
 	}
 	var asJSON bool
+	var validity time.Duration
 	export := &cobra.Command{
 		Use:   "export FILE",
 		Short: "Write the signed status list to FILE",
 		Long: `Write the current signed status list (COSE_Sign1 of type application/statuslist+cwt, the same
 form GET /status-list serves) to FILE, replacing it atomically. It holds the status of every
 licence that has had a pre-fetched code (wallet code --prefetch), is signed by the active
-code-signing key (listed in the trust list) and is fresh for 1 hour: counters that accept
-pre-fetched codes must load a new one within that time (wallet verify --status-list).`,
+code-signing key (listed in the trust list) and is fresh for --status-list-validity (default
+1h, as wallet serve): counters that accept pre-fetched codes must load a new one within that
+time (wallet verify --status-list).`,
 		Example: "  wallet status-list export var/status-list.cwt",
 		Args:    cobra.ExactArgs(1),
 	}
 	export.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	addStatusListValidityFlag(export.Flags(), &validity)
+	app.Configurable(export.Flags(), "status-list-validity")
 	export.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		log, err := c.setup(cmd, true, nil)
 		if err != nil {
 			return err
 		}
 		ctx := cmd.Context()
-		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{})
+		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{StatusListValidity: validity})
 		if err != nil {
 			return err
 		}
