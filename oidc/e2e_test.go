@@ -289,11 +289,7 @@ func testRefresh(t *testing.T, e *env) {
 	r := e.newRP(tboidc.NewClient{IDTokenAlg: tboidc.AlgSM2})
 	rs := e.newRP(tboidc.NewClient{}) // a resource server that introspects
 	b := e.browser()
-	a := r.authURL()
-	tok1, err := r.exchange(b.signIn(a, num), a.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok1 := r.login(t, b, num)
 	refresh := func(rt string) (int, map[string]any) {
 		return e.postForm("/token", r.client.ID, r.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 	}
@@ -408,11 +404,7 @@ func testSSO(t *testing.T, e *env) {
 	r1 := e.newRP(tboidc.NewClient{IDTokenAlg: tboidc.AlgSM2})
 	r2 := e.newRP(tboidc.NewClient{IDTokenAlg: tboidc.AlgES256})
 	b := e.browser()
-	a1 := r1.authURL()
-	tok1, err := r1.exchange(b.signIn(a1, num), a1.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok1 := r1.login(t, b, num)
 	// The second app: no login form, only its consent page.
 	a2 := r2.authURL()
 	p := b.get(a2.url)
@@ -700,11 +692,7 @@ func testIntrospection(t *testing.T, e *env) {
 	r := e.newRP(tboidc.NewClient{})
 	pub := e.newRP(tboidc.NewClient{Public: true})
 	b := e.browser()
-	a := r.authURL()
-	tok, err := r.exchange(b.signIn(a, num), a.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := r.login(t, b, num)
 	in := e.introspect(r, tok.AccessToken)
 	if !active(in) || in["sub"] != person.ID || in["client_id"] != r.client.ID || in["token_type"] != "Bearer" ||
 		in["exp"].(float64) <= float64(time.Now().Unix()) || in["iss"] != e.issuer {
@@ -736,11 +724,7 @@ func testRevocation(t *testing.T, e *env) {
 	r := e.newRP(tboidc.NewClient{})
 	other := e.newRP(tboidc.NewClient{})
 	b := e.browser()
-	a := r.authURL()
-	tok, err := r.exchange(b.signIn(a, num), a.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := r.login(t, b, num)
 	// Another client cannot revoke it (RFC 7009 §2.1); the answer is still 200.
 	if status, _ := e.postForm("/revoke", other.client.ID, other.secret, url.Values{"token": {tok.RefreshToken}}); status != 200 {
 		t.Errorf("foreign revoke: %d", status)
@@ -1037,11 +1021,7 @@ func testPromptNone(t *testing.T, e *env) {
 	other, num2 := e.person("吕五", "")
 	_ = other
 	b2 := e.browser()
-	a2 := r.authURL()
-	tok, err := r.exchange(b2.signIn(a2, num2), a2.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := r.login(t, b2, num2)
 	b.signIn(r.authURL(), num)
 	a3 := r.authURL(oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("id_token_hint", tok.Extra("id_token").(string)))
 	if got := b.get(a3.url).callback(t).Get("error"); got != "login_required" {

@@ -239,6 +239,18 @@ func (r *rp) exchange(code, verifier string) (*oauth2.Token, error) {
 	return r.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 }
 
+// login runs a full code flow for identifier in browser b (login form when b has no session,
+// consent when needed) and redeems the code; it fails the test on any error.
+func (r *rp) login(t *testing.T, b *browser, identifier string, extra ...oauth2.AuthCodeOption) *oauth2.Token {
+	t.Helper()
+	a := r.authURL(extra...)
+	tok, err := r.exchange(b.signIn(a, identifier), a.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // verify checks an ID token with go-oidc (ES256/RS256) and returns its claims.
 func (r *rp) verify(raw, nonce string) (*oidc.IDToken, map[string]any) {
 	r.e.t.Helper()

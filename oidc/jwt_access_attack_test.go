@@ -76,11 +76,7 @@ func testJWTAccessTokenAttacks(t *testing.T, e *env) {
 	}
 	// Another JWT client's token at userinfo is fine (it is that client's token); its alg is
 	// its own.
-	a2 := sm.authURL()
-	tok2, err := sm.exchange(b.signIn(a2, num), a2.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok2 := sm.login(t, b, num)
 	verifyAccessJWT(t, e, tok2.AccessToken, tboidc.AlgSM2)
 
 	// A JWT access token is not a refresh token, nor an id_token_hint at logout.

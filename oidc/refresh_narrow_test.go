@@ -97,11 +97,7 @@ func testRefreshReuseLoggedOnce(t *testing.T, e *env) {
 	_, num := e.person("复用七", "")
 	r := e.newRP(tboidc.NewClient{})
 	b := e.browser()
-	a := r.authURL()
-	tok1, err := r.exchange(b.signIn(a, num), a.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok1 := r.login(t, b, num)
 	refresh := func(rt string) (int, map[string]any) {
 		return e.postForm("/token", r.client.ID, r.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 	}

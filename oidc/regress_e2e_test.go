@@ -180,11 +180,7 @@ func testForgedTokens(t *testing.T, e *env) {
 	// Revocation by a public client needs no secret: a forged token must revoke nothing.
 	pub := e.newRP(tboidc.NewClient{Public: true})
 	pb := e.browser()
-	pa := pub.authURL()
-	ptok, err := pub.exchange(pb.signIn(pa, num), pa.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ptok := pub.login(t, pb, num)
 	for _, f := range []string{forge(t, ptok.RefreshToken), forge(t, ptok.AccessToken)} {
 		if status, _ := e.postForm("/revoke", pub.client.ID, "", url.Values{"token": {f}}); status != 200 {
 			t.Errorf("forged revocation: %d", status)
@@ -202,11 +198,7 @@ func testRefreshRefusedKeepsToken(t *testing.T, e *env) {
 	r := e.newRP(tboidc.NewClient{Scopes: []string{"openid", "profile", "phone", "offline_access"}})
 	other := e.newRP(tboidc.NewClient{})
 	b := e.browser()
-	a := r.authURL()
-	tok, err := r.exchange(b.signIn(a, num), a.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := r.login(t, b, num)
 	form := func(scope string) url.Values {
 		f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
 		if scope != "" {
