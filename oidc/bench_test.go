@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -46,6 +47,46 @@ func (l *latencies) report(b *testing.B, elapsed time.Duration) {
 	b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), "op/s")
 }
 
+// runTimed runs op on b.N iterations spread over the parallel workers (SetParallelism as set by
+// the caller), timing each, and reports p99 latency and throughput. op returns an error to stop
+// its worker and fail the benchmark.
+func runTimed(b *testing.B, op func() error) {
+	var lat latencies
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			if err := op(); err != nil {
+				b.Error(err)
+				break
+			}
+			mine = append(mine, time.Since(t0))
+		}
+		lat.add(mine)
+	})
+	lat.report(b, time.Since(start))
+}
+
+// postToken POSTs form to the token endpoint with client_secret_basic and drains the answer;
+// a status other than 200 is an error.
+func postToken(client *http.Client, issuer, clientID, secret string, form url.Values) error {
+	req, _ := http.NewRequest(http.MethodPost, issuer+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("token status %d", resp.StatusCode)
+	}
+	return nil
+}
+
 func benchEnv(b *testing.B) *env {
 	e := newEnv(b, storagetest.SQLite(b), envOptions{plain: true, mutate: func(c *tboidc.Config) { c.ClientCacheTTL = 0 }})
 	e.hs.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
@@ -61,35 +102,10 @@ func parallelism(b *testing.B) {
 func BenchmarkClientCredentials(b *testing.B) {
 	e := benchEnv(b)
 	svc := e.newRP(tboidc.NewClient{GrantTypes: []string{"client_credentials"}, Scopes: []string{"profile"}})
-	body := url.Values{"grant_type": {"client_credentials"}, "scope": {"profile"}}.Encode()
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"profile"}}
 	client := e.hs.Client()
-	var lat latencies
 	parallelism(b)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			t0 := time.Now()
-			req, _ := http.NewRequest(http.MethodPost, e.issuer+"/token", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(svc.client.ID, svc.secret)
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
-			mine = append(mine, time.Since(t0))
-		}
-		lat.add(mine)
-	})
-	lat.report(b, time.Since(start))
+	runTimed(b, func() error { return postToken(client, e.issuer, svc.client.ID, svc.secret, form) })
 }
 
 // BenchmarkSSORoundTrip measures what a citizen's second app costs: an authorization request
@@ -112,52 +128,27 @@ func benchSSO(b *testing.B, alg string) {
 	cookies := br.c.Jar.Cookies(issuerURL)
 	noFollow := &http.Client{Transport: e.hs.Client().Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	var lat latencies
 	parallelism(b)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			t0 := time.Now()
-			a := r.authURL()
-			req, _ := http.NewRequest(http.MethodGet, a.url, nil)
-			for _, c := range cookies {
-				req.AddCookie(c)
-			}
-			resp, err := noFollow.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			loc, _ := url.Parse(resp.Header.Get("Location"))
-			code := loc.Query().Get("code")
-			if code == "" {
-				b.Errorf("no code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
-				return
-			}
-			form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.redirect}, "code_verifier": {a.verifier}}
-			treq, _ := http.NewRequest(http.MethodPost, e.issuer+"/token", strings.NewReader(form.Encode()))
-			treq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			treq.SetBasicAuth(r.client.ID, r.secret)
-			tresp, err := noFollow.Do(treq)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, tresp.Body)
-			tresp.Body.Close()
-			if tresp.StatusCode != 200 {
-				b.Errorf("token status %d", tresp.StatusCode)
-				return
-			}
-			mine = append(mine, time.Since(t0))
+	runTimed(b, func() error {
+		a := r.authURL()
+		req, _ := http.NewRequest(http.MethodGet, a.url, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
 		}
-		lat.add(mine)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		code := loc.Query().Get("code")
+		if code == "" {
+			return fmt.Errorf("no code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {r.redirect}, "code_verifier": {a.verifier}}
+		return postToken(noFollow, e.issuer, r.client.ID, r.secret, form)
 	})
-	lat.report(b, time.Since(start))
 }
 
 func testingProcs() int { return runtime.GOMAXPROCS(0) }
@@ -179,27 +170,16 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	}
 	r := e.newRP(tboidc.NewClient{IDTokenAlg: tboidc.AlgSM2})
 	e.browser().signIn(r.authURL(), num) // consent once
-	var lat latencies
 	b.SetParallelism(2)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			t0 := time.Now()
-			br := e.browser()
-			p := br.get(r.authURL().url)
-			if !p.isLogin() {
-				b.Errorf("no login page: %d", p.status)
-				return
-			}
-			if q := br.login(p, num, testPassword).callback(b); q.Get("code") == "" {
-				b.Errorf("no code: %v", q)
-				return
-			}
-			mine = append(mine, time.Since(t0))
+	runTimed(b, func() error {
+		br := e.browser()
+		p := br.get(r.authURL().url)
+		if !p.isLogin() {
+			return fmt.Errorf("no login page: %d", p.status)
 		}
-		lat.add(mine)
+		if q := br.login(p, num, testPassword).callback(b); q.Get("code") == "" {
+			return fmt.Errorf("no code: %v", q)
+		}
+		return nil
 	})
-	lat.report(b, time.Since(start))
 }
