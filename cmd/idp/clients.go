@@ -13,14 +13,8 @@ import (
 )
 
 func (c *cli) clientsCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "clients",
-		Short: "Manage the relying apps (OAuth 2.0 / OpenID Connect clients)",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(c.clientsAddCmd(), c.clientsListCmd())
-	return cmd
+	return app.Group("clients", "Manage the relying apps (OAuth 2.0 / OpenID Connect clients)",
+		c.clientsAddCmd(), c.clientsListCmd())
 }
 
 // clientJSON is the --json form of a client. ClientSecret is set only in the output of

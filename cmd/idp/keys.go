@@ -18,14 +18,8 @@ import (
 const DefaultKeepFor = 24 * time.Hour
 
 func (c *cli) keysCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "keys",
-		Short: "List and rotate the ID-token signing keys",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(c.keysListCmd(), c.keysRotateCmd())
-	return cmd
+	return app.Group("keys", "List and rotate the ID-token signing keys",
+		c.keysListCmd(), c.keysRotateCmd())
 }
 
 // keyJSON is the --json form of a signing key (public information only).

@@ -13,14 +13,8 @@ import (
 )
 
 func (c *cli) peopleCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "people",
-		Short: "Manage the people (citizens, enterprise agents) who log in",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(c.peopleAddCmd())
-	return cmd
+	return app.Group("people", "Manage the people (citizens, enterprise agents) who log in",
+		c.peopleAddCmd())
 }
 
 // personJSON is the --json output of `idp people add`. It holds no clear personal data

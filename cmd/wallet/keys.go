@@ -18,14 +18,8 @@ import (
 const defaultKeep = time.Hour
 
 func (c *cli) keysCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "keys",
-		Short: "List and rotate the wallet's signing keys",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(c.keysListCmd(), c.keysRotateCmd())
-	return cmd
+	return app.Group("keys", "List and rotate the wallet's signing keys",
+		c.keysListCmd(), c.keysRotateCmd())
 }
 
 // keyRecordJSON is a key in --json output (no private material).

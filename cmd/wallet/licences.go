@@ -16,17 +16,11 @@ import (
 )
 
 func (c *cli) licencesCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "licences",
-		Short: "Import, list, revoke, suspend and restore licences",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(c.importCmd(), c.listCmd(),
+	return app.Group("licences", "Import, list, revoke, suspend and restore licences",
+		c.importCmd(), c.listCmd(),
 		c.statusCmd("revoke", credentials.StatusRevoked, "Revoke a licence (吊销/注销): final, no new codes"),
 		c.statusCmd("suspend", credentials.StatusSuspended, "Suspend a licence (暂扣/冻结): no new codes until restored"),
 		c.statusCmd("restore", credentials.StatusValid, "Restore a suspended licence"))
-	return cmd
 }
 
 // importJSON is the --json output of `licences import`.

@@ -26,14 +26,8 @@ func defaultAnchor(listPath string) string {
 }
 
 func (c *cli) trustListCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "trust-list",
-		Short: "Export the signed trust list verifiers use",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(c.trustListExportCmd(), c.trustListShowCmd(), c.rotateAnchorCmd())
-	return cmd
+	return app.Group("trust-list", "Export the signed trust list verifiers use",
+		c.trustListExportCmd(), c.trustListShowCmd(), c.rotateAnchorCmd())
 }
 
 // exportJSON is the --json output of `trust-list export`.
