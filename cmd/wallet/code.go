@@ -77,7 +77,7 @@ A revoked, suspended, expired or not yet valid licence gets no code (exit 1).`,
 
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		var req wallet.CodeRequest
-		log, err := c.setup(cmd, true, func(p *app.Problems) {
+		ctx, svc, closeFn, err := c.adminService(cmd, func(p *app.Problems) {
 			if err := checkHolder(holder); err != nil {
 				p.Add(err)
 			}
@@ -118,12 +118,7 @@ A revoked, suspended, expired or not yet valid licence gets no code (exit 1).`,
 					}
 				}
 			}
-		})
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{})
+		}, nil)
 		if err != nil {
 			return err
 		}

@@ -234,7 +234,7 @@ revoked licence cannot be restored, and re-importing it keeps it revoked.`,
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		var k credentials.Kind
-		log, err := c.setup(cmd, true, func(p *app.Problems) {
+		ctx, svc, closeFn, err := c.adminService(cmd, func(p *app.Problems) {
 			switch {
 			case id != "" && (kind != "" || number != ""):
 				p.Addf("give --id, or --kind and --number, not both")
@@ -246,12 +246,7 @@ revoked licence cannot be restored, and re-importing it keeps it revoked.`,
 					p.Addf("--kind %q: unknown (known: %s)", kind, strings.Join(kindNames(), ", "))
 				}
 			}
-		})
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{})
+		}, nil)
 		if err != nil {
 			return err
 		}

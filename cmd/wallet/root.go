@@ -128,6 +128,26 @@ func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problem
 // openService opens storage, the key-encryption key and the keyring (app.OpenBackend; a first
 // start of serve creates the database and KEK file, other commands refuse missing ones) and the wallet service on them, which creates the code-signing
 // and trust-list keys on first use.
+// adminService runs setup for an admin command (validate may be nil) and opens the wallet
+// service; the caller defers the returned close function. cfg (nil = zero configuration) is
+// called after setup, so flags set from the environment or a config file are already in place.
+func (c *cli) adminService(cmd *cobra.Command, validate func(p *app.Problems), cfg func() wallet.ServiceConfig) (context.Context, *wallet.Service, func(), error) {
+	log, err := c.setup(cmd, true, validate)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var sc wallet.ServiceConfig
+	if cfg != nil {
+		sc = cfg()
+	}
+	ctx := cmd.Context()
+	svc, closeFn, err := c.openService(ctx, log, sc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ctx, svc, closeFn, nil
+}
+
 func (c *cli) openService(ctx context.Context, log *slog.Logger, cfg wallet.ServiceConfig) (*wallet.Service, func(), error) {
 	open := app.OpenExisting // admin commands: a missing --db file or --kek-file is an error
 	if c.mayCreate {

@@ -36,12 +36,7 @@ counters without --state the new trust-anchor.pem and its fingerprint.`,
 		Args:  cobra.NoArgs,
 	}
 	prepare.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		log, err := c.setup(cmd, true, nil)
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{})
+		ctx, svc, closeFn, err := c.adminService(cmd, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -63,12 +58,7 @@ counters without --state the new trust-anchor.pem and its fingerprint.`,
 	}
 	commit.Flags().BoolVar(&force, "force", false, "commit before the trust list validity has passed since prepare")
 	commit.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		log, err := c.setup(cmd, true, nil)
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{})
+		ctx, svc, closeFn, err := c.adminService(cmd, nil, nil)
 		if err != nil {
 			return err
 		}

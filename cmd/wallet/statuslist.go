@@ -53,12 +53,9 @@ time (wallet verify --status-list).`,
 	addStatusListValidityFlag(export.Flags(), &validity)
 	app.Configurable(export.Flags(), "status-list-validity")
 	export.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		log, err := c.setup(cmd, true, nil)
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		svc, closeFn, err := c.openService(ctx, log, wallet.ServiceConfig{StatusListValidity: validity})
+		ctx, svc, closeFn, err := c.adminService(cmd, nil, func() wallet.ServiceConfig {
+			return wallet.ServiceConfig{StatusListValidity: validity}
+		})
 		if err != nil {
 			return err
 		}
