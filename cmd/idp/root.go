@@ -104,27 +104,10 @@ func (c *cli) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.
 	}
 }
 
-// setup layers the environment and config file under the flags, validates the common
-// settings and whatever validate checks (reporting every problem at once), and returns the
-// logger. Admin commands log warnings and errors only, unless --log-level asks for less.
+// setup runs app.Common.Setup: validate, when given, replaces the common validation (callers
+// include c.cfg.Common.Validate or c.cfg.Validate themselves).
 func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problems)) (*slog.Logger, error) {
-	var p app.Problems
-	p.Merge(c.cfg.Common.Load(cmd, c.env))
-	if validate != nil {
-		validate(&p)
-	} else {
-		c.cfg.Common.Validate(&p)
-	}
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
-	level := c.cfg.LogLevel
-	if admin {
-		if l, _ := app.ParseLevel(level); l < slog.LevelWarn {
-			level = "warn"
-		}
-	}
-	return app.NewLogger(c.errOut, level)
+	return c.cfg.Common.Setup(cmd, c.env, c.errOut, admin, validate)
 }
 
 // openBackend opens the existing storage and key-encryption key (app.OpenExisting: a missing

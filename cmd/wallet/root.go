@@ -103,31 +103,16 @@ func (c *cli) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.
 	}
 }
 
-// setup layers the environment and the config file under the flags, validates the common
-// settings and whatever validate adds (reporting every problem at once), and returns the
-// logger. Admin commands log warnings and errors only, unless --log-level asks for less.
+// setup runs app.Common.Setup with the common validation followed by validate (may be nil).
 func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problems)) (*slog.Logger, error) {
-	var p app.Problems
-	p.Merge(c.common.Load(cmd, c.env))
-	c.common.Validate(&p)
-	if validate != nil {
-		validate(&p)
-	}
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
-	level := c.common.LogLevel
-	if admin {
-		if l, _ := app.ParseLevel(level); l < slog.LevelWarn {
-			level = "warn"
+	return c.common.Setup(cmd, c.env, c.errOut, admin, func(p *app.Problems) {
+		c.common.Validate(p)
+		if validate != nil {
+			validate(p)
 		}
-	}
-	return app.NewLogger(c.errOut, level)
+	})
 }
 
-// openService opens storage, the key-encryption key and the keyring (app.OpenBackend; a first
-// start of serve creates the database and KEK file, other commands refuse missing ones) and the wallet service on them, which creates the code-signing
-// and trust-list keys on first use.
 // adminService runs setup for an admin command (validate may be nil) and opens the wallet
 // service; the caller defers the returned close function. cfg (nil = zero configuration) is
 // called after setup, so flags set from the environment or a config file are already in place.
@@ -148,6 +133,9 @@ func (c *cli) adminService(cmd *cobra.Command, validate func(p *app.Problems), c
 	return ctx, svc, closeFn, nil
 }
 
+// openService opens storage, the key-encryption key and the keyring (a first start of serve
+// creates the database and KEK file; other commands refuse missing ones) and the wallet
+// service on them, which creates the code-signing and trust-list keys on first use.
 func (c *cli) openService(ctx context.Context, log *slog.Logger, cfg wallet.ServiceConfig) (*wallet.Service, func(), error) {
 	open := app.OpenExisting // admin commands: a missing --db file or --kek-file is an error
 	if c.mayCreate {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -106,4 +107,27 @@ func ParseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, errors.New("log-level: want debug, info, warn or error")
+}
+
+// Setup prepares a command's run: it layers the environment and the config file under the
+// flags (Load), runs validate (which must include c.Validate; nil means c.Validate alone),
+// reports every problem at once as a usage error, and returns a JSON logger writing to errOut.
+// Admin commands (admin true) log warnings and errors only, unless --log-level asks for less.
+func (c *Common) Setup(cmd *cobra.Command, lookupEnv func(string) (string, bool), errOut io.Writer, admin bool, validate func(p *Problems)) (*slog.Logger, error) {
+	var p Problems
+	p.Merge(c.Load(cmd, lookupEnv))
+	if validate == nil {
+		validate = c.Validate
+	}
+	validate(&p)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	level := c.LogLevel
+	if admin {
+		if l, _ := ParseLevel(level); l < slog.LevelWarn {
+			level = "warn"
+		}
+	}
+	return NewLogger(errOut, level)
 }
