@@ -156,8 +156,8 @@ func TestHMACStrategy(t *testing.T) {
 		{"ok", tok, now.Add(time.Minute), nil},
 		{"ok/no-expiry", tok, time.Time{}, nil},
 		{"fail/expired", tok, now, fosite.ErrTokenExpired},
-		{"fail/tampered", tok[:len(tok)-1] + "A", now.Add(time.Minute), fosite.ErrTokenSignatureMismatch},
-		{"fail/body", prefixAccess + "x" + tok[len(prefixAccess)+1:], now.Add(time.Minute), fosite.ErrTokenSignatureMismatch},
+		{"fail/tampered", tamperAt(tok, len(tok)-1), now.Add(time.Minute), fosite.ErrTokenSignatureMismatch},
+		{"fail/body", tamperAt(tok, len(prefixAccess)), now.Add(time.Minute), fosite.ErrTokenSignatureMismatch},
 		{"fail/refresh-as-access", prefixRefresh + tok[len(prefixAccess):], now.Add(time.Minute), fosite.ErrInvalidTokenFormat},
 		{"fail/shape", "garbage", now.Add(time.Minute), fosite.ErrInvalidTokenFormat},
 	} {
@@ -223,8 +223,8 @@ func TestPendingAuth(t *testing.T) {
 		t.Fatalf("%+v %v", got, err)
 	}
 	for name, bad := range map[string]string{
-		"fail/tampered-body": "f" + v[1:],
-		"fail/tampered-mac":  v[:len(v)-2] + "AA",
+		"fail/tampered-body": tamperAt(v, 0),
+		"fail/tampered-mac":  tamperAt(tamperAt(v, len(v)-1), len(v)-2),
 		"fail/no-mac":        strings.Split(v, ".")[0],
 		"fail/empty":         "",
 	} {
@@ -331,4 +331,15 @@ func TestLoopbackVariant(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tamperAt returns s with the character at i replaced by a different base64url character, so
+// the result always differs from s (a fixed replacement would leave s unchanged whenever the
+// random token already had that character there).
+func tamperAt(s string, i int) string {
+	c := byte('A')
+	if s[i] == c {
+		c = 'B'
+	}
+	return s[:i] + string(c) + s[i+1:]
 }
