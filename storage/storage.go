@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -18,6 +19,12 @@ var (
 	ErrAlreadyUsed = errors.New("storage: already used")
 	// ErrExpired: the record exists but its expiry has passed.
 	ErrExpired = errors.New("storage: expired")
+	// ErrUnavailable: the database refused the operation for a reason of its own, not of the
+	// request — the disk is full, the file or the server is read-only, the connection is lost
+	// or cannot be made, the server is shutting down or out of resources. Retrying later may
+	// succeed; callers answer "temporarily unavailable" (HTTP 503) rather than a server error.
+	// Backends wrap it together with the driver error (errors.Is finds both).
+	ErrUnavailable = errors.New("storage: database unavailable")
 )
 
 // Storage is everything the identity provider and the wallet persist. Every backend
@@ -34,12 +41,70 @@ type Storage interface {
 	Nonces
 	Audit
 	Throttle
+	Revocations
+	Transactor
 
-	// Ping reports whether the database answers (for /readyz).
+	// Ping reports whether the database answers. It reads only: a database that refuses
+	// writes may still answer it (see Heartbeat).
 	Ping(ctx context.Context) error
+	// Heartbeat records that instance (a replica's name) was alive at at, with one small
+	// write: nil proves the database accepts writes now. Readiness checks call it
+	// periodically; an error wraps ErrUnavailable when the database refuses writes.
+	Heartbeat(ctx context.Context, instance string, at time.Time) error
+	// Unavailable returns how many operations of this store the database has refused with
+	// ErrUnavailable since it was opened, and the last such error (nil when none): a cheap
+	// read, for readiness checks and for logging those refusals once per interval instead of
+	// once per request (storage/health).
+	Unavailable() (count uint64, last error)
 	// Close releases the connection pool.
 	Close() error
 }
+
+// Transactor runs several operations as one transaction.
+type Transactor interface {
+	// InTx runs fn in one database transaction and commits it when fn returns nil; when fn
+	// returns an error (or panics) the transaction is rolled back and fn's error returned
+	// unchanged. Every method of this store called with the context fn receives runs in the
+	// transaction and sees its uncommitted writes; nothing of it is visible to other callers
+	// before the commit. A commit that fails returns an error and leaves nothing written.
+	//
+	// InTx called with a context that already carries a transaction of this store joins it:
+	// fn runs in the outer transaction and the outer InTx commits or rolls back. Methods that
+	// run a transaction of their own (UpdatePerson, UpdateClient, UpsertLicence, AppendAudit,
+	// LicenceStatusIndex) join too, so their writes commit with the outer transaction.
+	//
+	// Concurrency: a conditional update inside a transaction (InvalidateToken) holds its row
+	// until the commit, so a concurrent InvalidateToken of the same record waits and then
+	// returns ErrAlreadyUsed (after the first commits) or nil (after it rolls back); it never
+	// sees a half-done transaction. SQLite serialises whole write transactions.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Revocations is the short-lived list of revoked grants that self-contained access tokens
+// are checked against: such a token is never stored, so revoking it means remembering its
+// grant (the request ID shared by every token of one authorization) until every access token
+// the grant can have issued has expired.
+//
+// Tokens of a grant carry a generation: 0 for those issued with the authorization code or
+// client credentials, n after the grant's refresh token was rotated n times. Revoking below
+// generation g revokes the grant's access tokens of generations < g and leaves newer ones
+// valid (a refresh revokes the access tokens issued before it); RevokedAll revokes them all.
+type Revocations interface {
+	// RevokeGrant records that the access tokens of grant requestID with a generation below
+	// below are revoked, until expiresAt (after which PurgeRevocations may forget it). A
+	// second call for the same grant keeps the higher below and the later expiresAt, so
+	// revocations never undo one another.
+	RevokeGrant(ctx context.Context, requestID string, below int64, expiresAt time.Time) error
+	// GrantRevokedBelow returns the generation below which the grant's access tokens are
+	// revoked: 0 when the grant was never revoked (or its entry was purged), RevokedAll when
+	// all of them are.
+	GrantRevokedBelow(ctx context.Context, requestID string) (int64, error)
+	// PurgeRevocations deletes the entries that expired before t; returns how many.
+	PurgeRevocations(ctx context.Context, before time.Time) (int64, error)
+}
+
+// RevokedAll is the Revocations generation that revokes every access token of a grant.
+const RevokedAll int64 = math.MaxInt64
 
 // PersonKind says whether a person is natural (自然人) or legal (法人).
 type PersonKind string

@@ -3,15 +3,20 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -52,10 +57,27 @@ var _ storage.Storage = (*Store)(nil)
 //
 // The pool holds at most MaxOpenConns connections.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sqlx.Open("pgx", dsn)
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// Options are the settings of OpenWith that Open leaves at their zero value.
+type Options struct {
+	// WrapConnector, when not nil, wraps the database/sql connector of the pool, to interpose
+	// on every physical connection (the storage conformance suite injects faults with it,
+	// storagetest.Faults). Nil means none.
+	WrapConnector func(driver.Connector) driver.Connector
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
+	c, err := stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("storage/postgres: open: %w", err)
 	}
+	if o.WrapConnector != nil {
+		c = o.WrapConnector(c)
+	}
+	db := sqlx.NewDb(sql.OpenDB(c), "pgx")
 	db.SetMaxOpenConns(MaxOpenConns)
 	db.SetMaxIdleConns(MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -107,17 +129,33 @@ func lockID(schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// classify maps PostgreSQL constraint errors to the storage sentinels.
+// classify maps PostgreSQL errors to the storage sentinels: unique and foreign-key violations
+// to ErrConflict and ErrNotFound; to ErrUnavailable, the errors of a server that cannot take
+// the request now — SQLSTATE classes 08 (connection exception) and 53 (insufficient
+// resources: disk full, out of memory, too many connections), 25006 (read-only transaction:
+// a standby, or default_transaction_read_only), 57P01–57P03 (shutting down, starting up),
+// 58030 (I/O error) — and the errors of a connection that cannot be made or was lost.
 func classify(err error) error {
 	var e *pgconn.PgError
-	if !errors.As(err, &e) {
+	if errors.As(err, &e) {
+		switch {
+		case e.Code == uniqueViolation:
+			return storage.ErrConflict
+		case e.Code == foreignKeyViolation:
+			return storage.ErrNotFound
+		case strings.HasPrefix(e.Code, "08"), strings.HasPrefix(e.Code, "53"),
+			e.Code == "25006", e.Code == "57P01", e.Code == "57P02", e.Code == "57P03", e.Code == "58030":
+			return storage.ErrUnavailable
+		}
 		return nil
 	}
-	switch e.Code {
-	case uniqueViolation:
-		return storage.ErrConflict
-	case foreignKeyViolation:
-		return storage.ErrNotFound
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return storage.ErrUnavailable
 	}
 	return nil
 }

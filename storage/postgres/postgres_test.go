@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +22,13 @@ import (
 func TestConformance(t *testing.T) {
 	storagetest.SkipUnlessPostgres(t)
 	storagetest.Run(t, func(t *testing.T) storage.Storage { return storagetest.Postgres(t) })
+}
+
+func TestFaults(t *testing.T) {
+	storagetest.SkipUnlessPostgres(t)
+	storagetest.RunFaults(t, func(t *testing.T, f *storagetest.Faults) storage.Storage {
+		return storagetest.PostgresWithFaults(t, f)
+	})
 }
 
 // TestConcurrentOpen: replicas starting together migrate once, under the advisory lock.
@@ -83,5 +93,54 @@ func TestOpenMissingSchema(t *testing.T) {
 	if s, err := postgres.Open(ctx, dsn); err == nil {
 		s.Close()
 		t.Fatal("Open succeeded without a schema")
+	}
+}
+
+// TestConnectionLost: when the server ends the store's connections (an administrator, a
+// restart, a failover), the operations that meet the broken connection fail with
+// storage.ErrUnavailable and are counted; the pool then reconnects.
+func TestConnectionLost(t *testing.T) {
+	dsn := storagetest.PostgresDSN(t)
+	// The application name marks this store's connections, so that only they are ended
+	// (other tests may use the same server at the same time).
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	app := "tongban_lost_" + strings.TrimPrefix(q.Get("search_path"), "tongban_test_")
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Heartbeat(ctx, "a", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", os.Getenv(storagetest.EnvPostgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var killed int
+	if err := admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1`, app).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed == 0 {
+		t.Fatalf("no connection named %s to end", app)
+	}
+	err = s.Heartbeat(ctx, "a", time.Now())
+	if !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("heartbeat on a terminated connection: %v, want storage.ErrUnavailable", err)
+	}
+	if n, last := s.Unavailable(); n != 1 || !errors.Is(last, storage.ErrUnavailable) {
+		t.Errorf("Unavailable() = %d, %v", n, last)
+	}
+	if err := s.Heartbeat(ctx, "a", time.Now()); err != nil {
+		t.Errorf("heartbeat after reconnecting: %v", err)
 	}
 }

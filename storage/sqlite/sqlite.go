@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -55,6 +57,19 @@ var _ storage.Storage = (*Store)(nil)
 // path is a file name, not a URI; ":memory:" is refused (the two pools could not share an
 // in-memory database).
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// Options are the settings of OpenWith that Open leaves at their zero value.
+type Options struct {
+	// WrapConnector, when not nil, wraps the database/sql connector of both pools, to
+	// interpose on every physical connection (the storage conformance suite injects faults
+	// with it, storagetest.Faults). Nil means none.
+	WrapConnector func(driver.Connector) driver.Connector
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("storage/sqlite: open %q: need the path of a database file", path)
 	}
@@ -75,7 +90,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	name := fileURI(abs)
 
 	// journal_size_limit: after a checkpoint, truncate a WAL that a burst grew beyond 64 MiB.
-	w, err := sqlx.Open("sqlite", name+"?"+pragmas+
+	w, err := o.open(name + "?" + pragmas +
 		"&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("storage/sqlite: open: %w", err)
@@ -94,7 +109,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("storage/sqlite: migrate %s: %w", abs, err)
 	}
 
-	r, err := sqlx.Open("sqlite", name+"?"+pragmas+"&_pragma=query_only(1)")
+	r, err := o.open(name + "?" + pragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("storage/sqlite: open: %w", err)
@@ -118,6 +133,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// open returns a pool on dsn, through o.WrapConnector when set.
+func (o Options) open(dsn string) (*sqlx.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if o.WrapConnector != nil {
+		c = o.WrapConnector(c)
+	}
+	return sqlx.NewDb(sql.OpenDB(c), "sqlite"), nil
+}
+
 // fileURI returns abs as a SQLite URI filename ("file:///dir/name.db"), so that characters
 // such as '?' and '#' in a path cannot be read as URI syntax.
 func fileURI(abs string) string {
@@ -128,7 +155,12 @@ func fileURI(abs string) string {
 	return u.String()
 }
 
-// classify maps SQLite constraint errors to the storage sentinels.
+// classify maps SQLite errors to the storage sentinels: constraint violations to ErrConflict
+// and ErrNotFound; the errors of a database that cannot take the write now — SQLITE_FULL
+// (disk full), SQLITE_IOERR_* (an I/O error, also a full disk met while writing the WAL),
+// SQLITE_READONLY_* (read-only file or file system), SQLITE_CANTOPEN, and SQLITE_BUSY or
+// SQLITE_LOCKED after the busy timeout (another process holds the write lock) — to
+// ErrUnavailable.
 func classify(err error) error {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
@@ -139,6 +171,11 @@ func classify(err error) error {
 		return storage.ErrConflict
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return storage.ErrNotFound
+	}
+	switch e.Code() & 0xff { // the primary result code of an extended one
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
+		sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return storage.ErrUnavailable
 	}
 	return nil
 }

@@ -165,3 +165,9 @@ func ExampleOpen() {
 	fmt.Println(err)
 	// Output: storage/sqlite: use nonce: storage: already used
 }
+
+func TestFaults(t *testing.T) {
+	storagetest.RunFaults(t, func(t *testing.T, f *storagetest.Faults) storage.Storage {
+		return storagetest.SQLiteWithFaults(t, f)
+	})
+}

@@ -38,7 +38,7 @@ func SkipUnlessPostgres(t testing.TB) {
 // SQLite opens a new SQLite store in a file under t.TempDir and closes it when the test ends.
 func SQLite(t testing.TB) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tongban.db"))
+	s, err := sqlite.Open(context.Background(), tempDBPath(t))
 	if err != nil {
 		t.Fatalf("storagetest: %v", err)
 	}
@@ -49,6 +49,9 @@ func SQLite(t testing.TB) *sqlite.Store {
 	})
 	return s
 }
+
+// tempDBPath returns the path of a new SQLite file under t.TempDir.
+func tempDBPath(t testing.TB) string { return filepath.Join(t.TempDir(), "tongban.db") }
 
 // PostgresDSN returns a DSN for the PostgreSQL database named by $TONGBAN_TEST_POSTGRES whose
 // search_path is a new, empty schema (tongban_test_<16 hex digits>), dropped with everything

@@ -32,6 +32,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Audit", testAudit},
 		{"Throttle", testThrottle},
 		{"Ping", testPing},
+		{"Heartbeat", testHeartbeat},
+		{"Revocations", testRevocations},
+		{"Transactions", testTransactions},
 		{"Concurrency", testConcurrency},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]storag
 		return out, nil
 	}
 	var rows []auditRow
-	if err := s.r.SelectContext(ctx, &rows, s.q(`SELECT seq, time, actor, action, subject, client_id, detail
+	if err := s.reader(ctx).SelectContext(ctx, &rows, s.q(`SELECT seq, time, actor, action, subject, client_id, detail
 		FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit); err != nil {
 		return nil, s.wrap("list audit events", err)
 	}

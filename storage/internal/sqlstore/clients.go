@@ -98,7 +98,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error
 func (s *Store) ListClients(ctx context.Context) ([]storage.Client, error) {
 	const op = "list clients"
 	var rows []clientRow
-	if err := s.r.SelectContext(ctx, &rows, `SELECT `+clientColumns+` FROM clients ORDER BY id`); err != nil {
+	if err := s.reader(ctx).SelectContext(ctx, &rows, `SELECT `+clientColumns+` FROM clients ORDER BY id`); err != nil {
 		return nil, s.wrap(op, err)
 	}
 	out := make([]storage.Client, 0, len(rows))

@@ -56,7 +56,7 @@ func (s *Store) GetKey(ctx context.Context, id string) (storage.KeyRecord, error
 // ListKeys returns every key of the purpose, newest (CreatedAt) first, then by ID descending.
 func (s *Store) ListKeys(ctx context.Context, purpose storage.KeyPurpose) ([]storage.KeyRecord, error) {
 	var rows []keyRow
-	if err := s.r.SelectContext(ctx, &rows, s.q(`SELECT `+keyColumns+` FROM keys WHERE purpose = ?
+	if err := s.reader(ctx).SelectContext(ctx, &rows, s.q(`SELECT `+keyColumns+` FROM keys WHERE purpose = ?
 		ORDER BY created_at DESC, id DESC`), string(purpose)); err != nil {
 		return nil, s.wrap("list keys", err)
 	}

@@ -54,7 +54,7 @@ func (s *Store) ListLicenceStatuses(ctx context.Context) ([]storage.LicenceStatu
 		Index  int64  `db:"status_idx"`
 		Status string `db:"status"`
 	}
-	if err := s.r.SelectContext(ctx, &rows, s.q(`SELECT status_idx, status FROM licences
+	if err := s.reader(ctx).SelectContext(ctx, &rows, s.q(`SELECT status_idx, status FROM licences
 		WHERE status_idx IS NOT NULL ORDER BY status_idx`)); err != nil {
 		return nil, s.wrap(opListStatuses, err)
 	}

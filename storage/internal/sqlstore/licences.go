@@ -200,7 +200,7 @@ func (s *Store) ListLicencesByAgent(ctx context.Context, agentIndex []byte) ([]s
 // selectLicences runs selectLicencesQuery with the given tail on the read pool.
 func (s *Store) selectLicences(ctx context.Context, op, tail string, args ...any) ([]storage.Licence, error) {
 	var rows []licenceAgentRow
-	if err := s.r.SelectContext(ctx, &rows, s.q(selectLicencesQuery+"\n\t"+tail), args...); err != nil {
+	if err := s.reader(ctx).SelectContext(ctx, &rows, s.q(selectLicencesQuery+"\n\t"+tail), args...); err != nil {
 		return nil, s.wrap(op, err)
 	}
 	return foldLicences(rows), nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -50,6 +51,22 @@ type Store struct {
 
 	rebound sync.Map // query with '?' → query in the dialect's bind style
 	stmts   sync.Map // query with '?' → *sql.Stmt on w, when d.PrepareWrites
+
+	unavailable     atomic.Uint64 // operations refused with storage.ErrUnavailable
+	lastUnavailable atomic.Value  // of unavailableErr: the last of them
+}
+
+// unavailableErr boxes an error for atomic.Value, which needs one concrete type.
+type unavailableErr struct{ err error }
+
+// Unavailable implements storage.Storage: the number of operations refused with
+// storage.ErrUnavailable since New, and the last such error.
+func (s *Store) Unavailable() (uint64, error) {
+	n := s.unavailable.Load()
+	if v, ok := s.lastUnavailable.Load().(unavailableErr); ok {
+		return n, v.err
+	}
+	return n, nil
 }
 
 var _ storage.Storage = (*Store)(nil)
@@ -113,7 +130,12 @@ func (s *Store) wrap(op string, err error) error {
 		return nil
 	}
 	if sentinel := s.d.Classify(err); sentinel != nil {
-		return fmt.Errorf("%s: %s: %w: %w", s.d.Name, op, sentinel, err)
+		err = fmt.Errorf("%s: %s: %w: %w", s.d.Name, op, sentinel, err)
+		if sentinel == storage.ErrUnavailable {
+			s.lastUnavailable.Store(unavailableErr{err})
+			s.unavailable.Add(1)
+		}
+		return err
 	}
 	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 }
@@ -123,9 +145,44 @@ func (s *Store) fail(op string, sentinel error) error {
 	return fmt.Errorf("%s: %s: %w", s.d.Name, op, sentinel)
 }
 
-// get runs a single-row query on the read pool; sql.ErrNoRows becomes storage.ErrNotFound.
+// conn is what both a pool and a transaction offer.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// txKey is the context key of a Store's transaction: one key per Store, so a context carrying
+// a transaction of one store does not make another store's calls join it.
+type txKey struct{ s *Store }
+
+// txFrom returns the transaction of s that ctx carries, or nil.
+func (s *Store) txFrom(ctx context.Context) *sqlx.Tx {
+	tx, _ := ctx.Value(txKey{s}).(*sqlx.Tx)
+	return tx
+}
+
+// writer returns the transaction ctx carries, else the write pool.
+func (s *Store) writer(ctx context.Context) conn {
+	if tx := s.txFrom(ctx); tx != nil {
+		return tx
+	}
+	return s.w
+}
+
+// reader returns the transaction ctx carries (so a transaction reads its own writes), else
+// the read pool.
+func (s *Store) reader(ctx context.Context) conn {
+	if tx := s.txFrom(ctx); tx != nil {
+		return tx
+	}
+	return s.r
+}
+
+// get runs a single-row query on the read pool, or in the transaction ctx carries;
+// sql.ErrNoRows becomes storage.ErrNotFound.
 func (s *Store) get(ctx context.Context, op string, dest any, query string, args ...any) error {
-	err := s.r.GetContext(ctx, dest, s.q(query), args...)
+	err := s.reader(ctx).GetContext(ctx, dest, s.q(query), args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.fail(op, storage.ErrNotFound)
 	}
@@ -148,16 +205,28 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// exec runs a statement on the write pool and returns the number of rows it affected.
+// exec runs a statement on the write pool, or in the transaction ctx carries, and returns the
+// number of rows it affected.
 func (s *Store) exec(ctx context.Context, op string, query string, args ...any) (int64, error) {
 	var res sql.Result
 	var err error
-	if s.d.PrepareWrites {
+	tx := s.txFrom(ctx)
+	switch {
+	case tx != nil:
+		// A statement prepared already is reused on the transaction's connection; one that is
+		// not is run unprepared, since preparing it on the pool would wait for the one SQLite
+		// write connection, which this transaction holds.
+		if v, ok := s.stmts.Load(query); ok {
+			res, err = tx.StmtContext(ctx, v.(*sql.Stmt)).ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, s.q(query), args...)
+		}
+	case s.d.PrepareWrites:
 		var st *sql.Stmt
 		if st, err = s.stmt(ctx, query); err == nil {
 			res, err = st.ExecContext(ctx, args...)
 		}
-	} else {
+	default:
 		res, err = s.w.ExecContext(ctx, s.q(query), args...)
 	}
 	if err != nil {
@@ -182,19 +251,45 @@ func (s *Store) execOne(ctx context.Context, op string, query string, args ...an
 	return nil
 }
 
-// inTx runs fn in a transaction on the write pool and commits when fn returns nil. fn's error
-// is returned unchanged.
+// inTx runs fn in a transaction on the write pool and commits when fn returns nil; fn's error
+// is returned unchanged. When ctx carries a transaction already (InTx), fn runs in it and the
+// outer InTx commits.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {
+	if tx := s.txFrom(ctx); tx != nil {
+		return fn(tx)
+	}
+	return s.InTx(ctx, func(ctx context.Context) error { return fn(s.txFrom(ctx)) })
+}
+
+// InTx implements storage.Transactor: fn runs with a context carrying one transaction on the
+// write pool (BEGIN IMMEDIATE on SQLite, so it holds the write lock from its start), which
+// every method of s joins; it commits when fn returns nil and rolls back otherwise, also when
+// fn panics (the panic goes on). A context that carries a transaction of s already is passed
+// to fn as it is. The transaction is bound to ctx: cancelling ctx rolls it back.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if s.txFrom(ctx) != nil {
+		return fn(ctx)
+	}
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
-		return s.wrap(op, err)
+		return s.wrap("begin transaction", err)
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{s}, tx)); err != nil {
+		done = true
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, s.wrap("roll back transaction", rerr))
+		}
 		return err
 	}
+	done = true
 	if err := tx.Commit(); err != nil {
-		return s.wrap(op, err)
+		return s.wrap("commit transaction", err)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, windo
 	}
 	var n int
 	// Counted on the write pool: on SQLite it is the connection that just inserted.
-	if err := s.w.GetContext(ctx, &n, s.q(`SELECT count(*) FROM throttle_failures WHERE key = ? AND at > ? AND at <= ?`),
+	if err := s.writer(ctx).GetContext(ctx, &n, s.q(`SELECT count(*) FROM throttle_failures WHERE key = ? AND at > ? AND at <= ?`),
 		key, from, at); err != nil {
 		return 0, s.wrap(op, err)
 	}
@@ -34,7 +34,7 @@ func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, windo
 // CountFailures returns the number of failures of key in (now-window, now].
 func (s *Store) CountFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	var n int
-	if err := s.r.GetContext(ctx, &n, s.q(`SELECT count(*) FROM throttle_failures WHERE key = ? AND at > ? AND at <= ?`),
+	if err := s.reader(ctx).GetContext(ctx, &n, s.q(`SELECT count(*) FROM throttle_failures WHERE key = ? AND at > ? AND at <= ?`),
 		key, micros(now.Add(-window)), micros(now)); err != nil {
 		return 0, s.wrap("count failures", err)
 	}
