@@ -8,7 +8,7 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -116,18 +116,8 @@ func releasedClaims(granted fosite.Arguments, member map[string]*claimSpec) []st
 	return out
 }
 
-// Field-sealing labels: the additional data of keyring.SealField for each sealed person field
-// is "person/<person ID>/<label>", binding the ciphertext to its row and column.
-const (
-	sealIDNumber = "id_number"
-	sealPhone    = "phone"
-	sealOTP      = "otp"
-)
-
-func personAAD(personID, label string) string { return "person/" + personID + "/" + label }
-
-// personClaims computes the named claims of p, decrypting sealed fields as needed.
-func personClaims(kr *keyring.Keyring, p storage.Person, names []string, into map[string]any) error {
+// personClaims computes the named claims of p, opening sealed fields as needed.
+func personClaims(acc *accounts.Service, p storage.Person, names []string, into map[string]any) error {
 	for _, name := range names {
 		switch name {
 		case ClaimName:
@@ -136,17 +126,17 @@ func personClaims(kr *keyring.Keyring, p storage.Person, names []string, into ma
 			if p.PhoneSealed == nil {
 				continue
 			}
-			phone, err := kr.OpenField(p.PhoneSealed, personAAD(p.ID, sealPhone))
+			phone, err := acc.PhoneNumber(p)
 			if err != nil {
 				return fmt.Errorf("oidc: open phone of %s: %w", p.ID, err)
 			}
-			into[ClaimPhoneNumber] = "+86" + string(phone)
+			into[ClaimPhoneNumber] = "+86" + phone
 		case ClaimIDNumber:
-			num, err := kr.OpenField(p.IDNumberSealed, personAAD(p.ID, sealIDNumber))
+			num, err := acc.IDNumber(p)
 			if err != nil {
 				return fmt.Errorf("oidc: open ID number of %s: %w", p.ID, err)
 			}
-			into[ClaimIDNumber] = string(num)
+			into[ClaimIDNumber] = num
 		case ClaimIDNumberType:
 			if p.Kind == storage.LegalPerson {
 				into[ClaimIDNumberType] = "credit_code"

@@ -580,7 +580,7 @@ func testMaxAge(t *testing.T, e *env) {
 
 func testStepUp(t *testing.T, e *env) {
 	person, num := e.person("褚四", "")
-	uri, err := tboidc.EnrollTOTP(context.Background(), e.store, e.kr, person.ID)
+	uri, err := e.accounts.EnrollTOTP(context.Background(), person.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

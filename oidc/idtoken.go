@@ -115,7 +115,7 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 	if sess.Claims != nil {
 		member = sess.Claims.IDToken
 	}
-	if err := personClaims(s.kr, p, releasedClaims(req.GetGrantedScopes(), member), claims); err != nil {
+	if err := personClaims(s.accounts, p, releasedClaims(req.GetGrantedScopes(), member), claims); err != nil {
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	tok, _, err := s.signer.Generate(ctx, claims, &jwt.Headers{Extra: map[string]any{"alg": alg}})

@@ -183,31 +183,6 @@ func TestHMACStrategy(t *testing.T) {
 	}
 }
 
-func TestNormalizeIdentifier(t *testing.T) {
-	for _, tc := range []struct {
-		in, want string
-		kind     identKind
-	}{
-		{"11010519491231002x", "11010519491231002X", identNumber},
-		{"110105 19491231 002X", "11010519491231002X", identNumber},
-		{"９１１１０１０８５５１３８５０８２Ｑ", "91110108551385082Q", identNumber},
-		{"13800138000", "13800138000", identPhone},
-		{"+86 138-0013-8000", "13800138000", identPhone},
-		{"008613800138000", "13800138000", identPhone},
-		{"8613800138000", "13800138000", identPhone},
-		{"11010519491231002Y", "11010519491231002Y", identUnknown},
-		{"23800138000", "23800138000", identUnknown},
-		{"alice", "ALICE", identUnknown},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, kind := normalizeIdentifier(tc.in)
-			if got != tc.want || kind != tc.kind {
-				t.Errorf("normalizeIdentifier(%q) = %q, %d; want %q, %d", tc.in, got, kind, tc.want, tc.kind)
-			}
-		})
-	}
-}
-
 func TestPendingAuth(t *testing.T) {
 	now := time.Now()
 	s := &Server{now: func() time.Time { return now }}
@@ -288,21 +263,6 @@ func TestScopeClaims(t *testing.T) {
 	}
 	if l := requiredACRLevel([]string{ACRMultiFactor, ACRPassword}); l != 0 {
 		t.Errorf("level %d", l)
-	}
-}
-
-// TestDummyHashCost: unknown users are checked against a hash made with the configured
-// parameters, so they cost the same PBKDF2 work as real ones.
-func TestDummyHashCost(t *testing.T) {
-	kr := testKeyring(t)
-	params := smcrypto.PasswordParams{Iterations: 1234, SaltLen: 16, KeyLen: 32}
-	store := storagetest.SQLite(t)
-	s, err := NewServer(context.Background(), Config{Issuer: "https://idp.example", Store: store, Keyring: kr, PasswordParams: params})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if smcrypto.NeedsRehash(s.dummyHash, params) {
-		t.Errorf("dummy hash %q not made with %+v", s.dummyHash, params)
 	}
 }
 

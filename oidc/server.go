@@ -12,6 +12,7 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
@@ -19,8 +20,7 @@ import (
 
 // Server is the OpenID Connect provider: every endpoint is a method, and Handler serves them
 // all from one route table. It is safe for concurrent use and keeps no state that must be
-// shared between replicas outside storage (the per-IP lockout cache aside, see
-// Config.IPLockThreshold).
+// shared between replicas outside storage (the lockout counters are in storage.Throttle too).
 type Server struct {
 	cfg     Config
 	issuer  string // Config.Issuer without a trailing slash
@@ -39,17 +39,18 @@ type Server struct {
 	signer       *idTokenSigner
 	validator    *openid.OpenIDConnectRequestValidator
 
+	accounts      *accounts.Service // people, credentials and lockout, built from cfg
 	secureCookies bool
 	keys          struct{ csrf, authz, session, pairwise []byte }
-	dummyHash     string // a hash with Config.PasswordParams, checked for unknown users
 	pages         *pages
 	discovery     []byte
 	mux           *http.ServeMux
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet
-// (SGD_SM3_SM2, ES256 and RS256, keyring.EnsureSigningKeys), wires fosite and builds the route
-// table. Errors: ErrInvalidConfig listing every problem of cfg; a keyring or storage error;
+// (SGD_SM3_SM2, ES256 and RS256, keyring.EnsureSigningKeys), builds the accounts.Service the
+// login page checks credentials with (cfg's password parameters and lockout settings), wires
+// fosite and builds the route table. Errors: ErrInvalidConfig listing every problem of cfg; a keyring or storage error;
 // a Prometheus registration error (prometheus.AlreadyRegisteredError when two servers share a
 // Registerer).
 func NewServer(ctx context.Context, cfg Config) (*Server, error) {
@@ -74,8 +75,14 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
 	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
 		derive("csrf"), derive("authz"), derive("session"), derive("pairwise-subject")
-	if s.dummyHash, err = smcrypto.HashPassword([]byte(randomString(16)), cfg.PasswordParams); err != nil {
-		return nil, fmt.Errorf("%w: PasswordParams: %w", ErrInvalidConfig, err)
+	s.accounts, err = accounts.New(accounts.Config{
+		Store: s.store, Keyring: s.kr, Now: s.now, Logger: s.log,
+		PasswordParams:       cfg.PasswordParams,
+		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
+		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if s.metrics, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("oidc: metrics: %w", err)
@@ -307,7 +314,7 @@ func (c PurgeCounts) Map() map[string]int64 {
 
 // Purge deletes token records (codes, access and refresh tokens) that expired before now,
 // one-time values (TOTP codes) past their lifetime, login sessions that expired before now
-// and login failures older than the lockout windows; run it periodically (`idp serve` does,
+// and login failures older than the lockout windows (accounts.Service.PurgeFailures); run it periodically (`idp serve` does,
 // every --purge-interval). Inactive refresh tokens are kept until they expire, so reuse is
 // still detected. Every step runs even when an earlier one fails; it returns how many records
 // of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
@@ -325,6 +332,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.Tokens, "tokens", s.store.DeleteExpiredTokens, now)
 	step(&c.Nonces, "nonces", s.store.PurgeNonces, now)
 	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
-	step(&c.Failures, "login failures", s.store.PurgeFailures, now.Add(-max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)))
+	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
 	return c, errors.Join(errs...)
 }

@@ -70,7 +70,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if sess.Claims != nil {
 		member = sess.Claims.UserInfo
 	}
-	if err := personClaims(s.kr, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
+	if err := personClaims(s.accounts, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
 		s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
 		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
 		return

@@ -1,4 +1,4 @@
-package oidc
+package accounts
 
 import (
 	"context"
@@ -8,19 +8,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
 	"github.com/tongban/tongban/idnumber"
-	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 
-// Person administration: used by `idp people add` and by tests. They work on
-// storage directly and need no running Server. Validation failures wrap the Err* sentinels of
-// errors.go (several problems are joined with errors.Join, so the message lists them all);
-// other errors are storage or keyring failures.
+// Person administration: used by `idp people add` and by tests. Validation failures wrap the
+// Err* sentinels of errors.go (several problems are joined with errors.Join, so the message
+// lists them all); other errors are storage or keyring failures.
 
 // NewPerson is a person to register.
 type NewPerson struct {
@@ -44,13 +39,13 @@ type NewPerson struct {
 // "sub"), the ID number sealed with SM4-GCM (keyring.SealField, additional data
 // "person/<ID>/id_number"), its blind index keyring.BlindIndex(normalised number) and masked
 // form ("640102********123X"), the phone number sealed ("person/<ID>/phone") and indexed the
-// same way (blind index of the 11 digits), and the password hashed with params (zero =
-// smcrypto.DefaultPasswordParams).
+// same way (blind index of the 11 digits), and the password hashed with
+// Config.PasswordParams. It audits "person.create" (actor "operator").
 //
 // Errors: ErrInvalidPersonKind, ErrInvalidIDNumber (wrapping the idnumber error that names the
 // failed rule), ErrInvalidName, ErrInvalidPhone, ErrInvalidPassword — joined when several
 // apply; ErrPersonExists when the ID number or phone number is already registered.
-func CreatePerson(ctx context.Context, store storage.Storage, kr *keyring.Keyring, p NewPerson, params smcrypto.PasswordParams) (storage.Person, error) {
+func (s *Service) CreatePerson(ctx context.Context, p NewPerson) (storage.Person, error) {
 	var problems []error
 	kind := p.Kind
 	if kind == "" {
@@ -94,74 +89,63 @@ func CreatePerson(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 	if len(problems) > 0 {
 		return storage.Person{}, errors.Join(problems...)
 	}
-	if params == (smcrypto.PasswordParams{}) {
-		params = smcrypto.DefaultPasswordParams
-	}
-	hash, err := smcrypto.HashPassword(p.Password, params)
+	hash, err := smcrypto.HashPassword(p.Password, s.cfg.PasswordParams)
 	if err != nil {
 		return storage.Person{}, err
 	}
 	person := storage.Person{
-		ID:             randomString(16),
+		ID:             newID(),
 		Kind:           kind,
 		Name:           name,
-		IDNumberIndex:  kr.BlindIndex(number),
+		IDNumberIndex:  s.kr.BlindIndex(number),
 		IDNumberMasked: masked,
 		PasswordHash:   hash,
 	}
-	if person.IDNumberSealed, err = kr.SealField([]byte(number), personAAD(person.ID, sealIDNumber)); err != nil {
+	if person.IDNumberSealed, err = s.kr.SealField([]byte(number), personAAD(person.ID, sealIDNumber)); err != nil {
 		return storage.Person{}, err
 	}
 	if phone != "" {
-		person.PhoneIndex = kr.BlindIndex(phone)
-		if person.PhoneSealed, err = kr.SealField([]byte(phone), personAAD(person.ID, sealPhone)); err != nil {
+		person.PhoneIndex = s.kr.BlindIndex(phone)
+		if person.PhoneSealed, err = s.kr.SealField([]byte(phone), personAAD(person.ID, sealPhone)); err != nil {
 			return storage.Person{}, err
 		}
 	}
-	person.CreatedAt = timeNow().UTC()
+	person.CreatedAt = s.now().UTC()
 	person.UpdatedAt = person.CreatedAt
-	if err := store.CreatePerson(ctx, person); err != nil {
+	if err := s.store.CreatePerson(ctx, person); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return storage.Person{}, fmt.Errorf("%w: ID number or phone number", ErrPersonExists)
 		}
 		return storage.Person{}, err
 	}
-	appendAdminAudit(ctx, store, "person.create", person.ID, "")
+	s.audit(ctx, storage.AuditEvent{Actor: "operator", Action: "person.create", Subject: person.ID})
 	return person, nil
 }
 
-// totpOpts are the TOTP parameters (RFC 6238): 6 digits, 30-second steps, HMAC-SHA-1 — what
-// authenticator apps implement — and one step of clock skew either way.
-var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+// Field-sealing labels: the additional data of keyring.SealField for each sealed person field
+// is "person/<person ID>/<label>", binding the ciphertext to its row and column.
+const (
+	sealIDNumber = "id_number"
+	sealPhone    = "phone"
+	sealOTP      = "otp"
+)
 
-// EnrollTOTP gives the person a new TOTP secret (RFC 6238, see totpOpts) for the
-// multi-factor login (acr urn:tongban:acr:mfa), sealed in storage ("person/<ID>/otp"), and
-// returns the otpauth:// URI to show as a QR code to the person once. The account name in the
-// URI is the masked ID number. It replaces any earlier secret.
-//
-// Errors: storage.ErrNotFound when there is no such person; storage or keyring errors.
-func EnrollTOTP(ctx context.Context, store storage.Storage, kr *keyring.Keyring, personID string) (string, error) {
-	p, err := store.GetPerson(ctx, personID)
-	if err != nil {
-		return "", err
+func personAAD(personID, label string) string { return "person/" + personID + "/" + label }
+
+// IDNumber returns p's resident ID number or unified social credit code in full, opened from
+// p.IDNumberSealed ("person/<ID>/id_number"). Errors: the keyring's (smcrypto.ErrDecrypt when
+// the field was sealed under another key or for another person).
+func (s *Service) IDNumber(p storage.Person) (string, error) {
+	num, err := s.kr.OpenField(p.IDNumberSealed, personAAD(p.ID, sealIDNumber))
+	return string(num), err
+}
+
+// PhoneNumber returns p's mobile number, its 11 digits without prefix, opened from
+// p.PhoneSealed ("person/<ID>/phone"); "" when p has none. Errors as for IDNumber.
+func (s *Service) PhoneNumber(p storage.Person) (string, error) {
+	if p.PhoneSealed == nil {
+		return "", nil
 	}
-	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: "tongban", AccountName: p.IDNumberMasked, Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
-	})
-	if err != nil {
-		return "", err
-	}
-	sealed, err := kr.SealField([]byte(key.Secret()), personAAD(personID, sealOTP))
-	if err != nil {
-		return "", err
-	}
-	err = store.UpdatePerson(ctx, personID, func(q *storage.Person) error {
-		q.OTPSecretSealed, q.UpdatedAt = sealed, timeNow().UTC()
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	appendAdminAudit(ctx, store, "person.totp", personID, "")
-	return key.URL(), nil
+	phone, err := s.kr.OpenField(p.PhoneSealed, personAAD(p.ID, sealPhone))
+	return string(phone), err
 }
