@@ -136,9 +136,9 @@
 //
 // # Stored data conventions
 //
-// Person fields are sealed and indexed by package accounts (its doc says how); the ID token
-// and UserInfo read the phone_number and id_number claims through accounts.Service.PhoneNumber
-// and IDNumber. Derived keys (CSRF, pending requests, session IDs, pairwise subjects) are HMAC-SM3 of
+// Person fields are sealed and indexed by package accounts (its doc says how); the ID token and
+// UserInfo read the phone_number and id_number claims through accounts.Service.PhoneNumber and
+// IDNumber. Derived keys (CSRF, pending requests, session IDs, pairwise subjects) are HMAC-SM3 of
 // keyring.TokenKey with a label, so they survive restarts and are the same on every replica.
 //
 // # Logs and metrics
@@ -165,4 +165,10 @@
 // the secrets hasher (HMAC-SM3 instead of bcrypt), and the storage (atomic single use). fosite
 // still parses and validates requests, runs the code, refresh and client-credentials grants,
 // validates prompt / max_age / id_token_hint a second time, introspects and revokes.
+//
+// The storage adapter, the token strategies (opaque HMAC-SM3 and RFC 9068 JWT access tokens),
+// the session and its stored encoding, the fosite client and its cache, and the PKCE handler
+// live in oidc/internal/fositeadapter; the ID-token signer and handlers (signer.go,
+// idtoken.go), client authentication (clientauth.go) and the wiring (Server.composeFosite)
+// stay here.
 package oidc

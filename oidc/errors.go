@@ -2,10 +2,10 @@ package oidc
 
 import "errors"
 
-// Validation errors of client registration (CreateClient, ResetClientSecret) and of
-// NewServer; those of person registration are package accounts'. They are returned wrapped with a message that says what exactly is wrong; test
-// them with errors.Is. A command-line tool maps every one of them to exit status 2 ("wrong
-// argument"); any other error is an operational failure.
+// Validation errors of client registration (CreateClient, ResetClientSecret) and of NewServer;
+// those of person registration are package accounts'. They are returned wrapped with a message that
+// says what exactly is wrong; test them with errors.Is. A command-line tool maps every one of them
+// to exit status 2 ("wrong argument"); any other error is an operational failure.
 var (
 	// ErrInvalidConfig: a Config field is missing or out of range (NewServer). The message
 	// lists every problem found, not only the first.

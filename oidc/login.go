@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -69,8 +70,8 @@ func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	d := s.newPage(lang, pathLogin, url.Values{"authz": {authz}})
 	d.Authz = authz
 	d.CSRF = s.csrfToken(w, r, "login")
-	if c, err := s.clients.get(ctx, q.Get("client_id")); err == nil {
-		d.ClientName = c.displayName()
+	if c, err := s.clients.Get(ctx, q.Get("client_id")); err == nil {
+		d.ClientName = c.DisplayName()
 	}
 	// login_hint (OIDC Core §3.1.2.1) pre-fills the identifier when it has its shape.
 	if hint := q.Get("login_hint"); hint != "" {
@@ -83,7 +84,7 @@ func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	return d
 }
 
-func mustClaims(s string) *claimsRequest {
+func mustClaims(s string) *fositeadapter.ClaimsRequest {
 	cr, _ := parseClaimsRequest(s)
 	return cr
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
@@ -31,11 +32,11 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	clients      *clientCache
-	fstore       *fositeStore
+	clients      *fositeadapter.ClientCache
+	fstore       *fositeadapter.Store
 	provider     *fosite.Fosite
 	fositeConfig *fosite.Config
-	strategy     *tokenStrategy
+	strategy     *fositeadapter.TokenStrategy
 	signer       *idTokenSigner
 	validator    *openid.OpenIDConnectRequestValidator
 
@@ -47,11 +48,11 @@ type Server struct {
 	mux           *http.ServeMux
 }
 
-// NewServer validates cfg, creates the ID-token signing keys that do not exist yet
-// (SGD_SM3_SM2, ES256 and RS256, keyring.EnsureSigningKeys), builds the accounts.Service the
-// login page checks credentials with (cfg's password parameters and lockout settings), wires
-// fosite and builds the route table. Errors: ErrInvalidConfig listing every problem of cfg; a keyring or storage error;
-// a Prometheus registration error (prometheus.AlreadyRegisteredError when two servers share a
+// NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
+// ES256 and RS256, keyring.EnsureSigningKeys), builds the accounts.Service the login page checks
+// credentials with (cfg's password parameters and lockout settings), wires fosite and builds the
+// route table. Errors: ErrInvalidConfig listing every problem of cfg; a keyring or storage error; a
+// Prometheus registration error (prometheus.AlreadyRegisteredError when two servers share a
 // Registerer).
 func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	cfg, iss, err := cfg.withDefaults()
@@ -90,14 +91,13 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if s.pages, err = newPages(); err != nil {
 		return nil, err
 	}
-	s.clients = &clientCache{store: s.store, ttl: cfg.ClientCacheTTL, now: s.now, m: map[string]cachedClient{}}
-	s.fstore = &fositeStore{
-		store: s.store, clients: s.clients, now: s.now, log: s.log, metrics: s.metrics,
-		codeLifetime: cfg.CodeLifetime, accessLifetime: cfg.AccessTokenLifetime, refreshLifetime: cfg.RefreshTokenLifetime,
-	}
+	s.clients = fositeadapter.NewClientCache(s.store, cfg.ClientCacheTTL, s.now)
+	s.fstore = fositeadapter.NewStore(fositeadapter.StoreConfig{
+		Storage: s.store, Clients: s.clients, Now: s.now, Logger: s.log, Replays: s.metrics.replays,
+		CodeLifetime: cfg.CodeLifetime, AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+	})
 	s.signer = newIDTokenSigner(s.kr, s.now)
-	s.strategy = &tokenStrategy{hmacStrategy: newHMACStrategy(tk, s.now), signer: s.signer,
-		issuer: s.issuer, lifetime: cfg.AccessTokenLifetime}
+	s.strategy = fositeadapter.NewTokenStrategy(tk, s.signer, s.issuer, s.url(pathUserinfo), cfg.AccessTokenLifetime, s.now)
 	s.composeFosite()
 	if s.discovery, err = s.discoveryDocument(); err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (s *Server) composeFosite() {
 		TokenRevocationStorage: s.fstore,
 		Config:                 fc,
 	}
-	pkce := pkceHandler{}
+	pkce := fositeadapter.PKCEHandler{}
 	oidcAuth := &oidcAuthorizeHandler{validator: s.validator}
 	refresh := &oauth2.RefreshTokenGrantHandler{
 		AccessTokenStrategy:    s.strategy,
@@ -312,12 +312,12 @@ func (c PurgeCounts) Map() map[string]int64 {
 	}
 }
 
-// Purge deletes token records (codes, access and refresh tokens) that expired before now,
-// one-time values (TOTP codes) past their lifetime, login sessions that expired before now
-// and login failures older than the lockout windows (accounts.Service.PurgeFailures); run it periodically (`idp serve` does,
-// every --purge-interval). Inactive refresh tokens are kept until they expire, so reuse is
-// still detected. Every step runs even when an earlier one fails; it returns how many records
-// of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
+// Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
+// values (TOTP codes) past their lifetime, login sessions that expired before now and login
+// failures older than the lockout windows (accounts.Service.PurgeFailures); run it periodically
+// (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
+// so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
+// records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
 // and several replicas may run it at once.
 func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	now := s.now()
