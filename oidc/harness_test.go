@@ -14,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -376,6 +377,10 @@ func attr(n *html.Node, key string) string {
 func (p page) isLogin() bool   { return p.status == 200 && strings.Contains(p.body, `name="password"`) }
 func (p page) isConsent() bool { return strings.Contains(p.body, `name="decision"`) }
 
+// isLoginForm: the page has the login form, whatever its status (a failed login answers 401
+// or 429 with the form).
+func (p page) isLoginForm() bool { return strings.Contains(p.body, `name="password"`) }
+
 // login submits the login form of p.
 func (b *browser) login(p page, identifier, password string, extra ...string) page {
 	b.t.Helper()
@@ -468,6 +473,15 @@ func (e *env) introspect(introspector *rp, token string) map[string]any {
 }
 
 func active(m map[string]any) bool { b, _ := m["active"].(bool); return b }
+
+// clone returns a deep copy of v.
+func clone(v url.Values) url.Values {
+	w := url.Values{}
+	for k, x := range v {
+		w[k] = slices.Clone(x)
+	}
+	return w
+}
 
 // pkcePair returns a verifier and its S256 challenge.
 func pkcePair() (string, string) {
