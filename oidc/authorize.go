@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
@@ -55,14 +56,14 @@ type oidcParams struct {
 	prompts   []string
 	maxAge    time.Duration // -1 = not set
 	hintSub   string        // sub of a valid id_token_hint
-	claims    *claimsRequest
+	claims    *fositeadapter.ClaimsRequest
 	acrLevel  int // weakest requested known acr, -1 = none
 	essential bool
 }
 
 func (s *Server) parseOIDCParams(ctx context.Context, form url.Values) (oidcParams, error) {
 	p := oidcParams{maxAge: -1}
-	if err := validateChallenge(form.Get("code_challenge"), form.Get("code_challenge_method")); err != nil {
+	if err := fositeadapter.ValidateChallenge(form.Get("code_challenge"), form.Get("code_challenge_method")); err != nil {
 		return p, err
 	}
 	p.prompts = strings.Fields(form.Get("prompt"))
@@ -146,7 +147,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		s.authorizeError(w, r, ar, err)
 		return
 	}
-	c := ar.GetClient().(*client)
+	c := ar.GetClient().(*fositeadapter.Client)
 	ls, err := s.loginSession(ctx, r)
 	if err != nil {
 		s.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
@@ -207,11 +208,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 	}
 
 	// 3. Code.
-	sess := &session{
+	sess := &fositeadapter.Session{
 		Subject:     s.subjectFor(c, ls.PersonID),
 		PersonID:    ls.PersonID,
-		AuthTime:    nanos(ls.AuthTime),
-		RequestedAt: nanos(requestedAt),
+		AuthTime:    fositeadapter.Nanos(ls.AuthTime),
+		RequestedAt: fositeadapter.Nanos(requestedAt),
 		ACR:         ls.ACR,
 		AMR:         ls.AMR,
 		Claims:      op.claims,
@@ -278,11 +279,11 @@ func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosit
 // subjectFor returns the "sub" of a person for a client (OIDC Core §8): the person ID for
 // public subjects; for pairwise subjects base64url(HMAC-SM3(pairwise key, sector ‖ 0 ‖ person
 // ID)), where sector is the client's SectorIdentifier or the host of its first redirect URI.
-func (s *Server) subjectFor(c *client, personID string) string {
-	if c.c.SubjectType != "pairwise" {
+func (s *Server) subjectFor(c *fositeadapter.Client, personID string) string {
+	if c.Registration.SubjectType != "pairwise" {
 		return personID
 	}
-	return pairwiseSubject(s.keys.pairwise, sectorOf(c.c), personID)
+	return pairwiseSubject(s.keys.pairwise, sectorOf(c.Registration), personID)
 }
 
 func pairwiseSubject(key []byte, sector, personID string) string {
@@ -385,11 +386,11 @@ func (s *Server) precheckAuthorize(w http.ResponseWriter, r *http.Request, query
 	if uri == "" {
 		return true
 	}
-	c, err := s.clients.get(ctx, form.Get("client_id"))
+	c, err := s.clients.Get(ctx, form.Get("client_id"))
 	if err != nil {
 		return true // fosite answers unknown client
 	}
-	for _, reg := range c.c.RedirectURIs {
+	for _, reg := range c.Registration.RedirectURIs {
 		if uri == reg || loopbackVariant(uri, reg) {
 			return true
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongban/tongban/accounts"
 	tboidc "github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage/storagetest"
@@ -164,8 +165,8 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	}})
 	e.hs.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	num := residentID(b)
-	if _, err := tboidc.CreatePerson(context.Background(), e.store, e.kr, tboidc.NewPerson{
-		IDNumber: num, Name: "基准", Password: []byte(testPassword)}, smcrypto.DefaultPasswordParams); err != nil {
+	if _, err := e.accounts.CreatePerson(context.Background(), accounts.NewPerson{
+		IDNumber: num, Name: "基准", Password: []byte(testPassword)}); err != nil {
 		b.Fatal(err)
 	}
 	r := e.newRP(tboidc.NewClient{IDTokenAlg: tboidc.AlgSM2})

@@ -8,7 +8,8 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -50,25 +51,12 @@ var claimScope = func() map[string]string {
 	return m
 }()
 
-// claimsRequest is the OIDC "claims" request parameter (OIDC Core §5.5). A member whose value
-// is null has a nil claimSpec.
-type claimsRequest struct {
-	IDToken  map[string]*claimSpec `json:"id_token,omitempty"`
-	UserInfo map[string]*claimSpec `json:"userinfo,omitempty"`
-}
-
-type claimSpec struct {
-	Essential bool  `json:"essential,omitempty"`
-	Value     any   `json:"value,omitempty"`
-	Values    []any `json:"values,omitempty"`
-}
-
 // parseClaimsRequest parses the claims parameter; "" gives nil.
-func parseClaimsRequest(s string) (*claimsRequest, error) {
+func parseClaimsRequest(s string) (*fositeadapter.ClaimsRequest, error) {
 	if s == "" {
 		return nil, nil
 	}
-	var cr claimsRequest
+	var cr fositeadapter.ClaimsRequest
 	if err := json.Unmarshal([]byte(s), &cr); err != nil {
 		return nil, fosite.ErrInvalidRequest.WithHint("The claims parameter is not a JSON object as OIDC Core §5.5 describes.")
 	}
@@ -80,7 +68,7 @@ func parseClaimsRequest(s string) (*claimsRequest, error) {
 
 // acrRequest returns the ACR values asked for by acr_values and by the claims parameter's
 // id_token.acr member, and whether the latter was essential (OIDC Core §5.5.1.1).
-func acrRequest(acrValues string, cr *claimsRequest) (values []string, essential bool) {
+func acrRequest(acrValues string, cr *fositeadapter.ClaimsRequest) (values []string, essential bool) {
 	values = strings.Fields(acrValues)
 	if cr != nil {
 		if spec := cr.IDToken["acr"]; spec != nil {
@@ -101,7 +89,7 @@ func acrRequest(acrValues string, cr *claimsRequest) (values []string, essential
 // releasedClaims returns the person claims to release: those of the granted scopes, narrowed
 // to the names in member when the claims parameter has that member. The claims parameter never
 // widens what the scopes grant.
-func releasedClaims(granted fosite.Arguments, member map[string]*claimSpec) []string {
+func releasedClaims(granted fosite.Arguments, member map[string]*fositeadapter.ClaimSpec) []string {
 	var out []string
 	for _, scope := range granted {
 		for _, c := range scopeClaims[scope] {
@@ -116,18 +104,8 @@ func releasedClaims(granted fosite.Arguments, member map[string]*claimSpec) []st
 	return out
 }
 
-// Field-sealing labels: the additional data of keyring.SealField for each sealed person field
-// is "person/<person ID>/<label>", binding the ciphertext to its row and column.
-const (
-	sealIDNumber = "id_number"
-	sealPhone    = "phone"
-	sealOTP      = "otp"
-)
-
-func personAAD(personID, label string) string { return "person/" + personID + "/" + label }
-
-// personClaims computes the named claims of p, decrypting sealed fields as needed.
-func personClaims(kr *keyring.Keyring, p storage.Person, names []string, into map[string]any) error {
+// personClaims computes the named claims of p, opening sealed fields as needed.
+func personClaims(acc *accounts.Service, p storage.Person, names []string, into map[string]any) error {
 	for _, name := range names {
 		switch name {
 		case ClaimName:
@@ -136,17 +114,17 @@ func personClaims(kr *keyring.Keyring, p storage.Person, names []string, into ma
 			if p.PhoneSealed == nil {
 				continue
 			}
-			phone, err := kr.OpenField(p.PhoneSealed, personAAD(p.ID, sealPhone))
+			phone, err := acc.PhoneNumber(p)
 			if err != nil {
 				return fmt.Errorf("oidc: open phone of %s: %w", p.ID, err)
 			}
-			into[ClaimPhoneNumber] = "+86" + string(phone)
+			into[ClaimPhoneNumber] = "+86" + phone
 		case ClaimIDNumber:
-			num, err := kr.OpenField(p.IDNumberSealed, personAAD(p.ID, sealIDNumber))
+			num, err := acc.IDNumber(p)
 			if err != nil {
 				return fmt.Errorf("oidc: open ID number of %s: %w", p.ID, err)
 			}
-			into[ClaimIDNumber] = string(num)
+			into[ClaimIDNumber] = num
 		case ClaimIDNumberType:
 			if p.Kind == storage.LegalPerson {
 				into[ClaimIDNumberType] = "credit_code"

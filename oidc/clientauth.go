@@ -10,6 +10,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 )
 
 // secretHasher is the fosite.Hasher for client secrets: HMAC-SM3 under the keyring's
@@ -71,9 +72,9 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if id == "" {
 		return nil, fosite.ErrInvalidClient.WithHint("Client authentication is required.")
 	}
-	c, err := s.clients.get(ctx, id)
+	c, err := s.clients.Get(ctx, id)
 	if err != nil {
-		if errors.Is(err, errClientNotFound) {
+		if errors.Is(err, fositeadapter.ErrClientNotFound) {
 			return nil, fosite.ErrInvalidClient.WithHint(clientAuthFailed).WithWrap(err)
 		}
 		return nil, fosite.ErrServerError.WithWrap(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
@@ -65,6 +66,9 @@ type Config struct {
 	// login and consent pages. Zero means 15 minutes.
 	AuthRequestLifetime time.Duration
 
+	// PasswordParams and the lockout settings below configure the accounts.Service that the
+	// login page checks credentials with (accounts.Config has the same fields).
+	//
 	// PasswordParams are the PBKDF2-HMAC-SM3 parameters for new password hashes and for the
 	// dummy check run for unknown users (so both cost the same). A hash made with other
 	// parameters is re-hashed after a successful login. Zero means smcrypto.DefaultPasswordParams
@@ -107,10 +111,10 @@ const (
 	DefaultIDTokenLifetime      = 10 * time.Minute
 	DefaultSessionLifetime      = 8 * time.Hour
 	DefaultAuthRequestLifetime  = 15 * time.Minute
-	DefaultAccountLockThreshold = 5
-	DefaultAccountLockWindow    = 15 * time.Minute
-	DefaultIPLockThreshold      = 50
-	DefaultIPLockWindow         = 15 * time.Minute
+	DefaultAccountLockThreshold = accounts.DefaultAccountLockThreshold // 5
+	DefaultAccountLockWindow    = accounts.DefaultAccountLockWindow    // 15 minutes
+	DefaultIPLockThreshold      = accounts.DefaultIPLockThreshold      // 50
+	DefaultIPLockWindow         = accounts.DefaultIPLockWindow         // 15 minutes
 	DefaultClientCacheTTL       = 10 * time.Second
 )
 

@@ -17,8 +17,8 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, authz strin
 	d.Authz = authz
 	d.CSRF = s.csrfToken(w, r, "consent")
 	d.ClientName = q.Get("client_id")
-	if c, err := s.clients.get(r.Context(), q.Get("client_id")); err == nil {
-		d.ClientName = c.displayName()
+	if c, err := s.clients.Get(r.Context(), q.Get("client_id")); err == nil {
+		d.ClientName = c.DisplayName()
 	}
 	for _, sc := range strings.Fields(q.Get("scope")) {
 		d.Scopes = append(d.Scopes, scopeText(lang, sc))

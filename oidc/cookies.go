@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http"
 
@@ -38,6 +39,10 @@ func (s *Server) setCookie(w http.ResponseWriter, base, value string, maxAge int
 		SameSite: http.SameSiteLaxMode,
 	})
 }
+
+// b64 is base64url without padding (RFC 4648 §5), the encoding of every random value and
+// MAC this package puts in cookies, parameters and subjects.
+var b64 = base64.RawURLEncoding
 
 func randomString(n int) string {
 	b := make([]byte, n)

@@ -17,10 +17,12 @@
 //	})
 //	mux.Handle("/", srv.Handler())        // /healthz, /readyz, /metrics are cmd/idp's
 //
-// NewServer creates the missing ID-token keys (SGD_SM3_SM2, ES256, RS256) on first start.
-// Admin commands call CreatePerson, EnrollTOTP, CreateClient and ResetClientSecret on the same
-// storage; they need no Server. Every validation error they return wraps a sentinel of this
-// package (ErrInvalidRedirectURI, ErrInvalidIDNumber, …; errors.Is), several problems joined
+// NewServer creates the missing ID-token keys (SGD_SM3_SM2, ES256, RS256) on first start, and
+// the accounts.Service its login page checks credentials with. Admin commands register apps
+// with CreateClient and ResetClientSecret (registration.go) and people with package accounts
+// (accounts.Service.CreatePerson, EnrollTOTP) on the same storage; they need no Server. Every
+// validation error they return wraps a sentinel of this package or of accounts
+// (ErrInvalidRedirectURI, accounts.ErrInvalidIDNumber, …; errors.Is), several problems joined
 // into one error, so a CLI prints the message and exits 2 when errors.Is matches any sentinel.
 //
 // Signing keys rotate with keyring.Rotate(ctx, storage.PurposeIDToken, alg, keepFor) (`idp keys
@@ -94,7 +96,8 @@
 // response is made; token records hold none. The JWS header has kid and typ "JWT".
 //
 // acr values, weakest first: urn:tongban:acr:password (password) and urn:tongban:acr:mfa
-// (password and a TOTP code; EnrollTOTP). amr is ["pwd"] or ["pwd","otp"] (RFC 8176).
+// (password and a TOTP code; accounts.Service.EnrollTOTP). amr is ["pwd"] or ["pwd","otp"]
+// (RFC 8176), as accounts.Service.AuthenticatePassword reports it.
 //
 // # Authorization requests (OIDC Core §3.1.2)
 //
@@ -124,18 +127,18 @@
 // authorization request travels between the pages as an HMAC-SM3-protected parameter, so the
 // pages need no server-side state.
 //
-// Login failures look the same for an unknown identifier and a wrong password (same message,
-// same status, and the same PBKDF2 work against a dummy hash). Attempts are throttled per
-// account key (the blind index of the identifier, whether or not it exists; storage.Throttle,
-// shared by replicas) and failures per client IP (Config.ClientIP); past the thresholds the
-// login page answers 429 with a "too many attempts" message.
+// The login page checks credentials with accounts.Service.AuthenticatePassword. Login
+// failures look the same for an unknown identifier and a wrong password (same message, same
+// status, and the same PBKDF2 work against a dummy hash). Attempts are throttled per account
+// key (the person, or the blind index of an unknown identifier; storage.Throttle, shared by
+// replicas) and failures per client IP (Config.ClientIP); past the thresholds
+// (accounts.ErrLoginLocked) the login page answers 429 with a "too many attempts" message.
 //
 // # Stored data conventions
 //
-// Person fields are sealed with keyring.SealField using the additional data
-// "person/<person ID>/id_number", ".../phone" and ".../otp". Person.IDNumberIndex is
-// keyring.BlindIndex of the normalised number (upper-case, ASCII), Person.PhoneIndex of the 11
-// digits. Derived keys (CSRF, pending requests, session IDs, pairwise subjects) are HMAC-SM3 of
+// Person fields are sealed and indexed by package accounts (its doc says how); the ID token and
+// UserInfo read the phone_number and id_number claims through accounts.Service.PhoneNumber and
+// IDNumber. Derived keys (CSRF, pending requests, session IDs, pairwise subjects) are HMAC-SM3 of
 // keyring.TokenKey with a label, so they survive restarts and are the same on every replica.
 //
 // # Logs and metrics
@@ -162,4 +165,10 @@
 // the secrets hasher (HMAC-SM3 instead of bcrypt), and the storage (atomic single use). fosite
 // still parses and validates requests, runs the code, refresh and client-credentials grants,
 // validates prompt / max_age / id_token_hint a second time, introspects and revokes.
+//
+// The storage adapter, the token strategies (opaque HMAC-SM3 and RFC 9068 JWT access tokens),
+// the session and its stored encoding, the fosite client and its cache, and the PKCE handler
+// live in oidc/internal/fositeadapter; the ID-token signer and handlers (signer.go,
+// idtoken.go), client authentication (clientauth.go) and the wiring (Server.composeFosite)
+// stay here.
 package oidc

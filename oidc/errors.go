@@ -2,29 +2,14 @@ package oidc
 
 import "errors"
 
-// Validation errors of the admin operations (CreatePerson, CreateClient, EnrollTOTP) and of
-// NewServer. They are returned wrapped with a message that says what exactly is wrong; test
-// them with errors.Is. A command-line tool maps every one of them to exit status 2 ("wrong
-// argument"); any other error is an operational failure.
+// Validation errors of client registration (CreateClient, ResetClientSecret) and of NewServer;
+// those of person registration are package accounts'. They are returned wrapped with a message that
+// says what exactly is wrong; test them with errors.Is. A command-line tool maps every one of them
+// to exit status 2 ("wrong argument"); any other error is an operational failure.
 var (
 	// ErrInvalidConfig: a Config field is missing or out of range (NewServer). The message
 	// lists every problem found, not only the first.
 	ErrInvalidConfig = errors.New("oidc: invalid configuration")
-
-	// ErrInvalidPersonKind: NewPerson.Kind is neither storage.NaturalPerson nor storage.LegalPerson.
-	ErrInvalidPersonKind = errors.New("oidc: invalid person kind")
-	// ErrInvalidIDNumber: the resident ID number (GB 11643-1999) or unified social credit code
-	// (GB 32100-2015) failed validation; the wrapped idnumber error says which rule.
-	ErrInvalidIDNumber = errors.New("oidc: invalid identity number")
-	// ErrInvalidName: the name is empty, longer than 64 characters or contains control characters.
-	ErrInvalidName = errors.New("oidc: invalid name")
-	// ErrInvalidPhone: the phone number is not a mainland China mobile number (11 digits
-	// starting with 1, optionally prefixed by +86 or 0086).
-	ErrInvalidPhone = errors.New("oidc: invalid phone number")
-	// ErrInvalidPassword: the password is shorter than 8 or longer than 256 bytes.
-	ErrInvalidPassword = errors.New("oidc: invalid password")
-	// ErrPersonExists: a person with that ID number or phone number is already registered.
-	ErrPersonExists = errors.New("oidc: person already registered")
 
 	// ErrInvalidClientID: the client ID is empty, longer than 128 bytes or has characters
 	// outside [A-Za-z0-9._~-].

@@ -14,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,8 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
-	"github.com/tongban/tongban/idnumber"
+	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/accounts/accountstest"
 	"github.com/tongban/tongban/keyring"
 	tboidc "github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/sm-crypto"
@@ -56,17 +58,18 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a running provider over real HTTP (TLS unless plain), with its storage and keyring.
 type env struct {
-	t      testing.TB
-	store  storage.Storage
-	kr     *keyring.Keyring
-	srv    *tboidc.Server
-	hs     *httptest.Server
-	clock  *clock
-	reg    *prometheus.Registry
-	logs   *lockedBuffer
-	pii    []string // personal data given to the provider, which must never reach the logs
-	issuer string
-	ctx    context.Context // carries the TLS-trusting HTTP client for go-oidc and x/oauth2
+	t        testing.TB
+	store    storage.Storage
+	kr       *keyring.Keyring
+	accounts *accounts.Service // registers people with the server's PasswordParams (the server has its own Service)
+	srv      *tboidc.Server
+	hs       *httptest.Server
+	clock    *clock
+	reg      *prometheus.Registry
+	logs     *lockedBuffer
+	pii      []string // personal data given to the provider, which must never reach the logs
+	issuer   string
+	ctx      context.Context // carries the TLS-trusting HTTP client for go-oidc and x/oauth2
 }
 
 type envOptions struct {
@@ -115,6 +118,10 @@ func newEnv(t testing.TB, store storage.Storage, o envOptions) *env {
 	if o.mutate != nil {
 		o.mutate(&cfg)
 	}
+	e.accounts, err = accounts.New(accounts.Config{Store: store, Keyring: kr, PasswordParams: cfg.PasswordParams})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.srv, err = tboidc.NewServer(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -126,32 +133,16 @@ func newEnv(t testing.TB, store storage.Storage, o envOptions) *env {
 	return e
 }
 
-var idSeq struct {
-	mu sync.Mutex
-	n  int
-}
-
 // residentID returns a fresh valid resident ID number (GB 11643-1999).
-func residentID(t testing.TB) string {
-	idSeq.mu.Lock()
-	idSeq.n++
-	n := idSeq.n
-	idSeq.mu.Unlock()
-	first17 := fmt.Sprintf("110101%s%03d", time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/900).Format("20060102"), n%900+100)
-	c, err := idnumber.ResidentIDCheckChar(first17)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return first17 + string(c)
-}
+func residentID(t testing.TB) string { return accountstest.ResidentID(t) }
 
 // person registers a person with testPassword and returns it with its ID number.
 func (e *env) person(name, phone string) (storage.Person, string) {
 	e.t.Helper()
 	num := residentID(e.t)
-	p, err := tboidc.CreatePerson(context.Background(), e.store, e.kr, tboidc.NewPerson{
+	p, err := e.accounts.CreatePerson(context.Background(), accounts.NewPerson{
 		IDNumber: num, Name: name, Phone: phone, Password: []byte(testPassword),
-	}, testPasswordParams)
+	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -386,6 +377,10 @@ func attr(n *html.Node, key string) string {
 func (p page) isLogin() bool   { return p.status == 200 && strings.Contains(p.body, `name="password"`) }
 func (p page) isConsent() bool { return strings.Contains(p.body, `name="decision"`) }
 
+// isLoginForm: the page has the login form, whatever its status (a failed login answers 401
+// or 429 with the form).
+func (p page) isLoginForm() bool { return strings.Contains(p.body, `name="password"`) }
+
 // login submits the login form of p.
 func (b *browser) login(p page, identifier, password string, extra ...string) page {
 	b.t.Helper()
@@ -478,6 +473,15 @@ func (e *env) introspect(introspector *rp, token string) map[string]any {
 }
 
 func active(m map[string]any) bool { b, _ := m["active"].(bool); return b }
+
+// clone returns a deep copy of v.
+func clone(v url.Values) url.Values {
+	w := url.Values{}
+	for k, x := range v {
+		w[k] = slices.Clone(x)
+	}
+	return w
+}
 
 // pkcePair returns a verifier and its S256 challenge.
 func pkcePair() (string, string) {

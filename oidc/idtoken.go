@@ -8,6 +8,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -32,9 +33,9 @@ func (h *oidcAuthorizeHandler) HandleAuthorizeEndpointRequest(ctx context.Contex
 	if err := h.validator.ValidatePrompt(ctx, ar); err != nil {
 		return err
 	}
-	sess, ok := ar.GetSession().(*session)
+	sess, ok := ar.GetSession().(*fositeadapter.Session)
 	if !ok {
-		return fosite.ErrServerError.WithWrap(errSessionType)
+		return fosite.ErrServerError.WithWrap(fositeadapter.ErrSessionType)
 	}
 	nonce := ar.GetRequestForm().Get("nonce")
 	if nonce != "" && len(nonce) < fosite.MinParameterEntropy {
@@ -75,23 +76,23 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 	if !h.CanHandleTokenEndpointRequest(ctx, req) || !req.GetGrantedScopes().Has(ScopeOpenID) {
 		return fosite.ErrUnknownRequest
 	}
-	sess, ok := req.GetSession().(*session)
+	sess, ok := req.GetSession().(*fositeadapter.Session)
 	if !ok || sess.PersonID == "" {
-		return fosite.ErrServerError.WithWrap(errSessionType)
+		return fosite.ErrServerError.WithWrap(fositeadapter.ErrSessionType)
 	}
-	c, ok := req.GetClient().(*client)
+	c, ok := req.GetClient().(*fositeadapter.Client)
 	if !ok {
 		return fosite.ErrServerError.WithHint("unexpected client type")
 	}
 	s := h.s
 	p, err := s.store.GetPerson(ctx, sess.PersonID)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && p.Disabled {
-		_ = s.fstore.revokeGrant(ctx, req.GetID())
+		_ = s.fstore.RevokeGrant(ctx, req.GetID())
 		return fosite.ErrInvalidGrant.WithHint("The account is no longer active.")
 	} else if err != nil {
 		return fosite.ErrServerError.WithWrap(err)
 	}
-	alg := c.idTokenAlg()
+	alg := c.IDTokenAlg()
 	now := s.now()
 	claims := jwt.MapClaims{
 		"iss":       s.issuer,
@@ -99,7 +100,7 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 		"aud":       c.GetID(),
 		"iat":       now.Unix(),
 		"exp":       now.Add(s.cfg.IDTokenLifetime).Unix(),
-		"auth_time": unixNano(sess.AuthTime).Unix(),
+		"auth_time": fositeadapter.FromNanos(sess.AuthTime).Unix(),
 		"at_hash":   halfHash(alg, resp.GetAccessToken()),
 	}
 	if sess.ACR != "" {
@@ -111,11 +112,11 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 	if sess.Nonce != "" && req.GetGrantTypes().ExactOne("authorization_code") {
 		claims["nonce"] = sess.Nonce
 	}
-	var member map[string]*claimSpec
+	var member map[string]*fositeadapter.ClaimSpec
 	if sess.Claims != nil {
 		member = sess.Claims.IDToken
 	}
-	if err := personClaims(s.kr, p, releasedClaims(req.GetGrantedScopes(), member), claims); err != nil {
+	if err := personClaims(s.accounts, p, releasedClaims(req.GetGrantedScopes(), member), claims); err != nil {
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	tok, _, err := s.signer.Generate(ctx, claims, &jwt.Headers{Extra: map[string]any{"alg": alg}})

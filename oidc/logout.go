@@ -8,6 +8,7 @@ import (
 
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -34,7 +35,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	lang := pickLang(f.Get("ui_locales"))
 
 	// Who is asking, and where may we send the browser afterwards?
-	var c *client
+	var c *fositeadapter.Client
 	hintSub := ""
 	if hint := f.Get("id_token_hint"); hint != "" {
 		tok, err := s.signer.Decode(ctx, hint)
@@ -49,18 +50,18 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, http.StatusBadRequest, lang, msgBadRequest)
 			return
 		}
-		if cl, err := s.clients.get(ctx, aud[0]); err == nil {
+		if cl, err := s.clients.Get(ctx, aud[0]); err == nil {
 			c = cl
 		}
 	} else if id := f.Get("client_id"); id != "" {
-		if cl, err := s.clients.get(ctx, id); err == nil {
+		if cl, err := s.clients.Get(ctx, id); err == nil {
 			c = cl
 		}
 	}
 	target := ""
 	badTarget := false
 	if uri := f.Get("post_logout_redirect_uri"); uri != "" {
-		if c != nil && slices.Contains(c.c.PostLogoutRedirectURIs, uri) {
+		if c != nil && slices.Contains(c.Registration.PostLogoutRedirectURIs, uri) {
 			u, _ := url.Parse(uri)
 			if st := f.Get("state"); st != "" {
 				q := u.Query()

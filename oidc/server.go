@@ -12,15 +12,16 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 
 // Server is the OpenID Connect provider: every endpoint is a method, and Handler serves them
 // all from one route table. It is safe for concurrent use and keeps no state that must be
-// shared between replicas outside storage (the per-IP lockout cache aside, see
-// Config.IPLockThreshold).
+// shared between replicas outside storage (the lockout counters are in storage.Throttle too).
 type Server struct {
 	cfg     Config
 	issuer  string // Config.Issuer without a trailing slash
@@ -31,26 +32,27 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	clients      *clientCache
-	fstore       *fositeStore
+	clients      *fositeadapter.ClientCache
+	fstore       *fositeadapter.Store
 	provider     *fosite.Fosite
 	fositeConfig *fosite.Config
-	strategy     *tokenStrategy
+	strategy     *fositeadapter.TokenStrategy
 	signer       *idTokenSigner
 	validator    *openid.OpenIDConnectRequestValidator
 
+	accounts      *accounts.Service // people, credentials and lockout, built from cfg
 	secureCookies bool
 	keys          struct{ csrf, authz, session, pairwise []byte }
-	dummyHash     string // a hash with Config.PasswordParams, checked for unknown users
 	pages         *pages
 	discovery     []byte
 	mux           *http.ServeMux
 }
 
-// NewServer validates cfg, creates the ID-token signing keys that do not exist yet
-// (SGD_SM3_SM2, ES256 and RS256, keyring.EnsureSigningKeys), wires fosite and builds the route
-// table. Errors: ErrInvalidConfig listing every problem of cfg; a keyring or storage error;
-// a Prometheus registration error (prometheus.AlreadyRegisteredError when two servers share a
+// NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
+// ES256 and RS256, keyring.EnsureSigningKeys), builds the accounts.Service the login page checks
+// credentials with (cfg's password parameters and lockout settings), wires fosite and builds the
+// route table. Errors: ErrInvalidConfig listing every problem of cfg; a keyring or storage error; a
+// Prometheus registration error (prometheus.AlreadyRegisteredError when two servers share a
 // Registerer).
 func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	cfg, iss, err := cfg.withDefaults()
@@ -74,8 +76,14 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
 	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
 		derive("csrf"), derive("authz"), derive("session"), derive("pairwise-subject")
-	if s.dummyHash, err = smcrypto.HashPassword([]byte(randomString(16)), cfg.PasswordParams); err != nil {
-		return nil, fmt.Errorf("%w: PasswordParams: %w", ErrInvalidConfig, err)
+	s.accounts, err = accounts.New(accounts.Config{
+		Store: s.store, Keyring: s.kr, Now: s.now, Logger: s.log,
+		PasswordParams:       cfg.PasswordParams,
+		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
+		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if s.metrics, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("oidc: metrics: %w", err)
@@ -83,14 +91,13 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if s.pages, err = newPages(); err != nil {
 		return nil, err
 	}
-	s.clients = &clientCache{store: s.store, ttl: cfg.ClientCacheTTL, now: s.now, m: map[string]cachedClient{}}
-	s.fstore = &fositeStore{
-		store: s.store, clients: s.clients, now: s.now, log: s.log, metrics: s.metrics,
-		codeLifetime: cfg.CodeLifetime, accessLifetime: cfg.AccessTokenLifetime, refreshLifetime: cfg.RefreshTokenLifetime,
-	}
+	s.clients = fositeadapter.NewClientCache(s.store, cfg.ClientCacheTTL, s.now)
+	s.fstore = fositeadapter.NewStore(fositeadapter.StoreConfig{
+		Storage: s.store, Clients: s.clients, Now: s.now, Logger: s.log, Replays: s.metrics.replays,
+		CodeLifetime: cfg.CodeLifetime, AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+	})
 	s.signer = newIDTokenSigner(s.kr, s.now)
-	s.strategy = &tokenStrategy{hmacStrategy: newHMACStrategy(tk, s.now), signer: s.signer,
-		issuer: s.issuer, lifetime: cfg.AccessTokenLifetime}
+	s.strategy = fositeadapter.NewTokenStrategy(tk, s.signer, s.issuer, s.url(pathUserinfo), cfg.AccessTokenLifetime, s.now)
 	s.composeFosite()
 	if s.discovery, err = s.discoveryDocument(); err != nil {
 		return nil, err
@@ -141,7 +148,7 @@ func (s *Server) composeFosite() {
 		TokenRevocationStorage: s.fstore,
 		Config:                 fc,
 	}
-	pkce := pkceHandler{}
+	pkce := fositeadapter.PKCEHandler{}
 	oidcAuth := &oidcAuthorizeHandler{validator: s.validator}
 	refresh := &oauth2.RefreshTokenGrantHandler{
 		AccessTokenStrategy:    s.strategy,
@@ -305,12 +312,12 @@ func (c PurgeCounts) Map() map[string]int64 {
 	}
 }
 
-// Purge deletes token records (codes, access and refresh tokens) that expired before now,
-// one-time values (TOTP codes) past their lifetime, login sessions that expired before now
-// and login failures older than the lockout windows; run it periodically (`idp serve` does,
-// every --purge-interval). Inactive refresh tokens are kept until they expire, so reuse is
-// still detected. Every step runs even when an earlier one fails; it returns how many records
-// of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
+// Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
+// values (TOTP codes) past their lifetime, login sessions that expired before now and login
+// failures older than the lockout windows (accounts.Service.PurgeFailures); run it periodically
+// (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
+// so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
+// records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
 // and several replicas may run it at once.
 func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	now := s.now()
@@ -325,6 +332,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.Tokens, "tokens", s.store.DeleteExpiredTokens, now)
 	step(&c.Nonces, "nonces", s.store.PurgeNonces, now)
 	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
-	step(&c.Failures, "login failures", s.store.PurgeFailures, now.Add(-max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)))
+	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
 	return c, errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/sm-crypto/smjose"
 	"github.com/tongban/tongban/storage"
 )
@@ -140,9 +141,9 @@ func (s *idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, head
 	return tok, tok[strings.LastIndexByte(tok, '.')+1:], nil
 }
 
-// verify checks the JWS signature against the published key named by its kid and returns the
-// payload and header.
-func (s *idTokenSigner) verify(ctx context.Context, token string) ([]byte, jose.Header, error) {
+// Verify checks the JWS signature against the published key named by its kid and returns the
+// payload and header (fositeadapter.Signer: JWT access tokens are verified with it too).
+func (s *idTokenSigner) Verify(ctx context.Context, token string) ([]byte, jose.Header, error) {
 	jws, err := jose.ParseSignedCompact(token, joseAlgs)
 	if err != nil {
 		return nil, jose.Header{}, fmt.Errorf("%w: %w", errBadJWS, err)
@@ -180,11 +181,11 @@ func (s *idTokenSigner) verify(ctx context.Context, token string) ([]byte, jose.
 // key; a JWT access token, typ at+jwt, is refused) and returns its header and claims. An expired token is returned with a
 // *jwt.ValidationError whose Errors has ValidationErrorExpired.
 func (s *idTokenSigner) Decode(ctx context.Context, token string) (*jwt.Token, error) {
-	payload, h, err := s.verify(ctx, token)
+	payload, h, err := s.Verify(ctx, token)
 	if err != nil {
 		return nil, &jwt.ValidationError{Errors: jwt.ValidationErrorSignatureInvalid, Inner: err}
 	}
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ == typAccessTokenJWT {
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ == fositeadapter.TypAccessTokenJWT {
 		// A JWT access token (same keys) is not an ID token: no id_token_hint from it.
 		return nil, &jwt.ValidationError{Errors: jwt.ValidationErrorMalformed, Inner: errors.New("oidc: a JWT access token is not an ID token")}
 	}
@@ -212,7 +213,7 @@ func (s *idTokenSigner) Validate(ctx context.Context, token string) (string, err
 }
 
 // Hash implements jwt.Signer with SHA-256 (used by fosite only by its own JWT access token
-// strategy, which tongban does not use: see tokenStrategy).
+// strategy, which tongban does not use: see fositeadapter.TokenStrategy).
 func (s *idTokenSigner) Hash(_ context.Context, in []byte) ([]byte, error) {
 	h := sha256.Sum256(in)
 	return h[:], nil

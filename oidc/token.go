@@ -8,10 +8,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ory/fosite"
 
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -44,18 +44,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			"Supported grant types: authorization_code, refresh_token, client_credentials."))
 		return
 	}
-	st := &tokenState{refreshGrant: grant == "refresh_token"}
+	st := &fositeadapter.TokenState{RefreshGrant: grant == "refresh_token"}
 	// The code or refresh token must carry our HMAC before its record is read, let alone
 	// claimed: a token built around a signature copied from the database is refused as
-	// unknown (fosite reads storage before it validates the token; see fositeStore).
+	// unknown (fosite reads storage before it validates the token; see fositeadapter.Store).
 	switch grant {
 	case "authorization_code":
-		st.forged = s.strategy.validate(prefixCode, r.PostForm.Get("code"), time.Time{}, "") != nil
+		st.Forged = !s.strategy.AuthenticCode(r.PostForm.Get("code"))
 	case "refresh_token":
-		st.forged = s.strategy.validate(prefixRefresh, r.PostForm.Get("refresh_token"), time.Time{}, "") != nil
+		st.Forged = !s.strategy.AuthenticRefreshToken(r.PostForm.Get("refresh_token"))
 	}
-	ctx = withTokenState(ctx, st)
-	ar, err := s.provider.NewAccessRequest(ctx, r, &session{})
+	ctx = fositeadapter.WithTokenState(ctx, st)
+	ar, err := s.provider.NewAccessRequest(ctx, r, &fositeadapter.Session{})
 	if err != nil && grant == "client_credentials" && ar != nil && ar.GetClient() != nil && ar.GetClient().IsPublic() {
 		// RFC 6749 §5.2: the client is not authorized to use this grant type.
 		err = fosite.ErrUnauthorizedClient.WithHint("Public clients may not use the client_credentials grant.")
@@ -64,7 +64,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		err = narrowRefreshScope(ar, st, strings.Fields(r.PostForm.Get("scope")))
 	}
 	if err != nil {
-		s.fstore.markFailedRedemption(ctx, st)
+		s.fstore.MarkFailedRedemption(ctx, st)
 		s.tokenError(ctx, w, r, ar, grant, err)
 		return
 	}
@@ -81,7 +81,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
-	if err != nil && st.refreshReused {
+	if err != nil && st.RefreshReused {
 		err = fosite.ErrInvalidGrant.WithWrap(err).WithHint("The refresh token was already used.")
 	}
 	if err == nil {
@@ -102,9 +102,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // introspection, UserInfo and the refreshed ID token see just that scope (offline_access
 // included only when requested). The rotated refresh token keeps the original grant —
 // fosite's refresh handler stores the same request for both tokens, so
-// fositeStore.CreateRefreshTokenSession puts the original scope back (tokenState.refreshScope)
-// — and a later refresh without scope gets the full original scope again.
-func narrowRefreshScope(ar fosite.AccessRequester, st *tokenState, requested fosite.Arguments) error {
+// fositeadapter.Store.CreateRefreshTokenSession puts the original scope back
+// (TokenState.RefreshScope) — and a later refresh without scope gets the full original scope
+// again.
+func narrowRefreshScope(ar fosite.AccessRequester, st *fositeadapter.TokenState, requested fosite.Arguments) error {
 	granted := ar.GetGrantedScopes()
 	for _, sc := range requested {
 		if !granted.Has(sc) {
@@ -127,29 +128,29 @@ func narrowRefreshScope(ar fosite.AccessRequester, st *tokenState, requested fos
 	if !ok {
 		return fosite.ErrServerError.WithHint("unexpected access request type")
 	}
-	st.refreshScope = slices.Clone(granted)
+	st.RefreshScope = slices.Clone(granted)
 	req.GrantedScope = narrowed
 	return nil
 }
 
-// checkNotReplayed closes the race between a code or refresh token's legitimate redemption and
-// a concurrent replay (see fositeStore): after this request stored its tokens, the record it
+// checkNotReplayed closes the race between a code or refresh token's legitimate redemption and a
+// concurrent replay (see fositeadapter.Store): after this request stored its tokens, the record it
 // claimed must still exist. A replay deletes it before revoking the grant, so if it is gone the
 // replay may have revoked before our tokens existed, and we revoke them now.
-func (s *Server) checkNotReplayed(ctx context.Context, st *tokenState) error {
+func (s *Server) checkNotReplayed(ctx context.Context, st *fositeadapter.TokenState) error {
 	var kind storage.TokenKind
 	var sig, requestID string
 	switch {
-	case st.code != nil:
-		kind, sig, requestID = storage.KindAuthorizeCode, st.codeSig, st.code.GetID()
-	case st.refresh != nil && st.refreshClaimed:
-		kind, sig, requestID = storage.KindRefreshToken, st.refreshSig, st.refresh.GetID()
+	case st.Code != nil:
+		kind, sig, requestID = storage.KindAuthorizeCode, st.CodeSig, st.Code.GetID()
+	case st.Refresh != nil && st.RefreshClaimed:
+		kind, sig, requestID = storage.KindRefreshToken, st.RefreshSig, st.Refresh.GetID()
 	default:
 		return nil
 	}
 	_, err := s.store.GetToken(ctx, kind, sig)
 	if errors.Is(err, storage.ErrNotFound) {
-		if rerr := s.fstore.revokeGrant(ctx, requestID); rerr != nil {
+		if rerr := s.fstore.RevokeGrant(ctx, requestID); rerr != nil {
 			return fosite.ErrServerError.WithWrap(rerr)
 		}
 		return fosite.ErrInvalidGrant.WithHint("The grant was replayed concurrently; its tokens are revoked.")
@@ -204,9 +205,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	// client_id of a public client would revoke a grant.
 	if err := r.ParseForm(); err == nil {
 		tok := r.PostForm.Get("token")
-		forged := s.strategy.validate(prefixRefresh, tok, time.Time{}, "") != nil &&
-			!s.strategy.authenticAccessToken(ctx, tok)
-		ctx = withTokenState(ctx, &tokenState{forged: forged})
+		forged := !s.strategy.AuthenticRefreshToken(tok) && !s.strategy.AuthenticAccessToken(ctx, tok)
+		ctx = fositeadapter.WithTokenState(ctx, &fositeadapter.TokenState{Forged: forged})
 	}
 	err := s.provider.NewRevocationRequest(ctx, r)
 	if err != nil {
@@ -261,9 +261,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := introspection{}
-	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), &session{})
+	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), &fositeadapter.Session{})
 	if err == nil {
-		sess, _ := ar.GetSession().(*session)
+		sess, _ := ar.GetSession().(*fositeadapter.Session)
 		out = introspection{
 			Active:   true,
 			Scope:    strings.Join(ar.GetGrantedScopes(), " "),
@@ -276,7 +276,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			out.Sub = sess.Subject
 			out.ACR = sess.ACR
 			if sess.AuthTime != 0 {
-				out.AuthTime = unixNano(sess.AuthTime).Unix()
+				out.AuthTime = fositeadapter.FromNanos(sess.AuthTime).Unix()
 			}
 		}
 		if tu == fosite.AccessToken {

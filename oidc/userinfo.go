@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -44,12 +45,12 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_token"`)
 		s.writeJSONError(w, http.StatusUnauthorized, "invalid_token", desc)
 	}
-	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &session{})
+	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &fositeadapter.Session{})
 	if err != nil || tu != fosite.AccessToken {
 		invalid("the access token is invalid, expired or revoked")
 		return
 	}
-	sess, ok := ar.GetSession().(*session)
+	sess, ok := ar.GetSession().(*fositeadapter.Session)
 	if !ok || sess.PersonID == "" || !ar.GetGrantedScopes().Has(ScopeOpenID) {
 		s.metrics.errors.WithLabelValues("userinfo", "insufficient_scope").Inc()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="insufficient_scope", scope="openid"`)
@@ -66,11 +67,11 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims := map[string]any{"sub": sess.Subject}
-	var member map[string]*claimSpec
+	var member map[string]*fositeadapter.ClaimSpec
 	if sess.Claims != nil {
 		member = sess.Claims.UserInfo
 	}
-	if err := personClaims(s.kr, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
+	if err := personClaims(s.accounts, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
 		s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
 		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
 		return

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc"
@@ -125,9 +126,11 @@ func newWorldWith(t *testing.T, alg string, mod func(*wallet.Config)) *world {
 	must(t, err)
 	idpH.set(op.Handler())
 
-	_, err = oidc.CreatePerson(ctx, w.store, w.kr, oidc.NewPerson{
+	people, err := accounts.New(accounts.Config{Store: w.store, Keyring: w.kr, PasswordParams: params})
+	must(t, err)
+	_, err = people.CreatePerson(ctx, accounts.NewPerson{
 		IDNumber: citizen, Name: citizenName, Password: []byte(password),
-	}, params)
+	})
 	must(t, err)
 	_, secret, err := oidc.CreateClient(ctx, w.store, w.kr, oidc.NewClient{
 		ID: "wallet", Name: "电子证照", RedirectURIs: []string{w.wal.URL + "/callback"},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/cmd/internal/idpserver"
 	"github.com/tongban/tongban/keyring"
@@ -213,10 +214,14 @@ type seeded struct {
 // every start, since only its hash is stored), the demo app, and the licences (re-import
 // updates).
 func seedDemo(ctx context.Context, store storage.Storage, kr *keyring.Keyring, svc *wallet.Service, cfg idpserver.Config, walletURL string, licences []byte) (*seeded, error) {
-	_, err := oidc.CreatePerson(ctx, store, kr, oidc.NewPerson{
+	people, err := accounts.New(accounts.Config{Store: store, Keyring: kr, PasswordParams: cfg.PasswordParams()})
+	if err != nil {
+		return nil, fmt.Errorf("person: %w", err)
+	}
+	_, err = people.CreatePerson(ctx, accounts.NewPerson{
 		IDNumber: demoIDNumber, Name: demoName, Password: []byte(demoPassword),
-	}, cfg.PasswordParams())
-	if err != nil && !errors.Is(err, oidc.ErrPersonExists) {
+	})
+	if err != nil && !errors.Is(err, accounts.ErrPersonExists) {
 		return nil, fmt.Errorf("person: %w", err)
 	}
 

@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/cmd/internal/idpserver"
-	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -79,13 +79,19 @@ A natural person (--kind natural, the default) has an 18-character resident ID n
 			return err
 		}
 		defer b.Close()
-		person, err := oidc.CreatePerson(ctx, b.Store, b.Keyring, oidc.NewPerson{
+		people, err := accounts.New(accounts.Config{
+			Store: b.Store, Keyring: b.Keyring, Logger: log, PasswordParams: c.cfg.PasswordParams(),
+		})
+		if err != nil {
+			return classify(err)
+		}
+		person, err := people.CreatePerson(ctx, accounts.NewPerson{
 			Kind:     storage.PersonKind(kind),
 			IDNumber: idNumber,
 			Name:     name,
 			Phone:    phone,
 			Password: pw,
-		}, c.cfg.PasswordParams())
+		})
 		if err != nil {
 			return classify(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/cmd/internal/idpserver"
 	"github.com/tongban/tongban/oidc"
@@ -125,18 +126,19 @@ func (c *cli) openBackend(ctx context.Context, log *slog.Logger) (*app.Backend, 
 	return b, nil
 }
 
-// validationErrors are oidc's errors for a wrong argument; they exit with status 2.
+// validationErrors are oidc's and accounts' errors for a wrong argument; they exit with status 2.
 var validationErrors = []error{
-	oidc.ErrInvalidConfig, oidc.ErrInvalidPersonKind, oidc.ErrInvalidIDNumber, oidc.ErrInvalidName,
-	oidc.ErrInvalidPhone, oidc.ErrInvalidPassword, oidc.ErrInvalidClientID,
+	accounts.ErrInvalidConfig, accounts.ErrInvalidPersonKind, accounts.ErrInvalidIDNumber, accounts.ErrInvalidName,
+	accounts.ErrInvalidPhone, accounts.ErrInvalidPassword,
+	oidc.ErrInvalidConfig, oidc.ErrInvalidClientID,
 	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
 	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod, oidc.ErrInvalidAccessTokenFormat,
 }
 
-// A duplicate (oidc.ErrPersonExists, oidc.ErrClientExists) is a conflict with the stored
+// A duplicate (accounts.ErrPersonExists, oidc.ErrClientExists) is a conflict with the stored
 // data, not wrong usage: it exits with status 1 and no usage hint.
 
-// classify marks err as a usage error when it wraps one of oidc's validation errors.
+// classify marks err as a usage error when it wraps one of the validation errors.
 func classify(err error) error {
 	for _, v := range validationErrors {
 		if errors.Is(err, v) {

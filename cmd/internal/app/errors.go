@@ -110,7 +110,7 @@ func (e *ConfigError) Error() string {
 // packagePrefixes are the "pkg: " prefixes tongban's packages put on their errors. Message
 // drops them: the operator sees one clean message after the program name.
 var packagePrefixes = map[string]bool{
-	"wallet": true, "qr": true, "oidc": true, "idp": true, "credentials": true, "keyring": true,
+	"wallet": true, "qr": true, "oidc": true, "accounts": true, "idp": true, "credentials": true, "keyring": true,
 	"storage": true, "idnumber": true, "smcrypto": true, "smcose": true, "app": true,
 }
 

@@ -1,4 +1,4 @@
-package oidc
+package fositeadapter
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 )
 
-// session is the fosite session of every grant: what tongban knows about the login that an
+// Session is the fosite session of every grant: what tongban knows about the login that an
 // authorization code, access token or refresh token stands for. It is serialised into
 // storage.TokenRecord.Data (with the request, see storedRequest) and carries no personal data:
 // claims such as the name or ID number are read from the person record when an ID token or
@@ -18,7 +18,7 @@ import (
 //
 // It implements openid.Session for fosite's prompt validation; IDTokenClaims is a view built
 // from the fields below.
-type session struct {
+type Session struct {
 	// Subject is the "sub" given to this client (the person ID, or a pairwise value).
 	Subject string `json:"sub,omitempty"`
 	// PersonID is the opaque person ID ("" for client credentials).
@@ -36,7 +36,7 @@ type session struct {
 	// cleared once the verifier has been checked.
 	CodeChallenge string `json:"cc,omitempty"`
 	// Claims is the OIDC claims request parameter (OIDC Core §5.5), if any.
-	Claims *claimsRequest `json:"cl,omitempty"`
+	Claims *ClaimsRequest `json:"cl,omitempty"`
 	// Expiry per token type, UnixNano; 0 = not set.
 	CodeExp    int64 `json:"ce,omitempty"`
 	AccessExp  int64 `json:"ae,omitempty"`
@@ -47,52 +47,54 @@ type session struct {
 	idHeaders *jwt.Headers
 }
 
-var _ fosite.Session = (*session)(nil)
+var _ fosite.Session = (*Session)(nil)
 
-func unixNano(n int64) time.Time {
+// FromNanos is the time of a Session field in UnixNano, in UTC; the zero time for 0.
+func FromNanos(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
 }
 
-func nanos(t time.Time) int64 {
+// Nanos is t as a Session field: UnixNano, 0 for the zero time.
+func Nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.UnixNano()
 }
 
-func (s *session) SetExpiresAt(key fosite.TokenType, exp time.Time) {
+func (s *Session) SetExpiresAt(key fosite.TokenType, exp time.Time) {
 	switch key {
 	case fosite.AuthorizeCode:
-		s.CodeExp = nanos(exp)
+		s.CodeExp = Nanos(exp)
 	case fosite.AccessToken:
-		s.AccessExp = nanos(exp)
+		s.AccessExp = Nanos(exp)
 	case fosite.RefreshToken:
-		s.RefreshExp = nanos(exp)
+		s.RefreshExp = Nanos(exp)
 	case fosite.IDToken:
-		s.IDExp = nanos(exp)
+		s.IDExp = Nanos(exp)
 	}
 }
 
-func (s *session) GetExpiresAt(key fosite.TokenType) time.Time {
+func (s *Session) GetExpiresAt(key fosite.TokenType) time.Time {
 	switch key {
 	case fosite.AuthorizeCode:
-		return unixNano(s.CodeExp)
+		return FromNanos(s.CodeExp)
 	case fosite.AccessToken:
-		return unixNano(s.AccessExp)
+		return FromNanos(s.AccessExp)
 	case fosite.RefreshToken:
-		return unixNano(s.RefreshExp)
+		return FromNanos(s.RefreshExp)
 	case fosite.IDToken:
-		return unixNano(s.IDExp)
+		return FromNanos(s.IDExp)
 	}
 	return time.Time{}
 }
 
-func (s *session) GetUsername() string { return "" }
+func (s *Session) GetUsername() string { return "" }
 
-func (s *session) GetSubject() string {
+func (s *Session) GetSubject() string {
 	if s == nil {
 		return ""
 	}
@@ -101,7 +103,7 @@ func (s *session) GetSubject() string {
 
 // Clone returns a copy that shares nothing mutable with s (fosite clones the session of a
 // refresh token before rotating it). Unlike fosite's DefaultSession it uses no reflection.
-func (s *session) Clone() fosite.Session {
+func (s *Session) Clone() fosite.Session {
 	if s == nil {
 		return nil
 	}
@@ -113,13 +115,13 @@ func (s *session) Clone() fosite.Session {
 
 // IDTokenClaims returns the view of the session that fosite's OpenIDConnectRequestValidator
 // reads (Subject, AuthTime, RequestedAt). tongban builds the signed ID token itself
-// (idtoken.go), so changes to the returned claims are not persisted.
-func (s *session) IDTokenClaims() *jwt.IDTokenClaims {
+// (oidc's idtoken.go), so changes to the returned claims are not persisted.
+func (s *Session) IDTokenClaims() *jwt.IDTokenClaims {
 	if s.idClaims == nil {
 		s.idClaims = &jwt.IDTokenClaims{
 			Subject:                             s.Subject,
-			AuthTime:                            unixNano(s.AuthTime),
-			RequestedAt:                         unixNano(s.RequestedAt),
+			AuthTime:                            FromNanos(s.AuthTime),
+			RequestedAt:                         FromNanos(s.RequestedAt),
 			AuthenticationContextClassReference: s.ACR,
 			AuthenticationMethodsReferences:     s.AMR,
 			Nonce:                               s.Nonce,
@@ -129,7 +131,7 @@ func (s *session) IDTokenClaims() *jwt.IDTokenClaims {
 }
 
 // IDTokenHeaders returns an empty header set; the signer chooses alg and kid.
-func (s *session) IDTokenHeaders() *jwt.Headers {
+func (s *Session) IDTokenHeaders() *jwt.Headers {
 	if s.idHeaders == nil {
 		s.idHeaders = &jwt.Headers{Extra: map[string]interface{}{}}
 	}
@@ -147,18 +149,18 @@ type storedRequest struct {
 	Audience    []string            `json:"ra,omitempty"`
 	GrantedAud  []string            `json:"ga,omitempty"`
 	Form        map[string][]string `json:"f,omitempty"`
-	Session     *session            `json:"s"`
+	Session     *Session            `json:"s"`
 }
 
-// encodeRequest serialises r; its session must be a *session.
-func encodeRequest(r fosite.Requester) ([]byte, *session, error) {
-	sess, ok := r.GetSession().(*session)
+// encodeRequest serialises r; its session must be a *Session.
+func encodeRequest(r fosite.Requester) ([]byte, *Session, error) {
+	sess, ok := r.GetSession().(*Session)
 	if !ok {
-		return nil, nil, errSessionType
+		return nil, nil, ErrSessionType
 	}
 	sr := storedRequest{
 		ID:          r.GetID(),
-		RequestedAt: nanos(r.GetRequestedAt()),
+		RequestedAt: Nanos(r.GetRequestedAt()),
 		ClientID:    r.GetClient().GetID(),
 		Scopes:      r.GetRequestedScopes(),
 		Granted:     r.GetGrantedScopes(),
@@ -174,13 +176,13 @@ func encodeRequest(r fosite.Requester) ([]byte, *session, error) {
 }
 
 // decodeRequest restores a request serialised by encodeRequest, with client c.
-func decodeRequest(data []byte, c fosite.Client) (*fosite.Request, *session, error) {
+func decodeRequest(data []byte, c fosite.Client) (*fosite.Request, *Session, error) {
 	var sr storedRequest
 	if err := json.Unmarshal(data, &sr); err != nil {
 		return nil, nil, err
 	}
 	if sr.Session == nil {
-		sr.Session = &session{}
+		sr.Session = &Session{}
 	}
 	form := url.Values(sr.Form)
 	if form == nil {
@@ -188,7 +190,7 @@ func decodeRequest(data []byte, c fosite.Client) (*fosite.Request, *session, err
 	}
 	return &fosite.Request{
 		ID:                sr.ID,
-		RequestedAt:       unixNano(sr.RequestedAt),
+		RequestedAt:       FromNanos(sr.RequestedAt),
 		Client:            c,
 		RequestedScope:    orEmpty(sr.Scopes),
 		GrantedScope:      orEmpty(sr.Granted),

@@ -1,4 +1,4 @@
-package oidc
+package fositeadapter
 
 import (
 	"context"
@@ -20,7 +20,8 @@ import (
 // signature = base64url(HMAC-SM3(token key, prefix ‖ base64url(random))). Only the signature is
 // stored (storage.TokenRecord.Signature), so a copy of the database yields no usable token.
 // fosite reads storage before it validates a token, so the token endpoint and the revocation
-// endpoint check the MAC themselves first (Server.handleToken, Server.handleRevoke): there a
+// endpoint check the MAC themselves first (oidc's Server.handleToken and Server.handleRevoke,
+// with AuthenticCode, AuthenticRefreshToken and TokenStrategy.AuthenticAccessToken): there a
 // forged token is refused before any database read. Introspection and userinfo read the
 // record first (read only) and fosite's validation refuses the forged token after.
 const (
@@ -30,7 +31,7 @@ const (
 )
 
 // hmacStrategy is tongban's oauth2.CoreStrategy: HMAC-SM3 opaque tokens, expiry checked
-// against Config.Now. fosite's HMACSHAStrategy is not used because its hmac.HMACStrategy
+// against the clock given to NewTokenStrategy (oidc's Config.Now). fosite's HMACSHAStrategy is not used because its hmac.HMACStrategy
 // serialises every token generation on one mutex and checks expiry against the wall clock.
 type hmacStrategy struct {
 	key  []byte
@@ -137,4 +138,16 @@ func (h *hmacStrategy) GenerateAuthorizeCode(context.Context, fosite.Requester) 
 
 func (h *hmacStrategy) ValidateAuthorizeCode(_ context.Context, r fosite.Requester, token string) error {
 	return h.validate(prefixCode, token, r.GetSession().GetExpiresAt(fosite.AuthorizeCode), "authorization code")
+}
+
+// AuthenticCode reports whether code is an authorization code this server made: its HMAC
+// verifies (expiry not checked). It reads no token record.
+func (h *hmacStrategy) AuthenticCode(code string) bool {
+	return h.validate(prefixCode, code, time.Time{}, "") == nil
+}
+
+// AuthenticRefreshToken reports whether token is a refresh token this server made: its HMAC
+// verifies (expiry not checked). It reads no token record.
+func (h *hmacStrategy) AuthenticRefreshToken(token string) bool {
+	return h.validate(prefixRefresh, token, time.Time{}, "") == nil
 }

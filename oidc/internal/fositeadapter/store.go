@@ -1,4 +1,4 @@
-package oidc
+package fositeadapter
 
 import (
 	"context"
@@ -10,80 +10,105 @@ import (
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tongban/tongban/storage"
 )
 
-// fositeStore implements the fosite storage interfaces tongban uses (fosite.Storage,
+// Store implements the fosite storage interfaces tongban uses (fosite.Storage,
 // oauth2.CoreStorage, oauth2.TokenRevocationStorage) over storage.Clients and storage.Tokens.
 //
 // Single use is made atomic in the database (DESIGN §6, §8) with storage.InvalidateToken — one
 // conditional UPDATE that exactly one concurrent caller wins — and the claimed record is
-// remembered in the request's tokenState for fosite's later reads:
+// remembered in the request's TokenState for fosite's later reads:
 //
 //   - an authorization code is claimed on its first read at the token endpoint;
 //   - a refresh token is only read there (GetRefreshTokenSession) and claimed in
-//     RotateRefreshToken, after fosite and Server.handleToken have checked the client, the
+//     RotateRefreshToken, after fosite and oidc's Server.handleToken have checked the client, the
 //     offline_access grant and the requested scope, so a refresh request refused by those
 //     checks leaves the token usable. (A storage failure after the claim — storing the
 //     successor tokens — still uses the token up; the client must sign in again.)
 //
-// Before any of that Server.handleToken has checked the token's HMAC (tokenState.forged): a
+// Before any of that Server.handleToken has checked the token's HMAC (TokenState.Forged): a
 // token made up around a signature read from the database is refused without a database read,
 // so it can neither use up the real token nor pass for its reuse.
 //
 // A loser gets the record back with fosite.ErrInvalidatedAuthorizeCode / fosite.ErrInactiveToken
-// (or, for a refresh token claimed concurrently, RotateRefreshToken revokes the grant itself),
-// so the answer is invalid_grant and every access and refresh token of the grant is revoked
-// (RFC 9700 §4.2.4, §4.14.2). The loser also deletes the code or refresh record; the winner
-// checks that record still exists after it has stored its tokens (Server.checkNotReplayed), so
-// whichever order the two requests run in, the replay revokes the winner's tokens too.
-type fositeStore struct {
+// (or, for a refresh token claimed concurrently, RotateRefreshToken revokes the grant itself), so
+// the answer is invalid_grant and every access and refresh token of the grant is revoked (RFC 9700
+// §4.2.4, §4.14.2). The loser also deletes the code or refresh record; the winner checks that
+// record still exists after it has stored its tokens (oidc's Server.checkNotReplayed), so whichever
+// order the two requests run in, the replay revokes the winner's tokens too.
+type Store struct {
 	store   storage.Storage
-	clients *clientCache
+	clients *ClientCache
 	now     func() time.Time
 	log     *slog.Logger
-	metrics *metrics
+	replays *prometheus.CounterVec // by kind: authorization_code, refresh_token
 
 	codeLifetime, accessLifetime, refreshLifetime time.Duration
 }
 
+// StoreConfig configures NewStore. Every field is required.
+type StoreConfig struct {
+	Storage storage.Storage
+	Clients *ClientCache
+	Now     func() time.Time // the clock of expiry times
+	Logger  *slog.Logger
+	// Replays counts replayed authorization codes and reused refresh tokens by kind
+	// ("authorization_code", "refresh_token"): tongban_idp_replays_total.
+	Replays *prometheus.CounterVec
+
+	// CodeLifetime, AccessTokenLifetime and RefreshTokenLifetime are the lifetimes of new
+	// records (oidc.Config's).
+	CodeLifetime, AccessTokenLifetime, RefreshTokenLifetime time.Duration
+}
+
+// NewStore returns the fosite storage adapter of c.
+func NewStore(c StoreConfig) *Store {
+	return &Store{store: c.Storage, clients: c.Clients, now: c.Now, log: c.Logger, replays: c.Replays,
+		codeLifetime: c.CodeLifetime, accessLifetime: c.AccessTokenLifetime, refreshLifetime: c.RefreshTokenLifetime}
+}
+
 var (
-	_ fosite.Storage                = (*fositeStore)(nil)
-	_ oauth2.CoreStorage            = (*fositeStore)(nil)
-	_ oauth2.TokenRevocationStorage = (*fositeStore)(nil)
+	_ fosite.Storage                = (*Store)(nil)
+	_ oauth2.CoreStorage            = (*Store)(nil)
+	_ oauth2.TokenRevocationStorage = (*Store)(nil)
 )
 
-var errSessionType = errors.New("oidc: fosite session is not an oidc session")
+// ErrSessionType: a fosite request carries a session that is not a *Session.
+var ErrSessionType = errors.New("oidc: fosite session is not an oidc session")
 
-// tokenState is per token (or revocation) request: whether the presented token failed its
-// HMAC check, and which code or refresh token this request has read and claimed.
-type tokenState struct {
-	// forged: the presented token does not carry a valid HMAC; every token read answers
+// TokenState is per token (or revocation) request: whether the presented token failed its
+// HMAC check, and which code or refresh token this request has read and claimed. oidc's
+// token and revocation endpoints make one (WithTokenState) and read it after fosite is done.
+type TokenState struct {
+	// Forged: the presented token does not carry a valid HMAC; every token read answers
 	// fosite.ErrNotFound without touching the database.
-	forged bool
+	Forged bool
 
-	codeSig string
-	code    *fosite.Request
+	CodeSig string
+	Code    *fosite.Request
 
-	refreshGrant   bool
-	refreshSig     string
-	refresh        *fosite.Request // read (active) by GetRefreshTokenSession
-	refreshClaimed bool            // claimed by RotateRefreshToken
-	refreshReused  bool            // lost the claim to a concurrent request: a reuse
-	// refreshScope: the grant's original scope when the request narrowed the new access
-	// token's scope (narrowRefreshScope); the rotated refresh token is stored with it.
-	refreshScope fosite.Arguments
+	RefreshGrant   bool
+	RefreshSig     string
+	Refresh        *fosite.Request // read (active) by GetRefreshTokenSession
+	RefreshClaimed bool            // claimed by RotateRefreshToken
+	RefreshReused  bool            // lost the claim to a concurrent request: a reuse
+	// RefreshScope: the grant's original scope when the request narrowed the new access
+	// token's scope (oidc's narrowRefreshScope); the rotated refresh token is stored with it.
+	RefreshScope fosite.Arguments
 }
 
 type tokenStateKey struct{}
 
-func withTokenState(ctx context.Context, st *tokenState) context.Context {
+// WithTokenState returns ctx carrying st, for the Store methods fosite calls with it.
+func WithTokenState(ctx context.Context, st *TokenState) context.Context {
 	return context.WithValue(ctx, tokenStateKey{}, st)
 }
 
-func tokenStateFrom(ctx context.Context) *tokenState {
-	st, _ := ctx.Value(tokenStateKey{}).(*tokenState)
+func tokenStateFrom(ctx context.Context) *TokenState {
+	st, _ := ctx.Value(tokenStateKey{}).(*TokenState)
 	return st
 }
 
@@ -101,8 +126,8 @@ func fositeErr(err error) error {
 }
 
 // GetClient implements fosite.ClientManager.
-func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	c, err := s.clients.get(ctx, id)
+func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := s.clients.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -111,15 +136,15 @@ func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 
 // ClientAssertionJWTValid implements fosite.ClientManager. tongban does not accept client
 // assertions (private_key_jwt), so no jti is ever known.
-func (s *fositeStore) ClientAssertionJWTValid(context.Context, string) error { return nil }
+func (s *Store) ClientAssertionJWTValid(context.Context, string) error { return nil }
 
 // SetClientAssertionJWT implements fosite.ClientManager (unused, see ClientAssertionJWTValid).
-func (s *fositeStore) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
 	return s.store.UseNonce(ctx, "client_assertion", jti, exp)
 }
 
 // create stores r under (kind, sig).
-func (s *fositeStore) create(ctx context.Context, kind storage.TokenKind, sig string, r fosite.Requester, exp time.Time) error {
+func (s *Store) create(ctx context.Context, kind storage.TokenKind, sig string, r fosite.Requester, exp time.Time) error {
 	data, sess, err := encodeRequest(r)
 	if err != nil {
 		return err
@@ -138,7 +163,7 @@ func (s *fositeStore) create(ctx context.Context, kind storage.TokenKind, sig st
 }
 
 // load reads and decodes the record (kind, sig), active or not.
-func (s *fositeStore) load(ctx context.Context, kind storage.TokenKind, sig string) (*fosite.Request, *session, bool, error) {
+func (s *Store) load(ctx context.Context, kind storage.TokenKind, sig string) (*fosite.Request, *Session, bool, error) {
 	if sig == "" {
 		return nil, nil, false, fosite.ErrNotFound
 	}
@@ -146,7 +171,7 @@ func (s *fositeStore) load(ctx context.Context, kind storage.TokenKind, sig stri
 	if err != nil {
 		return nil, nil, false, fositeErr(err)
 	}
-	c, err := s.clients.get(ctx, rec.ClientID)
+	c, err := s.clients.Get(ctx, rec.ClientID)
 	if err != nil {
 		return nil, nil, false, fositeErr(err)
 	}
@@ -160,8 +185,8 @@ func (s *fositeStore) load(ctx context.Context, kind storage.TokenKind, sig stri
 // hydrate copies the stored session into the session fosite passed in: fosite validates the
 // code against the access request's session before it adopts the stored one.
 func hydrate(dst fosite.Session, src fosite.Session) {
-	d, ok1 := dst.(*session)
-	s, ok2 := src.(*session)
+	d, ok1 := dst.(*Session)
+	s, ok2 := src.(*Session)
 	if ok1 && ok2 && d != s {
 		*d = *s
 		d.idClaims, d.idHeaders = nil, nil
@@ -169,20 +194,20 @@ func hydrate(dst fosite.Session, src fosite.Session) {
 }
 
 // CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. The code expires
-// Config.CodeLifetime after Config.Now.
-func (s *fositeStore) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
-	sess, ok := r.GetSession().(*session)
+// StoreConfig.CodeLifetime after StoreConfig.Now.
+func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
+	sess, ok := r.GetSession().(*Session)
 	if !ok {
-		return errSessionType
+		return ErrSessionType
 	}
 	exp := s.now().Add(s.codeLifetime)
 	sess.CodeExp = exp.UnixNano()
 	return s.create(ctx, storage.KindAuthorizeCode, sig, r, exp)
 }
 
-// GetAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage; see fositeStore for how
+// GetAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage; see Store for how
 // the token endpoint claims the code atomically on its first read.
-func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, hs fosite.Session) (fosite.Requester, error) {
+func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, hs fosite.Session) (fosite.Requester, error) {
 	st := tokenStateFrom(ctx)
 	if st == nil {
 		req, _, active, err := s.load(ctx, storage.KindAuthorizeCode, sig)
@@ -195,11 +220,11 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, h
 		hydrate(hs, req.Session)
 		return req, nil
 	}
-	if st.code != nil && st.codeSig == sig {
-		hydrate(hs, st.code.Session)
-		return st.code, nil
+	if st.Code != nil && st.CodeSig == sig {
+		hydrate(hs, st.Code.Session)
+		return st.Code, nil
 	}
-	if sig == "" || st.forged {
+	if sig == "" || st.Forged {
 		return nil, fosite.ErrNotFound
 	}
 	err := s.store.InvalidateToken(ctx, storage.KindAuthorizeCode, sig)
@@ -209,7 +234,7 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, h
 		if err != nil {
 			return nil, err
 		}
-		st.codeSig, st.code = sig, req
+		st.CodeSig, st.Code = sig, req
 		hydrate(hs, req.Session)
 		return req, nil
 	case errors.Is(err, storage.ErrAlreadyUsed):
@@ -217,12 +242,12 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, h
 		if lerr != nil {
 			return nil, lerr
 		}
-		// Delete first, then let fosite revoke: see fositeStore.
+		// Delete first, then let fosite revoke: see Store.
 		if derr := s.store.DeleteToken(ctx, storage.KindAuthorizeCode, sig); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
 			return nil, derr
 		}
 		// A redemption that failed (wrong PKCE verifier, wrong redirect_uri…) used the code
-		// up and marked it (markFailedRedemption); a retry is that, not a replay of a
+		// up and marked it (MarkFailedRedemption); a retry is that, not a replay of a
 		// successful redemption. The revocation is the same either way.
 		if uerr := s.store.UseNonce(ctx, nsFailedCode, sig, s.now().Add(s.codeLifetime)); errors.Is(uerr, storage.ErrAlreadyUsed) {
 			s.log.InfoContext(ctx, "authorization code used after a failed redemption; revoking its tokens",
@@ -231,7 +256,7 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, h
 			s.log.WarnContext(ctx, "authorization code replayed; revoking its tokens",
 				"client_id", req.GetClient().GetID(), "request_id", req.GetID())
 		}
-		s.metrics.replays.WithLabelValues("authorization_code").Inc()
+		s.replays.WithLabelValues("authorization_code").Inc()
 		s.audit(ctx, "code.replay", req)
 		return req, fosite.ErrInvalidatedAuthorizeCode
 	default:
@@ -241,15 +266,15 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, h
 
 // InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. At the token endpoint
 // the code was already claimed by GetAuthorizeCodeSession, so this is a no-op there.
-func (s *fositeStore) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
-	if st := tokenStateFrom(ctx); st != nil && st.codeSig == sig && st.code != nil {
+func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
+	if st := tokenStateFrom(ctx); st != nil && st.CodeSig == sig && st.Code != nil {
 		return nil
 	}
 	return fositeErr(s.store.InvalidateToken(ctx, storage.KindAuthorizeCode, sig))
 }
 
 // CreateAccessTokenSession implements oauth2.AccessTokenStorage.
-func (s *fositeStore) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+func (s *Store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
 	exp := r.GetSession().GetExpiresAt(fosite.AccessToken)
 	if exp.IsZero() {
 		exp = s.now().Add(s.accessLifetime)
@@ -260,8 +285,8 @@ func (s *fositeStore) CreateAccessTokenSession(ctx context.Context, sig string, 
 
 // GetAccessTokenSession implements oauth2.AccessTokenStorage: fosite.ErrNotFound for an
 // unknown token, fosite.ErrInactiveToken (with the request) for a revoked one.
-func (s *fositeStore) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
-	if st := tokenStateFrom(ctx); st != nil && st.forged {
+func (s *Store) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
+	if st := tokenStateFrom(ctx); st != nil && st.Forged {
 		return nil, fosite.ErrNotFound
 	}
 	req, _, active, err := s.load(ctx, storage.KindAccessToken, sig)
@@ -275,21 +300,21 @@ func (s *fositeStore) GetAccessTokenSession(ctx context.Context, sig string, _ f
 }
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
-func (s *fositeStore) DeleteAccessTokenSession(ctx context.Context, sig string) error {
+func (s *Store) DeleteAccessTokenSession(ctx context.Context, sig string) error {
 	return fositeErr(s.store.DeleteToken(ctx, storage.KindAccessToken, sig))
 }
 
 // CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. A refresh request that
-// narrowed the access token's scope (narrowRefreshScope) still rotates to a refresh token of
+// narrowed the access token's scope (oidc's narrowRefreshScope) still rotates to a refresh token of
 // the original grant's scope (RFC 6749 §6).
-func (s *fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
-	if st := tokenStateFrom(ctx); st != nil && st.refreshGrant && st.refreshScope != nil {
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
+	if st := tokenStateFrom(ctx); st != nil && st.RefreshGrant && st.RefreshScope != nil {
 		req, ok := r.(*fosite.Request)
 		if !ok {
 			return fosite.ErrServerError.WithHint("unexpected request type")
 		}
 		full := *req
-		full.GrantedScope = slices.Clone(st.refreshScope)
+		full.GrantedScope = slices.Clone(st.RefreshScope)
 		r = &full
 	}
 	exp := r.GetSession().GetExpiresAt(fosite.RefreshToken)
@@ -303,28 +328,28 @@ func (s *fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, _ stri
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage. A token that is already
 // inactive comes back with fosite.ErrInactiveToken, which makes fosite revoke the whole family
 // (RefreshTokenGrantHandler.handleRefreshTokenReuse). In a refresh_token grant the token is
-// only read here and remembered in the tokenState; RotateRefreshToken claims it (see
-// fositeStore).
-func (s *fositeStore) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
+// only read here and remembered in the TokenState; RotateRefreshToken claims it (see
+// Store).
+func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
 	st := tokenStateFrom(ctx)
-	if st != nil && st.forged {
+	if st != nil && st.Forged {
 		return nil, fosite.ErrNotFound
 	}
-	if st != nil && st.refreshGrant && st.refresh != nil && st.refreshSig == sig {
-		return st.refresh, nil
+	if st != nil && st.RefreshGrant && st.Refresh != nil && st.RefreshSig == sig {
+		return st.Refresh, nil
 	}
 	req, _, active, err := s.load(ctx, storage.KindRefreshToken, sig)
 	if err != nil {
 		return nil, err
 	}
 	if !active {
-		if st != nil && st.refreshGrant {
+		if st != nil && st.RefreshGrant {
 			s.reused(ctx, req)
 		}
 		return req, fosite.ErrInactiveToken
 	}
-	if st != nil && st.refreshGrant {
-		st.refreshSig, st.refresh = sig, req
+	if st != nil && st.RefreshGrant {
+		st.RefreshSig, st.Refresh = sig, req
 	}
 	return req, nil
 }
@@ -339,7 +364,7 @@ const nsReusedFamily = "refresh-reused"
 // another of several concurrent reuses — reaches GetRefreshTokenSession's or
 // RotateRefreshToken's reuse branch again with the same request ID. Those later presentations
 // are logged at info level only (fosite revokes the family again; that changes nothing).
-func (s *fositeStore) reused(ctx context.Context, req fosite.Requester) {
+func (s *Store) reused(ctx context.Context, req fosite.Requester) {
 	err := s.store.UseNonce(ctx, nsReusedFamily, req.GetID(), s.now().Add(s.refreshLifetime))
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		s.log.InfoContext(ctx, "refresh token of a family revoked for reuse presented",
@@ -351,12 +376,12 @@ func (s *fositeStore) reused(ctx context.Context, req fosite.Requester) {
 	}
 	s.log.WarnContext(ctx, "refresh token reused; revoking its family",
 		"client_id", req.GetClient().GetID(), "request_id", req.GetID())
-	s.metrics.replays.WithLabelValues("refresh_token").Inc()
+	s.replays.WithLabelValues("refresh_token").Inc()
 	s.audit(ctx, "refresh.reuse", req)
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
-func (s *fositeStore) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
+func (s *Store) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
 	return fositeErr(s.store.DeleteToken(ctx, storage.KindRefreshToken, sig))
 }
 
@@ -365,21 +390,21 @@ func (s *fositeStore) DeleteRefreshTokenSession(ctx context.Context, sig string)
 // presented refresh token (storage.InvalidateToken), which stays as an inactive record so a
 // later reuse is detected, and revokes the access tokens issued before the rotation. A request
 // that loses the claim to a concurrent one is a reuse: it deletes the record and revokes the
-// grant (as fosite does for a reuse, see fositeStore) and fails.
-func (s *fositeStore) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
+// grant (as fosite does for a reuse, see Store) and fails.
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
 	st := tokenStateFrom(ctx)
 	err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig)
-	if st != nil && st.refreshGrant && st.refreshSig == sig && st.refresh != nil {
+	if st != nil && st.RefreshGrant && st.RefreshSig == sig && st.Refresh != nil {
 		switch {
 		case err == nil:
-			st.refreshClaimed = true
+			st.RefreshClaimed = true
 		case errors.Is(err, storage.ErrAlreadyUsed):
-			st.refreshReused = true
-			s.reused(ctx, st.refresh)
+			st.RefreshReused = true
+			s.reused(ctx, st.Refresh)
 			if derr := s.store.DeleteToken(ctx, storage.KindRefreshToken, sig); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
 				return derr
 			}
-			if rerr := s.revokeGrant(ctx, requestID); rerr != nil {
+			if rerr := s.RevokeGrant(ctx, requestID); rerr != nil {
 				return rerr
 			}
 			return fositeErr(err)
@@ -395,27 +420,27 @@ func (s *fositeStore) RotateRefreshToken(ctx context.Context, requestID, sig str
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage (RFC 7009 §2.1): every refresh
 // token of the grant becomes inactive.
-func (s *fositeStore) RevokeRefreshToken(ctx context.Context, requestID string) error {
+func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
 	_, err := s.store.RevokeByRequestID(ctx, storage.KindRefreshToken, requestID)
 	return err
 }
 
 // RevokeAccessToken implements oauth2.TokenRevocationStorage: every access token of the
 // grant becomes inactive.
-func (s *fositeStore) RevokeAccessToken(ctx context.Context, requestID string) error {
+func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 	_, err := s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
 	return err
 }
 
-// revokeGrant revokes every access and refresh token of a grant.
-func (s *fositeStore) revokeGrant(ctx context.Context, requestID string) error {
+// RevokeGrant revokes every access and refresh token of a grant.
+func (s *Store) RevokeGrant(ctx context.Context, requestID string) error {
 	return errors.Join(s.RevokeRefreshToken(ctx, requestID), s.RevokeAccessToken(ctx, requestID))
 }
 
 // audit appends an audit event about a grant; failures are logged, not returned.
-func (s *fositeStore) audit(ctx context.Context, action string, req fosite.Requester) {
+func (s *Store) audit(ctx context.Context, action string, req fosite.Requester) {
 	subject := ""
-	if sess, ok := req.GetSession().(*session); ok {
+	if sess, ok := req.GetSession().(*Session); ok {
 		subject = sess.PersonID
 	}
 	_, err := s.store.AppendAudit(ctx, storage.AuditEvent{
@@ -431,13 +456,13 @@ func (s *fositeStore) audit(ctx context.Context, action string, req fosite.Reque
 // failed after the code was claimed.
 const nsFailedCode = "code-failed"
 
-// markFailedRedemption records that the code claimed by this token request was used up by a
+// MarkFailedRedemption records that the code claimed by this token request was used up by a
 // failed redemption, so a retry is logged as such rather than as a replay.
-func (s *fositeStore) markFailedRedemption(ctx context.Context, st *tokenState) {
-	if st == nil || st.code == nil {
+func (s *Store) MarkFailedRedemption(ctx context.Context, st *TokenState) {
+	if st == nil || st.Code == nil {
 		return
 	}
-	if err := s.store.UseNonce(ctx, nsFailedCode, st.codeSig, s.now().Add(s.codeLifetime)); err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
+	if err := s.store.UseNonce(ctx, nsFailedCode, st.CodeSig, s.now().Add(s.codeLifetime)); err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
 		s.log.ErrorContext(ctx, "mark failed code redemption", "err", err)
 	}
 }

@@ -1,16 +1,42 @@
-package oidc
+package accounts_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/accounts/accountstest"
 	"github.com/tongban/tongban/storage"
-	"github.com/tongban/tongban/storage/storagetest"
 )
+
+func TestEnrollTOTP(t *testing.T) {
+	svc, store, _ := newService(t, accounts.Config{})
+	ctx := context.Background()
+	num := accountstest.ResidentID(t)
+	p, err := svc.CreatePerson(ctx, accounts.NewPerson{IDNumber: num, Name: "甲", Password: []byte("password-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri, err := svc.EnrollTOTP(ctx, p.ID)
+	if err != nil || !strings.HasPrefix(uri, "otpauth://totp/") || !strings.Contains(uri, "secret=") {
+		t.Fatalf("%q %v", uri, err)
+	}
+	if strings.Contains(uri, "甲") || strings.Contains(uri, num) || strings.Contains(uri, p.ID) {
+		t.Error("otpauth URI carries personal data")
+	}
+	got, _ := store.GetPerson(ctx, p.ID)
+	if got.OTPSecretSealed == nil {
+		t.Error("secret not stored")
+	}
+	if _, err := svc.EnrollTOTP(ctx, "nobody"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("unknown person: %v", err)
+	}
+}
 
 // TestTOTPRepeatedCode: the same 6 digits can be the code of two nearby time steps; each
 // step's code logs in once, so the second step's must be accepted (the nonce names the step,
@@ -28,13 +54,8 @@ func TestTOTPRepeatedCode(t *testing.T) {
 		t.Fatal("the step in between has the same code too")
 	}
 	ctx := context.Background()
-	kr := testKeyring(t)
-	s, err := NewServer(ctx, Config{Issuer: "https://idp.example", Store: storagetest.SQLite(t), Keyring: kr,
-		PasswordParams: smcrypto.PasswordParams{Iterations: 1000, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, err := kr.SealField([]byte(secret), personAAD("person-1", sealOTP))
+	s, _, _ := newService(t, accounts.Config{})
+	sealed, err := accounts.SealOTP(s, "person-1", secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +71,7 @@ func TestTOTPRepeatedCode(t *testing.T) {
 		{"fail/later-step-again", step2.Add(5 * time.Second), false},
 		{"fail/step-between-both-used", step1.Add(30 * time.Second), false},
 	} {
-		if got := s.checkTOTP(ctx, p, code, tc.at); got != tc.want {
+		if got := accounts.CheckTOTP(s, ctx, p, code, tc.at); got != tc.want {
 			t.Errorf("%s: checkTOTP at %v = %v, want %v", tc.name, tc.at, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package oidc
+package fositeadapter
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"github.com/ory/fosite"
 )
 
-// pkceHandler enforces PKCE (RFC 7636) with S256 for every client, public or confidential
+// PKCEHandler enforces PKCE (RFC 7636) with S256 for every client, public or confidential
 // (RFC 9700 §2.1.1, DESIGN §4). It replaces fosite's pkce.Handler, which keeps the challenge
 // in a separate storage record (three more database operations per code); here the challenge
 // rides in the code's session.
@@ -18,15 +18,16 @@ import (
 //     challenge must be 43 base64url characters (the SHA-256 of a verifier).
 //   - Token endpoint: code_verifier must be 43–128 characters of [A-Za-z0-9-._~] and
 //     BASE64URL(SHA256(code_verifier)) must equal the challenge; otherwise invalid_grant.
-type pkceHandler struct{}
+type PKCEHandler struct{}
 
 var (
-	_ fosite.AuthorizeEndpointHandler = pkceHandler{}
-	_ fosite.TokenEndpointHandler     = pkceHandler{}
+	_ fosite.AuthorizeEndpointHandler = PKCEHandler{}
+	_ fosite.TokenEndpointHandler     = PKCEHandler{}
 )
 
-// validateChallenge checks the PKCE parameters of an authorization request.
-func validateChallenge(challenge, method string) error {
+// ValidateChallenge checks the PKCE parameters of an authorization request. Errors:
+// fosite.ErrInvalidRequest, with a hint that names the problem.
+func ValidateChallenge(challenge, method string) error {
 	if challenge == "" {
 		return fosite.ErrInvalidRequest.WithHint("PKCE is required for every client: send code_challenge and code_challenge_method=S256 (RFC 7636).")
 	}
@@ -50,29 +51,29 @@ func isUnreserved(s string) bool {
 	return true
 }
 
-func (pkceHandler) HandleAuthorizeEndpointRequest(_ context.Context, ar fosite.AuthorizeRequester, _ fosite.AuthorizeResponder) error {
+func (PKCEHandler) HandleAuthorizeEndpointRequest(_ context.Context, ar fosite.AuthorizeRequester, _ fosite.AuthorizeResponder) error {
 	if !ar.GetResponseTypes().Has("code") {
 		return nil
 	}
 	f := ar.GetRequestForm()
-	if err := validateChallenge(f.Get("code_challenge"), f.Get("code_challenge_method")); err != nil {
+	if err := ValidateChallenge(f.Get("code_challenge"), f.Get("code_challenge_method")); err != nil {
 		return err
 	}
-	sess, ok := ar.GetSession().(*session)
+	sess, ok := ar.GetSession().(*Session)
 	if !ok {
-		return fosite.ErrServerError.WithWrap(errSessionType)
+		return fosite.ErrServerError.WithWrap(ErrSessionType)
 	}
 	sess.CodeChallenge = f.Get("code_challenge")
 	return nil
 }
 
-func (pkceHandler) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
+func (PKCEHandler) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
 	if !req.GetGrantTypes().ExactOne("authorization_code") {
 		return fosite.ErrUnknownRequest
 	}
-	sess, ok := req.GetSession().(*session)
+	sess, ok := req.GetSession().(*Session)
 	if !ok {
-		return fosite.ErrServerError.WithWrap(errSessionType)
+		return fosite.ErrServerError.WithWrap(ErrSessionType)
 	}
 	verifier := req.GetRequestForm().Get("code_verifier")
 	switch {
@@ -91,12 +92,12 @@ func (pkceHandler) HandleTokenEndpointRequest(ctx context.Context, req fosite.Ac
 	return nil
 }
 
-func (pkceHandler) PopulateTokenEndpointResponse(context.Context, fosite.AccessRequester, fosite.AccessResponder) error {
+func (PKCEHandler) PopulateTokenEndpointResponse(context.Context, fosite.AccessRequester, fosite.AccessResponder) error {
 	return fosite.ErrUnknownRequest
 }
 
-func (pkceHandler) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return false }
+func (PKCEHandler) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return false }
 
-func (pkceHandler) CanHandleTokenEndpointRequest(_ context.Context, req fosite.AccessRequester) bool {
+func (PKCEHandler) CanHandleTokenEndpointRequest(_ context.Context, req fosite.AccessRequester) bool {
 	return req.GetGrantTypes().ExactOne("authorization_code")
 }

@@ -1,0 +1,40 @@
+package accounts
+
+import "errors"
+
+// Validation errors of New and of the person administration (CreatePerson). They are returned
+// wrapped with a message that says what exactly is wrong; test them with errors.Is. A
+// command-line tool maps every one of them except ErrPersonExists to exit status 2 ("wrong
+// argument"); any other error is an operational failure.
+var (
+	// ErrInvalidConfig: a Config field is missing or out of range (New). The message lists
+	// every problem found, not only the first.
+	ErrInvalidConfig = errors.New("accounts: invalid configuration")
+
+	// ErrInvalidPersonKind: NewPerson.Kind is neither storage.NaturalPerson nor storage.LegalPerson.
+	ErrInvalidPersonKind = errors.New("accounts: invalid person kind")
+	// ErrInvalidIDNumber: the resident ID number (GB 11643-1999) or unified social credit code
+	// (GB 32100-2015) failed validation; the wrapped idnumber error says which rule.
+	ErrInvalidIDNumber = errors.New("accounts: invalid identity number")
+	// ErrInvalidName: the name is empty, longer than 64 characters or contains control characters.
+	ErrInvalidName = errors.New("accounts: invalid name")
+	// ErrInvalidPhone: the phone number is not a mainland China mobile number (11 digits
+	// starting with 1, optionally prefixed by +86 or 0086).
+	ErrInvalidPhone = errors.New("accounts: invalid phone number")
+	// ErrInvalidPassword: the password is shorter than 8 or longer than 256 bytes.
+	ErrInvalidPassword = errors.New("accounts: invalid password")
+	// ErrPersonExists: a person with that ID number or phone number is already registered.
+	ErrPersonExists = errors.New("accounts: person already registered")
+)
+
+// Results of AuthenticatePassword other than success. A login page shows one message for
+// ErrLoginFailed whatever the cause, so it does not tell whether an identifier is registered.
+var (
+	// ErrLoginFailed: unknown identifier, disabled person, person without a password, wrong
+	// password, or a missing, wrong or already used TOTP code.
+	ErrLoginFailed = errors.New("accounts: login failed")
+	// ErrLoginLocked: too many attempts for the account or too many failures from the client
+	// IP address within their windows (Config.AccountLockThreshold, Config.IPLockThreshold);
+	// the attempt was refused before the password was checked.
+	ErrLoginLocked = errors.New("accounts: login locked")
+)

@@ -1,0 +1,156 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+)
+
+// Store is the storage a Service works on: people, the lockout counters, one-time values
+// (the TOTP time steps already used) and the audit log. A storage.Storage satisfies it.
+type Store interface {
+	storage.People
+	storage.Throttle
+	storage.Nonces
+	storage.Audit
+}
+
+// Config configures a Service. The zero value of every optional field means the default given
+// in its comment; only Store and Keyring are required. Only cmd/* reads files, flags and
+// environment: this package takes a plain struct.
+type Config struct {
+	// Store persists people, lockout counters, used TOTP time steps and audit events. Required.
+	Store Store
+
+	// Keyring seals the ID number, phone number and TOTP secret of each person
+	// (keyring.SealField) and computes the blind indexes they are found by
+	// (keyring.BlindIndex). Required.
+	Keyring *keyring.Keyring
+
+	// Now returns the current time: lockout windows, TOTP steps, record and audit times. Nil
+	// means time.Now.
+	Now func() time.Time
+
+	// Logger receives structured logs: opaque person IDs, reasons and counts — never names,
+	// numbers, phone numbers, passwords or codes. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// PasswordParams are the PBKDF2-HMAC-SM3 parameters for new password hashes and for the
+	// dummy check run for unknown identifiers (so both cost the same). A hash made with other
+	// parameters is re-hashed after a successful login. Zero means
+	// smcrypto.DefaultPasswordParams (≈50 ms of one core).
+	PasswordParams smcrypto.PasswordParams
+
+	// AccountLockThreshold is the number of login attempts for one account (ID number or
+	// phone number, known or not) within AccountLockWindow after which further attempts are
+	// refused until the window has passed. Zero means DefaultAccountLockThreshold.
+	AccountLockThreshold int
+	// AccountLockWindow is the sliding window of AccountLockThreshold. Zero means
+	// DefaultAccountLockWindow.
+	AccountLockWindow time.Duration
+	// IPLockThreshold is the number of failed logins from one client IP address within
+	// IPLockWindow after which that address is refused. Zero means DefaultIPLockThreshold.
+	IPLockThreshold int
+	// IPLockWindow is the sliding window of IPLockThreshold. Zero means DefaultIPLockWindow.
+	IPLockWindow time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultAccountLockThreshold = 5
+	DefaultAccountLockWindow    = 15 * time.Minute
+	DefaultIPLockThreshold      = 50
+	DefaultIPLockWindow         = 15 * time.Minute
+)
+
+// Service administers people and checks their credentials. It is safe for concurrent use and
+// keeps no state outside Store (the dummy password hash aside), so every replica of a server
+// may have its own.
+type Service struct {
+	cfg       Config
+	store     Store
+	kr        *keyring.Keyring
+	now       func() time.Time
+	log       *slog.Logger
+	dummyHash string // a hash with Config.PasswordParams, checked for unknown identifiers
+}
+
+// New validates cfg, applies the defaults documented on Config and makes the dummy password
+// hash (one hash with Config.PasswordParams). Errors: ErrInvalidConfig listing every problem
+// of cfg; for PasswordParams it also wraps smcrypto.ErrPasswordParams.
+func New(cfg Config) (*Service, error) {
+	var problems []string
+	if cfg.Store == nil {
+		problems = append(problems, "Store is required")
+	}
+	if cfg.Keyring == nil {
+		problems = append(problems, "Keyring is required")
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"AccountLockWindow", &cfg.AccountLockWindow, DefaultAccountLockWindow},
+		{"IPLockWindow", &cfg.IPLockWindow, DefaultIPLockWindow},
+	} {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < time.Second:
+			problems = append(problems, fmt.Sprintf("%s %v is below one second", d.name, *d.v))
+		}
+	}
+	if cfg.AccountLockThreshold == 0 {
+		cfg.AccountLockThreshold = DefaultAccountLockThreshold
+	}
+	if cfg.IPLockThreshold == 0 {
+		cfg.IPLockThreshold = DefaultIPLockThreshold
+	}
+	if cfg.AccountLockThreshold < 0 || cfg.IPLockThreshold < 0 {
+		problems = append(problems, "lock thresholds must be positive")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
+	}
+	if cfg.PasswordParams == (smcrypto.PasswordParams{}) {
+		cfg.PasswordParams = smcrypto.DefaultPasswordParams
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{cfg: cfg, store: cfg.Store, kr: cfg.Keyring, now: cfg.Now, log: cfg.Logger}
+	var err error
+	if s.dummyHash, err = smcrypto.HashPassword([]byte(newID()), cfg.PasswordParams); err != nil {
+		return nil, fmt.Errorf("%w: PasswordParams: %w", ErrInvalidConfig, err)
+	}
+	return s, nil
+}
+
+// newID returns 128 random bits, base64url without padding (22 characters): the form of
+// person IDs.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// audit appends an audit event stamped with the time. A failure is logged, not returned: the
+// action it records has happened.
+func (s *Service) audit(ctx context.Context, e storage.AuditEvent) {
+	e.Time = s.now()
+	if _, err := s.store.AppendAudit(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "audit append failed", "action", e.Action, "err", err)
+	}
+}

@@ -1,0 +1,117 @@
+package oidc_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	tboidc "github.com/tongban/tongban/oidc"
+)
+
+// RP-initiated logout.
+
+func testLogout(t *testing.T, e *env) {
+	_, num := e.person("吴九", "")
+	r1 := e.newRP(tboidc.NewClient{})
+	r2 := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	a := r1.authURL()
+	tok, err := r1.exchange(b.signIn(a, num), a.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2 := r2.authURL()
+	if _, err := r2.exchange(b.signIn(a2, num), a2.verifier); err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{
+		"id_token_hint":            {tok.Extra("id_token").(string)},
+		"post_logout_redirect_uri": {r1.client.PostLogoutRedirectURIs[0]},
+		"state":                    {"bye-state"},
+	}
+	p := b.get(e.issuer + "/logout?" + q.Encode())
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, r1.client.PostLogoutRedirectURIs[0]+"?") {
+		t.Fatalf("logout: %d %q", p.status, p.location)
+	}
+	if got := p.callback(t).Get("state"); got != "bye-state" {
+		t.Errorf("state %q", got)
+	}
+	// The session is gone for every app.
+	for _, r := range []*rp{r1, r2} {
+		a := r.authURL(oauth2.SetAuthURLParam("prompt", "none"))
+		if got := b.get(a.url).callback(t).Get("error"); got != "login_required" {
+			t.Errorf("%s after logout: %q", r.client.ID, got)
+		}
+		if !b.get(r.authURL().url).isLogin() {
+			t.Errorf("%s after logout: no login page", r.client.ID)
+		}
+	}
+	// An unregistered post_logout_redirect_uri is never followed.
+	q.Set("post_logout_redirect_uri", "https://evil.example/")
+	if p := b.get(e.issuer + "/logout?" + q.Encode()); p.location != "" || p.status != 400 {
+		t.Errorf("bad post-logout URI: %d %q", p.status, p.location)
+	}
+}
+
+func testLogoutConfirmation(t *testing.T, e *env) {
+	_, num := e.person("郑十", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	a := r.authURL()
+	b.signIn(a, num)
+	p := b.get(e.issuer + "/logout")
+	if !strings.Contains(p.body, `name="confirm"`) {
+		t.Fatalf("no confirmation page: %s", p.body)
+	}
+	// Without the CSRF token the confirmation does nothing.
+	action, vals := p.form(t)
+	forged := url.Values{"confirm": {"1"}}
+	if p2 := b.post(action, forged); !strings.Contains(p2.body, `name="confirm"`) {
+		t.Fatal("logout without CSRF token was accepted")
+	}
+	p3 := b.post(action, vals)
+	if p3.status != 200 || !strings.Contains(p3.body, "已安全退出") {
+		t.Fatalf("after confirmation: %d %s", p3.status, p3.body)
+	}
+	if !b.get(r.authURL().url).isLogin() {
+		t.Error("still logged in")
+	}
+}
+
+func testLogoutClientID(t *testing.T, e *env) {
+	_, num := e.person("陶三", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	b.signIn(r.authURL(), num)
+	// OIDC RP-Initiated Logout 1.0 §2: client_id instead of id_token_hint, so no ID token
+	// (personal claims) travels in a URL. The person confirms, then goes back to the app.
+	q := url.Values{"client_id": {r.client.ID}, "post_logout_redirect_uri": {r.client.PostLogoutRedirectURIs[0]}, "state": {"bye-1"}}
+	p := b.get(e.issuer + "/logout?" + q.Encode())
+	if !strings.Contains(p.body, `name="confirm"`) {
+		t.Fatalf("no confirmation page: %d %q", p.status, p.location)
+	}
+	action, vals := p.form(t)
+	p2 := b.post(action, vals)
+	if p2.status != http.StatusSeeOther || !strings.HasPrefix(p2.location, r.client.PostLogoutRedirectURIs[0]+"?") ||
+		p2.callback(t).Get("state") != "bye-1" {
+		t.Fatalf("after confirmation: %d %q", p2.status, p2.location)
+	}
+	if !b.get(r.authURL().url).isLogin() {
+		t.Error("still logged in")
+	}
+	// Without a session: straight back to the app.
+	if p := b.get(e.issuer + "/logout?" + q.Encode()); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, r.client.PostLogoutRedirectURIs[0]) {
+		t.Errorf("no session: %d %q", p.status, p.location)
+	}
+	// The URI must be registered for that very client.
+	other := e.newRP(tboidc.NewClient{})
+	for _, uri := range []string{"https://evil.example/", other.client.PostLogoutRedirectURIs[0]} {
+		q.Set("post_logout_redirect_uri", uri)
+		if p := b.get(e.issuer + "/logout?" + q.Encode()); p.location != "" || p.status != 400 {
+			t.Errorf("%s: %d %q", uri, p.status, p.location)
+		}
+	}
+}
