@@ -243,6 +243,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 // otherwise — unknown client, redirect URI not registered — an error page is shown and nothing
 // redirects (RFC 9700 §4.11.2: no open redirector).
 func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	if unavailable(err) {
+		if ar == nil || !ar.IsRedirectURIValid() {
+			s.pageError(r.Context(), w, r, r.URL.Query().Get("ui_locales"), "authorize", err)
+			return
+		}
+		err = fosite.ErrTemporarilyUnavailable.WithWrap(err).WithHint("The identity provider cannot store data right now; try again later.")
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	s.metrics.errors.WithLabelValues("authorize", rfc.ErrorField).Inc()
 	clientID := ""

@@ -88,8 +88,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(scopes)
 	if err := s.store.SaveConsent(ctx, storage.Consent{PersonID: ls.PersonID, ClientID: clientID, Scopes: scopes, GrantedAt: s.now()}); err != nil {
-		s.log.ErrorContext(ctx, "save consent", "client_id", clientID, "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, lang, msgServer)
+		s.pageError(ctx, w, r, lang, "save consent", err)
 		return
 	}
 	s.appendAudit(ctx, storage.AuditEvent{Actor: ls.PersonID, Action: "consent.grant", Subject: ls.PersonID,

@@ -1,6 +1,14 @@
 package oidc
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/ory/fosite"
+
+	"github.com/tongban/tongban/storage"
+)
 
 // Validation errors of client registration (CreateClient, ResetClientSecret) and of NewServer;
 // those of person registration are package accounts'. They are returned wrapped with a message that
@@ -44,3 +52,46 @@ var (
 // errInvalidAuthRequest is the internal cause of a pending authorization request (the signed
 // "authz" parameter of the login and consent pages) that is malformed, forged or expired.
 var errInvalidAuthRequest = errors.New("oidc: invalid or expired authorization request")
+
+// unavailable reports whether err comes from a database that refuses writes now (disk full,
+// read-only, connection lost: storage.ErrUnavailable). Such requests get a 503 that the client
+// may retry — temporarily_unavailable at the authorization endpoint (RFC 6749 §4.1.2.1),
+// server_error elsewhere — and are not logged one by one: the readiness monitor
+// (storage/health) counts them and logs once per interval (docs/design/storage-faults.md).
+func unavailable(err error) bool { return errors.Is(err, storage.ErrUnavailable) }
+
+// errUnavailable is the token, introspection, revocation and UserInfo endpoints' answer while
+// the database refuses writes.
+var errUnavailable = &fosite.RFC6749Error{
+	ErrorField:       "server_error",
+	DescriptionField: "The identity provider cannot store data right now; try again later.",
+	CodeField:        http.StatusServiceUnavailable,
+}
+
+// retryAfter is the Retry-After of a 503 (RFC 9110 §10.2.3), in seconds.
+const retryAfter = "5"
+
+// writeUnavailable writes errUnavailable as JSON with Retry-After.
+func (s *Server) writeUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", retryAfter)
+	s.writeJSONError(w, errUnavailable.CodeField, errUnavailable.ErrorField, errUnavailable.DescriptionField)
+}
+
+// serverStatus is the status of a page that failed for a reason of the server, shown again
+// with the "temporarily unavailable" message: 503 with Retry-After while the database refuses
+// writes (not logged, see unavailable), else 500 with the cause logged as what failed.
+func (s *Server) serverStatus(ctx context.Context, w http.ResponseWriter, what string, err error) int {
+	if unavailable(err) {
+		w.Header().Set("Retry-After", retryAfter)
+		return http.StatusServiceUnavailable
+	}
+	s.log.ErrorContext(ctx, what, "err", err)
+	return http.StatusInternalServerError
+}
+
+// pageError answers a page request that failed for a reason of the server: 503 and the plain
+// "temporarily unavailable" page while the database refuses writes (not logged, see
+// unavailable), else 500 with the same page and the cause logged as what failed.
+func (s *Server) pageError(ctx context.Context, w http.ResponseWriter, r *http.Request, lang, what string, err error) {
+	s.renderError(w, r, s.serverStatus(ctx, w, what, err), lang, msgServer)
+}

@@ -146,9 +146,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, s.pages.login, d)
 		return
 	case err != nil:
-		s.log.ErrorContext(ctx, "login", "client_id", q.Get("client_id"), "err", err)
 		d.Error = d.T[msgServer]
-		s.render(w, http.StatusInternalServerError, s.pages.login, d)
+		s.render(w, s.serverStatus(ctx, w, "login", err), s.pages.login, d)
 		return
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
@@ -163,9 +162,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		PersonID: person.ID, AuthTime: now, ACR: acr, AMR: amr,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime),
 	}); err != nil {
-		s.log.ErrorContext(ctx, "start session", "err", err)
 		d.Error = d.T[msgServer]
-		s.render(w, http.StatusInternalServerError, s.pages.login, d)
+		s.render(w, s.serverStatus(ctx, w, "start session", err), s.pages.login, d)
 		return
 	}
 	s.metrics.logins.WithLabelValues("success").Inc()

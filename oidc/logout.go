@@ -76,8 +76,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 	ls, err := s.loginSession(ctx, r)
 	if err != nil {
-		s.log.ErrorContext(ctx, "logout: read session", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, lang, msgServer)
+		s.pageError(ctx, w, r, lang, "logout: read session", err)
 		return
 	}
 	if ls != nil {
@@ -96,8 +95,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 		personID, err := s.endSession(ctx, w, r)
 		if err != nil {
-			s.log.ErrorContext(ctx, "logout", "err", err)
-			s.renderError(w, r, http.StatusInternalServerError, lang, msgServer)
+			s.pageError(ctx, w, r, lang, "logout", err)
 			return
 		}
 		clientID := ""

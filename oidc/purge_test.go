@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"testing"
 	"time"
 
@@ -21,6 +22,11 @@ func TestPurge(t *testing.T) {
 	r := e.newRP(tboidc.NewClient{})
 	b := e.browser()
 	_ = b.signIn(r.authURL(), num) // an SSO session (8 h) and a code (1 min)
+	// A revoked grant: an entry of the revoked-grant list until its access tokens expire.
+	tok := r.login(t, e.browser(), num)
+	if status, _ := e.postForm("/revoke", r.client.ID, r.secret, url.Values{"token": {tok.AccessToken}}); status != 200 {
+		t.Fatalf("revoke: %d", status)
+	}
 
 	now := e.clock.Now()
 	for _, ls := range []storage.LoginSession{
@@ -33,8 +39,8 @@ func TestPurge(t *testing.T) {
 	}
 
 	got, err := e.srv.Purge(ctx)
-	if err != nil || got.LoginSessions != 1 || got.Tokens != 0 {
-		t.Errorf("Purge now = %+v, %v; want 1 login session, no tokens", got, err)
+	if err != nil || got.LoginSessions != 1 || got.Tokens != 0 || got.Revocations != 0 {
+		t.Errorf("Purge now = %+v, %v; want 1 login session, no tokens, no revocations", got, err)
 	}
 	if _, err := e.store.GetLoginSession(ctx, "wallet:expired", now.Add(-time.Hour)); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("expired session after purge: %v, want ErrNotFound", err)
@@ -48,8 +54,8 @@ func TestPurge(t *testing.T) {
 	e.clock.Advance(tboidc.DefaultSessionLifetime + time.Minute)
 	defer e.clock.Advance(-tboidc.DefaultSessionLifetime - time.Minute)
 	got, err = e.srv.Purge(ctx)
-	if err != nil || got.LoginSessions != 1 || got.Tokens < 1 {
-		t.Errorf("Purge after session lifetime = %+v, %v; want 1 login session and some tokens", got, err)
+	if err != nil || got.LoginSessions != 2 || got.Tokens < 1 || got.Revocations != 1 {
+		t.Errorf("Purge after session lifetime = %+v, %v; want 2 login sessions, some tokens and 1 revocation", got, err)
 	}
 	if _, err := e.store.GetLoginSession(ctx, "wallet:live", now); err != nil {
 		t.Errorf("live session after purge: %v", err)

@@ -92,12 +92,12 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.clients = fositeadapter.NewClientCache(s.store, cfg.ClientCacheTTL, s.now)
-	s.fstore = fositeadapter.NewStore(fositeadapter.StoreConfig{
-		Storage: s.store, Clients: s.clients, Now: s.now, Logger: s.log, Replays: s.metrics.replays,
-		CodeLifetime: cfg.CodeLifetime, AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
-	})
 	s.signer = newIDTokenSigner(s.kr, s.now)
 	s.strategy = fositeadapter.NewTokenStrategy(tk, s.signer, s.issuer, s.url(pathUserinfo), cfg.AccessTokenLifetime, s.now)
+	s.fstore = fositeadapter.NewStore(fositeadapter.StoreConfig{
+		Storage: s.store, Sealer: s.strategy.Sealer(), Clients: s.clients, Now: s.now, Logger: s.log, Replays: s.metrics.replays,
+		CodeLifetime: cfg.CodeLifetime, AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+	})
 	s.composeFosite()
 	if s.discovery, err = s.discoveryDocument(); err != nil {
 		return nil, err
@@ -303,18 +303,21 @@ type PurgeCounts struct {
 	Nonces        int64 // one-time values (used TOTP codes, client assertion IDs…) past their lifetime
 	LoginSessions int64 // expired SSO sessions (and the wallet's, in a shared database)
 	Failures      int64 // login failures older than the lockout windows
+	Revocations   int64 // revoked-grant entries whose access tokens have all expired
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
 func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
+		"revocations": c.Revocations,
 	}
 }
 
 // Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
 // values (TOTP codes) past their lifetime, login sessions that expired before now and login
-// failures older than the lockout windows (accounts.Service.PurgeFailures); run it periodically
+// failures older than the lockout windows (accounts.Service.PurgeFailures), and the entries of the
+// revoked-grant list whose access tokens have all expired; run it periodically
 // (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
 // so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
 // records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
@@ -332,6 +335,7 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.Tokens, "tokens", s.store.DeleteExpiredTokens, now)
 	step(&c.Nonces, "nonces", s.store.PurgeNonces, now)
 	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
+	step(&c.Revocations, "grant revocations", s.store.PurgeRevocations, now)
 	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
 	return c, errors.Join(errs...)
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
-	"github.com/tongban/tongban/storage"
 )
 
 // handleToken serves the token endpoint (RFC 6749 §3.2): grant types authorization_code (with
@@ -55,6 +54,45 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		st.Forged = !s.strategy.AuthenticRefreshToken(r.PostForm.Get("refresh_token"))
 	}
 	ctx = fositeadapter.WithTokenState(ctx, st)
+	var (
+		ar   fosite.AccessRequester
+		resp fosite.AccessResponder
+		oerr error // why the request is refused, when it is
+	)
+	exchange := func(ctx context.Context) error {
+		ar, resp, oerr = s.exchange(ctx, r, grant, st)
+		if oerr != nil && fosite.ErrorToRFC6749Error(oerr).CodeField >= http.StatusInternalServerError {
+			return oerr // a failure of the server: roll the claim back, the client may retry
+		}
+		return nil // commit what was issued, or the claim and revocations of a refused request
+	}
+	// A code's claim and everything its redemption writes commit together, and so do a refresh
+	// token's claim, the revocation of the access tokens before it and its successor
+	// (docs/design/token-transactions.md). Client credentials write nothing.
+	var err error
+	if grant == "client_credentials" {
+		err = exchange(ctx)
+	} else {
+		err = s.store.InTx(ctx, exchange)
+	}
+	switch {
+	case err != nil && err == oerr:
+	case err != nil: // the transaction could not begin or commit
+		err = fosite.ErrServerError.WithWrap(err).WithHint("The tokens could not be stored.")
+	default:
+		err = oerr
+	}
+	if err != nil {
+		s.tokenError(ctx, w, r, ar, grant, err)
+		return
+	}
+	s.metrics.tokens.WithLabelValues(grant).Inc()
+	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// exchange runs fosite's token endpoint for one request (in the request's transaction, see
+// handleToken) and returns the access request, and the response or why it was refused.
+func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st *fositeadapter.TokenState) (fosite.AccessRequester, fosite.AccessResponder, error) {
 	ar, err := s.provider.NewAccessRequest(ctx, r, &fositeadapter.Session{})
 	if err != nil && grant == "client_credentials" && ar != nil && ar.GetClient() != nil && ar.GetClient().IsPublic() {
 		// RFC 6749 §5.2: the client is not authorized to use this grant type.
@@ -62,11 +100,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && grant == "refresh_token" {
 		err = narrowRefreshScope(ar, st, strings.Fields(r.PostForm.Get("scope")))
+		fositeadapter.AdvanceGeneration(ar, st)
 	}
 	if err != nil {
 		s.fstore.MarkFailedRedemption(ctx, st)
-		s.tokenError(ctx, w, r, ar, grant, err)
-		return
+		return ar, nil, err
 	}
 	if grant == "client_credentials" {
 		// RFC 6749 §4.4: the requested scopes, already checked against the client's, are
@@ -84,15 +122,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil && st.RefreshReused {
 		err = fosite.ErrInvalidGrant.WithWrap(err).WithHint("The refresh token was already used.")
 	}
-	if err == nil {
-		err = s.checkNotReplayed(ctx, st)
-	}
-	if err != nil {
-		s.tokenError(ctx, w, r, ar, grant, err)
-		return
-	}
-	s.metrics.tokens.WithLabelValues(grant).Inc()
-	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+	return ar, resp, err
 }
 
 // narrowRefreshScope applies a refresh request's scope parameter (RFC 6749 §6). The requested
@@ -133,34 +163,6 @@ func narrowRefreshScope(ar fosite.AccessRequester, st *fositeadapter.TokenState,
 	return nil
 }
 
-// checkNotReplayed closes the race between a code or refresh token's legitimate redemption and a
-// concurrent replay (see fositeadapter.Store): after this request stored its tokens, the record it
-// claimed must still exist. A replay deletes it before revoking the grant, so if it is gone the
-// replay may have revoked before our tokens existed, and we revoke them now.
-func (s *Server) checkNotReplayed(ctx context.Context, st *fositeadapter.TokenState) error {
-	var kind storage.TokenKind
-	var sig, requestID string
-	switch {
-	case st.Code != nil:
-		kind, sig, requestID = storage.KindAuthorizeCode, st.CodeSig, st.Code.GetID()
-	case st.Refresh != nil && st.RefreshClaimed:
-		kind, sig, requestID = storage.KindRefreshToken, st.RefreshSig, st.Refresh.GetID()
-	default:
-		return nil
-	}
-	_, err := s.store.GetToken(ctx, kind, sig)
-	if errors.Is(err, storage.ErrNotFound) {
-		if rerr := s.fstore.RevokeGrant(ctx, requestID); rerr != nil {
-			return fosite.ErrServerError.WithWrap(rerr)
-		}
-		return fosite.ErrInvalidGrant.WithHint("The grant was replayed concurrently; its tokens are revoked.")
-	}
-	if err != nil {
-		return fosite.ErrServerError.WithWrap(err)
-	}
-	return nil
-}
-
 // tokenError writes an RFC 6749 §5.2 error, with WWW-Authenticate for invalid_client when the
 // client tried HTTP Basic.
 func (s *Server) tokenError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, grant string, err error) {
@@ -179,6 +181,13 @@ func (s *Server) tokenError(ctx context.Context, w http.ResponseWriter, r *http.
 	level := s.log.InfoContext
 	if rfc.CodeField >= 500 {
 		level = s.log.ErrorContext
+	}
+	if unavailable(err) {
+		// The database refuses writes: a 503 the client may retry, counted and logged once per
+		// interval by the readiness monitor (storage/health), not once per request.
+		err, level = errUnavailable.WithWrap(err), s.log.DebugContext
+		rfc = fosite.ErrorToRFC6749Error(err)
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	cause := ""
 	if c := rfc.Unwrap(); c != nil {
@@ -209,6 +218,11 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		ctx = fositeadapter.WithTokenState(ctx, &fositeadapter.TokenState{Forged: forged})
 	}
 	err := s.provider.NewRevocationRequest(ctx, r)
+	if unavailable(err) {
+		s.metrics.errors.WithLabelValues("revoke", errUnavailable.ErrorField).Inc()
+		s.writeUnavailable(w)
+		return
+	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		s.metrics.errors.WithLabelValues("revoke", rfc.ErrorField).Inc()
@@ -262,6 +276,11 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	out := introspection{}
 	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), &fositeadapter.Session{})
+	if unavailable(err) { // the token may well be active: say nothing rather than "inactive"
+		s.metrics.errors.WithLabelValues("introspect", errUnavailable.ErrorField).Inc()
+		s.writeUnavailable(w)
+		return
+	}
 	if err == nil {
 		sess, _ := ar.GetSession().(*fositeadapter.Session)
 		out = introspection{

@@ -46,6 +46,11 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		s.writeJSONError(w, http.StatusUnauthorized, "invalid_token", desc)
 	}
 	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &fositeadapter.Session{})
+	if unavailable(err) {
+		s.metrics.errors.WithLabelValues("userinfo", errUnavailable.ErrorField).Inc()
+		s.writeUnavailable(w)
+		return
+	}
 	if err != nil || tu != fosite.AccessToken {
 		invalid("the access token is invalid, expired or revoked")
 		return
@@ -60,6 +65,9 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.GetPerson(ctx, sess.PersonID)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && p.Disabled {
 		invalid("the account is no longer active")
+		return
+	} else if unavailable(err) {
+		s.writeUnavailable(w)
 		return
 	} else if err != nil {
 		s.log.ErrorContext(ctx, "userinfo: read person", "err", err)

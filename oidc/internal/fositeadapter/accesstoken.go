@@ -11,6 +11,8 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/tongban/tongban/oidc/internal/sealed"
 )
 
 // TypAccessTokenJWT is the JWS "typ" of JWT access tokens (RFC 9068 §2.1).
@@ -32,8 +34,9 @@ type Signer interface {
 }
 
 // TokenStrategy is the oauth2.CoreStrategy tongban gives fosite. Authorization codes and refresh
-// tokens are always HMAC-SM3 opaque tokens (hmacStrategy). Access tokens are opaque too, except for
-// clients registered with AccessTokenFormat "jwt": those get RFC 9068 JWT access tokens (typ
+// tokens are always HMAC-SM3 opaque tokens (hmacStrategy), stored. Access tokens are opaque
+// sealed tokens, not stored (SealedAccessTokens), except for clients registered with
+// AccessTokenFormat "jwt": those get RFC 9068 JWT access tokens (typ
 // at+jwt) signed by the Signer (oidc's ID-token signer) with the client's id_token algorithm key
 // (SGD_SM3_SM2 through smjose, ES256, RS256), kid in the header, so a resource server verifies them
 // offline with the JWKS.
@@ -51,6 +54,7 @@ type Signer interface {
 // Its signing part would be oidc's ID-token signer anyway.
 type TokenStrategy struct {
 	*hmacStrategy
+	sealed   *sealed.Sealer // opaque access tokens (SealedAccessTokens)
 	signer   Signer
 	issuer   string
 	userinfo string        // the UserInfo endpoint: the aud of JWT access tokens that name no resource
@@ -62,9 +66,12 @@ type TokenStrategy struct {
 // with iss issuer and, when the request names no audience, aud userinfo (the UserInfo endpoint
 // URL). lifetime is the access token lifetime; now is the clock expiry is checked against.
 func NewTokenStrategy(key []byte, signer Signer, issuer, userinfo string, lifetime time.Duration, now func() time.Time) *TokenStrategy {
-	return &TokenStrategy{hmacStrategy: newHMACStrategy(key, now), signer: signer,
+	return &TokenStrategy{hmacStrategy: newHMACStrategy(key, now), sealed: NewAccessTokenSealer(key, now), signer: signer,
 		issuer: issuer, userinfo: userinfo, lifetime: lifetime}
 }
+
+// Sealer returns the sealer of the strategy's opaque access tokens, which the Store opens.
+func (t *TokenStrategy) Sealer() *sealed.Sealer { return t.sealed }
 
 var _ oauth2.CoreStrategy = (*TokenStrategy)(nil)
 
@@ -74,18 +81,22 @@ func isJWT(token string) bool {
 	return !strings.HasPrefix(token, prefixAccess) && strings.Count(token, ".") == 2
 }
 
+// AccessTokenSignature returns what the Store looks an access token up by: a sealed token
+// itself (GetAccessTokenSession opens it), a JWT's signature, a stored opaque token's
+// signature.
 func (t *TokenStrategy) AccessTokenSignature(ctx context.Context, token string) string {
-	if isJWT(token) {
+	switch {
+	case t.sealed.Has(token):
+		return token
+	case isJWT(token):
 		return token[strings.LastIndexByte(token, '.')+1:]
 	}
 	return t.hmacStrategy.AccessTokenSignature(ctx, token)
 }
 
+// GenerateAccessToken makes a sealed access token (SealedAccessTokens), or an RFC 9068 JWT for
+// a client registered for them.
 func (t *TokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
-	c, ok := r.GetClient().(*Client)
-	if !ok || c.Registration.AccessTokenFormat != formatJWT {
-		return t.hmacStrategy.GenerateAccessToken(ctx, r)
-	}
 	sess, ok := r.GetSession().(*Session)
 	if !ok {
 		return "", "", fosite.ErrServerError.WithWrap(ErrSessionType)
@@ -95,6 +106,14 @@ func (t *TokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 	if exp.IsZero() {
 		exp = now.Add(t.lifetime)
 		sess.SetExpiresAt(fosite.AccessToken, exp)
+	}
+	c, ok := r.GetClient().(*Client)
+	if !ok || c.Registration.AccessTokenFormat != formatJWT {
+		tok, err := sealAccessToken(t.sealed, r, sess)
+		if err != nil {
+			return "", "", fosite.ErrServerError.WithWrap(err)
+		}
+		return tok, "", nil // nothing to store (Store.CreateAccessTokenSession)
 	}
 	sub := sess.Subject
 	if sub == "" { // client credentials: the client is the subject (RFC 9068 §2.2)
@@ -144,6 +163,14 @@ func accessTokenAudience(c *Client, granted fosite.Arguments, userinfo string) a
 // ValidateAccessToken checks an opaque token's MAC, or a JWT's signature (any published key,
 // typ at+jwt), and the expiry of the stored record (which the JWT's exp repeats).
 func (t *TokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
+	if t.sealed.Has(token) {
+		// Store.GetAccessTokenSession opened the seal (which authenticates it) and checked
+		// the revoked-grant list; what is left is the expiry it carries.
+		if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() && !t.now().Before(exp) {
+			return fosite.ErrTokenExpired.WithHint("The access token expired.")
+		}
+		return nil
+	}
 	if !isJWT(token) {
 		return t.hmacStrategy.ValidateAccessToken(ctx, r, token)
 	}
@@ -178,10 +205,14 @@ func (t *TokenStrategy) verifyJWT(ctx context.Context, token string) error {
 	return nil
 }
 
-// AuthenticAccessToken says whether token is an access token this server made: a valid
-// HMAC for an opaque token, a valid signature for a JWT (expiry not checked). It reads no
-// token record.
+// AuthenticAccessToken says whether token is an access token this server made: a seal that
+// opens, a valid HMAC for a stored opaque token, a valid signature for a JWT (expiry not
+// checked). It reads no token record.
 func (t *TokenStrategy) AuthenticAccessToken(ctx context.Context, token string) bool {
+	if t.sealed.Has(token) {
+		_, err := t.sealed.Open(token)
+		return err == nil
+	}
 	if isJWT(token) {
 		_, h, err := t.signer.Verify(ctx, token)
 		typ, _ := h.ExtraHeaders[jose.HeaderType].(string)

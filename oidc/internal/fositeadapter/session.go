@@ -42,6 +42,11 @@ type Session struct {
 	AccessExp  int64 `json:"ae,omitempty"`
 	RefreshExp int64 `json:"re,omitempty"`
 	IDExp      int64 `json:"ie,omitempty"`
+	// Gen is the grant's generation: 0 for the tokens issued with the authorization code or
+	// client credentials, n after the grant's refresh token was rotated n times. A
+	// self-contained access token carries it, so that a refresh can revoke the access tokens
+	// issued before it (storage.Revocations) and not the new one.
+	Gen int64 `json:"g,omitempty"`
 
 	idClaims  *jwt.IDTokenClaims
 	idHeaders *jwt.Headers
@@ -181,6 +186,12 @@ func decodeRequest(data []byte, c fosite.Client) (*fosite.Request, *Session, err
 	if err := json.Unmarshal(data, &sr); err != nil {
 		return nil, nil, err
 	}
+	req, sess := sr.request(c)
+	return req, sess, nil
+}
+
+// request restores the request of sr, with client c.
+func (sr *storedRequest) request(c fosite.Client) (*fosite.Request, *Session) {
 	if sr.Session == nil {
 		sr.Session = &Session{}
 	}
@@ -198,7 +209,7 @@ func decodeRequest(data []byte, c fosite.Client) (*fosite.Request, *Session, err
 		GrantedAudience:   orEmpty(sr.GrantedAud),
 		Form:              form,
 		Session:           sr.Session,
-	}, sr.Session, nil
+	}, sr.Session
 }
 
 func orEmpty(s []string) fosite.Arguments {

@@ -12,35 +12,44 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tongban/tongban/oidc/internal/sealed"
 	"github.com/tongban/tongban/storage"
 )
 
 // Store implements the fosite storage interfaces tongban uses (fosite.Storage,
-// oauth2.CoreStorage, oauth2.TokenRevocationStorage) over storage.Clients and storage.Tokens.
+// oauth2.CoreStorage, oauth2.TokenRevocationStorage) over storage.Clients, storage.Tokens and
+// storage.Revocations. Access tokens are sealed, not stored (SealedAccessTokens).
 //
-// Single use is made atomic in the database (DESIGN §6, §8) with storage.InvalidateToken — one
-// conditional UPDATE that exactly one concurrent caller wins — and the claimed record is
-// remembered in the request's TokenState for fosite's later reads:
+// oidc's token endpoint runs each authorization_code and refresh_token request in one database
+// transaction (storage.Transactor; the context fosite passes down carries it), committed before
+// the response is written: a claim and everything the request issues commit together, and a
+// request that fails for a reason of the server rolls the claim back too
+// (docs/design/token-transactions.md).
+//
+// Single use is atomic in the database (DESIGN §6, §8) with storage.InvalidateToken — one
+// conditional UPDATE that exactly one concurrent caller wins, holding the row until its
+// transaction ends — and the claimed record is remembered in the request's TokenState for
+// fosite's later reads:
 //
 //   - an authorization code is claimed on its first read at the token endpoint;
 //   - a refresh token is only read there (GetRefreshTokenSession) and claimed in
 //     RotateRefreshToken, after fosite and oidc's Server.handleToken have checked the client, the
 //     offline_access grant and the requested scope, so a refresh request refused by those
-//     checks leaves the token usable. (A storage failure after the claim — storing the
-//     successor tokens — still uses the token up; the client must sign in again.)
+//     checks leaves the token usable.
 //
 // Before any of that Server.handleToken has checked the token's HMAC (TokenState.Forged): a
 // token made up around a signature read from the database is refused without a database read,
 // so it can neither use up the real token nor pass for its reuse.
 //
-// A loser gets the record back with fosite.ErrInvalidatedAuthorizeCode / fosite.ErrInactiveToken
-// (or, for a refresh token claimed concurrently, RotateRefreshToken revokes the grant itself), so
-// the answer is invalid_grant and every access and refresh token of the grant is revoked (RFC 9700
-// §4.2.4, §4.14.2). The loser also deletes the code or refresh record; the winner checks that
-// record still exists after it has stored its tokens (oidc's Server.checkNotReplayed), so whichever
-// order the two requests run in, the replay revokes the winner's tokens too.
+// A concurrent redemption waits on the claimed row until the first transaction ends. If that
+// committed, it gets the record back with fosite.ErrInvalidatedAuthorizeCode /
+// fosite.ErrInactiveToken (or, for a refresh token claimed concurrently, RotateRefreshToken
+// revokes the grant itself), so the answer is invalid_grant and every access and refresh token
+// of the grant — the first request's included, committed before — is revoked (RFC 9700 §4.2.4,
+// §4.14.2). If the first rolled back, the second claims the record as if it had come first.
 type Store struct {
 	store   storage.Storage
+	sealer  *sealed.Sealer
 	clients *ClientCache
 	now     func() time.Time
 	log     *slog.Logger
@@ -52,6 +61,8 @@ type Store struct {
 // StoreConfig configures NewStore. Every field is required.
 type StoreConfig struct {
 	Storage storage.Storage
+	// Sealer opens sealed access tokens: TokenStrategy.Sealer of the provider's strategy.
+	Sealer  *sealed.Sealer
 	Clients *ClientCache
 	Now     func() time.Time // the clock of expiry times
 	Logger  *slog.Logger
@@ -66,7 +77,7 @@ type StoreConfig struct {
 
 // NewStore returns the fosite storage adapter of c.
 func NewStore(c StoreConfig) *Store {
-	return &Store{store: c.Storage, clients: c.Clients, now: c.Now, log: c.Logger, replays: c.Replays,
+	return &Store{store: c.Storage, sealer: c.Sealer, clients: c.Clients, now: c.Now, log: c.Logger, replays: c.Replays,
 		codeLifetime: c.CodeLifetime, accessLifetime: c.AccessTokenLifetime, refreshLifetime: c.RefreshTokenLifetime}
 }
 
@@ -95,6 +106,10 @@ type TokenState struct {
 	Refresh        *fosite.Request // read (active) by GetRefreshTokenSession
 	RefreshClaimed bool            // claimed by RotateRefreshToken
 	RefreshReused  bool            // lost the claim to a concurrent request: a reuse
+	// NextGen is the generation of the tokens a refresh issues (AdvanceGeneration): the
+	// presented refresh token's plus one. RotateRefreshToken revokes the access tokens below
+	// it.
+	NextGen int64
 	// RefreshScope: the grant's original scope when the request narrowed the new access
 	// token's scope (oidc's narrowRefreshScope); the rotated refresh token is stored with it.
 	RefreshScope fosite.Arguments
@@ -242,10 +257,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, hs fosi
 		if lerr != nil {
 			return nil, lerr
 		}
-		// Delete first, then let fosite revoke: see Store.
-		if derr := s.store.DeleteToken(ctx, storage.KindAuthorizeCode, sig); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
-			return nil, derr
-		}
+		// fosite revokes the grant when it gets ErrInvalidatedAuthorizeCode.
 		// A redemption that failed (wrong PKCE verifier, wrong redirect_uri…) used the code
 		// up and marked it (MarkFailedRedemption); a retry is that, not a replay of a
 		// successful redemption. The revocation is the same either way.
@@ -273,8 +285,13 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) 
 	return fositeErr(s.store.InvalidateToken(ctx, storage.KindAuthorizeCode, sig))
 }
 
-// CreateAccessTokenSession implements oauth2.AccessTokenStorage.
+// CreateAccessTokenSession implements oauth2.AccessTokenStorage. A sealed access token has no
+// signature (TokenStrategy.GenerateAccessToken returns "") and nothing to store; a JWT access
+// token is stored under its JWS signature.
 func (s *Store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+	if sig == "" {
+		return nil
+	}
 	exp := r.GetSession().GetExpiresAt(fosite.AccessToken)
 	if exp.IsZero() {
 		exp = s.now().Add(s.accessLifetime)
@@ -284,10 +301,15 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, sig string, r fosi
 }
 
 // GetAccessTokenSession implements oauth2.AccessTokenStorage: fosite.ErrNotFound for an
-// unknown token, fosite.ErrInactiveToken (with the request) for a revoked one.
+// unknown token, fosite.ErrInactiveToken (with the request) for a revoked one. sig is a sealed
+// token itself (TokenStrategy.AccessTokenSignature), opened and checked against the revoked-grant
+// list, or the signature of a stored one.
 func (s *Store) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
 	if st := tokenStateFrom(ctx); st != nil && st.Forged {
 		return nil, fosite.ErrNotFound
+	}
+	if s.sealer.Has(sig) {
+		return s.openAccessToken(ctx, sig)
 	}
 	req, _, active, err := s.load(ctx, storage.KindAccessToken, sig)
 	if err != nil {
@@ -385,25 +407,39 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, sig string) error
 	return fositeErr(s.store.DeleteToken(ctx, storage.KindRefreshToken, sig))
 }
 
+// AdvanceGeneration gives the refresh request ar — whose presented refresh token
+// GetRefreshTokenSession read into st — the next generation of its grant, so the tokens it
+// issues carry it and RotateRefreshToken revokes the access tokens issued before.
+func AdvanceGeneration(ar fosite.Requester, st *TokenState) {
+	sess, ok := ar.GetSession().(*Session)
+	if !ok || st == nil || st.Refresh == nil {
+		return
+	}
+	prev, _ := st.Refresh.GetSession().(*Session)
+	if prev != nil {
+		sess.Gen = prev.Gen + 1
+	}
+	st.NextGen = sess.Gen
+}
+
 // RotateRefreshToken implements oauth2.RefreshTokenStorage: fosite calls it once every check
 // of a refresh request has passed, before it stores the successor tokens. It claims the
 // presented refresh token (storage.InvalidateToken), which stays as an inactive record so a
-// later reuse is detected, and revokes the access tokens issued before the rotation. A request
-// that loses the claim to a concurrent one is a reuse: it deletes the record and revokes the
-// grant (as fosite does for a reuse, see Store) and fails.
+// later reuse is detected, and revokes the access tokens issued before the rotation (the
+// generations below TokenState.NextGen). A request that loses the claim to a concurrent one is
+// a reuse: it revokes the grant (as fosite does for a reuse, see Store) and fails.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
 	st := tokenStateFrom(ctx)
 	err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig)
+	below := storage.RevokedAll
 	if st != nil && st.RefreshGrant && st.RefreshSig == sig && st.Refresh != nil {
 		switch {
 		case err == nil:
 			st.RefreshClaimed = true
+			below = st.NextGen
 		case errors.Is(err, storage.ErrAlreadyUsed):
 			st.RefreshReused = true
 			s.reused(ctx, st.Refresh)
-			if derr := s.store.DeleteToken(ctx, storage.KindRefreshToken, sig); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
-				return derr
-			}
 			if rerr := s.RevokeGrant(ctx, requestID); rerr != nil {
 				return rerr
 			}
@@ -414,8 +450,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, sig string) e
 	} else if err != nil {
 		return fositeErr(err)
 	}
-	_, err = s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
-	return err
+	return s.revokeAccessTokens(ctx, requestID, below)
 }
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage (RFC 7009 §2.1): every refresh
@@ -426,10 +461,9 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 }
 
 // RevokeAccessToken implements oauth2.TokenRevocationStorage: every access token of the
-// grant becomes inactive.
+// grant becomes inactive, the stored ones and the sealed ones (through the revoked-grant list).
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	_, err := s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
-	return err
+	return s.revokeAccessTokens(ctx, requestID, storage.RevokedAll)
 }
 
 // RevokeGrant revokes every access and refresh token of a grant.
