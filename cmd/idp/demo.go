@@ -24,6 +24,7 @@ import (
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/wallet"
+	"github.com/tongban/tongban/wallet/web"
 )
 
 // The demo's made-up citizen: the holder of docs/examples/licences.jsonl (a valid GB 11643-1999
@@ -166,7 +167,7 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	// The wallet accepts ID tokens in the algorithm its client is registered for. Its JSON
 	// API accepts the tokens of the --api-client apps only; without one it is off (every
 	// token is refused): the demo seeds no mobile app, and demo-app is not granted id_number.
-	walSrv, err := wallet.NewServer(ctx, wallet.Config{
+	walSrv, err := web.NewServer(ctx, web.Config{
 		Service: svc, Issuer: idpCfg.Issuer, ClientID: demoWalletID, ClientSecret: seed.walletSecret,
 		PublicURL: walletURL, Logger: d.log, IDTokenAlg: demoWalletAlg, APIClients: d.opts.apiClients,
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/wallet"
+	"github.com/tongban/tongban/wallet/web"
 )
 
 // Defaults of `wallet serve`.
@@ -83,9 +84,9 @@ Logs are JSON lines on standard error, without personal data.`,
 	f.StringVar(&sc.PublicURL, "public-url", defaultPublicURL, "the wallet's base URL as browsers reach it (scheme://host[:port])")
 	f.StringSliceVar(&sc.APIClients, "api-client", nil, "client ID whose access tokens the JSON API accepts (repeat; default none: with no --api-audience either, the API refuses every token)")
 	f.StringVar(&sc.APIAudience, "api-audience", "", "the wallet's resource identifier: the JSON API accepts access tokens whose aud contains it")
-	f.StringVar(&sc.IDTokenAlg, "id-token-alg", wallet.DefaultIDTokenAlg, "the only ID-token signing algorithm accepted: the one the wallet's client is registered for ("+strings.Join(wallet.IDTokenAlgs, ", ")+")")
+	f.StringVar(&sc.IDTokenAlg, "id-token-alg", web.DefaultIDTokenAlg, "the only ID-token signing algorithm accepted: the one the wallet's client is registered for ("+strings.Join(web.IDTokenAlgs, ", ")+")")
 	f.StringVar(&sc.KeyIssuer, "key-issuer", wallet.DefaultKeyIssuer, "issuer name of the code-signing key in the trust list")
-	f.DurationVar(&sc.SessionLifetime, "session-lifetime", wallet.DefaultSessionLifetime, "wallet login lifetime")
+	f.DurationVar(&sc.SessionLifetime, "session-lifetime", web.DefaultSessionLifetime, "wallet login lifetime")
 	f.DurationVar(&sc.TrustListPeriod, "trust-list-period", wallet.DefaultTrustListPeriod, "the trust list is re-issued at least this often")
 	f.DurationVar(&sc.TrustListValidity, "trust-list-validity", wallet.DefaultTrustListValidity, "how long a trust list stays fresh; verifiers must update within it")
 	addStatusListValidityFlag(f, &sc.StatusListValidity)
@@ -107,8 +108,8 @@ Logs are JSON lines on standard error, without personal data.`,
 			if sc.ClientSecret != "" && sc.ClientSecretFile != "" {
 				p.Addf("client-secret and client-secret-file are both set: give one")
 			}
-			if !slices.Contains(wallet.IDTokenAlgs, sc.IDTokenAlg) {
-				p.Addf("id-token-alg %q: want one of %s", sc.IDTokenAlg, strings.Join(wallet.IDTokenAlgs, ", "))
+			if !slices.Contains(web.IDTokenAlgs, sc.IDTokenAlg) {
+				p.Addf("id-token-alg %q: want one of %s", sc.IDTokenAlg, strings.Join(web.IDTokenAlgs, ", "))
 			}
 			if slices.Contains(sc.APIClients, "") {
 				p.Addf("api-client: empty client ID")
@@ -140,7 +141,7 @@ Logs are JSON lines on standard error, without personal data.`,
 			return err
 		}
 		defer closeFn()
-		srv, err := wallet.NewServer(ctx, wallet.Config{
+		srv, err := web.NewServer(ctx, web.Config{
 			Service: svc, Issuer: sc.Issuer, ClientID: sc.ClientID, ClientSecret: secret,
 			PublicURL: sc.PublicURL, Logger: log, APIClients: sc.APIClients, APIAudience: sc.APIAudience,
 			IDTokenAlg: sc.IDTokenAlg, SessionLifetime: sc.SessionLifetime,
