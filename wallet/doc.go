@@ -18,7 +18,8 @@
 //
 // The trust list is a pure function of the stored keys and the current day, signed
 // deterministically, so every replica serves the same bytes (Service.TrustList). Verifiers pin
-// the trust-list signing key, written as a PEM "trust anchor" by MarshalTrustAnchors.
+// the trust-list signing key, written as a PEM "trust anchor" by MarshalTrustAnchors, and keep
+// their trust state (sequence, replay cache, anchor switches) in a qr.VerifierState.
 //
 // See docs/verifiers/counter-guide.md for the verifier side and docs/demo.md for a
 // walk-through; package wallettest has the helpers of the end-to-end tests.

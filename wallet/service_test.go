@@ -346,7 +346,7 @@ func TestTrustListSequence(t *testing.T) {
 	mustNoErr(t, err)
 	back, err := ParseTrustAnchors(pemBytes)
 	mustNoErr(t, err)
-	if len(back) != 1 || AnchorFingerprint(back[0]) != AnchorFingerprint(anchors[0]) {
+	if len(back) != 1 || qr.AnchorFingerprint(back[0]) != qr.AnchorFingerprint(anchors[0]) {
 		t.Fatal("anchor round trip")
 	}
 	if _, err := ParseTrustAnchors([]byte("hello")); !errors.Is(err, ErrBadAnchor) {

@@ -22,6 +22,7 @@ import (
 	"github.com/tongban/tongban/cmd/internal/idpserver"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc"
+	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/wallet"
 	"github.com/tongban/tongban/wallet/web"
@@ -291,7 +292,7 @@ func writeTrustFiles(ctx context.Context, svc *wallet.Service, listPath, anchorP
 			return "", fmt.Errorf("write %s: %w", f.path, err)
 		}
 	}
-	return wallet.AnchorFingerprint(anchors[0]), nil
+	return qr.AnchorFingerprint(anchors[0]), nil
 }
 
 type demoBanner struct {

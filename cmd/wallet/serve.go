@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/wallet"
 	"github.com/tongban/tongban/wallet/web"
 )
@@ -171,7 +172,7 @@ Logs are JSON lines on standard error, without personal data.`,
 		}, log)
 		defer stopPurge() // before closeFn closes the storage
 		log.Info("wallet starting", "public_url", sc.PublicURL, "issuer", sc.Issuer,
-			"trust_anchor", wallet.AnchorFingerprint(anchors[0]))
+			"trust_anchor", qr.AnchorFingerprint(anchors[0]))
 		if err := app.Serve(ctx, ln, handler, sc.HTTP, log); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
