@@ -8,7 +8,8 @@
 // cmd/wallet's commands call it directly. The package has no HTTP: it imports neither
 // net/http nor an OpenID Connect or OAuth client (a test asserts it). Package wallet/web puts a
 // Service on the web — citizens' pages, the mobile app's JSON API, the login through the
-// identity provider, GET /trust-list and GET /status-list.
+// identity provider, GET /trust-list and GET /status-list — and cmd/internal/walletserver
+// assembles the two for `wallet serve` and the demo (cmd/demo).
 //
 // Licences are stored through storage.Licences with every personal field sealed by the
 // keyring (SM4-GCM) and found by a blind index of the holder's number (HMAC-SM3): one number

@@ -66,7 +66,6 @@ func (c *cli) newRoot() *cobra.Command {
 		Short: "tongban's OpenID Connect provider (SM2, ES256 and RS256 ID tokens)",
 		Long: `idp is tongban's OpenID Connect provider.
 
-  idp demo                  run the provider and the wallet together, with demo data
   idp serve                 run the provider
   idp people add            register a person (password read from standard input)
   idp clients add|list      register and list relying apps
@@ -91,7 +90,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), c.demoCmd())
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd())
 	return root
 }
 
@@ -111,10 +110,10 @@ func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problem
 }
 
 // openBackend opens the existing storage and key-encryption key (app.OpenExisting: a missing
-// --db file or --kek-file is an error; only serve and demo create them) and the keyring, and
+// --db file or --kek-file is an error; only serve and the demo create them) and the keyring, and
 // creates the missing ID-token signing keys, as `idp serve` would.
 func (c *cli) openBackend(ctx context.Context, log *slog.Logger) (*app.Backend, error) {
-	b, err := app.OpenExisting(ctx, c.cfg.Common, log) // only serve and demo create them
+	b, err := app.OpenExisting(ctx, c.cfg.Common, log) // only serve and the demo create them
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,6 @@ type cli struct {
 	// running is set once a command's own run function starts: errors before that (unknown
 	// command or flag, wrong arguments, missing required flags) are usage errors.
 	running bool
-	// mayCreate is set by serve: only it may create the database and the KEK file.
-	mayCreate bool
 	// exit, when set, is the exit status the command chose itself (verify, import).
 	exit *int
 }
@@ -133,15 +131,11 @@ func (c *cli) adminService(cmd *cobra.Command, validate func(p *app.Problems), c
 	return ctx, svc, closeFn, nil
 }
 
-// openService opens storage, the key-encryption key and the keyring (a first start of serve
-// creates the database and KEK file; other commands refuse missing ones) and the wallet
+// openService opens the existing storage, key-encryption key and keyring (app.OpenExisting:
+// a missing --db file or --kek-file is an error; only serve creates them) and the wallet
 // service on them, which creates the code-signing and trust-list keys on first use.
 func (c *cli) openService(ctx context.Context, log *slog.Logger, cfg wallet.ServiceConfig) (*wallet.Service, func(), error) {
-	open := app.OpenExisting // admin commands: a missing --db file or --kek-file is an error
-	if c.mayCreate {
-		open = app.OpenBackend
-	}
-	b, err := open(ctx, c.common, log)
+	b, err := app.OpenExisting(ctx, c.common, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,4 +19,7 @@
 // Errors of the core are shown as a public message (page text or API error code); the cause
 // goes to the log only. Logs carry opaque subjects, client IDs, licence IDs and causes —
 // never names, numbers, tokens or cookies.
+//
+// cmd/internal/walletserver builds a Server, with its wallet.Service, for `wallet serve` and
+// the demo (cmd/demo).
 package web
