@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -22,21 +19,7 @@ func Main(args []string, out, errOut io.Writer, env func(string) (string, bool))
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return app.Usage(err) })
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		return app.ExitOK
-	}
-	code := app.ExitCode(err)
-	if !c.running {
-		code = app.ExitUsage
-	}
-	fmt.Fprintf(errOut, "demo: %s\n", app.Message(err))
-	var ce *app.ConfigError
-	if code == app.ExitUsage && !errors.As(err, &ce) {
-		fmt.Fprintln(errOut, "Run 'demo --help' for usage.")
-	}
-	return code
+	return app.Execute(root, args, errOut, &c.running, "Run 'demo --help' for usage.")
 }
 
 // cli is the state of one run.

@@ -38,26 +38,7 @@ type cli struct {
 // "idp: message".
 func Main(args []string, in *os.File, out, errOut io.Writer, env func(string) (string, bool)) int {
 	c := &cli{in: in, out: out, errOut: errOut, env: env}
-	root := c.newRoot()
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		return app.ExitOK
-	}
-	code := app.ExitCode(err)
-	if !c.running {
-		code = app.ExitUsage
-	}
-	fmt.Fprintf(errOut, "idp: %s\n", app.Message(err))
-	if code == app.ExitUsage && !isConfigError(err) {
-		fmt.Fprintln(errOut, "Run 'idp help' or add --help to a command for usage.")
-	}
-	return code
-}
-
-func isConfigError(err error) bool {
-	var ce *app.ConfigError
-	return errors.As(err, &ce)
+	return app.Execute(c.newRoot(), args, errOut, &c.running, "Run 'idp help' or add --help to a command for usage.")
 }
 
 func (c *cli) newRoot() *cobra.Command {

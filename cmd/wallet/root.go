@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -36,23 +34,9 @@ type cli struct {
 // as "wallet: message".
 func Main(args []string, in io.Reader, out, errOut io.Writer, env func(string) (string, bool)) int {
 	c := &cli{in: in, out: out, errOut: errOut, env: env}
-	root := c.newRoot()
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		if c.exit != nil {
-			return *c.exit
-		}
-		return app.ExitOK
-	}
-	code := app.ExitCode(err)
-	if !c.running {
-		code = app.ExitUsage
-	}
-	fmt.Fprintf(errOut, "wallet: %s\n", app.Message(err))
-	var ce *app.ConfigError
-	if code == app.ExitUsage && !errors.As(err, &ce) {
-		fmt.Fprintln(errOut, "Run 'wallet help' or add --help to a command for usage.")
+	code := app.Execute(c.newRoot(), args, errOut, &c.running, "Run 'wallet help' or add --help to a command for usage.")
+	if code == app.ExitOK && c.exit != nil {
+		return *c.exit
 	}
 	return code
 }
