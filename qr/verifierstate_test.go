@@ -438,3 +438,45 @@ func TestAnchorFingerprint(t *testing.T) {
 		t.Fatalf("fingerprint %q of kid %s", fp, kidHex(k))
 	}
 }
+
+// TestVerifierStateConcurrent: verifiers sharing one state accept a code exactly once, while
+// the state is updated and snapshotted at the same time.
+func TestVerifierStateConcurrent(t *testing.T) {
+	code, err := testMinter(t, goldenNow).Mint(ProfileMaskedIdentity, demoLicences(t)[credentials.ResidentID])
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewVerifierState(nil, pinned(t), fixedClock(goldenNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := rotationList(t, oldAnchor(t), 7)
+	if _, err := st.UpdateTrustList(list); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			if _, err := st.UpdateTrustList(list); err != nil {
+				errs <- err
+				return
+			}
+			_ = st.Snapshot()
+			_, err := (&Verifier{Trust: st, Replay: st, Now: fixedClock(goldenNow)}).Verify(code.Text)
+			errs <- err
+		}()
+	}
+	accepted := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			accepted++
+		case !errors.Is(err, ErrReplayed):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("%d verifications accepted the code, want 1", accepted)
+	}
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // handleStatusList serves GET /status-list: the current signed status list
-// (application/statuslist+cwt), cacheable for StatusListTTL.
+// (application/statuslist+cwt), cacheable for its ttl (wallet.StatusListTTL).
 func (s *Server) handleStatusList(w http.ResponseWriter, r *http.Request) {
 	signed, list, err := s.svc.StatusList(r.Context())
 	if err != nil {
