@@ -16,6 +16,16 @@
 // sentinel error per failure (errors.go). A TrustList is published with
 // SignTrustList and read with ParseTrustList against pinned keys.
 //
+// A verifier that runs more than once keeps its trust state in a
+// VerifierState: the highest trust-list sequence (rollback protection), the
+// cti of accepted codes (replay protection) and the trust anchors followed
+// through a rotation (announced, switched to, retired). It is both the
+// TrustSource and the ReplayCache of a Verifier, and persists as a
+// VerifierSnapshot through a VerifierStateStore (Load, Save): `wallet
+// verify --state` stores the snapshot as a JSON file; a Go application or a
+// browser verifier stores it where it likes and gets the same rotation
+// handling.
+//
 // The package is an offline library: it imports no network, storage or
 // OIDC code (DESIGN §1).
 package qr

@@ -1,6 +1,9 @@
 package qr
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Verification errors, one per failure, in the order Verifier.Verify checks
 // (DESIGN §5). Verify returns an error wrapping exactly one of them; test
@@ -48,7 +51,7 @@ var (
 	ErrReplayed = errors.New("qr: code replayed")
 )
 
-// Trust-list errors (ParseTrustList, TrustStore.Update).
+// Trust-list errors (ParseTrustList, TrustStore.Update, VerifierState.UpdateTrustList).
 var (
 	// ErrBadTrustList: the trust list is not a strict tagged COSE_Sign1 with
 	// protected {alg, kid, typ = TrustListType} over the CBOR of
@@ -64,7 +67,15 @@ var (
 	// ErrTrustListRollback: the list's Sequence is lower than the one held,
 	// or equal to it with different content.
 	ErrTrustListRollback = errors.New("qr: trust list rolled back")
+	// ErrRetiredAnchor: the trust list is signed by an installed trust anchor that a
+	// VerifierState retired when it switched to the anchor that one announced. It wraps
+	// ErrUntrustedTrustList.
+	ErrRetiredAnchor = fmt.Errorf("%w: the signing anchor was retired", ErrUntrustedTrustList)
 )
+
+// ErrBadVerifierState: a VerifierSnapshot holds a trust anchor that is not the hex of an SM2
+// public key in 65-byte SEC 1 form (NewVerifierState).
+var ErrBadVerifierState = errors.New("qr: bad verifier state")
 
 // Minting errors (Minter.Mint). Mint also returns the credentials errors
 // ErrLicenceRevoked, ErrLicenceSuspended, ErrLicenceExpired,

@@ -77,14 +77,16 @@ func ParseKinds(s string) ([]credentials.Kind, error) {
 		}
 		k, err := credentials.ParseKind(name)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w (known: %s)", ErrBadRequest, err, kindList())
+			return nil, fmt.Errorf("%w: %w (known: %s)", ErrBadRequest, err, KindList())
 		}
 		out = append(out, k)
 	}
 	return out, nil
 }
 
-func kindList() string {
+// KindList returns the names of the known licence kinds, comma-separated, in the order of
+// credentials.Kinds ("resident-id, social-security, …"), for messages that list them.
+func KindList() string {
 	names := make([]string, len(credentials.Kinds))
 	for i, k := range credentials.Kinds {
 		names[i] = string(k)

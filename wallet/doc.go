@@ -1,23 +1,15 @@
-// Package wallet is tongban's e-licence wallet (电子证照): the licence service that stores the
-// licences issuing authorities push, the minting of signed dynamic QR codes (扫码亮证, 多码合一)
-// with the keyring's SM2 code-signing key, the signed trust list verifiers need, and the HTTP
-// server citizens and the mobile app use (DESIGN §1, §5).
+// Package wallet is the licence core of tongban's e-licence wallet (电子证照): the licence
+// service that stores the licences issuing authorities push, the minting of signed dynamic QR
+// codes (扫码亮证, 多码合一) with the keyring's SM2 code-signing key, and the signed trust list
+// and status list verifiers need (DESIGN §1, §5).
 //
-// Service is the core without HTTP: Import, Put, Licences, SetStatus, Mint and TrustList.
-// cmd/wallet's commands call it directly. Server puts it on the web:
-//
-//   - citizens log in through the identity provider (the wallet is an OpenID Connect client:
-//     authorization code flow with PKCE S256, state and nonce, ID token verified with the
-//     provider's JWKS in the one algorithm the client is registered for, Config.IDTokenAlg,
-//     SM2 by default) and see their licences, masked; logins are stored server-side
-//     (Config.Sessions), so logout kills every copy of the session cookie;
-//   - a licence opens as a QR code that refreshes every 30 seconds, and the 多码合一 page puts
-//     several licences under one signature;
-//   - the JSON API for the mobile app (GET /api/v1/licences, POST /api/v1/codes) takes the
-//     provider's bearer access tokens, checked by introspection and userinfo, and accepts
-//     only tokens meant for the wallet (Config.APIClients, Config.APIAudience; none by
-//     default);
-//   - GET /trust-list serves the signed trust list.
+// Service is the whole core: Import, Put, Licences, SetStatus, Mint, TrustList, StatusList and
+// the two-phase trust-anchor rotation (PrepareAnchorRotation, CommitAnchorRotation).
+// cmd/wallet's commands call it directly. The package has no HTTP: it imports neither
+// net/http nor an OpenID Connect or OAuth client (a test asserts it). Package wallet/web puts a
+// Service on the web — citizens' pages, the mobile app's JSON API, the login through the
+// identity provider, GET /trust-list and GET /status-list — and cmd/internal/walletserver
+// assembles the two for `wallet serve` and the demo (cmd/demo).
 //
 // Licences are stored through storage.Licences with every personal field sealed by the
 // keyring (SM4-GCM) and found by a blind index of the holder's number (HMAC-SM3): one number
@@ -27,7 +19,8 @@
 //
 // The trust list is a pure function of the stored keys and the current day, signed
 // deterministically, so every replica serves the same bytes (Service.TrustList). Verifiers pin
-// the trust-list signing key, written as a PEM "trust anchor" by MarshalTrustAnchors.
+// the trust-list signing key, written as a PEM "trust anchor" by MarshalTrustAnchors, and keep
+// their trust state (sequence, replay cache, anchor switches) in a qr.VerifierState.
 //
 // See docs/verifiers/counter-guide.md for the verifier side and docs/demo.md for a
 // walk-through; package wallettest has the helpers of the end-to-end tests.

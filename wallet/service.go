@@ -181,6 +181,22 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	return s, nil
 }
 
+// Now returns the service's current time (ServiceConfig.Now): the time codes are minted at
+// and licence status is judged at.
+func (s *Service) Now() time.Time { return s.now() }
+
+// CodeValidity returns exp − iat of the codes Mint signs without Prefetch
+// (ServiceConfig.CodeValidity; 60 s by default).
+func (s *Service) CodeValidity() time.Duration { return s.validity }
+
+// Store returns the store the service works on (ServiceConfig.Store). The web side keeps its
+// login sessions there when it implements storage.LoginSessions.
+func (s *Service) Store() Store { return s.store }
+
+// Keyring returns the service's keyring (ServiceConfig.Keyring). The web side derives its
+// cookie keys from the keyring's token key, never from the field key that seals licences.
+func (s *Service) Keyring() *keyring.Keyring { return s.kr }
+
 // Actor says who acts, for the audit log: an opaque subject ("operator" for the command
 // line) and the OAuth client it acts through, if any. Never a name or a number.
 type Actor struct {

@@ -3,7 +3,6 @@ package wallet
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -70,20 +69,4 @@ func (s *Service) StatusList(ctx context.Context) ([]byte, *qr.StatusList, error
 	}
 	list.SignerKID = kid
 	return signed, list, nil
-}
-
-// handleStatusList serves GET /status-list: the current signed status list
-// (application/statuslist+cwt), cacheable for StatusListTTL.
-func (s *Server) handleStatusList(w http.ResponseWriter, r *http.Request) {
-	signed, list, err := s.svc.StatusList(r.Context())
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "status list", "err", err.Error())
-		http.Error(w, "status list unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", qr.StatusListType)
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(list.TTL/time.Second)))
-	h.Set("Content-Disposition", `attachment; filename="status-list.cwt"`)
-	_, _ = w.Write(signed)
 }

@@ -2,9 +2,6 @@ package wallet
 
 import (
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -118,19 +115,5 @@ func TestPrefetchSuspendAndRules(t *testing.T) {
 	}
 	if _, err := NewService(ctx, ServiceConfig{Store: f.store, Keyring: f.kr, StatusListValidity: 48 * time.Hour}); err == nil {
 		t.Error("48 h status list accepted")
-	}
-}
-
-func TestStatusListHandler(t *testing.T) {
-	f := newFixture(t, ServiceConfig{})
-	s := &Server{svc: f.svc, log: slog.New(slog.DiscardHandler)}
-	rec := httptest.NewRecorder()
-	s.handleStatusList(rec, httptest.NewRequest("GET", "/status-list", nil))
-	body, _ := io.ReadAll(rec.Body)
-	if rec.Code != 200 || rec.Header().Get("Content-Type") != qr.StatusListType {
-		t.Fatalf("%d %q", rec.Code, rec.Header().Get("Content-Type"))
-	}
-	if _, err := qr.ParseStatusList(body, f.verifier(t).Trust.CurrentTrustList()); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -207,7 +207,7 @@ func (s *Service) TrustAnchors(ctx context.Context) ([]*ecdsa.PublicKey, error) 
 }
 
 // MarshalTrustAnchors returns keys as concatenated PKIX "PUBLIC KEY" PEM blocks (one per SM2
-// key), each preceded by a comment line with its fingerprint (AnchorFingerprint): the trust
+// key), each preceded by a comment line with its fingerprint (qr.AnchorFingerprint): the trust
 // anchor file verifiers pin.
 func MarshalTrustAnchors(keys []*ecdsa.PublicKey) ([]byte, error) {
 	var b bytes.Buffer
@@ -216,7 +216,7 @@ func MarshalTrustAnchors(keys []*ecdsa.PublicKey) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadAnchor, err)
 		}
-		fmt.Fprintf(&b, "# tongban trust-list signing key, fingerprint %s\n", AnchorFingerprint(k))
+		fmt.Fprintf(&b, "# tongban trust-list signing key, fingerprint %s\n", qr.AnchorFingerprint(k))
 		b.Write(p)
 	}
 	return b.Bytes(), nil
@@ -246,14 +246,6 @@ func ParseTrustAnchors(data []byte) ([]*ecdsa.PublicKey, error) {
 		return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrBadAnchor)
 	}
 	return out, nil
-}
-
-// AnchorFingerprint returns the fingerprint of a trust-list signing key as operators compare
-// it by phone or on paper: its COSE kid (smcrypto.KeyID, the first 8 bytes of SM3 over the
-// 65-byte public key) in hex, in four groups of four, e.g. "3f2a 9c01 77be 0d45".
-func AnchorFingerprint(pub *ecdsa.PublicKey) string {
-	id := smcrypto.KeyID(pub)
-	return fmt.Sprintf("%x %x %x %x", id[0:2], id[2:4], id[4:6], id[6:8])
 }
 
 func parseSM2Public(der []byte) (*ecdsa.PublicKey, error) {

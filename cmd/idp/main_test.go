@@ -432,13 +432,6 @@ func initVar(t *testing.T, dir string) {
 	}
 }
 
-func TestHelpListsDemo(t *testing.T) {
-	r := idp(t, t.TempDir(), "", nil, "--help")
-	if r.Code != 0 || !strings.Contains(r.Stdout, "idp demo ") {
-		t.Errorf("idp --help: exit %d\n%s", r.Code, r.Stdout)
-	}
-}
-
 // TestAdminRefusesMissingDatabase checks that no admin command creates a database or a KEK:
 // a wrong --db path must not silently start an empty database.
 func TestAdminRefusesMissingDatabase(t *testing.T) {

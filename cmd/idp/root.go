@@ -39,26 +39,7 @@ type cli struct {
 // "idp: message".
 func Main(args []string, in *os.File, out, errOut io.Writer, env func(string) (string, bool)) int {
 	c := &cli{in: in, out: out, errOut: errOut, env: env}
-	root := c.newRoot()
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		return app.ExitOK
-	}
-	code := app.ExitCode(err)
-	if !c.running {
-		code = app.ExitUsage
-	}
-	fmt.Fprintf(errOut, "idp: %s\n", app.Message(err))
-	if code == app.ExitUsage && !isConfigError(err) {
-		fmt.Fprintln(errOut, "Run 'idp help' or add --help to a command for usage.")
-	}
-	return code
-}
-
-func isConfigError(err error) bool {
-	var ce *app.ConfigError
-	return errors.As(err, &ce)
+	return app.Execute(c.newRoot(), args, errOut, &c.running, "Run 'idp help' or add --help to a command for usage.")
 }
 
 func (c *cli) newRoot() *cobra.Command {
@@ -67,7 +48,6 @@ func (c *cli) newRoot() *cobra.Command {
 		Short: "tongban's OpenID Connect provider (SM2, ES256 and RS256 ID tokens)",
 		Long: `idp is tongban's OpenID Connect provider.
 
-  idp demo                  run the provider and the wallet together, with demo data
   idp serve                 run the provider
   idp people add            register a person (password read from standard input)
   idp clients add|list      register and list relying apps
@@ -92,7 +72,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), c.demoCmd())
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd())
 	return root
 }
 
@@ -112,10 +92,10 @@ func (c *cli) setup(cmd *cobra.Command, admin bool, validate func(p *app.Problem
 }
 
 // openBackend opens the existing storage and key-encryption key (app.OpenExisting: a missing
-// --db file or --kek-file is an error; only serve and demo create them) and the keyring, and
+// --db file or --kek-file is an error; only serve and the demo create them) and the keyring, and
 // creates the missing ID-token signing keys, as `idp serve` would.
 func (c *cli) openBackend(ctx context.Context, log *slog.Logger) (*app.Backend, error) {
-	b, err := app.OpenExisting(ctx, c.cfg.Common, log) // only serve and demo create them
+	b, err := app.OpenExisting(ctx, c.cfg.Common, log) // only serve and the demo create them
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/cmd/internal/clitest"
+	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/sm-crypto"
 )
 
@@ -199,7 +200,7 @@ func TestVerifyState(t *testing.T) {
 	run(t, dir, "", nil, "verify", "--trust-list", list, "--state", "state.json", code).Want(t, 1, "replayed")
 	// Rollback: a state that has seen a newer list refuses this one.
 	b, _ := os.ReadFile(filepath.Join(dir, "state.json"))
-	var st verifierState
+	var st qr.VerifierSnapshot
 	if err := json.Unmarshal(b, &st); err != nil || st.TrustListSequence == 0 {
 		t.Fatalf("state %s", b)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/tongban/tongban/qr"
 )
@@ -37,7 +36,7 @@ var reasons = []reason{
 	{qr.ErrStatusSuspended, "licence_suspended", "证照已暂扣，拒绝", "the licence is suspended: refused"},
 	{qr.ErrReplayed, "replayed", "该二维码已被核验过（可能是截图重放）：请持证人刷新", "this code was already checked (a copy?): ask the holder to refresh it"},
 	{qr.ErrBadTrustList, "bad_trust_list", "信任列表文件损坏", "the trust list file is damaged"},
-	{errRetiredAnchor, "untrusted_trust_list", "信任列表由已停用的旧信任锚签发：本机已随运营方切换到新的信任锚，不可使用此列表，请获取当前的信任列表", "the trust list is signed by a retired trust anchor: this counter has followed the operator's switch to the new anchor; do not use this list, get the current one"},
+	{qr.ErrRetiredAnchor, "untrusted_trust_list", "信任列表由已停用的旧信任锚签发：本机已随运营方切换到新的信任锚，不可使用此列表，请获取当前的信任列表", "the trust list is signed by a retired trust anchor: this counter has followed the operator's switch to the new anchor; do not use this list, get the current one"},
 	{qr.ErrUntrustedTrustList, "untrusted_trust_list", "信任列表不是由固定的信任锚签发：若运营方已更换信任锚，请核对指纹后安装新的 trust-anchor.pem；否则不可使用", "the trust list is not signed by the pinned trust anchor: if the operator has rotated the anchor, install the new trust-anchor.pem after checking its fingerprint; otherwise do not use it"},
 	{qr.ErrTrustListSignature, "trust_list_signature", "信任列表签名无效：文件被改动", "the trust list's signature does not verify: the file was altered"},
 	{qr.ErrTrustListRollback, "trust_list_rolled_back", "信任列表比已使用过的版本旧（回滚），拒绝", "the trust list is older than one already used (rollback): refused"},
@@ -48,10 +47,6 @@ var reasons = []reason{
 }
 
 var errUnreadableImage = errors.New("no QR code found in the image")
-
-// errRetiredAnchor: the trust list is signed by an anchor a switch retired (reported as
-// untrusted_trust_list, with its own explanation).
-var errRetiredAnchor = fmt.Errorf("%w: the signing anchor was retired", qr.ErrUntrustedTrustList)
 
 func reasonOf(err error) reason {
 	for _, r := range reasons {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -27,8 +25,6 @@ type cli struct {
 	// running is set once a command's own run function starts: errors before that (unknown
 	// command or flag, wrong arguments, missing required flags) are usage errors.
 	running bool
-	// mayCreate is set by serve: only it may create the database and the KEK file.
-	mayCreate bool
 	// exit, when set, is the exit status the command chose itself (verify, import).
 	exit *int
 }
@@ -38,23 +34,9 @@ type cli struct {
 // as "wallet: message".
 func Main(args []string, in io.Reader, out, errOut io.Writer, env func(string) (string, bool)) int {
 	c := &cli{in: in, out: out, errOut: errOut, env: env}
-	root := c.newRoot()
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		if c.exit != nil {
-			return *c.exit
-		}
-		return app.ExitOK
-	}
-	code := app.ExitCode(err)
-	if !c.running {
-		code = app.ExitUsage
-	}
-	fmt.Fprintf(errOut, "wallet: %s\n", app.Message(err))
-	var ce *app.ConfigError
-	if code == app.ExitUsage && !errors.As(err, &ce) {
-		fmt.Fprintln(errOut, "Run 'wallet help' or add --help to a command for usage.")
+	code := app.Execute(c.newRoot(), args, errOut, &c.running, "Run 'wallet help' or add --help to a command for usage.")
+	if code == app.ExitOK && c.exit != nil {
+		return *c.exit
 	}
 	return code
 }
@@ -133,15 +115,11 @@ func (c *cli) adminService(cmd *cobra.Command, validate func(p *app.Problems), c
 	return ctx, svc, closeFn, nil
 }
 
-// openService opens storage, the key-encryption key and the keyring (a first start of serve
-// creates the database and KEK file; other commands refuse missing ones) and the wallet
+// openService opens the existing storage, key-encryption key and keyring (app.OpenExisting:
+// a missing --db file or --kek-file is an error; only serve creates them) and the wallet
 // service on them, which creates the code-signing and trust-list keys on first use.
 func (c *cli) openService(ctx context.Context, log *slog.Logger, cfg wallet.ServiceConfig) (*wallet.Service, func(), error) {
-	open := app.OpenExisting // admin commands: a missing --db file or --kek-file is an error
-	if c.mayCreate {
-		open = app.OpenBackend
-	}
-	b, err := open(ctx, c.common, log)
+	b, err := app.OpenExisting(ctx, c.common, log)
 	if err != nil {
 		return nil, nil, err
 	}

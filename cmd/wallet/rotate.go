@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -89,7 +90,7 @@ counters without --state the new trust-anchor.pem and its fingerprint.`,
 
 func fingerprintOf(pub any) string {
 	if k, ok := pub.(*ecdsa.PublicKey); ok {
-		return wallet.AnchorFingerprint(k)
+		return qr.AnchorFingerprint(k)
 	}
 	return "?"
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tongban/tongban/qr"
 )
 
 // TestRotateAnchor rotates the trust anchor in two phases while a counter with --state keeps
@@ -19,12 +21,12 @@ func TestRotateAnchor(t *testing.T) {
 	verify := func(extra ...string) result {
 		return run(t, dir, "", nil, append([]string{"verify", "--trust-list", list}, extra...)...)
 	}
-	state := func() verifierState {
+	state := func() qr.VerifierSnapshot {
 		b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var st verifierState
+		var st qr.VerifierSnapshot
 		if err := json.Unmarshal(b, &st); err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +172,7 @@ func TestStateDropsUninstalledAnchor(t *testing.T) {
 	// Reinstalling d1's anchor makes it trusted again, and d2's is then dropped.
 	verify("d1-new.cose", "d1-anchor.pem", c1).Want(t, 0, "VALID")
 	b, _ := os.ReadFile(filepath.Join(counter, "st.json"))
-	var st verifierState
+	var st qr.VerifierSnapshot
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}

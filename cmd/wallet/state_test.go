@@ -2,76 +2,122 @@ package main
 
 import (
 	"crypto/ecdsa"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	smcrypto "github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/wallet"
 )
 
-func testAnchor(t *testing.T) *ecdsa.PublicKey {
-	t.Helper()
-	k, err := smcrypto.GenerateKey(nil)
+// TestVerifyStateFileFormat: state files written by `wallet verify --state` before the state
+// machine moved to qr.VerifierState load and mean what they meant: the sequence (rollback),
+// the seen codes (replay), and a switch recorded before switched_trust_anchors existed. A file
+// that is rewritten keeps the same JSON names.
+func TestVerifyStateFileFormat(t *testing.T) {
+	dir := setup(t)
+	list := "var/trust-list.cose"
+	code := strings.TrimSpace(run(t, dir, "", nil, "code", "--holder", holder, "--kind", "resident-id").Stdout)
+	r := run(t, dir, "", nil, "verify", "--trust-list", list, "--json", code)
+	r.Want(t, 0)
+	var v verifyJSON
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := time.Parse(time.RFC3339, v.ExpiresAt)
+	if err != nil || v.CTI == "" || v.TrustListSequence == 0 {
+		t.Fatalf("verify --json: %s", r.Stdout)
+	}
+	pemBytes, err := os.ReadFile(filepath.Join(dir, "var/trust-anchor.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &k.PublicKey
-}
+	anchors, err := wallet.ParseTrustAnchors(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := hex.EncodeToString(smcrypto.MarshalPublicKey(anchors[0]))
+	// An anchor of another deployment, retired by an earlier switch.
+	retiredKey, err := smcrypto.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retiredPEM, err := wallet.MarshalTrustAnchors([]*ecdsa.PublicKey{&retiredKey.PublicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "retired-anchor.pem"), retiredPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	retiredKID := smcrypto.KeyID(&retiredKey.PublicKey)
 
-func kidsOf(keys []*ecdsa.PublicKey) []string {
-	var out []string
-	for _, k := range keys {
-		out = append(out, kidHex(k))
+	// The files as the earlier `wallet verify --state` wrote them (json.MarshalIndent).
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return out
+	write("seen.json", fmt.Sprintf(`{
+  "trust_list_sequence": %d,
+  "trust_anchors": [
+    "%s"
+  ],
+  "seen_cti": {
+    "%s": %d
+  }
 }
-
-// TestStateAnchors: the file's keys plus the anchors switched to, minus retired ones; an
-// announcement counts only while its announcer is pinned.
-func TestStateAnchors(t *testing.T) {
-	a, b, c, next := testAnchor(t), testAnchor(t), testAnchor(t), testAnchor(t)
-	st := &verifierState{
-		TrustAnchors:         hexKeys([]*ecdsa.PublicKey{a, b, c}), // a record only
-		SwitchedTrustAnchors: hexKeys([]*ecdsa.PublicKey{c}),
-		NextTrustAnchors:     hexKeys([]*ecdsa.PublicKey{next}),
-		NextAnnouncedBy:      kidHex(b),
-		RetiredTrustAnchors:  []string{kidHex(a)},
-	}
-	pinned, nx, err := st.anchors([]*ecdsa.PublicKey{a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := kidsOf(pinned); len(got) != 1 || got[0] != kidHex(c) || len(nx) != 0 {
-		t.Fatalf("file {a (retired)}: pinned %v, next %d; want c only, no next (b, the announcer, is gone)", got, len(nx))
-	}
-	pinned, nx, _ = st.anchors([]*ecdsa.PublicKey{b})
-	if got := kidsOf(pinned); len(got) != 2 || got[0] != kidHex(b) || got[1] != kidHex(c) || len(nx) != 1 {
-		t.Fatalf("file {b}: pinned %v, next %d; want b, c and the announced anchor", got, len(nx))
-	}
+`, v.TrustListSequence, anchor, v.CTI, exp.Add(30*time.Second).Unix()))
+	write("newer.json", fmt.Sprintf(`{
+  "trust_list_sequence": %d,
+  "trust_anchors": [
+    "%s"
+  ]
 }
+`, v.TrustListSequence+1, anchor))
+	write("switched.json", fmt.Sprintf(`{
+  "trust_list_sequence": %d,
+  "trust_anchors": [
+    "%s"
+  ],
+  "retired_trust_anchors": [
+    "%x"
+  ]
+}
+`, v.TrustListSequence-1, anchor, retiredKID[:]))
 
-// TestStateLegacySwitch: a state file written before switched_trust_anchors that followed a
-// switch keeps the anchor it switched to.
-func TestStateLegacySwitch(t *testing.T) {
-	old, switched := testAnchor(t), testAnchor(t)
-	path := filepath.Join(t.TempDir(), "state.json")
-	b, _ := json.Marshal(map[string]any{
-		"trust_list_sequence": 1, "trust_anchors": hexKeys([]*ecdsa.PublicKey{switched}),
-		"retired_trust_anchors": []string{kidHex(old)},
-	})
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
+	verify := func(state, anchorFile string) result {
+		return run(t, dir, "", nil, "verify", "--trust-list", list, "--trust-anchor", anchorFile, "--state", state, code)
 	}
-	st, err := loadState(path)
+	verify("seen.json", "var/trust-anchor.pem").Want(t, 1, "replayed")
+	verify("newer.json", "var/trust-anchor.pem").Want(t, 1, "trust_list_rolled_back")
+	// Only the retired anchor is installed: the anchor switched to is still pinned.
+	verify("switched.json", "retired-anchor.pem").Want(t, 0, "VALID")
+
+	b, err := os.ReadFile(filepath.Join(dir, "switched.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinned, _, err := st.anchors([]*ecdsa.PublicKey{old})
-	if err != nil {
+	var rewritten map[string]json.RawMessage
+	if err := json.Unmarshal(b, &rewritten); err != nil {
 		t.Fatal(err)
 	}
-	if got := kidsOf(pinned); len(got) != 1 || got[0] != kidHex(switched) {
-		t.Fatalf("pinned %v, want the anchor switched to", got)
+	var names []string
+	for k := range rewritten {
+		names = append(names, k)
 	}
+	slices.Sort(names)
+	if want := []string{"retired_trust_anchors", "seen_cti", "switched_trust_anchors", "trust_anchors", "trust_list_sequence"}; !slices.Equal(names, want) {
+		t.Errorf("rewritten state file has %v, want %v:\n%s", names, want, b)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "switched.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("rewritten state file: %v, %v", st.Mode(), err)
+	}
+	verify("switched.json", "retired-anchor.pem").Want(t, 1, "replayed")
 }

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/tongban/tongban/cmd/internal/app"
-	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/cmd/internal/walletserver"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -22,12 +21,6 @@ type statusListJSON struct {
 	IssuedAt  string `json:"issued_at"`
 	ExpiresAt string `json:"expires_at"`
 	SignedBy  string `json:"signed_by"` // kid of the code-signing key, hex
-}
-
-// addStatusListValidityFlag adds --status-list-validity (wallet serve, status-list export).
-func addStatusListValidityFlag(f *pflag.FlagSet, v *time.Duration) {
-	f.DurationVar(v, "status-list-validity", qr.DefaultStatusListValidity,
-		"how long a status list stays fresh (1m to 24h): counters accepting pre-fetched codes must load a new one within it")
 }
 
 func (c *cli) statusListCmd() *cobra.Command {
@@ -50,7 +43,7 @@ time (wallet verify --status-list).`,
 		Args:    cobra.ExactArgs(1),
 	}
 	export.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	addStatusListValidityFlag(export.Flags(), &validity)
+	walletserver.AddStatusListValidityFlag(export.Flags(), &validity)
 	app.Configurable(export.Flags(), "status-list-validity")
 	export.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		ctx, svc, closeFn, err := c.adminService(cmd, nil, func() wallet.ServiceConfig {

@@ -112,13 +112,13 @@ func exportTrustList(ctx context.Context, svc *wallet.Service, file, anchor stri
 		IssuedAt: list.IssuedAt.UTC().Format(time.RFC3339), ExpiresAt: list.ExpiresAt.UTC().Format(time.RFC3339),
 	}
 	for _, a := range anchors {
-		res.Fingerprint = append(res.Fingerprint, wallet.AnchorFingerprint(a))
+		res.Fingerprint = append(res.Fingerprint, qr.AnchorFingerprint(a))
 		if smcrypto.KeyID(a) == list.SignerKID {
-			res.SignedBy = wallet.AnchorFingerprint(a)
+			res.SignedBy = qr.AnchorFingerprint(a)
 		}
 	}
 	for _, n := range list.NextAnchors {
-		res.NextAnchors = append(res.NextAnchors, wallet.AnchorFingerprint(n.PublicKey))
+		res.NextAnchors = append(res.NextAnchors, qr.AnchorFingerprint(n.PublicKey))
 	}
 	if err := writeFileAtomic(file, signed, 0o644); err != nil {
 		return nil, fmt.Errorf("write trust list: %w", err)
@@ -204,7 +204,7 @@ or out of date); 2 wrong usage or an unreadable file.`,
 		}
 		out := showJSON{}
 		for _, a := range anchors {
-			out.Anchors = append(out.Anchors, wallet.AnchorFingerprint(a))
+			out.Anchors = append(out.Anchors, qr.AnchorFingerprint(a))
 		}
 		list, err := qr.NewTrustStore(anchors, func() time.Time { return now }).Update(data)
 		if err != nil {
@@ -220,7 +220,7 @@ or out of date); 2 wrong usage or an unreadable file.`,
 			out.IssuedAt = list.IssuedAt.UTC().Format(time.RFC3339)
 			out.ExpiresAt = list.ExpiresAt.UTC().Format(time.RFC3339)
 			for _, n := range list.NextAnchors {
-				out.Next = append(out.Next, wallet.AnchorFingerprint(n.PublicKey))
+				out.Next = append(out.Next, qr.AnchorFingerprint(n.PublicKey))
 			}
 			for _, k := range list.Keys {
 				kj := keyJSON{KeyID: hex.EncodeToString(k.KID[:]), Issuer: k.Issuer,

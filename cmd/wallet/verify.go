@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ecdsa"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/qr/qrimage"
-	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -155,9 +153,11 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 		if err != nil {
 			return app.Usagef("--trust-anchor %s: %w", anchorPath, err)
 		}
-		state, err := loadState(statePath)
-		if err != nil {
-			return app.Usagef("--state: %w", err)
+		var snap *qr.VerifierSnapshot
+		if statePath != "" {
+			if snap, err = stateFile(statePath).Load(); err != nil {
+				return app.Usagef("--state: %w", err)
+			}
 		}
 		var text string
 		var inputErr error
@@ -178,9 +178,9 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 			text = strings.TrimSpace(args[0])
 		}
 
-		out := c.check(text, inputErr, listBytes, statusBytes, anchors, state, clock)
-		if state != nil && state.changed {
-			if err := state.save(statePath, clock()); err != nil {
+		out, state := check(text, inputErr, listBytes, statusBytes, anchors, snap, clock)
+		if statePath != "" && state != nil {
+			if err := state.Save(stateFile(statePath)); err != nil {
 				return fmt.Errorf("--state: %w", err)
 			}
 		}
@@ -201,43 +201,26 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 	return cmd
 }
 
-// check verifies text against the trust list; the result carries the reason on failure.
-func (c *cli) check(text string, inputErr error, listBytes, statusBytes []byte, anchors []*ecdsa.PublicKey, state *verifierState, now func() time.Time) *verifyJSON {
+// check verifies text against the trust list with the verifier state snap describes (nil: a
+// fresh one, as without --state) and returns the result, which carries the reason on failure,
+// and the state after it (nil when snap is unusable).
+func check(text string, inputErr error, listBytes, statusBytes []byte, anchors []*ecdsa.PublicKey, snap *qr.VerifierSnapshot, now func() time.Time) (*verifyJSON, *qr.VerifierState) {
 	fail := func(err error) *verifyJSON {
 		r := reasonOf(err)
 		return &verifyJSON{Reason: r.code, Message: r.en, MessageZH: r.zh, Detail: err.Error()}
 	}
-	pinned, next, err := state.anchors(anchors)
+	state, err := qr.NewVerifierState(snap, anchors, now)
 	if err != nil {
-		return fail(fmt.Errorf("--state: %w", err))
+		return fail(fmt.Errorf("--state: %w", err)), nil
 	}
-	store := qr.NewTrustStore(pinned, now)
-	if state != nil {
-		store.SetNextAnchors(next)
-		store.SetMinSequence(state.TrustListSequence)
-	}
-	list, err := store.Update(listBytes)
+	list, err := state.UpdateTrustList(listBytes)
 	if err != nil {
-		if errors.Is(err, qr.ErrUntrustedTrustList) && state != nil {
-			// Signed by an anchor of the file that a switch retired?
-			for _, a := range anchors {
-				if _, perr := qr.ParseTrustList(listBytes, []*ecdsa.PublicKey{a}); perr == nil && state.isRetired(smcrypto.KeyID(a)) {
-					err = fmt.Errorf("%w: trust anchor %s was retired when this counter switched to the anchor it announced", errRetiredAnchor, wallet.AnchorFingerprint(a))
-				}
-			}
-		}
-		return fail(err)
-	}
-	if state != nil {
-		if list.Sequence > state.TrustListSequence {
-			state.TrustListSequence, state.changed = list.Sequence, true
-		}
-		state.followAnchors(pinned, store.Anchors(), store.NextAnchors(), list.SignerKID)
+		return fail(err), state
 	}
 	if inputErr != nil {
-		return fail(inputErr)
+		return fail(inputErr), state
 	}
-	v := qr.Verifier{Trust: store, Now: now}
+	v := qr.Verifier{Trust: state, Now: now, Replay: state}
 	if statusBytes != nil {
 		// A damaged or untrusted status list is reported whatever the code: the counter's
 		// files need fixing. Its freshness matters only to pre-fetched codes (Verify).
@@ -245,20 +228,17 @@ func (c *cli) check(text string, inputErr error, listBytes, statusBytes []byte, 
 		if err != nil {
 			out := fail(err)
 			out.TrustListSequence = list.Sequence
-			return out
+			return out, state
 		}
 		v.Status = sl
-	}
-	if state != nil {
-		v.Replay = state
 	}
 	res, err := v.Verify(text)
 	if err != nil {
 		out := fail(err)
 		out.TrustListSequence = list.Sequence
-		return out
+		return out, state
 	}
-	return describe(res, list.Sequence)
+	return describe(res, list.Sequence), state
 }
 
 // describe turns a verified result into the output form.

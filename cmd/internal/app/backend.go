@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
-	"strings"
 
 	"github.com/tongban/tongban/keyring"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
-	"github.com/tongban/tongban/storage/postgres"
-	"github.com/tongban/tongban/storage/sqlite"
+	"github.com/tongban/tongban/storage/open"
 )
 
 // ErrWrongKEK: the key-encryption key is not the one the database's keys were wrapped with.
@@ -32,58 +29,7 @@ type Backend struct {
 // Close closes the store.
 func (b *Backend) Close() error { return b.Store.Close() }
 
-// IsPostgres reports whether dsn names a PostgreSQL database (a postgres:// or postgresql://
-// URL) rather than an SQLite file.
-func IsPostgres(dsn string) bool {
-	l := strings.ToLower(dsn)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
-}
-
-// RedactDSN returns dsn with any password replaced by "xxxxx", for logs and messages.
-func RedactDSN(dsn string) string {
-	if !IsPostgres(dsn) {
-		return dsn
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	return u.Redacted()
-}
-
-// OpenStore opens the store named by dsn: PostgreSQL for a postgres:// or postgresql:// URL
-// (storage/postgres), else the SQLite file at that path (storage/sqlite, which creates a
-// missing directory with mode 0700 and the file with mode 0600). Both apply their migrations.
-// Errors name the store with any password redacted.
-func OpenStore(ctx context.Context, dsn string) (storage.Storage, error) {
-	if IsPostgres(dsn) {
-		s, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			return nil, fmt.Errorf("open database %s: %w", RedactDSN(dsn), redactErr(err, dsn))
-		}
-		return s, nil
-	}
-	s, err := sqlite.Open(ctx, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", dsn, err)
-	}
-	return s, nil
-}
-
-// redactErr keeps a password that a driver error may quote out of the message.
-func redactErr(err error, dsn string) error {
-	u, perr := url.Parse(dsn)
-	if perr != nil || u.User == nil {
-		return err
-	}
-	pw, ok := u.User.Password()
-	if !ok || pw == "" || !strings.Contains(err.Error(), pw) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
-}
-
-// OpenBackend opens the store named by c.DB, loads the key-encryption key (LoadKEK: created on
+// OpenBackend opens the store named by c.DB (open.Open), loads the key-encryption key (LoadKEK: created on
 // first start) and opens the keyring, creating the data keys on first start. It logs which
 // store and which key (by ID, never the key) it uses.
 //
@@ -92,7 +38,7 @@ func redactErr(err error, dsn string) error {
 // keys — each with a message that says what the operator should do. On error nothing stays
 // open.
 func OpenBackend(ctx context.Context, c Common, log *slog.Logger) (*Backend, error) {
-	store, err := OpenStore(ctx, c.DB)
+	store, err := open.Open(ctx, c.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -120,11 +66,11 @@ func OpenBackend(ctx context.Context, c Common, log *slog.Logger) (*Backend, err
 	if err != nil {
 		if errors.Is(err, smcrypto.ErrWrongKEK) {
 			return fail(fmt.Errorf("%w: the key in %s (ID %s) did not wrap the keys in database %s; start with the key-encryption key that belongs to this database (restore it from its backup): %w",
-				ErrWrongKEK, where, kek.ID(), RedactDSN(c.DB), err))
+				ErrWrongKEK, where, kek.ID(), open.Redact(c.DB), err))
 		}
 		return fail(fmt.Errorf("open keyring: %w", err))
 	}
-	log.Info("storage opened", "db", RedactDSN(c.DB), "postgres", IsPostgres(c.DB), "kek_id", kek.ID(), "kek_source", string(src))
+	log.Info("storage opened", "db", open.Redact(c.DB), "postgres", open.IsPostgres(c.DB), "kek_id", kek.ID(), "kek_source", string(src))
 	return &Backend{Store: store, Keyring: kr, KEKID: kek.ID()}, nil
 }
 
@@ -134,8 +80,8 @@ func OpenBackend(ctx context.Context, c Common, log *slog.Logger) (*Backend, err
 var ErrNotInitialised = errors.New("not initialised")
 
 // CheckExisting returns an error wrapping ErrNotInitialised, naming the path and its flag,
-// when the SQLite file of c.DB or (unless the key is given in TONGBAN_KEK) the file
-// c.KEKFile does not exist. A PostgreSQL --db is not checked here.
+// when the SQLite file c.DB names (with or without "sqlite:") or (unless the key is given in
+// TONGBAN_KEK) the file c.KEKFile does not exist. A PostgreSQL --db is not checked here.
 func CheckExisting(c Common) error {
 	if err := checkDB(c.DB); err != nil {
 		return err
@@ -157,23 +103,23 @@ func OpenExisting(ctx context.Context, c Common, log *slog.Logger) (*Backend, er
 	return OpenBackend(ctx, c, log)
 }
 
-// checkDB returns an error wrapping ErrNotInitialised when dsn is an SQLite path that does not
-// exist.
+// checkDB returns an error wrapping ErrNotInitialised when dsn is an SQLite address
+// (open.Parse) whose file does not exist.
 func checkDB(dsn string) error {
-	if !IsPostgres(dsn) {
-		if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
+	if backend, path := open.Parse(dsn); backend == open.SQLite {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: database %s (--db) does not exist; check the path (only serve and demo create a new database on first start)", ErrNotInitialised, dsn)
 		}
 	}
 	return nil
 }
 
-// OpenExistingStore is OpenStore for admin commands that read the store without the keyring
+// OpenExistingStore is open.Open for admin commands that read the store without the keyring
 // (`idp clients list`, `idp keys list`): a missing SQLite file is an error wrapping
 // ErrNotInitialised instead of a new, empty database. No key-encryption key is needed.
 func OpenExistingStore(ctx context.Context, dsn string) (storage.Storage, error) {
 	if err := checkDB(dsn); err != nil {
 		return nil, err
 	}
-	return OpenStore(ctx, dsn)
+	return open.Open(ctx, dsn)
 }

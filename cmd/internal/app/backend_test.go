@@ -143,12 +143,30 @@ func TestCommonValidate(t *testing.T) {
 	}
 }
 
-func TestRedactDSN(t *testing.T) {
-	got := RedactDSN("postgres://idp:hunter2@db:5432/idp?sslmode=disable")
-	if strings.Contains(got, "hunter2") || !strings.Contains(got, "idp:xxxxx@db") {
-		t.Errorf("RedactDSN = %q", got)
+// TestSQLitePrefix: --db with the sqlite: prefix names the file after it, for serve (which
+// creates it) and for the admin commands (which require it), as package storage/open reads
+// the address.
+func TestSQLitePrefix(t *testing.T) {
+	c := testCommon(t)
+	path := c.DB
+	c.DB = "sqlite:" + path
+	if err := CheckExisting(c); !errors.Is(err, ErrNotInitialised) || !strings.Contains(err.Error(), "database sqlite:"+path) {
+		t.Fatalf("missing database: %v", err)
 	}
-	if RedactDSN("./var/tongban.db") != "./var/tongban.db" {
-		t.Error("SQLite path changed")
+	b, err := OpenBackend(context.Background(), c, discard())
+	if err != nil {
+		t.Fatal(err)
 	}
+	b.Close()
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("database file %s: %v", path, err)
+	}
+	if err := CheckExisting(c); err != nil {
+		t.Errorf("existing database: %v", err)
+	}
+	s, err := OpenExistingStore(context.Background(), c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 }

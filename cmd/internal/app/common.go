@@ -25,9 +25,10 @@ const (
 type Common struct {
 	// Config is the config file (--config, TONGBAN_CONFIG); "" means none.
 	Config string
-	// DB names the store (--db, TONGBAN_DB): a postgres:// or postgresql:// URL opens
-	// PostgreSQL; anything else is an SQLite file path, whose directory is created (mode 0700)
-	// when missing. Default DefaultDB.
+	// DB names the store (--db, TONGBAN_DB), as package storage/open reads it: a postgres://
+	// or postgresql:// URL (any case) opens PostgreSQL; anything else is an SQLite file path,
+	// with or without a "sqlite:" prefix, whose directory is created (mode 0700) when missing.
+	// Default DefaultDB.
 	DB string
 	// KEKFile is the key-encryption key file (--kek-file, TONGBAN_KEK_FILE), created with mode
 	// 0600 (its directory 0700) on first start when missing. Ignored when KEK is set.

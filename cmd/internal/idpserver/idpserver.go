@@ -1,7 +1,8 @@
 // Package idpserver assembles the identity provider that `idp serve` runs — storage, the
 // key-encryption key, the keyring, the signing keys, the oidc.Server and the operations
-// endpoints — from a Config, so that other commands (the one-command demo, end-to-end tests
-// of the wallet) can run the same provider in process.
+// endpoints — from a Config, so that other commands (the one-command demo, cmd/demo;
+// end-to-end tests of the wallet) can run the same provider in process. Its wallet
+// counterpart is cmd/internal/walletserver.
 //
 //	cfg := idpserver.DefaultConfig()
 //	cfg.HTTP.Addr = "127.0.0.1:0"

@@ -23,7 +23,7 @@ import (
 	"github.com/tongban/tongban/wallet/wallettest"
 )
 
-// demoRun is a running `idp demo` and what it printed.
+// demoRun is a running demo and what it printed.
 type demoRun struct {
 	cmd            *exec.Cmd
 	banner         string
@@ -36,7 +36,7 @@ var (
 	walletRE = regexp.MustCompile(`e-licence wallet   (http://\S+)`)
 )
 
-// startDemo runs `idp demo` in dir on free ports (the database under dir/var, as from a fresh
+// startDemo runs the demo in dir on free ports (the database under dir/var, as from a fresh
 // clone), with extra flags, and waits until both services are ready.
 func startDemo(t *testing.T, dir string, extra ...string) *demoRun {
 	t.Helper()
@@ -44,7 +44,7 @@ func startDemo(t *testing.T, dir string, extra ...string) *demoRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(idpBin, append([]string{"demo", "--addr", "127.0.0.1:0", "--wallet-addr", "127.0.0.1:0", "--licences", examples}, extra...)...)
+	cmd := exec.Command(demoBin, append([]string{"--addr", "127.0.0.1:0", "--wallet-addr", "127.0.0.1:0", "--licences", examples}, extra...)...)
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TONGBAN_") {
@@ -312,7 +312,7 @@ func TestDemoDoc(t *testing.T) {
 	}
 	for _, sh := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(doc), -1) {
 		for _, l := range strings.Split(strings.TrimSpace(sh[1]), "\n") {
-			if l != "go run ./cmd/idp demo" && !strings.Contains(buf.String(), "       "+l+"\n") {
+			if l != "go run ./cmd/demo" && !strings.Contains(buf.String(), "       "+l+"\n") {
 				t.Errorf("docs/demo.md command %q is not one the demo prints", l)
 			}
 		}

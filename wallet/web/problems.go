@@ -1,4 +1,4 @@
-package wallet
+package web
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/wallet"
 )
 
 // problem is what a request error shows: the HTTP status, the page text key and the API
@@ -16,7 +17,7 @@ type problem struct {
 	code   string // API "error"
 }
 
-// problems maps the errors of Service.Mint and of request parsing, first match wins.
+// problems maps the errors of wallet.Service.Mint and of request parsing, first match wins.
 var problems = []struct {
 	err error
 	p   problem
@@ -25,13 +26,13 @@ var problems = []struct {
 	{credentials.ErrLicenceSuspended, problem{http.StatusConflict, "licenceSuspended", "licence_suspended"}},
 	{credentials.ErrLicenceExpired, problem{http.StatusConflict, "licenceExpired", "licence_expired"}},
 	{credentials.ErrLicenceNotYetValid, problem{http.StatusConflict, "licenceNotYet", "licence_not_yet_valid"}},
-	{ErrNotFound, problem{http.StatusNotFound, "notFound", "not_found"}},
-	{ErrAmbiguous, problem{http.StatusConflict, "ambiguous", "ambiguous_kind"}},
+	{wallet.ErrNotFound, problem{http.StatusNotFound, "notFound", "not_found"}},
+	{wallet.ErrAmbiguous, problem{http.StatusConflict, "ambiguous", "ambiguous_kind"}},
 	{qr.ErrMixedHolders, problem{http.StatusUnprocessableEntity, "mixedHolders", "mixed_holders"}},
 	{qr.ErrLicenceCount, problem{http.StatusUnprocessableEntity, "licenceCount", "licence_count"}},
 	{qr.ErrTooLong, problem{http.StatusUnprocessableEntity, "tooLong", "too_long"}},
-	{ErrOutOfScope, problem{http.StatusUnprocessableEntity, "outOfScope", "out_of_scope"}},
-	{ErrBadRequest, problem{http.StatusBadRequest, "badRequest", "invalid_request"}},
+	{wallet.ErrOutOfScope, problem{http.StatusUnprocessableEntity, "outOfScope", "out_of_scope"}},
+	{wallet.ErrBadRequest, problem{http.StatusBadRequest, "badRequest", "invalid_request"}},
 	{qr.ErrUnknownProfile, problem{http.StatusBadRequest, "badRequest", "invalid_request"}},
 	{credentials.ErrUnknownKind, problem{http.StatusBadRequest, "badRequest", "invalid_request"}},
 	// A licence that is valid by status but fails validation (for example a stored licence

@@ -1,4 +1,4 @@
-package wallet_test
+package web_test
 
 import (
 	"bytes"
@@ -32,6 +32,7 @@ import (
 	"github.com/tongban/tongban/storage/storagetest"
 	"github.com/tongban/tongban/wallet"
 	"github.com/tongban/tongban/wallet/wallettest"
+	"github.com/tongban/tongban/wallet/web"
 )
 
 const (
@@ -63,7 +64,7 @@ type world struct {
 	kr        *keyring.Keyring
 	svc       *wallet.Service
 	idp, wal  *httptest.Server
-	srv       *wallet.Server
+	srv       *web.Server
 	mobileRed string
 	logs      *syncBuffer // the wallet's logs
 }
@@ -98,12 +99,12 @@ func newWorld(t *testing.T) *world { return newWorldAlg(t, oidc.AlgSM2) }
 // for, ID tokens signed with alg.
 func newWorldAlg(t *testing.T, alg string) *world {
 	t.Helper()
-	return newWorldWith(t, alg, func(c *wallet.Config) { c.IDTokenAlg = alg })
+	return newWorldWith(t, alg, func(c *web.Config) { c.IDTokenAlg = alg })
 }
 
 // newWorldWith is newWorld with the wallet client registered for ID tokens signed with alg
 // and the wallet's configuration (which accepts API tokens of the mobile app) changed by mod.
-func newWorldWith(t *testing.T, alg string, mod func(*wallet.Config)) *world {
+func newWorldWith(t *testing.T, alg string, mod func(*web.Config)) *world {
 	t.Helper()
 	ctx := context.Background()
 	w := &world{store: storagetest.SQLite(t)}
@@ -159,21 +160,21 @@ func newWorldWith(t *testing.T, alg string, mod func(*wallet.Config)) *world {
 	walletLog := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w.svc, err = wallet.NewService(ctx, wallet.ServiceConfig{Store: w.store, Keyring: w.kr, Logger: walletLog})
 	must(t, err)
-	data, err := os.ReadFile("../docs/examples/licences.jsonl")
+	data, err := os.ReadFile("../../docs/examples/licences.jsonl")
 	must(t, err)
 	rep, err := w.svc.Import(ctx, bytes.NewReader(data), wallet.Operator)
 	must(t, err)
 	if len(rep.Rejected) != 0 {
 		t.Fatalf("example licences rejected: %v", rep.Rejected)
 	}
-	cfg := wallet.Config{
+	cfg := web.Config{
 		Service: w.svc, Issuer: w.idp.URL, ClientID: "wallet", ClientSecret: secret,
 		PublicURL: w.wal.URL, Logger: walletLog, APIClients: []string{mobileApp},
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv, err := wallet.NewServer(ctx, cfg)
+	srv, err := web.NewServer(ctx, cfg)
 	must(t, err)
 	w.srv = srv
 	walH.set(srv.Handler())
@@ -568,7 +569,7 @@ func TestAPI(t *testing.T) {
 // no token, not even the mobile app's; a wallet with its resource identifier as APIAudience
 // accepts a token only when the provider granted that audience.
 func TestAPIDenyByDefault(t *testing.T) {
-	w := newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.APIClients = nil })
+	w := newWorldWith(t, oidc.AlgSM2, func(c *web.Config) { c.APIClients = nil })
 	tok := w.token(t, wallettest.NewBrowser(t), mobileApp)
 	for _, u := range []string{w.wal.URL + "/api/v1/licences", w.wal.URL + "/api/v1/codes"} {
 		method, body := "GET", ""
@@ -584,7 +585,7 @@ func TestAPIDenyByDefault(t *testing.T) {
 	}
 
 	const resource = "https://wallet.example"
-	w = newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.APIClients, c.APIAudience = nil, resource })
+	w = newWorldWith(t, oidc.AlgSM2, func(c *web.Config) { c.APIClients, c.APIAudience = nil, resource })
 	if r := api(t, "GET", w.wal.URL+"/api/v1/licences", w.token(t, wallettest.NewBrowser(t), mobileApp), "", ""); r.status != http.StatusForbidden {
 		t.Errorf("token without the wallet's audience: %d %s", r.status, r.raw)
 	}
@@ -602,7 +603,7 @@ func TestAPIDenyByDefault(t *testing.T) {
 // TestAPIScope: a token of an allowed client without the id_number scope is
 // insufficient_scope.
 func TestAPIScope(t *testing.T) {
-	w := newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.APIClients = []string{mobileApp, "no-id-app"} })
+	w := newWorldWith(t, oidc.AlgSM2, func(c *web.Config) { c.APIClients = []string{mobileApp, "no-id-app"} })
 	noID := w.token(t, wallettest.NewBrowser(t), "no-id-app")
 	r := api(t, "GET", w.wal.URL+"/api/v1/licences", noID, "", "")
 	if r.status != http.StatusForbidden || r.body["error"] != "insufficient_scope" ||
@@ -727,7 +728,7 @@ func TestPurgeSessions(t *testing.T) {
 	var mu sync.Mutex
 	offset := time.Duration(0)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
-	w := newWorldWith(t, oidc.AlgSM2, func(c *wallet.Config) { c.Now = now })
+	w := newWorldWith(t, oidc.AlgSM2, func(c *web.Config) { c.Now = now })
 	ctx := context.Background()
 	wallettest.NewBrowser(t).LoginWallet(w.wal.URL, citizen, password)
 
@@ -735,7 +736,7 @@ func TestPurgeSessions(t *testing.T) {
 		t.Errorf("Purge of a live session = %d, %v; want 0", n, err)
 	}
 	mu.Lock()
-	offset = wallet.DefaultSessionLifetime + time.Minute // the provider's 8 h SSO session lives on
+	offset = web.DefaultSessionLifetime + time.Minute // the provider's 8 h SSO session lives on
 	mu.Unlock()
 	if n, err := w.srv.Purge(ctx); err != nil || n != 1 {
 		t.Errorf("Purge after the session lifetime = %d, %v; want 1", n, err)

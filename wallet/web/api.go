@@ -1,4 +1,4 @@
-package wallet
+package web
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/wallet"
 )
 
 // maxAPIBody bounds a JSON request body, in bytes.
@@ -82,7 +83,7 @@ func (s *Server) handleAPILicences(w http.ResponseWriter, r *http.Request) {
 		j := licenceJSON{
 			ID: rec.ID, Kind: string(l.Kind), KindName: l.Kind.ChineseName(),
 			MaskedNumber: l.MaskedNumber(), MaskedHolder: l.MaskedHolder(), MaskedHolderName: l.MaskedHolderName(),
-			Issuer: l.Issuer, ValidFrom: l.ValidFrom.String(), Status: string(l.EffectiveStatus(s.svc.now())),
+			Issuer: l.Issuer, ValidFrom: l.ValidFrom.String(), Status: string(l.EffectiveStatus(s.svc.Now())),
 			Showable: s.svc.Showable(rec) == nil, AsAgent: rec.AsAgent,
 		}
 		if l.ValidUntil != nil {
@@ -144,7 +145,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", `the request names no licence: give kinds (e.g. "kinds":["resident-id"]) or licences (IDs from GET /api/v1/licences)`)
 		return
 	}
-	req := CodeRequest{IDs: body.Licences, Fields: body.Fields}
+	req := wallet.CodeRequest{IDs: body.Licences, Fields: body.Fields}
 	if body.PrefetchSeconds < 0 || body.PrefetchSeconds > int64(qr.PrefetchMaxValidity/time.Second) {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("prefetch_seconds must be 0 (an ordinary 60 s code) to %d", int64(qr.PrefetchMaxValidity/time.Second)))
 		return
@@ -153,7 +154,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	for _, k := range body.Kinds {
 		kind, err := credentials.ParseKind(k)
 		if err != nil {
-			writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown kind %q (known: %s)", k, kindList()))
+			writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown kind %q (known: %s)", k, wallet.KindList()))
 			return
 		}
 		req.Kinds = append(req.Kinds, kind)
@@ -162,7 +163,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("at most %d licences per code", maxSelection))
 		return
 	}
-	if req.Profile, err = ParseProfile(body.Profile); err != nil {
+	if req.Profile, err = wallet.ParseProfile(body.Profile); err != nil {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown profile %q (want masked, full or bundle)", body.Profile))
 		return
 	}
@@ -174,7 +175,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", `prefetch_seconds: only a masked code of one licence may be pre-fetched (one kind or licence, "profile" absent or "masked")`)
 		return
 	}
-	m, err := s.svc.Mint(r.Context(), p.index, req, Actor{Subject: p.sub, ClientID: p.clientID})
+	m, err := s.svc.Mint(r.Context(), p.index, req, wallet.Actor{Subject: p.sub, ClientID: p.clientID})
 	if err != nil {
 		pr, known := problemOf(err)
 		if !known {

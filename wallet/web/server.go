@@ -1,4 +1,4 @@
-package wallet
+package web
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/wallet"
 )
 
 // Defaults of Config.
@@ -29,7 +30,7 @@ const (
 // required; the zero value of every other field means the default given in its comment.
 type Config struct {
 	// Service is the wallet core the server puts on the web. Required.
-	Service *Service
+	Service *wallet.Service
 
 	// Issuer is the identity provider's issuer URL (OpenID Connect Discovery), e.g.
 	// "http://127.0.0.1:8080". Discovery runs on first use, so the wallet may start before
@@ -98,7 +99,7 @@ type Config struct {
 // short-lived cache of bearer-token answers.
 type Server struct {
 	cfg       Config
-	svc       *Service
+	svc       *wallet.Service
 	idp       *idp
 	log       *slog.Logger
 	now       func() time.Time
@@ -166,7 +167,7 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 		problems = append(problems, fmt.Sprintf("IDTokenAlg %q: want one of %s", cfg.IDTokenAlg, strings.Join(IDTokenAlgs, ", ")))
 	}
 	if cfg.Sessions == nil && cfg.Service != nil {
-		cfg.Sessions, _ = cfg.Service.store.(storage.LoginSessions)
+		cfg.Sessions, _ = cfg.Service.Store().(storage.LoginSessions)
 	}
 	if cfg.Sessions == nil {
 		problems = append(problems, "Sessions is required (the Service's Store does not store sessions)")
@@ -177,8 +178,8 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 	if cfg.SessionLifetime < time.Minute {
 		problems = append(problems, "SessionLifetime: at least 1m")
 	}
-	if cfg.Service != nil && (cfg.Refresh < time.Second || cfg.Refresh >= cfg.Service.validity) {
-		problems = append(problems, fmt.Sprintf("Refresh: want 1s up to less than the code validity %s", cfg.Service.validity))
+	if cfg.Service != nil && (cfg.Refresh < time.Second || cfg.Refresh >= cfg.Service.CodeValidity()) {
+		problems = append(problems, fmt.Sprintf("Refresh: want 1s up to less than the code validity %s", cfg.Service.CodeValidity()))
 	}
 	if cfg.PNGScale < 1 || cfg.PNGScale > 40 {
 		problems = append(problems, "PNGScale: want 1 to 40 pixels per module")
@@ -190,7 +191,7 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 	// The cookie keys are derived from the keyring's token key under labels of their own, like
 	// the provider's (tongban/oidc/…): never the field key that encrypts licences and
 	// personal data at rest.
-	tk := cfg.Service.kr.TokenKey()
+	tk := cfg.Service.Keyring().TokenKey()
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/wallet/"+label)) }
 	cookieAEAD, err := smcrypto.NewSM4GCM(derive("cookie")[:16])
 	if err != nil {

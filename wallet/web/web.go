@@ -1,4 +1,4 @@
-package wallet
+package web
 
 import (
 	"encoding/base64"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/wallet"
 )
 
 // maxSelection bounds the licences one page request may name.
@@ -62,13 +63,13 @@ func (s *Server) requireSession(w http.ResponseWriter, r *http.Request) *session
 }
 
 // selection turns a page query (l=ID… profile=NAME f=FIELD…) into a code request.
-func selection(q url.Values) (CodeRequest, error) {
-	var req CodeRequest
+func selection(q url.Values) (wallet.CodeRequest, error) {
+	var req wallet.CodeRequest
 	if len(q["l"]) > maxSelection || len(q["f"]) > 64 {
-		return req, ErrBadRequest
+		return req, wallet.ErrBadRequest
 	}
 	req.IDs = q["l"]
-	p, err := ParseProfile(q.Get("profile"))
+	p, err := wallet.ParseProfile(q.Get("profile"))
 	if err != nil {
 		return req, err
 	}
@@ -81,12 +82,12 @@ func selection(q url.Values) (CodeRequest, error) {
 
 // mintSelection mints a code of the page query's selection (see selection) for the session's
 // holder, and returns the request with it.
-func (s *Server) mintSelection(r *http.Request, sess *session) (CodeRequest, Minted, error) {
+func (s *Server) mintSelection(r *http.Request, sess *session) (wallet.CodeRequest, wallet.Minted, error) {
 	req, err := selection(r.URL.Query())
 	if err != nil {
-		return req, Minted{}, err
+		return req, wallet.Minted{}, err
 	}
-	m, err := s.svc.Mint(r.Context(), sess.Index, req, Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
+	m, err := s.svc.Mint(r.Context(), sess.Index, req, wallet.Actor{Subject: sess.Sub, ClientID: s.cfg.ClientID})
 	return req, m, err
 }
 
@@ -129,7 +130,7 @@ type codeJSON struct {
 	Kinds        []string `json:"kinds"`
 }
 
-func (s *Server) codeJSON(m Minted) (*codeJSON, error) {
+func (s *Server) codeJSON(m wallet.Minted) (*codeJSON, error) {
 	png, err := qr.RenderPNG(m.Text, -s.cfg.PNGScale)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package wallet
+package web
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/wallet"
 )
 
 // pages are the HTML templates, each a clone of the layout with its own "content".
@@ -129,9 +130,9 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string
 	s.renderMessage(w, r, http.StatusInternalServerError, "server")
 }
 
-func (s *Server) licenceView(rec Record, lang string) licenceView {
+func (s *Server) licenceView(rec wallet.Record, lang string) licenceView {
 	l := &rec.Licence
-	st := l.EffectiveStatus(s.svc.now())
+	st := l.EffectiveStatus(s.svc.Now())
 	v := licenceView{
 		ID: rec.ID, Kind: string(l.Kind), KindName: KindName(l.Kind, lang),
 		Number: l.MaskedNumber(), Holder: l.MaskedHolderName(), Issuer: l.Issuer,
@@ -155,7 +156,7 @@ func (s *Server) licenceView(rec Record, lang string) licenceView {
 
 // codeView builds the code page's view of a minted code. q is the request's selection, kept
 // in the refresh and download URLs.
-func (s *Server) codeView(m Minted, q url.Values, lang string, fields []string) (*codeView, error) {
+func (s *Server) codeView(m wallet.Minted, q url.Values, lang string, fields []string) (*codeView, error) {
 	png, err := qr.RenderPNG(m.Text, -s.cfg.PNGScale)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package wallet_test
+package web_test
 
 import (
 	"context"
