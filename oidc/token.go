@@ -12,6 +12,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
+	"github.com/tongban/tongban/storage"
 )
 
 // handleToken serves the token endpoint (RFC 6749 §3.2): grant types authorization_code (with
@@ -43,6 +44,37 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			"Supported grant types: authorization_code, refresh_token, client_credentials."))
 		return
 	}
+	var (
+		ar   fosite.AccessRequester
+		resp fosite.AccessResponder
+		err  error
+	)
+	// A code's claim and everything its redemption writes commit together, and so do a refresh
+	// token's claim, the revocation of the access tokens before it and its successor
+	// (docs/design/token-transactions.md). Client credentials write nothing. A transaction the
+	// database aborted for a conflict with a concurrent one wrote nothing and runs again.
+	for attempt := 1; ; attempt++ {
+		ar, resp, err = s.tokenAttempt(r.Context(), r, grant)
+		if !errors.Is(err, storage.ErrTxAborted) || attempt == maxTokenAttempts {
+			break
+		}
+	}
+	if err != nil {
+		s.tokenError(ctx, w, r, ar, grant, err)
+		return
+	}
+	s.metrics.tokens.WithLabelValues(grant).Inc()
+	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// maxTokenAttempts is how many times a token request runs when the database aborts its
+// transaction for a conflict with a concurrent one (storage.ErrTxAborted).
+const maxTokenAttempts = 3
+
+// tokenAttempt runs one attempt at a token request: fosite's token endpoint in one transaction
+// (for the grants that write), with a fresh TokenState. It returns the access request and the
+// response, or the error to answer with.
+func (s *Server) tokenAttempt(ctx context.Context, r *http.Request, grant string) (fosite.AccessRequester, fosite.AccessResponder, error) {
 	st := &fositeadapter.TokenState{RefreshGrant: grant == "refresh_token"}
 	// The code or refresh token must carry our HMAC before its record is read, let alone
 	// claimed: a token built around a signature copied from the database is refused as
@@ -66,28 +98,19 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil // commit what was issued, or the claim and revocations of a refused request
 	}
-	// A code's claim and everything its redemption writes commit together, and so do a refresh
-	// token's claim, the revocation of the access tokens before it and its successor
-	// (docs/design/token-transactions.md). Client credentials write nothing.
-	var err error
 	if grant == "client_credentials" {
-		err = exchange(ctx)
-	} else {
-		err = s.store.InTx(ctx, exchange)
+		_ = exchange(ctx)
+		return ar, resp, oerr
 	}
+	err := s.store.InTx(ctx, exchange)
 	switch {
-	case err != nil && err == oerr:
-	case err != nil: // the transaction could not begin or commit
-		err = fosite.ErrServerError.WithWrap(err).WithHint("The tokens could not be stored.")
-	default:
-		err = oerr
+	case err == nil:
+		return ar, resp, oerr
+	case err == oerr:
+		return ar, nil, err
 	}
-	if err != nil {
-		s.tokenError(ctx, w, r, ar, grant, err)
-		return
-	}
-	s.metrics.tokens.WithLabelValues(grant).Inc()
-	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+	// The transaction could not begin or commit.
+	return ar, nil, fosite.ErrServerError.WithWrap(err).WithHint("The tokens could not be stored.")
 }
 
 // exchange runs fosite's token endpoint for one request (in the request's transaction, see
@@ -103,7 +126,9 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		fositeadapter.AdvanceGeneration(ar, st)
 	}
 	if err != nil {
-		s.fstore.MarkFailedRedemption(ctx, st)
+		if merr := s.fstore.MarkFailedRedemption(ctx, st); merr != nil {
+			err = fosite.ErrServerError.WithWrap(merr)
+		}
 		return ar, nil, err
 	}
 	if grant == "client_credentials" {

@@ -25,6 +25,10 @@ var (
 	// succeed; callers answer "temporarily unavailable" (HTTP 503) rather than a server error.
 	// Backends wrap it together with the driver error (errors.Is finds both).
 	ErrUnavailable = errors.New("storage: database unavailable")
+	// ErrTxAborted: the database aborted the transaction to resolve a conflict with a
+	// concurrent one (PostgreSQL: a deadlock, 40P01, or a serialization failure, 40001).
+	// Nothing of it was written; running the whole transaction again may succeed.
+	ErrTxAborted = errors.New("storage: transaction aborted by a concurrent one")
 )
 
 // Storage is everything the identity provider and the wallet persist. Every backend

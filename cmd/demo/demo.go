@@ -17,6 +17,7 @@ import (
 	"github.com/tongban/tongban/cmd/internal/idpserver"
 	"github.com/tongban/tongban/cmd/internal/walletserver"
 	"github.com/tongban/tongban/oidc"
+	"github.com/tongban/tongban/storage/health"
 )
 
 // The demo's made-up citizen: the holder of docs/examples/licences.jsonl (a valid GB 11643-1999
@@ -187,6 +188,10 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	// One database: the provider's purge deletes the wallet's expired sessions as well.
 	stopPurge := idp.StartPurge(ctx, idpCfg.PurgeInterval, d.log.With("service", "idp"))
 	defer stopPurge() // before b.Close
+	for _, h := range []*health.Monitor{idp.Health, wal.Health} {
+		stop := app.StartHealth(ctx, h)
+		defer stop()
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- app.Serve(ctx, idpLn, idp.Handler, idpCfg.HTTP, d.log.With("service", "idp")) }()

@@ -130,7 +130,8 @@ func lockID(schema string) int64 {
 }
 
 // classify maps PostgreSQL errors to the storage sentinels: unique and foreign-key violations
-// to ErrConflict and ErrNotFound; to ErrUnavailable, the errors of a server that cannot take
+// to ErrConflict and ErrNotFound; deadlocks and serialization failures to ErrTxAborted; to
+// ErrUnavailable, the errors of a server that cannot take
 // the request now — SQLSTATE classes 08 (connection exception) and 53 (insufficient
 // resources: disk full, out of memory, too many connections), 25006 (read-only transaction:
 // a standby, or default_transaction_read_only), 57P01–57P03 (shutting down, starting up),
@@ -143,6 +144,8 @@ func classify(err error) error {
 			return storage.ErrConflict
 		case e.Code == foreignKeyViolation:
 			return storage.ErrNotFound
+		case e.Code == "40001", e.Code == "40P01":
+			return storage.ErrTxAborted
 		case strings.HasPrefix(e.Code, "08"), strings.HasPrefix(e.Code, "53"),
 			e.Code == "25006", e.Code == "57P01", e.Code == "57P02", e.Code == "57P03", e.Code == "58030":
 			return storage.ErrUnavailable

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// ReadyTimeout bounds one readiness check (the storage ping behind /readyz).
+// ReadyTimeout bounds one readiness check behind /readyz.
 const ReadyTimeout = 2 * time.Second
 
 // OpsHandler returns the handler a service listens with: it answers the operations endpoints
@@ -15,7 +15,8 @@ const ReadyTimeout = 2 * time.Second
 //
 //	GET /healthz  200 {"status":"ok"} while the process serves HTTP (liveness)
 //	GET /readyz   200 {"status":"ready"} when ready(ctx) returns nil within ReadyTimeout,
-//	              else 503 {"status":"unavailable"}; the cause is logged, not shown (readiness)
+//	              else 503 {"status":"unavailable"}; the cause is logged at debug level (the
+//	              readiness monitor, storage/health, logs the changes), not shown (readiness)
 //	GET /metrics  the Prometheus text format of m.Registry
 //
 // The operations endpoints are not recorded in the request histogram. A nil ready always
@@ -30,7 +31,7 @@ func OpsHandler(service http.Handler, ready func(context.Context) error, m *Metr
 			ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
 			defer cancel()
 			if err := ready(ctx); err != nil {
-				log.Warn("not ready", "err", err.Error())
+				log.Debug("not ready", "err", err.Error())
 				writeStatus(w, http.StatusServiceUnavailable, "unavailable")
 				return
 			}

@@ -31,6 +31,7 @@ import (
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/health"
 )
 
 // Defaults of Config.
@@ -40,7 +41,7 @@ const (
 )
 
 // PurgedRecords names what the provider's purge deletes, for the --purge-interval help.
-const PurgedRecords = "codes, tokens, one-time values, login sessions and old login failures"
+const PurgedRecords = "codes, tokens, one-time values, login sessions, old login failures and expired grant revocations"
 
 // SigningAlgorithms are the ID-token signing algorithms the provider keeps an active key for;
 // Open creates the missing keys on first start.
@@ -246,6 +247,9 @@ type Service struct {
 	Metrics *app.Metrics
 	// OIDC is the provider.
 	OIDC *oidc.Server
+	// Health tells whether the database accepts writes: /readyz answers it. Run starts its
+	// checks (app.StartHealth).
+	Health *health.Monitor
 	// Handler serves the provider and /healthz, /readyz, /metrics (app.OpsHandler).
 	Handler http.Handler
 
@@ -308,11 +312,13 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		}
 		return nil, fmt.Errorf("start provider: %w", err)
 	}
+	h := app.NewHealth(b.Store, "idp", log)
 	return &Service{
 		Backend: b,
 		Metrics: m,
 		OIDC:    srv,
-		Handler: app.OpsHandler(srv.Handler(), b.Store.Ping, m, log),
+		Health:  h,
+		Handler: app.OpsHandler(srv.Handler(), h.Ready, m, log),
 	}, nil
 }
 
@@ -339,8 +345,9 @@ func (s *Service) Close() error {
 
 // Run is `idp serve`: it opens the service, listens on cfg.HTTP.Addr and serves until ctx ends
 // (SIGINT or SIGTERM through app.SignalContext), then shuts down gracefully and closes
-// storage. Meanwhile it purges expired records every cfg.PurgeInterval. ready, when not nil, is called with the listening address once requests are
-// accepted. cfg must have passed Validate.
+// storage. Meanwhile it purges expired records every cfg.PurgeInterval and checks every second
+// that the database accepts writes (Service.Health). ready, when not nil, is called with the
+// listening address once requests are accepted. cfg must have passed Validate.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
 	svc, err := Open(ctx, cfg, log)
 	if err != nil {
@@ -363,6 +370,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	}
 	stopPurge := svc.StartPurge(ctx, cfg.PurgeInterval, log)
 	defer stopPurge() // before svc.Close
+	stopHealth := app.StartHealth(ctx, svc.Health)
+	defer stopHealth()
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/storage/health"
 	"github.com/tongban/tongban/wallet"
 	"github.com/tongban/tongban/wallet/web"
 )
@@ -33,6 +34,9 @@ type Service struct {
 	Web *web.Server
 	// Metrics is the service's Prometheus registry, exposed at /metrics.
 	Metrics *app.Metrics
+	// Health tells whether the database accepts writes: /readyz answers it together with
+	// web.Server.Ready. Run starts its checks (app.StartHealth).
+	Health *health.Monitor
 	// Handler serves Web and /healthz, /readyz, /metrics (app.OpsHandler).
 	Handler http.Handler
 }
@@ -58,7 +62,14 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		return nil, app.Usage(err)
 	}
 	m := app.NewMetrics()
-	return &Service{Wallet: svc, Web: srv, Metrics: m, Handler: app.OpsHandler(srv.Handler(), srv.Ready, m, log)}, nil
+	h := app.NewHealth(b.Store, "wallet", log)
+	ready := func(ctx context.Context) error {
+		if err := h.Ready(ctx); err != nil {
+			return err
+		}
+		return srv.Ready(ctx)
+	}
+	return &Service{Wallet: svc, Web: srv, Metrics: m, Health: h, Handler: app.OpsHandler(srv.Handler(), ready, m, log)}, nil
 }
 
 // Purge deletes the wallet's expired sessions once (web.Server.Purge), in the form
@@ -98,6 +109,8 @@ func Run(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logger, read
 	}
 	stopPurge := svc.StartPurge(ctx, cfg.PurgeInterval, log)
 	defer stopPurge() // before the caller closes the backend
+	stopHealth := app.StartHealth(ctx, svc.Health)
+	defer stopHealth()
 	log.Info("wallet starting", "public_url", cfg.PublicURL, "issuer", cfg.Issuer,
 		"trust_anchor", qr.AnchorFingerprint(anchors[0]))
 	if ready != nil {

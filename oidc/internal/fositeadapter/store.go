@@ -261,15 +261,21 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, hs fosi
 		// A redemption that failed (wrong PKCE verifier, wrong redirect_uri…) used the code
 		// up and marked it (MarkFailedRedemption); a retry is that, not a replay of a
 		// successful redemption. The revocation is the same either way.
-		if uerr := s.store.UseNonce(ctx, nsFailedCode, sig, s.now().Add(s.codeLifetime)); errors.Is(uerr, storage.ErrAlreadyUsed) {
+		uerr := s.store.UseNonce(ctx, nsFailedCode, sig, s.now().Add(s.codeLifetime))
+		switch {
+		case errors.Is(uerr, storage.ErrAlreadyUsed):
 			s.log.InfoContext(ctx, "authorization code used after a failed redemption; revoking its tokens",
 				"client_id", req.GetClient().GetID(), "request_id", req.GetID())
-		} else {
+		case uerr != nil:
+			return nil, uerr // the transaction cannot go on
+		default:
 			s.log.WarnContext(ctx, "authorization code replayed; revoking its tokens",
 				"client_id", req.GetClient().GetID(), "request_id", req.GetID())
 		}
+		if err := s.audit(ctx, "code.replay", req); err != nil {
+			return nil, err
+		}
 		s.replays.WithLabelValues("authorization_code").Inc()
-		s.audit(ctx, "code.replay", req)
 		return req, fosite.ErrInvalidatedAuthorizeCode
 	default:
 		return nil, fositeErr(err)
@@ -366,7 +372,9 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 	}
 	if !active {
 		if st != nil && st.RefreshGrant {
-			s.reused(ctx, req)
+			if err := s.reused(ctx, req); err != nil {
+				return nil, err
+			}
 		}
 		return req, fosite.ErrInactiveToken
 	}
@@ -386,25 +394,40 @@ const nsReusedFamily = "refresh-reused"
 // another of several concurrent reuses — reaches GetRefreshTokenSession's or
 // RotateRefreshToken's reuse branch again with the same request ID. Those later presentations
 // are logged at info level only (fosite revokes the family again; that changes nothing).
-func (s *Store) reused(ctx context.Context, req fosite.Requester) {
+// A storage error is returned: the request's transaction cannot go on after it.
+func (s *Store) reused(ctx context.Context, req fosite.Requester) error {
 	err := s.store.UseNonce(ctx, nsReusedFamily, req.GetID(), s.now().Add(s.refreshLifetime))
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		s.log.InfoContext(ctx, "refresh token of a family revoked for reuse presented",
 			"client_id", req.GetClient().GetID(), "request_id", req.GetID())
-		return
+		return nil
 	}
 	if err != nil {
-		s.log.ErrorContext(ctx, "mark refresh token family reused", "err", err)
+		return err
+	}
+	if err := s.audit(ctx, "refresh.reuse", req); err != nil {
+		return err
 	}
 	s.log.WarnContext(ctx, "refresh token reused; revoking its family",
 		"client_id", req.GetClient().GetID(), "request_id", req.GetID())
 	s.replays.WithLabelValues("refresh_token").Inc()
-	s.audit(ctx, "refresh.reuse", req)
+	return nil
 }
 
-// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
+// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage. fosite calls it for a
+// reused refresh token before it revokes the family (RefreshTokenGrantHandler's reuse path);
+// at the token endpoint the inactive record is kept instead, so that every later presentation
+// is still recognised as a reuse, and concurrent reuses do not fail on each other's deletion.
+// Elsewhere the record is deleted; one already gone is not an error.
 func (s *Store) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
-	return fositeErr(s.store.DeleteToken(ctx, storage.KindRefreshToken, sig))
+	if st := tokenStateFrom(ctx); st != nil && st.RefreshGrant {
+		return nil
+	}
+	err := s.store.DeleteToken(ctx, storage.KindRefreshToken, sig)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // AdvanceGeneration gives the refresh request ar — whose presented refresh token
@@ -439,7 +462,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, sig string) e
 			below = st.NextGen
 		case errors.Is(err, storage.ErrAlreadyUsed):
 			st.RefreshReused = true
-			s.reused(ctx, st.Refresh)
+			if rerr := s.reused(ctx, st.Refresh); rerr != nil {
+				return rerr
+			}
 			if rerr := s.RevokeGrant(ctx, requestID); rerr != nil {
 				return rerr
 			}
@@ -471,8 +496,9 @@ func (s *Store) RevokeGrant(ctx context.Context, requestID string) error {
 	return errors.Join(s.RevokeRefreshToken(ctx, requestID), s.RevokeAccessToken(ctx, requestID))
 }
 
-// audit appends an audit event about a grant; failures are logged, not returned.
-func (s *Store) audit(ctx context.Context, action string, req fosite.Requester) {
+// audit appends an audit event about a grant, in the request's transaction: an error is
+// returned (the transaction cannot go on after it, and the event must not be lost).
+func (s *Store) audit(ctx context.Context, action string, req fosite.Requester) error {
 	subject := ""
 	if sess, ok := req.GetSession().(*Session); ok {
 		subject = sess.PersonID
@@ -481,9 +507,7 @@ func (s *Store) audit(ctx context.Context, action string, req fosite.Requester) 
 		Time: s.now(), Actor: req.GetClient().GetID(), Action: action, Subject: subject,
 		ClientID: req.GetClient().GetID(), Detail: "request " + req.GetID(),
 	})
-	if err != nil {
-		s.log.ErrorContext(ctx, "audit append failed", "action", action, "err", err)
-	}
+	return err
 }
 
 // nsFailedCode is the storage.Nonces namespace marking authorization codes whose redemption
@@ -492,11 +516,15 @@ const nsFailedCode = "code-failed"
 
 // MarkFailedRedemption records that the code claimed by this token request was used up by a
 // failed redemption, so a retry is logged as such rather than as a replay.
-func (s *Store) MarkFailedRedemption(ctx context.Context, st *TokenState) {
+//
+// A storage error is returned: the request's transaction cannot go on after it.
+func (s *Store) MarkFailedRedemption(ctx context.Context, st *TokenState) error {
 	if st == nil || st.Code == nil {
-		return
+		return nil
 	}
-	if err := s.store.UseNonce(ctx, nsFailedCode, st.CodeSig, s.now().Add(s.codeLifetime)); err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
-		s.log.ErrorContext(ctx, "mark failed code redemption", "err", err)
+	err := s.store.UseNonce(ctx, nsFailedCode, st.CodeSig, s.now().Add(s.codeLifetime))
+	if errors.Is(err, storage.ErrAlreadyUsed) {
+		return nil
 	}
+	return err
 }
