@@ -1,12 +1,7 @@
 package main
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/tongban/tongban/storage/storagetest"
-	"github.com/tongban/tongban/wallet/wallettest"
 )
 
 // TestReplicasRace runs two `idp serve` processes on one PostgreSQL database (two replicas
@@ -30,26 +24,13 @@ func TestReplicasRace(t *testing.T) {
 	a := startServe(t, dir, nil, append(db, "--issuer", "http://127.0.0.1:8080")...) // creates the KEK
 	b := startServe(t, dir, nil, append(db, "--issuer", "http://127.0.0.1:8080")...)
 	mustOK(t, idp(t, dir, testPassword+"\n", nil, append([]string{"people", "add", "--id-number", testIDNumber, "--name", "赛跑"}, db...)...), "people add")
-	r := idp(t, dir, "", nil, append([]string{"clients", "add", "--id", "rp", "--redirect-uri", "http://127.0.0.1:9/cb", "--json"}, db...)...)
-	mustOK(t, r, "clients add")
-	secret := decode[clientJSON](t, r).ClientSecret
+	secret := addTestApp(t, dir, db...)
 	replicas := []string{a.base, b.base}
 
-	// post sends a token request to replica i%2 and returns its status and error code.
+	// post sends a token request to replica i%2 and returns its status and JSON.
 	post := func(i int, form url.Values) (int, map[string]any) {
-		req, _ := http.NewRequest("POST", replicas[i%2]+"/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("rp", secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return 0, nil
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		var out map[string]any
-		_ = json.Unmarshal(body, &out)
-		return resp.StatusCode, out
+		status, out, _ := postToken(t, replicas[i%2], secret, form)
+		return status, out
 	}
 	introspectActive := func(token string) bool {
 		_, out := post(0, url.Values{"token": {token}})
@@ -88,24 +69,11 @@ func TestReplicasRace(t *testing.T) {
 		t.Logf("%s: %d succeeded, %d invalid_grant", what, len(ok), n-len(ok))
 		return ok
 	}
-	login := func() (code, verifier string) {
-		br := wallettest.NewBrowser(t)
-		br.Stop = []string{"http://127.0.0.1:9/cb"}
-		verifier = randomSuffix(t) + randomSuffix(t) + randomSuffix(t) // 48 characters (RFC 7636 §4.1)
-		sum := sha256.Sum256([]byte(verifier))
-		q := url.Values{"client_id": {"rp"}, "response_type": {"code"}, "redirect_uri": {"http://127.0.0.1:9/cb"},
-			"scope": {"openid offline_access"}, "state": {randomSuffix(t)}, "nonce": {randomSuffix(t)},
-			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
-		p := br.LoginAndConsent(br.Get(a.base+"/authorize?"+q.Encode()), testIDNumber, testPassword)
-		loc := p.Location()
-		if loc == nil || loc.Query().Get("code") == "" {
-			t.Fatalf("login ended at %d %s: %.500s", p.Status, p.URL, p.Body)
-		}
-		return loc.Query().Get("code"), verifier
+	login := func() (string, string) {
+		code, verifier, _ := loginCode(t, a.base)
+		return code, verifier
 	}
-	redeem := func(code, verifier string) url.Values {
-		return url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "code_verifier": {verifier}}
-	}
+	redeem := redeemForm
 
 	for round := range 3 {
 		code, verifier := login()
@@ -140,14 +108,4 @@ func TestReplicasRace(t *testing.T) {
 			t.Errorf("a replica logged an error:\n%s", s.stderr)
 		}
 	}
-}
-
-// randomSuffix returns 16 random base64url characters.
-func randomSuffix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }
