@@ -52,7 +52,9 @@ type Config struct {
 	// CodeLifetime is how long an authorization code can be redeemed. Zero means 60 seconds
 	// (RFC 9700 §4.2.1 asks for a short lifetime; DESIGN §4).
 	CodeLifetime time.Duration
-	// AccessTokenLifetime is the lifetime of opaque access tokens. Zero means 10 minutes.
+	// AccessTokenLifetime is the lifetime of access tokens. Zero means 10 minutes. A revoked
+	// grant stays in the revoked-grant list for this long plus a minute, so shortening it
+	// while older tokens are out shortens how long their revocation is remembered.
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime is the lifetime of each refresh token of a rotating family. Zero
 	// means 30 days.

@@ -1,7 +1,16 @@
 // Package oidc is tongban's OpenID Connect provider (DESIGN §4), built on github.com/ory/fosite
 // v0.49: one login (an SSO session) serves every relying app, ID tokens are signed with SM2
-// (SGD_SM3_SM2) or, per client, ES256 or RS256, and access and refresh tokens are opaque
-// HMAC-SM3 values.
+// (SGD_SM3_SM2) or, per client, ES256 or RS256, codes and refresh tokens are opaque HMAC-SM3
+// values, and access tokens are opaque too: sealed with SM4-GCM and stored nowhere, checked
+// against a short list of revoked grants (docs/design/token-transactions.md), or RFC 9068 JWTs
+// for the clients registered for them.
+//
+// Each code redemption and each refresh is one database transaction, committed before the
+// answer: a claim and everything it issues are written together, a failure of the server
+// rolls the claim back, and a concurrent replay waits for the first redemption and then revokes
+// what it issued. While the database refuses writes (storage.ErrUnavailable) the endpoints
+// answer 503 — temporarily_unavailable at the authorization endpoint — without logging each
+// request (docs/design/storage-faults.md).
 //
 // # Using it
 //
@@ -166,7 +175,8 @@
 // still parses and validates requests, runs the code, refresh and client-credentials grants,
 // validates prompt / max_age / id_token_hint a second time, introspects and revokes.
 //
-// The storage adapter, the token strategies (opaque HMAC-SM3 and RFC 9068 JWT access tokens),
+// The storage adapter, the token strategies (HMAC-SM3 codes and refresh tokens, sealed and RFC
+// 9068 JWT access tokens),
 // the session and its stored encoding, the fosite client and its cache, and the PKCE handler
 // live in oidc/internal/fositeadapter; the ID-token signer and handlers (signer.go,
 // idtoken.go), client authentication (clientauth.go) and the wiring (Server.composeFosite)

@@ -68,7 +68,8 @@ type NewClient struct {
 	SectorIdentifier string
 	// Audience lists the audiences (resource servers) the client may request tokens for.
 	Audience []string
-	// AccessTokenFormat is "opaque" (default: HMAC-SM3 opaque tokens, DESIGN §4) or "jwt"
+	// AccessTokenFormat is "opaque" (default: opaque tokens sealed with SM4-GCM and stored
+	// nowhere, docs/design/token-transactions.md) or "jwt"
 	// (RFC 9068 JWT access tokens, typ at+jwt, signed with the IDTokenAlg key and verifiable
 	// with the JWKS).
 	AccessTokenFormat string

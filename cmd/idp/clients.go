@@ -87,7 +87,7 @@ APIs on its own behalf uses --grant-types client_credentials and no redirect URI
 	f.StringVar(&grantTypes, "grant-types", "", "grant types, comma-separated: authorization_code, refresh_token, client_credentials (default authorization_code,refresh_token)")
 	f.StringVar(&scopes, "scopes", "", `scopes the client may request, blank-separated (default "openid profile offline_access")`)
 	f.StringVar(&nc.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: SGD_SM3_SM2, ES256 or RS256 (default RS256)")
-	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default, HMAC-SM3) or jwt (RFC 9068, signed with the ID-token algorithm's key)")
+	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default: sealed with SM4-GCM, stored nowhere) or jwt (RFC 9068, signed with the ID-token algorithm's key)")
 	f.StringVar(&nc.TokenEndpointAuthMethod, "token-endpoint-auth-method", "", "client_secret_basic (default) or client_secret_post; none for --public")
 	f.StringVar(&nc.SubjectType, "subject-type", "", "public (default: sub is the person ID) or pairwise (sub differs per sector)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")

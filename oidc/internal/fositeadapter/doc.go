@@ -3,16 +3,18 @@
 // fosite's handlers and serves the endpoints:
 //
 //   - Store (store.go): fosite's storage (fosite.Storage, oauth2.CoreStorage,
-//     oauth2.TokenRevocationStorage) over storage.Clients and storage.Tokens, with single use
-//     of codes and refresh tokens made atomic in the database. The per-request TokenState
-//     (WithTokenState) carries what oidc's token and revocation endpoints know before fosite
-//     runs (TokenState.Forged) and what the Store claimed, which oidc's checkNotReplayed reads
-//     after it.
-//   - TokenStrategy (strategy.go, accesstoken.go): the oauth2.CoreStrategy. Codes, refresh
-//     tokens and access tokens are opaque values MACed with HMAC-SM3 ("tb_ac_", "tb_rt_",
-//     "tb_at_" prefixes; only the MAC is stored); clients registered for it get RFC 9068 JWT
-//     access tokens signed by oidc's ID-token signer (Signer). AuthenticCode,
-//     AuthenticRefreshToken and AuthenticAccessToken check a token without reading storage.
+//     oauth2.TokenRevocationStorage) over storage.Clients, storage.Tokens and
+//     storage.Revocations, with single use of codes and refresh tokens made atomic in the
+//     database, inside the token request's transaction (storage.Transactor). The per-request
+//     TokenState (WithTokenState) carries what oidc's token and revocation endpoints know
+//     before fosite runs (TokenState.Forged) and what the Store claimed.
+//   - TokenStrategy (strategy.go, accesstoken.go, sealedtoken.go): the oauth2.CoreStrategy.
+//     Codes and refresh tokens are opaque values MACed with HMAC-SM3 ("tb_ac_", "tb_rt_"
+//     prefixes; only the MAC is stored). Access tokens ("tb_at_") are sealed with SM4-GCM
+//     (package sealed) and stored nowhere (SealedAccessTokens); clients registered for it get
+//     RFC 9068 JWT access tokens signed by oidc's ID-token signer (Signer), stored.
+//     AuthenticCode, AuthenticRefreshToken and AuthenticAccessToken check a token without
+//     reading storage.
 //   - Session and its stored encoding (session.go, claims.go): the fosite session of every
 //     grant, and the JSON of a fosite request in storage.TokenRecord.Data (client by ID,
 //     scopes, audiences, form, session; no personal data). The JSON is a storage format:
