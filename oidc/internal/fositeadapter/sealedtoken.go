@@ -45,16 +45,8 @@ func sealAccessToken(s *sealed.Sealer, r fosite.Requester, sess *Session) (strin
 	slim := *sess
 	slim.Nonce, slim.CodeChallenge, slim.CodeExp, slim.RefreshExp, slim.IDExp = "", "", 0, 0, 0
 	slim.idClaims, slim.idHeaders = nil, nil
-	b, err := json.Marshal(&sealedRequest{
-		ID:          r.GetID(),
-		RequestedAt: Nanos(r.GetRequestedAt()),
-		ClientID:    r.GetClient().GetID(),
-		Scopes:      r.GetRequestedScopes(),
-		Granted:     r.GetGrantedScopes(),
-		Audience:    r.GetRequestedAudience(),
-		GrantedAud:  r.GetGrantedAudience(),
-		Session:     &slim,
-	})
+	sr := storedRequestOf(r, &slim)
+	b, err := json.Marshal(&sr)
 	if err != nil {
 		return "", fmt.Errorf("oidc: seal access token: %w", err)
 	}

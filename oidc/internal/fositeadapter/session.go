@@ -163,7 +163,17 @@ func encodeRequest(r fosite.Requester) ([]byte, *Session, error) {
 	if !ok {
 		return nil, nil, ErrSessionType
 	}
-	sr := storedRequest{
+	sr := storedRequestOf(r, sess)
+	if f := r.GetRequestForm(); len(f) > 0 {
+		sr.Form = f
+	}
+	b, err := json.Marshal(&sr)
+	return b, sess, err
+}
+
+// storedRequestOf returns the stored form of r with session sess, without the request form.
+func storedRequestOf(r fosite.Requester, sess *Session) storedRequest {
+	return storedRequest{
 		ID:          r.GetID(),
 		RequestedAt: Nanos(r.GetRequestedAt()),
 		ClientID:    r.GetClient().GetID(),
@@ -173,11 +183,6 @@ func encodeRequest(r fosite.Requester) ([]byte, *Session, error) {
 		GrantedAud:  r.GetGrantedAudience(),
 		Session:     sess,
 	}
-	if f := r.GetRequestForm(); len(f) > 0 {
-		sr.Form = f
-	}
-	b, err := json.Marshal(&sr)
-	return b, sess, err
 }
 
 // decodeRequest restores a request serialised by encodeRequest, with client c.
