@@ -31,8 +31,7 @@ func (s *Server) handleLang(w http.ResponseWriter, r *http.Request) {
 	if l != langEN {
 		l = langZH
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	s.cookies.SetUnprefixed(w, cookieLang, l, 365*24*3600) // one name over http and https
 	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 }
 

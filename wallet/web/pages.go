@@ -99,7 +99,7 @@ func (s *Server) newPage(r *http.Request, sess *session) *pageData {
 	lang := s.lang(r)
 	d := &pageData{Lang: lang, T: texts[lang], Session: sess}
 	if sess != nil {
-		d.CSRF = s.csrf(sess)
+		d.CSRF = s.csrf.Token(csrfLogout, sess.SID)
 	}
 	d.LangHref, d.LangLabel = langSwitch(r, lang)
 	return d

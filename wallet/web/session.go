@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -21,8 +20,8 @@ import (
 // own expiry. A login is also stored server-side (Config.Sessions) under a keyed hash of its
 // random SID: a session cookie counts only while its row exists, and logout deletes the row,
 // so a copy of the cookie is dead after logout. With an https PublicURL the cookies get the
-// __Host- prefix (Secure, Path=/, no Domain). The names differ from the provider's (tb_*),
-// which may share the host in development.
+// __Host- prefix (Secure, Path=/, no Domain: httpkit.Cookies), except tbw_lang. The names
+// differ from the provider's (tb_*), which may share the host in development.
 const (
 	cookieSession = "tbw_session" // the login: sealed session
 	cookieLogin   = "tbw_login"   // a login in progress: sealed loginState
@@ -33,6 +32,10 @@ const (
 )
 
 var b64 = base64.RawURLEncoding
+
+// csrfLogout is the CSRF purpose of the logout form, the wallet's one form (httpkit.CSRF):
+// its tokens are bound to the session's random SID.
+const csrfLogout = "logout"
 
 // session is a wallet login. It holds the holder's blind index rather than the ID number,
 // and the masked name and number for display. It does not keep the ID token (which holds
@@ -57,20 +60,6 @@ type loginState struct {
 
 const loginStateLifetime = 10 * time.Minute
 
-func (s *Server) cookieName(base string) string {
-	if s.secure {
-		return "__Host-" + base
-	}
-	return base
-}
-
-func (s *Server) setCookie(w http.ResponseWriter, base, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
-		Name: s.cookieName(base), Value: value, Path: "/", MaxAge: maxAge,
-		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
-}
-
 // seal encrypts v as a cookie value.
 func (s *Server) seal(v any, aad string) (string, error) {
 	b, err := json.Marshal(v)
@@ -86,11 +75,11 @@ func (s *Server) seal(v any, aad string) (string, error) {
 
 // unseal decrypts a cookie value into v; false when absent, tampered or not JSON.
 func (s *Server) unseal(r *http.Request, base, aad string, v any) bool {
-	c, err := r.Cookie(s.cookieName(base))
-	if err != nil || c.Value == "" || len(c.Value) > 8<<10 {
+	c := s.cookies.Value(r, base)
+	if c == "" || len(c) > 8<<10 {
 		return false
 	}
-	raw, err := b64.DecodeString(c.Value)
+	raw, err := b64.DecodeString(c)
 	if err != nil {
 		return false
 	}
@@ -156,22 +145,6 @@ func (s *Server) endSession(ctx context.Context, sess *session) error {
 // replicas (and the provider) may all run it.
 func (s *Server) Purge(ctx context.Context) (int64, error) {
 	return s.sessions.DeleteExpiredLoginSessions(ctx, s.now())
-}
-
-// csrf returns the CSRF token of a session: HMAC-SM3 of its random SID.
-func (s *Server) csrf(sess *session) string {
-	return b64.EncodeToString(smcrypto.HMACSM3(s.csrfKey, []byte(sess.SID)))
-}
-
-func (s *Server) checkCSRF(r *http.Request, sess *session) bool {
-	got := r.PostFormValue("csrf")
-	return got != "" && hmac.Equal([]byte(got), []byte(s.csrf(sess)))
-}
-
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b64.EncodeToString(b)
 }
 
 // localPath returns next if it is a path on this site ("/…", not "//…" nor "/\…"), else "/".

@@ -154,7 +154,7 @@ func (s *Server) handleCodeJSON(w http.ResponseWriter, r *http.Request) {
 	sess := s.session(r)
 	lang := s.lang(r)
 	if sess == nil {
-		writeAPIError(w, http.StatusUnauthorized, "login_required", texts[lang]["loginFirst"])
+		apiJSON.Error(w, http.StatusUnauthorized, "login_required", texts[lang]["loginFirst"])
 		return
 	}
 	_, m, err := s.mintSelection(r, sess)
@@ -163,16 +163,16 @@ func (s *Server) handleCodeJSON(w http.ResponseWriter, r *http.Request) {
 		if !known {
 			s.log.ErrorContext(r.Context(), "code.json: mint", "err", err.Error())
 		}
-		writeAPIError(w, p.status, p.code, texts[lang][p.key])
+		apiJSON.Error(w, p.status, p.code, texts[lang][p.key])
 		return
 	}
 	out, err := s.codeJSON(m)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "code.json: render", "err", err.Error())
-		writeAPIError(w, http.StatusInternalServerError, "server_error", texts[lang]["server"])
+		apiJSON.Error(w, http.StatusInternalServerError, "server_error", texts[lang]["server"])
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	apiJSON.Write(w, http.StatusOK, out)
 }
 
 // handleCodePNG mints a fresh code and returns it as a PNG download (code.png).
