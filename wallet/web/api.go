@@ -63,8 +63,7 @@ func (s *Server) handleAPILicences(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, err := s.svc.LicencesByIndex(r.Context(), p.index)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "api: list licences", "err", err.Error())
-		apiJSON.Error(w, http.StatusInternalServerError, "server_error", "")
+		s.apiServerError(w, r, "api: list licences", err)
 		return
 	}
 	out := make([]licenceJSON, 0, len(recs))
@@ -99,7 +98,9 @@ type codeRequestJSON struct {
 // 4 KiB, unknown members refused) → 200 codeJSON, or a JSON error: 400 invalid_request, 401
 // invalid_token, 403 insufficient_scope, 404 not_found, 409 licence_revoked /
 // licence_suspended / licence_expired / licence_not_yet_valid / ambiguous_kind, 413, 415,
-// 422 mixed_holders / licence_count / too_long / out_of_scope, 503.
+// 422 mixed_holders / licence_count / too_long / out_of_scope, 503 temporarily_unavailable (the
+// identity provider cannot be reached, or the wallet's database refuses writes: with
+// Retry-After), 500 server_error.
 func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	p, aerr := s.authenticate(r.Context(), r)
 	if aerr != nil {
@@ -169,8 +170,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pr, known := problemOf(err)
 		if !known {
-			s.log.ErrorContext(r.Context(), "api: mint", "err", err.Error())
-			apiJSON.Error(w, http.StatusInternalServerError, "server_error", "")
+			s.apiServerError(w, r, "api: mint", err)
 			return
 		}
 		s.log.InfoContext(r.Context(), "api: mint refused", "error", pr.code, "err", err.Error())
@@ -179,8 +179,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := s.codeJSON(m)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "api: render", "err", err.Error())
-		apiJSON.Error(w, http.StatusInternalServerError, "server_error", "")
+		s.apiServerError(w, r, "api: render", err)
 		return
 	}
 	out.ExpiresLocal = ""

@@ -154,7 +154,11 @@ func maskNumber(n, typ string) string {
 // holder's name and ID number, which must not end up in browser history or access logs.
 // Without a hint the provider asks the person to confirm the logout.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	sess := s.session(r)
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		s.serverError(w, r, "logout: session", err)
+		return
+	}
 	if sess == nil {
 		http.Redirect(w, r, pathHome, http.StatusSeeOther)
 		return

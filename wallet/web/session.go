@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -90,26 +91,42 @@ func (s *Server) unseal(r *http.Request, base, aad string, v any) bool {
 	return json.Unmarshal(b, v) == nil
 }
 
-// session returns the browser's live session, or nil: the cookie must open, be unexpired and
-// name a session that is still stored (not logged out). A storage failure counts as no
-// session (logged).
-func (s *Server) session(r *http.Request) *session {
+// lookupSession returns the browser's live session, or nil: the cookie must open, be unexpired
+// and name a session that is still stored (not logged out). The error is a storage failure
+// (storage.ErrUnavailable among them), when it cannot tell.
+func (s *Server) lookupSession(r *http.Request) (*session, error) {
 	var sess session
 	if !s.unseal(r, cookieSession, aadSession, &sess) || s.now().Unix() >= sess.Expires || len(sess.Index) == 0 || sess.SID == "" {
-		return nil
+		return nil, nil
 	}
 	ctx := r.Context()
 	id := s.storedSessionID(sess.SID)
 	_, err := s.sessions.GetLoginSession(ctx, id, s.now())
 	switch {
 	case err == nil:
-		return &sess
+		return &sess, nil
 	case errors.Is(err, storage.ErrExpired):
-		_ = s.sessions.DeleteLoginSession(ctx, id)
-	case !errors.Is(err, storage.ErrNotFound):
-		s.log.ErrorContext(ctx, "session: lookup failed", "err", err.Error())
+		_ = s.sessions.DeleteLoginSession(ctx, id) // best effort: Purge deletes it otherwise
+		return nil, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
 	}
-	return nil
+	return nil, fmt.Errorf("wallet: session lookup: %w", err)
+}
+
+// session is lookupSession for pages that only show who is logged in (a message page's
+// header): a storage failure counts as no session, logged (at debug while the database
+// refuses writes, see unavailable).
+func (s *Server) session(r *http.Request) *session {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		level := s.log.ErrorContext
+		if unavailable(err) {
+			level = s.log.DebugContext
+		}
+		level(r.Context(), "session: lookup failed", "err", err.Error())
+	}
+	return sess
 }
 
 // storedSessionID is the storage ID of a session: "wallet:" + base64url(HMAC-SM3(session key,
