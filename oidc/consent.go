@@ -15,7 +15,7 @@ import (
 func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, authz string, q url.Values, lang string) pageData {
 	d := s.newPage(lang, pathConsent, url.Values{"authz": {authz}})
 	d.Authz = authz
-	d.CSRF = s.csrfToken(w, r, "consent")
+	d.CSRF = s.csrf.CookieToken(w, r, "consent")
 	d.ClientName = q.Get("client_id")
 	if c, err := s.clients.Get(r.Context(), q.Get("client_id")); err == nil {
 		d.ClientName = c.DisplayName()
@@ -54,7 +54,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authz, p, q, lang := f.authz, f.p, f.q, f.lang
-	if !s.checkCSRF(r, "consent") {
+	if !s.csrf.CheckCookie(r, "consent") {
 		d := s.consentPage(w, r, authz, q, lang)
 		d.Error = d.T[msgCSRF]
 		s.render(w, http.StatusForbidden, s.pages.consent, d)

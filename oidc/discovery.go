@@ -56,7 +56,7 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	body, err := s.signer.JWKS(r.Context())
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "jwks", "err", err)
-		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
+		oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
 		return
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")

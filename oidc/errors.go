@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -68,29 +69,26 @@ var errUnavailable = &fosite.RFC6749Error{
 	CodeField:        http.StatusServiceUnavailable,
 }
 
-// retryAfter is the Retry-After of a 503 (RFC 9110 §10.2.3), in seconds.
-const retryAfter = "5"
+// oauthJSON is the provider's JSON dialect outside fosite's own answers: json.Marshal's bytes
+// without a trailing newline, and no error_description member when there is none.
+var oauthJSON = httpkit.JSON{}
 
-// writeUnavailable writes errUnavailable as JSON with Retry-After.
+// writeUnavailable writes errUnavailable as JSON with Retry-After (httpkit.RetryAfter).
 func (s *Server) writeUnavailable(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", retryAfter)
-	s.writeJSONError(w, errUnavailable.CodeField, errUnavailable.ErrorField, errUnavailable.DescriptionField)
+	httpkit.SetRetryAfter(w)
+	oauthJSON.Error(w, errUnavailable.CodeField, errUnavailable.ErrorField, errUnavailable.DescriptionField)
 }
 
 // serverStatus is the status of a page that failed for a reason of the server, shown again
-// with the "temporarily unavailable" message: 503 with Retry-After while the database refuses
-// writes (not logged, see unavailable), else 500 with the cause logged as what failed.
+// with the "temporarily unavailable" message (httpkit.ServerStatus): 503 with Retry-After
+// while the database refuses writes (logged at debug only, see unavailable), else 500 with the
+// cause logged as what failed.
 func (s *Server) serverStatus(ctx context.Context, w http.ResponseWriter, what string, err error) int {
-	if unavailable(err) {
-		w.Header().Set("Retry-After", retryAfter)
-		return http.StatusServiceUnavailable
-	}
-	s.log.ErrorContext(ctx, what, "err", err)
-	return http.StatusInternalServerError
+	return httpkit.ServerStatus(ctx, w, s.log, unavailable(err), what, err)
 }
 
 // pageError answers a page request that failed for a reason of the server: 503 and the plain
-// "temporarily unavailable" page while the database refuses writes (not logged, see
+// "temporarily unavailable" page while the database refuses writes (logged at debug only, see
 // unavailable), else 500 with the same page and the cause logged as what failed.
 func (s *Server) pageError(ctx context.Context, w http.ResponseWriter, r *http.Request, lang, what string, err error) {
 	s.renderError(w, r, s.serverStatus(ctx, w, what, err), lang, msgServer)

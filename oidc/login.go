@@ -69,7 +69,7 @@ func (s *Server) useOnce(w http.ResponseWriter, r *http.Request, f postedForm, n
 func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.Request, authz string, q url.Values, lang string) pageData {
 	d := s.newPage(lang, pathLogin, url.Values{"authz": {authz}})
 	d.Authz = authz
-	d.CSRF = s.csrfToken(w, r, "login")
+	d.CSRF = s.csrf.CookieToken(w, r, "login")
 	if c, err := s.clients.Get(ctx, q.Get("client_id")); err == nil {
 		d.ClientName = c.DisplayName()
 	}
@@ -113,7 +113,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authz, p, q, lang := f.authz, f.p, f.q, f.lang
-	if !s.checkCSRF(r, "login") {
+	if !s.csrf.CheckCookie(r, "login") {
 		s.metrics.logins.WithLabelValues("csrf").Inc()
 		s.log.InfoContext(ctx, "login refused: CSRF token missing or wrong", "client_id", q.Get("client_id"))
 		d := s.loginPage(ctx, w, r, authz, q, lang)

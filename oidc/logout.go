@@ -80,10 +80,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ls != nil {
-		confirmed := r.Method == http.MethodPost && f.Get("confirm") == "1" && s.checkCSRF(r, "logout")
+		confirmed := r.Method == http.MethodPost && f.Get("confirm") == "1" && s.csrf.CheckCookie(r, "logout")
 		if !confirmed && (hintSub == "" || c == nil || hintSub != s.subjectFor(c, ls.PersonID)) {
 			d := s.newPage(lang, pathLogout, nil)
-			d.CSRF = s.csrfToken(w, r, "logout")
+			d.CSRF = s.csrf.CookieToken(w, r, "logout")
 			d.Hidden = map[string]string{}
 			for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"} {
 				if v := f.Get(k); v != "" {

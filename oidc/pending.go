@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
@@ -39,7 +40,7 @@ type pendingAuth struct {
 }
 
 func (s *Server) encodePending(p pendingAuth) string {
-	p.N = randomString(12)
+	p.N = httpkit.RandomString(12)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

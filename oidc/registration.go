@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/storage"
 )
@@ -101,7 +102,7 @@ func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 	}
 	secret := ""
 	if !c.Public {
-		secret = randomString(32)
+		secret = httpkit.RandomString(32)
 		c.SecretHash = kr.ClientSecretHash(secret)
 	}
 	c.CreatedAt = timeNow().UTC()
@@ -119,7 +120,7 @@ func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 // returns it once; the old secret stops working at once (within Config.ClientCacheTTL for a
 // running server). Errors: storage.ErrNotFound; ErrInvalidAuthMethod for a public client.
 func ResetClientSecret(ctx context.Context, store storage.Storage, kr *keyring.Keyring, clientID string) (string, error) {
-	secret := randomString(32)
+	secret := httpkit.RandomString(32)
 	err := store.UpdateClient(ctx, clientID, func(c *storage.Client) error {
 		if c.Public {
 			return fmt.Errorf("%w: %q is a public client and has no secret", ErrInvalidAuthMethod, clientID)

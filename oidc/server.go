@@ -13,6 +13,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 
 	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/sm-crypto"
@@ -40,12 +41,17 @@ type Server struct {
 	signer       *idTokenSigner
 	validator    *openid.OpenIDConnectRequestValidator
 
-	accounts      *accounts.Service // people, credentials and lockout, built from cfg
-	secureCookies bool
-	keys          struct{ csrf, authz, session, pairwise []byte }
-	pages         *pages
-	discovery     []byte
-	mux           *http.ServeMux
+	accounts *accounts.Service // people, credentials and lockout, built from cfg
+	// cookies are Secure with the __Host- prefix for an https issuer without
+	// Config.InsecureCookies; that also turns on HSTS.
+	cookies httpkit.Cookies
+	// csrf protects the login, consent and logout forms: tokens bound to a random secret in
+	// the tb_csrf cookie and to the purposes "login", "consent" and "logout".
+	csrf      httpkit.CSRF
+	keys      struct{ csrf, authz, session, pairwise []byte }
+	pages     *pages
+	discovery []byte
+	mux       *http.ServeMux
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -60,14 +66,14 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:           cfg,
-		issuer:        iss.String(),
-		path:          iss.Path,
-		store:         cfg.Store,
-		kr:            cfg.Keyring,
-		now:           cfg.Now,
-		log:           cfg.Logger,
-		secureCookies: iss.Scheme == "https" && !cfg.InsecureCookies,
+		cfg:     cfg,
+		issuer:  iss.String(),
+		path:    iss.Path,
+		store:   cfg.Store,
+		kr:      cfg.Keyring,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		cookies: httpkit.Cookies{Secure: iss.Scheme == "https" && !cfg.InsecureCookies},
 	}
 	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeIDToken, AlgSM2, AlgES256, AlgRS256); err != nil {
 		return nil, fmt.Errorf("oidc: ID-token keys: %w", err)
@@ -76,6 +82,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
 	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
 		derive("csrf"), derive("authz"), derive("session"), derive("pairwise-subject")
+	s.csrf = httpkit.CSRF{Key: s.keys.csrf, Cookies: s.cookies, Cookie: csrfCookieName}
 	s.accounts, err = accounts.New(accounts.Config{
 		Store: s.store, Keyring: s.kr, Now: s.now, Logger: s.log,
 		PasswordParams:       cfg.PasswordParams,
@@ -230,25 +237,22 @@ func (s *Server) routes() {
 	s.mux = mux
 }
 
+// csp is the provider's Content-Security-Policy: its pages load nothing but its own stylesheet
+// (and images from itself); no scripts, no frames, no base URI.
+const csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // Handler returns the HTTP handler of every endpoint, under the issuer's path. It sets the
-// security headers of every response: Content-Security-Policy with frame-ancestors 'none',
-// X-Frame-Options DENY, X-Content-Type-Options nosniff, Referrer-Policy no-referrer,
-// Cache-Control no-store (discovery, JWKS and the stylesheet override it), and
-// Strict-Transport-Security for https issuers.
+// security headers of every response (httpkit.SecurityHeaders): Content-Security-Policy csp
+// (frame-ancestors 'none'), X-Frame-Options DENY, X-Content-Type-Options nosniff,
+// Referrer-Policy no-referrer, Cache-Control no-store (discovery, JWKS and the stylesheet
+// override it), and Strict-Transport-Security for https issuers (without InsecureCookies). It
+// bounds every request body to maxBody bytes.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		if s.secureCookies {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
-		}
+	headers := httpkit.SecurityHeaders{CSP: csp, HSTS: s.cookies.Secure}
+	return headers.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		s.mux.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // url returns the absolute URL of a route.

@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
@@ -23,7 +23,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			s.metrics.errors.WithLabelValues("token", "invalid_request").Inc()
-			s.writeJSONError(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
+			oauthJSON.Error(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
 			return
 		}
 		s.tokenError(ctx, w, r, nil, "", fosite.ErrInvalidRequest.WithHint("The request body is malformed."))
@@ -212,7 +212,7 @@ func (s *Server) tokenError(ctx context.Context, w http.ResponseWriter, r *http.
 		// interval by the readiness monitor (storage/health), not once per request.
 		err, level = errUnavailable.WithWrap(err), s.log.DebugContext
 		rfc = fosite.ErrorToRFC6749Error(err)
-		w.Header().Set("Retry-After", retryAfter)
+		httpkit.SetRetryAfter(w)
 	}
 	cause := ""
 	if c := rfc.Unwrap(); c != nil {
@@ -278,7 +278,7 @@ type introspection struct {
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
-		s.writeJSONError(w, http.StatusBadRequest, "invalid_request", "malformed body")
+		oauthJSON.Error(w, http.StatusBadRequest, "invalid_request", "malformed body")
 		return
 	}
 	c, err := s.authenticateClient(ctx, r, r.PostForm)
@@ -291,12 +291,12 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		if _, _, basic := r.BasicAuth(); basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="introspect"`)
 		}
-		s.writeJSONError(w, rfc.CodeField, rfc.ErrorField, rfc.GetDescription())
+		oauthJSON.Error(w, rfc.CodeField, rfc.ErrorField, rfc.GetDescription())
 		return
 	}
 	token := r.PostForm.Get("token")
 	if token == "" {
-		s.writeJSONError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		oauthJSON.Error(w, http.StatusBadRequest, "invalid_request", "token is required")
 		return
 	}
 	out := introspection{}
@@ -331,24 +331,5 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			out.Exp = ar.GetSession().GetExpiresAt(fosite.RefreshToken).Unix()
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-func (s *Server) writeJSONError(w http.ResponseWriter, status int, code, desc string) {
-	body := map[string]string{"error": code}
-	if desc != "" {
-		body["error_description"] = desc
-	}
-	writeJSON(w, status, body)
+	oauthJSON.Write(w, http.StatusOK, out)
 }

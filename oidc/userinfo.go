@@ -37,13 +37,13 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	token := bearerToken(r)
 	if token == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo"`)
-		s.writeJSONError(w, http.StatusUnauthorized, "invalid_request", "bearer access token required")
+		oauthJSON.Error(w, http.StatusUnauthorized, "invalid_request", "bearer access token required")
 		return
 	}
 	invalid := func(desc string) {
 		s.metrics.errors.WithLabelValues("userinfo", "invalid_token").Inc()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_token"`)
-		s.writeJSONError(w, http.StatusUnauthorized, "invalid_token", desc)
+		oauthJSON.Error(w, http.StatusUnauthorized, "invalid_token", desc)
 	}
 	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &fositeadapter.Session{})
 	if unavailable(err) {
@@ -59,7 +59,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if !ok || sess.PersonID == "" || !ar.GetGrantedScopes().Has(ScopeOpenID) {
 		s.metrics.errors.WithLabelValues("userinfo", "insufficient_scope").Inc()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="insufficient_scope", scope="openid"`)
-		s.writeJSONError(w, http.StatusForbidden, "insufficient_scope", "the access token was not granted the openid scope")
+		oauthJSON.Error(w, http.StatusForbidden, "insufficient_scope", "the access token was not granted the openid scope")
 		return
 	}
 	p, err := s.store.GetPerson(ctx, sess.PersonID)
@@ -71,7 +71,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if err != nil {
 		s.log.ErrorContext(ctx, "userinfo: read person", "err", err)
-		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
+		oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
 		return
 	}
 	claims := map[string]any{"sub": sess.Subject}
@@ -81,8 +81,8 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := personClaims(s.accounts, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
 		s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
-		s.writeJSONError(w, http.StatusInternalServerError, "server_error", "")
+		oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, claims)
+	oauthJSON.Write(w, http.StatusOK, claims)
 }

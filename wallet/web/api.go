@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/wallet"
 )
@@ -17,21 +18,10 @@ import (
 // maxAPIBody bounds a JSON request body, in bytes.
 const maxAPIBody = 4 << 10
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
-}
-
-// writeAPIError writes {"error": code, "error_description": desc}.
-func writeAPIError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
-}
+// apiJSON is the dialect of the wallet's JSON answers (the API, /code.json): every body ends
+// with a newline, and errors are {"error": code, "error_description": desc} with the
+// description always present, "" when there is none.
+var apiJSON = httpkit.JSON{Newline: true, EmptyDescription: true}
 
 func (s *Server) writeAuthError(w http.ResponseWriter, e *authError) {
 	if e.status == http.StatusUnauthorized || e.status == http.StatusForbidden {
@@ -44,7 +34,7 @@ func (s *Server) writeAuthError(w http.ResponseWriter, e *authError) {
 		}
 		w.Header().Set("WWW-Authenticate", v)
 	}
-	writeAPIError(w, e.status, e.code, e.desc)
+	apiJSON.Error(w, e.status, e.code, e.desc)
 }
 
 // licenceJSON is a licence in the API: masked, like the pages.
@@ -73,8 +63,7 @@ func (s *Server) handleAPILicences(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, err := s.svc.LicencesByIndex(r.Context(), p.index)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "api: list licences", "err", err.Error())
-		writeAPIError(w, http.StatusInternalServerError, "server_error", "")
+		s.apiServerError(w, r, "api: list licences", err)
 		return
 	}
 	out := make([]licenceJSON, 0, len(recs))
@@ -91,7 +80,7 @@ func (s *Server) handleAPILicences(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, j)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"licences": out})
+	apiJSON.Write(w, http.StatusOK, map[string]any{"licences": out})
 }
 
 // codeRequestJSON is the body of POST /api/v1/codes.
@@ -109,7 +98,9 @@ type codeRequestJSON struct {
 // 4 KiB, unknown members refused) → 200 codeJSON, or a JSON error: 400 invalid_request, 401
 // invalid_token, 403 insufficient_scope, 404 not_found, 409 licence_revoked /
 // licence_suspended / licence_expired / licence_not_yet_valid / ambiguous_kind, 413, 415,
-// 422 mixed_holders / licence_count / too_long / out_of_scope, 503.
+// 422 mixed_holders / licence_count / too_long / out_of_scope, 503 temporarily_unavailable (the
+// identity provider cannot be reached, or the wallet's database refuses writes: with
+// Retry-After), 500 server_error.
 func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	p, aerr := s.authenticate(r.Context(), r)
 	if aerr != nil {
@@ -117,7 +108,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeAPIError(w, http.StatusUnsupportedMediaType, "invalid_request", "the body must be application/json")
+		apiJSON.Error(w, http.StatusUnsupportedMediaType, "invalid_request", "the body must be application/json")
 		return
 	}
 	var body *codeRequestJSON
@@ -130,71 +121,69 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeAPIError(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the body is larger than %d bytes", maxAPIBody))
+			apiJSON.Error(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the body is larger than %d bytes", maxAPIBody))
 			return
 		}
 		s.log.InfoContext(r.Context(), "api: codes: bad body", "err", err.Error())
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", "the body is not a code request: malformed JSON, an unknown member, a wrong type or data after the object")
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", "the body is not a code request: malformed JSON, an unknown member, a wrong type or data after the object")
 		return
 	}
 	if body == nil {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", `the body is null: send a code request object, e.g. {"kinds":["resident-id"]}`)
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", `the body is null: send a code request object, e.g. {"kinds":["resident-id"]}`)
 		return
 	}
 	if len(body.Kinds) == 0 && len(body.Licences) == 0 {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", `the request names no licence: give kinds (e.g. "kinds":["resident-id"]) or licences (IDs from GET /api/v1/licences)`)
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", `the request names no licence: give kinds (e.g. "kinds":["resident-id"]) or licences (IDs from GET /api/v1/licences)`)
 		return
 	}
 	req := wallet.CodeRequest{IDs: body.Licences, Fields: body.Fields}
 	if body.PrefetchSeconds < 0 || body.PrefetchSeconds > int64(qr.PrefetchMaxValidity/time.Second) {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("prefetch_seconds must be 0 (an ordinary 60 s code) to %d", int64(qr.PrefetchMaxValidity/time.Second)))
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("prefetch_seconds must be 0 (an ordinary 60 s code) to %d", int64(qr.PrefetchMaxValidity/time.Second)))
 		return
 	}
 	req.Prefetch = time.Duration(body.PrefetchSeconds) * time.Second
 	for _, k := range body.Kinds {
 		kind, err := credentials.ParseKind(k)
 		if err != nil {
-			writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown kind %q (known: %s)", k, wallet.KindList()))
+			apiJSON.Error(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown kind %q (known: %s)", k, wallet.KindList()))
 			return
 		}
 		req.Kinds = append(req.Kinds, kind)
 	}
 	if len(req.Kinds)+len(req.IDs) > maxSelection {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("at most %d licences per code", maxSelection))
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("at most %d licences per code", maxSelection))
 		return
 	}
 	if req.Profile, err = wallet.ParseProfile(body.Profile); err != nil {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown profile %q (want masked, full or bundle)", body.Profile))
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown profile %q (want masked, full or bundle)", body.Profile))
 		return
 	}
 	if body.Fields != nil && req.Profile != qr.ProfileFullRegistration {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", `fields can be chosen only with the full profile ("profile":"full"); leave fields out for masked and bundle codes`)
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", `fields can be chosen only with the full profile ("profile":"full"); leave fields out for masked and bundle codes`)
 		return
 	}
 	if req.Prefetch != 0 && ((req.Profile != 0 && req.Profile != qr.ProfileMaskedIdentity) || len(req.Kinds)+len(req.IDs) != 1) {
-		writeAPIError(w, http.StatusBadRequest, "invalid_request", `prefetch_seconds: only a masked code of one licence may be pre-fetched (one kind or licence, "profile" absent or "masked")`)
+		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", `prefetch_seconds: only a masked code of one licence may be pre-fetched (one kind or licence, "profile" absent or "masked")`)
 		return
 	}
 	m, err := s.svc.Mint(r.Context(), p.index, req, wallet.Actor{Subject: p.sub, ClientID: p.clientID})
 	if err != nil {
 		pr, known := problemOf(err)
 		if !known {
-			s.log.ErrorContext(r.Context(), "api: mint", "err", err.Error())
-			writeAPIError(w, http.StatusInternalServerError, "server_error", "")
+			s.apiServerError(w, r, "api: mint", err)
 			return
 		}
 		s.log.InfoContext(r.Context(), "api: mint refused", "error", pr.code, "err", err.Error())
-		writeAPIError(w, pr.status, pr.code, apiDescription(pr))
+		apiJSON.Error(w, pr.status, pr.code, apiDescription(pr))
 		return
 	}
 	out, err := s.codeJSON(m)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "api: render", "err", err.Error())
-		writeAPIError(w, http.StatusInternalServerError, "server_error", "")
+		s.apiServerError(w, r, "api: render", err)
 		return
 	}
 	out.ExpiresLocal = ""
-	writeJSON(w, http.StatusOK, out)
+	apiJSON.Write(w, http.StatusOK, out)
 }
 
 // apiDescriptions are the public texts of the API errors, by error code. The cause (a Go

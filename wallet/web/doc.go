@@ -17,7 +17,10 @@
 //     (wallet.Service.StatusList) for verifiers.
 //
 // Errors of the core are shown as a public message (page text or API error code); the cause
-// goes to the log only. Logs carry opaque subjects, client IDs, licence IDs and causes —
+// goes to the log only. While the database refuses writes or cannot be reached
+// (storage.ErrUnavailable) every answer that needs it is 503 with Retry-After: the plain
+// "temporarily unavailable" page, or the API error temporarily_unavailable; these are logged
+// at debug only, the readiness monitor counting them (docs/design/storage-faults.md). Logs carry opaque subjects, client IDs, licence IDs and causes —
 // never names, numbers, tokens or cookies.
 //
 // cmd/internal/walletserver builds a Server, with its wallet.Service, for `wallet serve` and

@@ -58,10 +58,11 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (l *lateHandler) set(h http.Handler) { l.mu.Lock(); l.h = h; l.mu.Unlock() }
 
-// world is the identity provider and the wallet on one SQLite store, over real HTTP.
+// world is the identity provider and the wallet on one SQLite store (or each on its own, see
+// worldOptions.walletStore), over real HTTP.
 type world struct {
-	store     storage.Storage
-	kr        *keyring.Keyring
+	store     storage.Storage  // the provider's store, and the wallet's unless it has its own
+	kr        *keyring.Keyring // the keyring on store
 	svc       *wallet.Service
 	idp, wal  *httptest.Server
 	srv       *web.Server
@@ -106,6 +107,21 @@ func newWorldAlg(t *testing.T, alg string) *world {
 // and the wallet's configuration (which accepts API tokens of the mobile app) changed by mod.
 func newWorldWith(t *testing.T, alg string, mod func(*web.Config)) *world {
 	t.Helper()
+	return newWorldOpts(t, worldOptions{alg: alg, mod: mod})
+}
+
+// worldOptions say how newWorldOpts builds a world.
+type worldOptions struct {
+	alg string            // the ID-token algorithm the wallet client is registered for
+	mod func(*web.Config) // changes the wallet's configuration; nil: none
+	// walletStore, when not nil, is the wallet's own store (licences, keys, sessions), apart
+	// from the provider's: a fault of one does not touch the other.
+	walletStore storage.Storage
+}
+
+func newWorldOpts(t *testing.T, o worldOptions) *world {
+	t.Helper()
+	alg, mod := o.alg, o.mod
 	ctx := context.Background()
 	w := &world{store: storagetest.SQLite(t)}
 	kek, err := smcrypto.GenerateKEK(nil)
@@ -158,7 +174,13 @@ func newWorldWith(t *testing.T, alg string, mod func(*web.Config)) *world {
 
 	w.logs = &syncBuffer{}
 	walletLog := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w.svc, err = wallet.NewService(ctx, wallet.ServiceConfig{Store: w.store, Keyring: w.kr, Logger: walletLog})
+	walletStore, walletKR := w.store, w.kr
+	if o.walletStore != nil {
+		walletStore = o.walletStore
+		walletKR, err = keyring.Open(ctx, walletStore, kek)
+		must(t, err)
+	}
+	w.svc, err = wallet.NewService(ctx, wallet.ServiceConfig{Store: walletStore, Keyring: walletKR, Logger: walletLog})
 	must(t, err)
 	data, err := os.ReadFile("../../docs/examples/licences.jsonl")
 	must(t, err)

@@ -31,8 +31,7 @@ func (s *Server) handleLang(w http.ResponseWriter, r *http.Request) {
 	if l != langEN {
 		l = langZH
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	s.cookies.SetUnprefixed(w, cookieLang, l, 365*24*3600) // one name over http and https
 	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 }
 
@@ -86,6 +85,7 @@ var texts = map[string]map[string]string{
 		"noIDNumber":       "统一身份认证未提供身份证号码，无法查询证照。",
 		"badForm":          "表单已失效，请返回重试。",
 		"server":           "服务器内部错误，请稍后再试。",
+		"unavailable":      "服务暂时不可用，请稍后再试。",
 		"notFound":         "没有找到该证照。",
 		"licenceRevoked":   "该证照已吊销，不能亮证。",
 		"licenceSuspended": "该证照已暂扣或冻结，不能亮证。",
@@ -140,6 +140,7 @@ var texts = map[string]map[string]string{
 		"noIDNumber":       "The identity service did not release your ID number, so your licences cannot be found.",
 		"badForm":          "The form has expired; go back and try again.",
 		"server":           "Internal error; try again later.",
+		"unavailable":      "The service is temporarily unavailable. Please try again in a moment.",
 		"notFound":         "Licence not found.",
 		"licenceRevoked":   "This licence is revoked and cannot be shown.",
 		"licenceSuspended": "This licence is suspended and cannot be shown.",

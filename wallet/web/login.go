@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tongban/tongban/idnumber"
+	"github.com/tongban/tongban/internal/httpkit"
 )
 
 // handleLogin starts the authorization code flow (OIDC Core §3.1) with PKCE S256 (RFC 7636),
@@ -22,7 +23,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ls := loginState{
-		State: randomToken(16), Nonce: randomToken(16), Verifier: oauth2.GenerateVerifier(),
+		State: httpkit.RandomString(16), Nonce: httpkit.RandomString(16), Verifier: oauth2.GenerateVerifier(),
 		Next: localPath(r.URL.Query().Get("next")), Expires: s.now().Add(loginStateLifetime).Unix(),
 	}
 	v, err := s.seal(ls, aadLogin)
@@ -30,7 +31,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "login: seal state", err)
 		return
 	}
-	s.setCookie(w, cookieLogin, v, int(loginStateLifetime.Seconds()))
+	s.cookies.Set(w, cookieLogin, v, int(loginStateLifetime.Seconds()))
 	u := st.oauth.AuthCodeURL(ls.State, oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier),
 		oauth2.SetAuthURLParam("ui_locales", uiLocale(s.lang(r))))
 	http.Redirect(w, r, u, http.StatusSeeOther)
@@ -45,7 +46,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var ls loginState
 	ok := s.unseal(r, cookieLogin, aadLogin, &ls)
-	s.setCookie(w, cookieLogin, "", -1)
+	s.cookies.Clear(w, cookieLogin)
 	if !ok || s.now().Unix() >= ls.Expires ||
 		subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(ls.State)) != 1 {
 		s.renderMessage(w, r, http.StatusBadRequest, "loginExpired")
@@ -114,7 +115,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	sess := session{
 		Sub: idt.Subject, Index: s.svc.HolderIndex(pc.IDNumber),
 		Name: idnumber.MaskName(pc.Name), Number: maskNumber(pc.IDNumber, pc.IDNumberType),
-		SID: randomToken(16), Expires: s.now().Add(s.cfg.SessionLifetime).Unix(),
+		SID: httpkit.RandomString(16), Expires: s.now().Add(s.cfg.SessionLifetime).Unix(),
 	}
 	v, err := s.seal(sess, aadSession)
 	if err != nil {
@@ -125,7 +126,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "callback: store session", err)
 		return
 	}
-	s.setCookie(w, cookieSession, v, int(s.cfg.SessionLifetime.Seconds()))
+	s.cookies.Set(w, cookieSession, v, int(s.cfg.SessionLifetime.Seconds()))
 	s.log.InfoContext(ctx, "login", "sub", idt.Subject)
 	http.Redirect(w, r, ls.Next, http.StatusSeeOther)
 }
@@ -153,12 +154,16 @@ func maskNumber(n, typ string) string {
 // holder's name and ID number, which must not end up in browser history or access logs.
 // Without a hint the provider asks the person to confirm the logout.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	sess := s.session(r)
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		s.serverError(w, r, "logout: session", err)
+		return
+	}
 	if sess == nil {
 		http.Redirect(w, r, pathHome, http.StatusSeeOther)
 		return
 	}
-	if !s.checkCSRF(r, sess) {
+	if !s.csrf.Check(r, csrfLogout, sess.SID) {
 		s.renderMessage(w, r, http.StatusForbidden, "badForm")
 		return
 	}
@@ -166,7 +171,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "logout: end session", err)
 		return
 	}
-	s.setCookie(w, cookieSession, "", -1)
+	s.cookies.Clear(w, cookieSession)
 	s.log.InfoContext(r.Context(), "logout", "sub", sess.Sub)
 	st, err := s.idp.state(r.Context())
 	if err != nil || st.endSession == "" {
@@ -181,7 +186,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	qv := u.Query()
 	qv.Del("id_token_hint")
 	qv.Set("client_id", s.cfg.ClientID)
-	qv.Set("state", randomToken(16))
+	qv.Set("state", httpkit.RandomString(16))
 	qv.Set("post_logout_redirect_uri", s.PostLogoutRedirectURL())
 	qv.Set("ui_locales", uiLocale(s.lang(r)))
 	u.RawQuery = qv.Encode()

@@ -99,7 +99,7 @@ func (s *Server) newPage(r *http.Request, sess *session) *pageData {
 	lang := s.lang(r)
 	d := &pageData{Lang: lang, T: texts[lang], Session: sess}
 	if sess != nil {
-		d.CSRF = s.csrf(sess)
+		d.CSRF = s.csrf.Token(csrfLogout, sess.SID)
 	}
 	d.LangHref, d.LangLabel = langSwitch(r, lang)
 	return d
@@ -117,17 +117,30 @@ func (s *Server) render(w http.ResponseWriter, status int, t *template.Template,
 	_, _ = w.Write(buf.Bytes())
 }
 
-// renderMessage shows the text with key (texts) as a page with status.
+// renderMessage shows the text with key (texts) as a page with status, with the browser's
+// session (if any) in the header.
 func (s *Server) renderMessage(w http.ResponseWriter, r *http.Request, status int, key string) {
-	d := s.newPage(r, s.session(r))
+	s.renderMessageFor(w, r, s.session(r), status, key)
+}
+
+// renderMessageFor is renderMessage with sess in the header (nil: none).
+func (s *Server) renderMessageFor(w http.ResponseWriter, r *http.Request, sess *session, status int, key string) {
+	d := s.newPage(r, sess)
 	d.Message, d.IsError = d.T[key], status >= 400
 	s.render(w, status, s.pages.message, d)
 }
 
-// serverError logs the cause and shows the generic error page.
+// serverError answers a page request that failed for a reason of the server (serverProblem):
+// while the database refuses writes, 503 with Retry-After and the plain "temporarily
+// unavailable" page, logged at debug and without a session lookup; else 500 and the generic
+// error page, with the cause logged at error under what.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	s.log.ErrorContext(r.Context(), what, "err", err.Error())
-	s.renderMessage(w, r, http.StatusInternalServerError, "server")
+	p := s.serverProblem(w, r, what, err)
+	if p == problemUnavailable {
+		s.renderMessageFor(w, r, nil, p.status, p.key)
+		return
+	}
+	s.renderMessage(w, r, p.status, p.key)
 }
 
 func (s *Server) licenceView(rec wallet.Record, lang string) licenceView {

@@ -18,6 +18,8 @@ type problem struct {
 }
 
 // problems maps the errors of wallet.Service.Mint and of request parsing, first match wins.
+// Failures of the server, storage.ErrUnavailable included, are not here: serverProblem
+// answers them.
 var problems = []struct {
 	err error
 	p   problem
@@ -47,5 +49,5 @@ func problemOf(err error) (problem, bool) {
 			return p.p, true
 		}
 	}
-	return problem{http.StatusInternalServerError, "server", "server_error"}, false
+	return problemServer, false
 }

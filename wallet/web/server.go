@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/wallet"
@@ -103,10 +104,10 @@ type Server struct {
 	idp       *idp
 	log       *slog.Logger
 	now       func() time.Time
-	public    string // PublicURL without a trailing slash
-	issuerOrg string // scheme://host of the issuer, for form-action
-	secure    bool
-	csrfKey   []byte
+	public    string          // PublicURL without a trailing slash
+	issuerOrg string          // scheme://host of the issuer, for form-action
+	cookies   httpkit.Cookies // Secure, with the __Host- prefix, when PublicURL is https
+	csrf      httpkit.CSRF    // the logout form's tokens, bound to the session's SID
 	pages     *pages
 
 	cookieAEAD *smcrypto.SM4GCM      // seals the cookies (key derived for them alone)
@@ -199,13 +200,14 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, svc: cfg.Service, log: cfg.Logger, now: cfg.Now,
-		public: public, issuerOrg: iss.Scheme + "://" + iss.Host, secure: pub.Scheme == "https",
-		csrfKey:    derive("csrf"),
+		public: public, issuerOrg: iss.Scheme + "://" + iss.Host,
+		cookies:    httpkit.Cookies{Secure: pub.Scheme == "https"},
 		cookieAEAD: cookieAEAD,
 		sessionKey: derive("session-id"),
 		sessions:   cfg.Sessions,
 		tokens:     newTokenCache(cfg.TokenCacheTTL, cfg.Now),
 	}
+	s.csrf = httpkit.CSRF{Key: derive("csrf"), Cookies: s.cookies}
 	s.idp = &idp{
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), clientID: cfg.ClientID, secret: cfg.ClientSecret,
 		redirect: s.RedirectURL(), alg: cfg.IDTokenAlg, hc: cfg.HTTPClient, now: cfg.Now,
@@ -260,27 +262,16 @@ func (s *Server) routes() {
 	s.mux = mux
 }
 
-// Handler returns the handler of every route. Every response carries
-// Content-Security-Policy (scripts, styles and fetches from the wallet itself only, images
-// from itself and data: URIs, forms to itself and the provider, frame-ancestors 'none'),
-// X-Frame-Options DENY, X-Content-Type-Options nosniff, Referrer-Policy no-referrer and
-// Cache-Control no-store (the static assets and the trust list override it), and
-// Strict-Transport-Security when PublicURL is https.
+// Handler returns the handler of every route. Every response carries the security headers
+// of httpkit.SecurityHeaders: Content-Security-Policy (scripts, styles and fetches from the
+// wallet itself only, images from itself and data: URIs, forms to itself and the provider,
+// frame-ancestors 'none'), X-Frame-Options DENY, X-Content-Type-Options nosniff,
+// Referrer-Policy no-referrer and Cache-Control no-store (the static assets and the trust list
+// override it), and Strict-Transport-Security when PublicURL is https.
 func (s *Server) Handler() http.Handler {
 	csp := "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; " +
 		"form-action 'self' " + s.issuerOrg + "; frame-ancestors 'none'; base-uri 'none'"
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", csp)
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		if s.secure {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
-		}
-		s.mux.ServeHTTP(w, r)
-	})
+	return httpkit.SecurityHeaders{CSP: csp, HSTS: s.cookies.Secure}.Wrap(s.mux)
 }
 
 // Ready reports whether the wallet can serve: storage answers (through the trust list, which

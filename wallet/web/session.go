@@ -2,11 +2,11 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -21,8 +21,8 @@ import (
 // own expiry. A login is also stored server-side (Config.Sessions) under a keyed hash of its
 // random SID: a session cookie counts only while its row exists, and logout deletes the row,
 // so a copy of the cookie is dead after logout. With an https PublicURL the cookies get the
-// __Host- prefix (Secure, Path=/, no Domain). The names differ from the provider's (tb_*),
-// which may share the host in development.
+// __Host- prefix (Secure, Path=/, no Domain: httpkit.Cookies), except tbw_lang. The names
+// differ from the provider's (tb_*), which may share the host in development.
 const (
 	cookieSession = "tbw_session" // the login: sealed session
 	cookieLogin   = "tbw_login"   // a login in progress: sealed loginState
@@ -33,6 +33,10 @@ const (
 )
 
 var b64 = base64.RawURLEncoding
+
+// csrfLogout is the CSRF purpose of the logout form, the wallet's one form (httpkit.CSRF):
+// its tokens are bound to the session's random SID.
+const csrfLogout = "logout"
 
 // session is a wallet login. It holds the holder's blind index rather than the ID number,
 // and the masked name and number for display. It does not keep the ID token (which holds
@@ -57,20 +61,6 @@ type loginState struct {
 
 const loginStateLifetime = 10 * time.Minute
 
-func (s *Server) cookieName(base string) string {
-	if s.secure {
-		return "__Host-" + base
-	}
-	return base
-}
-
-func (s *Server) setCookie(w http.ResponseWriter, base, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
-		Name: s.cookieName(base), Value: value, Path: "/", MaxAge: maxAge,
-		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
-}
-
 // seal encrypts v as a cookie value.
 func (s *Server) seal(v any, aad string) (string, error) {
 	b, err := json.Marshal(v)
@@ -86,11 +76,11 @@ func (s *Server) seal(v any, aad string) (string, error) {
 
 // unseal decrypts a cookie value into v; false when absent, tampered or not JSON.
 func (s *Server) unseal(r *http.Request, base, aad string, v any) bool {
-	c, err := r.Cookie(s.cookieName(base))
-	if err != nil || c.Value == "" || len(c.Value) > 8<<10 {
+	c := s.cookies.Value(r, base)
+	if c == "" || len(c) > 8<<10 {
 		return false
 	}
-	raw, err := b64.DecodeString(c.Value)
+	raw, err := b64.DecodeString(c)
 	if err != nil {
 		return false
 	}
@@ -101,26 +91,42 @@ func (s *Server) unseal(r *http.Request, base, aad string, v any) bool {
 	return json.Unmarshal(b, v) == nil
 }
 
-// session returns the browser's live session, or nil: the cookie must open, be unexpired and
-// name a session that is still stored (not logged out). A storage failure counts as no
-// session (logged).
-func (s *Server) session(r *http.Request) *session {
+// lookupSession returns the browser's live session, or nil: the cookie must open, be unexpired
+// and name a session that is still stored (not logged out). The error is a storage failure
+// (storage.ErrUnavailable among them), when it cannot tell.
+func (s *Server) lookupSession(r *http.Request) (*session, error) {
 	var sess session
 	if !s.unseal(r, cookieSession, aadSession, &sess) || s.now().Unix() >= sess.Expires || len(sess.Index) == 0 || sess.SID == "" {
-		return nil
+		return nil, nil
 	}
 	ctx := r.Context()
 	id := s.storedSessionID(sess.SID)
 	_, err := s.sessions.GetLoginSession(ctx, id, s.now())
 	switch {
 	case err == nil:
-		return &sess
+		return &sess, nil
 	case errors.Is(err, storage.ErrExpired):
-		_ = s.sessions.DeleteLoginSession(ctx, id)
-	case !errors.Is(err, storage.ErrNotFound):
-		s.log.ErrorContext(ctx, "session: lookup failed", "err", err.Error())
+		_ = s.sessions.DeleteLoginSession(ctx, id) // best effort: Purge deletes it otherwise
+		return nil, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
 	}
-	return nil
+	return nil, fmt.Errorf("wallet: session lookup: %w", err)
+}
+
+// session is lookupSession for pages that only show who is logged in (a message page's
+// header): a storage failure counts as no session, logged (at debug while the database
+// refuses writes, see unavailable).
+func (s *Server) session(r *http.Request) *session {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		level := s.log.ErrorContext
+		if unavailable(err) {
+			level = s.log.DebugContext
+		}
+		level(r.Context(), "session: lookup failed", "err", err.Error())
+	}
+	return sess
 }
 
 // storedSessionID is the storage ID of a session: "wallet:" + base64url(HMAC-SM3(session key,
@@ -156,22 +162,6 @@ func (s *Server) endSession(ctx context.Context, sess *session) error {
 // replicas (and the provider) may all run it.
 func (s *Server) Purge(ctx context.Context) (int64, error) {
 	return s.sessions.DeleteExpiredLoginSessions(ctx, s.now())
-}
-
-// csrf returns the CSRF token of a session: HMAC-SM3 of its random SID.
-func (s *Server) csrf(sess *session) string {
-	return b64.EncodeToString(smcrypto.HMACSM3(s.csrfKey, []byte(sess.SID)))
-}
-
-func (s *Server) checkCSRF(r *http.Request, sess *session) bool {
-	got := r.PostFormValue("csrf")
-	return got != "" && hmac.Equal([]byte(got), []byte(s.csrf(sess)))
-}
-
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b64.EncodeToString(b)
 }
 
 // localPath returns next if it is a path on this site ("/…", not "//…" nor "/\…"), else "/".

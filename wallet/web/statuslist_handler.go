@@ -9,11 +9,12 @@ import (
 )
 
 // handleStatusList serves GET /status-list: the current signed status list
-// (application/statuslist+cwt), cacheable for its ttl (wallet.StatusListTTL).
+// (application/statuslist+cwt), cacheable for its ttl (wallet.StatusListTTL). When it cannot be
+// made: 503 "status list unavailable" (see serverProblem for the log and Retry-After).
 func (s *Server) handleStatusList(w http.ResponseWriter, r *http.Request) {
 	signed, list, err := s.svc.StatusList(r.Context())
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "status list", "err", err.Error())
+		s.serverProblem(w, r, "status list", err)
 		http.Error(w, "status list unavailable", http.StatusServiceUnavailable)
 		return
 	}

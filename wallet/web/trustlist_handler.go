@@ -6,11 +6,13 @@ import (
 )
 
 // handleTrustList serves GET /trust-list: the current signed trust list
-// (application/cose; cose-type="cose-sign1", RFC 9052 §11.2), cacheable for 5 minutes.
+// (application/cose; cose-type="cose-sign1", RFC 9052 §11.2), cacheable for 5 minutes. When
+// it cannot be made: 503 "trust list unavailable" (see serverProblem for the log and
+// Retry-After).
 func (s *Server) handleTrustList(w http.ResponseWriter, r *http.Request) {
 	signed, list, err := s.svc.TrustList(r.Context())
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "trust list", "err", err.Error())
+		s.serverProblem(w, r, "trust list", err)
 		http.Error(w, "trust list unavailable", http.StatusServiceUnavailable)
 		return
 	}

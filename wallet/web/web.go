@@ -16,7 +16,11 @@ const maxSelection = qr.MaxBundle
 
 // handleHome shows the landing page, or the holder's licences (masked) when logged in.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	sess := s.session(r)
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		s.serverError(w, r, "home: session", err)
+		return
+	}
 	d := s.newPage(r, sess)
 	if sess != nil && !s.listLicences(w, r, sess, d, "home") {
 		return
@@ -53,9 +57,14 @@ func (s *Server) listLicences(w http.ResponseWriter, r *http.Request, sess *sess
 }
 
 // requireSession returns the session, or redirects to the login (then back here) and
-// returns nil.
+// returns nil. When storage cannot tell, it answers the error page (serverError) and returns
+// nil.
 func (s *Server) requireSession(w http.ResponseWriter, r *http.Request) *session {
-	sess := s.session(r)
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		s.serverError(w, r, "session: lookup", err)
+		return nil
+	}
 	if sess == nil {
 		http.Redirect(w, r, pathLogin+"?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
 	}
@@ -149,30 +158,41 @@ func (s *Server) codeJSON(m wallet.Minted) (*codeJSON, error) {
 }
 
 // handleCodeJSON mints a fresh code for the code page's script (session cookie; same query as
-// /show). Errors are JSON {"error","error_description"}.
+// /show). Errors are JSON {"error","error_description"}, the description in the page's
+// language (the script shows it): 401 login_required, the refusals of problems, 503
+// temporarily_unavailable (with Retry-After) while the database refuses writes, 500
+// server_error.
 func (s *Server) handleCodeJSON(w http.ResponseWriter, r *http.Request) {
-	sess := s.session(r)
 	lang := s.lang(r)
+	fail := func(what string, err error) {
+		p := s.serverProblem(w, r, what, err)
+		apiJSON.Error(w, p.status, p.code, texts[lang][p.key])
+	}
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		fail("code.json: session", err)
+		return
+	}
 	if sess == nil {
-		writeAPIError(w, http.StatusUnauthorized, "login_required", texts[lang]["loginFirst"])
+		apiJSON.Error(w, http.StatusUnauthorized, "login_required", texts[lang]["loginFirst"])
 		return
 	}
 	_, m, err := s.mintSelection(r, sess)
 	if err != nil {
 		p, known := problemOf(err)
 		if !known {
-			s.log.ErrorContext(r.Context(), "code.json: mint", "err", err.Error())
+			fail("code.json: mint", err)
+			return
 		}
-		writeAPIError(w, p.status, p.code, texts[lang][p.key])
+		apiJSON.Error(w, p.status, p.code, texts[lang][p.key])
 		return
 	}
 	out, err := s.codeJSON(m)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "code.json: render", "err", err.Error())
-		writeAPIError(w, http.StatusInternalServerError, "server_error", texts[lang]["server"])
+		fail("code.json: render", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	apiJSON.Write(w, http.StatusOK, out)
 }
 
 // handleCodePNG mints a fresh code and returns it as a PNG download (code.png).
