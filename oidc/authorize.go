@@ -314,7 +314,7 @@ func (s *Server) hasConsent(ctx context.Context, personID, clientID string, scop
 	c, err := s.store.GetConsent(ctx, personID, clientID)
 	if err != nil {
 		if !errors.Is(err, storage.ErrNotFound) {
-			s.log.ErrorContext(ctx, "read consent", "client_id", clientID, "err", err)
+			s.logFailure(ctx, "read consent", err, "client_id", clientID)
 		}
 		return false
 	}

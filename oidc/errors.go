@@ -73,6 +73,17 @@ var errUnavailable = &fosite.RFC6749Error{
 // without a trailing newline, and no error_description member when there is none.
 var oauthJSON = httpkit.JSON{}
 
+// logFailure logs a storage failure the request goes on despite (or answers with a page of its
+// own): at ERROR, or at debug while the database refuses writes (the readiness monitor counts
+// those and logs them once per interval, see unavailable).
+func (s *Server) logFailure(ctx context.Context, msg string, err error, args ...any) {
+	level := s.log.ErrorContext
+	if unavailable(err) {
+		level = s.log.DebugContext
+	}
+	level(ctx, msg, append(args, "err", err)...)
+}
+
 // writeUnavailable writes errUnavailable as JSON with Retry-After (httpkit.RetryAfter).
 func (s *Server) writeUnavailable(w http.ResponseWriter) {
 	httpkit.SetRetryAfter(w)

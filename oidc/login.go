@@ -55,13 +55,19 @@ func (s *Server) readPostedForm(w http.ResponseWriter, r *http.Request) (postedF
 }
 
 // useOnce marks the form as used (storage.Nonces namespace ns, see useForm). A form submitted
-// a second time gets the expired-request page and false.
+// a second time gets the expired-request page and false; a storage failure the
+// temporarily-unavailable page (pageError) and false.
 func (s *Server) useOnce(w http.ResponseWriter, r *http.Request, f postedForm, ns string) bool {
-	if s.useForm(r.Context(), ns, f.authz, f.p) {
+	err := s.useForm(r.Context(), ns, f.authz, f.p)
+	switch {
+	case err == nil:
 		return true
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		s.log.InfoContext(r.Context(), strings.TrimSuffix(ns, "-form")+" form submitted twice", "client_id", f.q.Get("client_id"))
+		s.renderError(w, r, http.StatusBadRequest, f.lang, msgRequestExpired)
+	default:
+		s.pageError(r.Context(), w, r, f.lang, "record form submission", err)
 	}
-	s.log.InfoContext(r.Context(), strings.TrimSuffix(ns, "-form")+" form submitted twice", "client_id", f.q.Get("client_id"))
-	s.renderError(w, r, http.StatusBadRequest, f.lang, msgRequestExpired)
 	return false
 }
 
@@ -156,7 +162,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		acr = ACRMultiFactor
 	}
 	if _, err := s.endSession(ctx, w, r); err != nil {
-		s.log.ErrorContext(ctx, "end previous session", "err", err)
+		s.logFailure(ctx, "end previous session", err)
 	}
 	if err := s.startSession(ctx, w, storage.LoginSession{
 		PersonID: person.ID, AuthTime: now, ACR: acr, AMR: amr,
@@ -189,6 +195,6 @@ func firstNonEmpty(v ...string) string {
 func (s *Server) appendAudit(ctx context.Context, e storage.AuditEvent) {
 	e.Time = s.now()
 	if _, err := s.store.AppendAudit(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "audit append failed", "action", e.Action, "err", err)
+		s.logFailure(ctx, "audit append failed", err, "action", e.Action)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -83,13 +82,10 @@ func (s *Server) consentedBy(p pendingAuth, ls *storage.LoginSession) bool {
 }
 
 // useForm marks the pending request v of a posted login or consent form as used
-// (storage.Nonces, namespace ns, until it expires); a second submission of the same form —
-// e.g. "allow" after "deny" — gets false.
-func (s *Server) useForm(ctx context.Context, ns, v string, p pendingAuth) bool {
+// (storage.Nonces, namespace ns, until it expires). A second submission of the same form —
+// e.g. "allow" after "deny" — gets an error wrapping storage.ErrAlreadyUsed; a storage failure
+// is returned as is (the form stays unused, so it can be submitted again).
+func (s *Server) useForm(ctx context.Context, ns, v string, p pendingAuth) error {
 	_, mac, _ := strings.Cut(v, ".")
-	err := s.store.UseNonce(ctx, ns, mac, time.UnixMicro(p.Expires))
-	if err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
-		s.log.ErrorContext(ctx, "record form submission", "err", err)
-	}
-	return err == nil
+	return s.store.UseNonce(ctx, ns, mac, time.UnixMicro(p.Expires))
 }

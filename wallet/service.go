@@ -208,11 +208,18 @@ type Actor struct {
 var Operator = Actor{Subject: "operator"}
 
 // audit appends an audit event; a failure is logged, not returned: the action has happened.
+// While the database refuses writes (storage.ErrUnavailable) it is logged at debug level: the
+// store counts the refusal and the readiness monitor (storage/health) reports the count once
+// per interval, rather than one ERROR line per request.
 func (s *Service) audit(ctx context.Context, a Actor, action, subject, detail string) {
 	_, err := s.store.AppendAudit(ctx, storage.AuditEvent{
 		Time: s.now().UTC(), Actor: a.Subject, Action: action, Subject: subject, ClientID: a.ClientID, Detail: detail,
 	})
 	if err != nil {
-		s.log.ErrorContext(ctx, "audit append failed", "action", action, "subject", subject, "err", err.Error())
+		level := s.log.ErrorContext
+		if errors.Is(err, storage.ErrUnavailable) {
+			level = s.log.DebugContext
+		}
+		level(ctx, "audit append failed", "action", action, "subject", subject, "err", err.Error())
 	}
 }

@@ -73,6 +73,13 @@ func TestDiskFull(t *testing.T) {
 	if unavailableAuthz == 0 || unavailableToken == 0 {
 		t.Fatal("the authorization and token endpoints did not both refuse requests on a full disk")
 	}
+	// A person logging in meets the plain "temporarily unavailable" page, not "request
+	// expired": the login form's single-use mark could not be stored.
+	b2 := newTestBrowser(t)
+	p := b2.LoginAndConsent(b2.Get(newAuthRequest(t, s.base).url), testIDNumber, testPassword)
+	if p.Status != http.StatusServiceUnavailable || !strings.Contains(p.Body, "服务暂时不可用") {
+		t.Errorf("login on a full disk: %d %s: %.300s", p.Status, p.URL, p.Body)
+	}
 	for readyz() != http.StatusServiceUnavailable {
 		if time.Since(filled) > 5*time.Second {
 			t.Fatal("/readyz still ready 5 s after the disk filled up")
