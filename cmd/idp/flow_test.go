@@ -81,7 +81,22 @@ func redeemForm(code, verifier string) url.Values {
 // postToken posts form to base's token endpoint as "rp" and returns the status, the decoded
 // JSON and the Retry-After header.
 func postToken(t *testing.T, base, secret string, form url.Values) (int, map[string]any, string) {
-	req, _ := http.NewRequest("POST", base+"/token", strings.NewReader(form.Encode()))
+	return postAs(t, base+"/token", secret, form)
+}
+
+// introspect asks base's introspection endpoint, as "rp", whether token is active.
+func introspect(t *testing.T, base, secret, token string) bool {
+	t.Helper()
+	status, out, _ := postAs(t, base+"/introspect", secret, url.Values{"token": {token}})
+	if status != http.StatusOK {
+		t.Errorf("introspect: %d %v", status, out)
+	}
+	return out["active"] == true
+}
+
+// postAs posts form to endpoint with "rp"'s client_secret_basic credentials.
+func postAs(t *testing.T, endpoint, secret string, form url.Values) (int, map[string]any, string) {
+	req, _ := http.NewRequest("POST", endpoint, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("rp", secret)
 	resp, err := http.DefaultClient.Do(req)

@@ -32,10 +32,7 @@ func TestReplicasRace(t *testing.T) {
 		status, out, _ := postToken(t, replicas[i%2], secret, form)
 		return status, out
 	}
-	introspectActive := func(token string) bool {
-		_, out := post(0, url.Values{"token": {token}})
-		return out["active"] == true
-	}
+	introspectActive := func(token string) bool { return introspect(t, b.base, secret, token) }
 	// race sends n copies of form at once, half to each replica, and returns the successful
 	// answers after checking the others.
 	race := func(what string, form url.Values) []map[string]any {
