@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	tboidc "github.com/tongban/tongban/oidc"
@@ -96,5 +97,90 @@ func testTokenFaults(t *testing.T, open func(testing.TB, *storagetest.Faults) st
 	}
 	if strings.Contains(e.logs.String(), "refresh token reused") {
 		t.Error("a failed refresh raised a reuse alarm")
+	}
+
+	// A revocation (a logout) with each of its statements failing in turn: 503 with
+	// Retry-After, never 200, and nothing revoked — until it runs through.
+	for n := 1; ; n++ {
+		if n > 40 {
+			t.Fatal("the revocation never succeeded")
+		}
+		f.Arm(n)
+		req, _ := http.NewRequest("POST", e.issuer+"/revoke", strings.NewReader(url.Values{"token": {rt3}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(r.client.ID, r.secret)
+		resp, err := e.hs.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		failed := f.Failed()
+		f.Arm(0)
+		if len(failed) == 0 {
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("revocation: %d", resp.StatusCode)
+			}
+			t.Logf("revocation: statements 1…%d each failed in turn; then it succeeded", n-1)
+			break
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("revocation with statement %d (%s) failing: %d, want 503 with Retry-After", n, failed[0], resp.StatusCode)
+		}
+		if !active(e.introspect(rs, rt3)) || !active(e.introspect(rs, at3)) {
+			t.Fatalf("revocation with statement %d (%s) failing revoked something", n, failed[0])
+		}
+	}
+	if active(e.introspect(rs, rt3)) || active(e.introspect(rs, at3)) {
+		t.Error("the revocation left the grant active")
+	}
+}
+
+// A logout (revocation) racing a refresh of the same grant: whichever commits first, once
+// the revocation has answered 200 nothing the grant issued is active — not the tokens the
+// refresh returned either.
+
+func TestRevokeRefreshRaceSQLite(t *testing.T) {
+	testRevokeRefreshRace(t, storagetest.SQLite(t))
+}
+
+func TestRevokeRefreshRacePostgres(t *testing.T) {
+	testRevokeRefreshRace(t, storagetest.Postgres(t))
+}
+
+func testRevokeRefreshRace(t *testing.T, store storage.Storage) {
+	e := newEnv(t, store, envOptions{})
+	_, num := e.person("竞态", "")
+	r := e.newRP(tboidc.NewClient{})
+	for round := range 20 {
+		tok := r.login(t, e.browser(), num)
+		var wg sync.WaitGroup
+		var status, revoked int
+		var out map[string]any
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			status, out = e.postForm("/token", r.client.ID, r.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+		}()
+		go func() {
+			defer wg.Done()
+			token := tok.RefreshToken
+			if round%2 == 1 {
+				token = tok.AccessToken
+			}
+			revoked, _ = e.postForm("/revoke", r.client.ID, r.secret, url.Values{"token": {token}})
+		}()
+		wg.Wait()
+		if revoked != http.StatusOK {
+			t.Fatalf("round %d: revoke: %d", round, revoked)
+		}
+		if status == http.StatusOK {
+			for _, k := range []string{"access_token", "refresh_token"} {
+				if active(e.introspect(r, out[k].(string))) {
+					t.Errorf("round %d: the %s of a refresh that raced a logout is active after it", round, k)
+				}
+			}
+		} else if status != http.StatusBadRequest || out["error"] != "invalid_grant" {
+			t.Errorf("round %d: refresh: %d %v", round, status, out)
+		}
 	}
 }

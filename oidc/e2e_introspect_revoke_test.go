@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +67,45 @@ func testRevocation(t *testing.T, e *env) {
 	}
 	if status, _ := e.postForm("/revoke", r.client.ID, "wrong", url.Values{"token": {"unknown"}}); status != 401 {
 		t.Errorf("bad client: %d", status)
+	}
+}
+
+// testRevocationOfStaleTokens: a client whose front end still holds a token its back end has
+// refreshed away can still log the person out — revoking the superseded refresh token, or the
+// superseded access token, revokes the grant's current tokens. And a refresh token presented
+// after a logout is refused without a theft alarm: a revoked grant is not a reuse.
+func testRevocationOfStaleTokens(t *testing.T, e *env) {
+	_, num := e.person("旧令", "")
+	r := e.newRP(tboidc.NewClient{})
+	refresh := func(rt string) (int, map[string]any) {
+		return e.postForm("/token", r.client.ID, r.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	}
+	for _, stale := range []string{"refresh_token", "access_token"} {
+		tok := r.login(t, e.browser(), num)
+		status, out := refresh(tok.RefreshToken)
+		if status != 200 {
+			t.Fatalf("refresh: %d %v", status, out)
+		}
+		old := map[string]string{"refresh_token": tok.RefreshToken, "access_token": tok.AccessToken}[stale]
+		if status, _ := e.postForm("/revoke", r.client.ID, r.secret, url.Values{"token": {old}}); status != 200 {
+			t.Fatalf("revoke the superseded %s: %d", stale, status)
+		}
+		if active(e.introspect(r, out["access_token"].(string))) || active(e.introspect(r, out["refresh_token"].(string))) {
+			t.Errorf("revoking the superseded %s left the grant's current tokens active", stale)
+		}
+	}
+
+	// After a logout the refresh token is refused as revoked: no reuse warning, no replay count.
+	tok := r.login(t, e.browser(), num)
+	if status, _ := e.postForm("/revoke", r.client.ID, r.secret, url.Values{"token": {tok.AccessToken}}); status != 200 {
+		t.Fatalf("revoke: %d", status)
+	}
+	before := e.counter("tongban_idp_replays_total", "kind", "refresh_token")
+	logsBefore := len(e.logs.String())
+	if status, out := refresh(tok.RefreshToken); status != 400 || out["error"] != "invalid_grant" {
+		t.Fatalf("refresh after logout: %d %v", status, out)
+	}
+	if strings.Contains(e.logs.String()[logsBefore:], "refresh token reused") || e.counter("tongban_idp_replays_total", "kind", "refresh_token") != before {
+		t.Error("a refresh after a logout was reported as a refresh-token reuse")
 	}
 }

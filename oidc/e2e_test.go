@@ -45,6 +45,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/client-credentials", testClientCredentials},
 		{"ok/introspection", testIntrospection},
 		{"ok/revocation", testRevocation},
+		{"ok/revocation-of-stale-tokens", testRevocationOfStaleTokens},
 		{"ok/jwt-access-tokens", testJWTAccessTokens},
 		{"fail/jwt-access-token-misuse", testJWTAccessTokenAttacks},
 		{"ok/pages-headers-and-locales", testPages},

@@ -144,7 +144,7 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		}
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
-	if err != nil && st.RefreshReused {
+	if err != nil && st.RefreshReused && fosite.ErrorToRFC6749Error(err).CodeField < http.StatusInternalServerError {
 		err = fosite.ErrInvalidGrant.WithWrap(err).WithHint("The refresh token was already used.")
 	}
 	return ar, resp, err
@@ -234,17 +234,44 @@ func (s *Server) tokenError(ctx context.Context, w http.ResponseWriter, r *http.
 // 200 as §2.2 asks.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	forged := false
 	// A token without a valid HMAC is unknown (§2.2: 200, nothing revoked) without a database
 	// read: otherwise a token built around a signature copied from the database and the
 	// client_id of a public client would revoke a grant.
 	if err := r.ParseForm(); err == nil {
 		tok := r.PostForm.Get("token")
-		forged := !s.strategy.AuthenticRefreshToken(tok) && !s.strategy.AuthenticAccessToken(ctx, tok)
-		ctx = fositeadapter.WithTokenState(ctx, &fositeadapter.TokenState{Forged: forged})
+		forged = !s.strategy.AuthenticRefreshToken(tok) && !s.strategy.AuthenticAccessToken(ctx, tok)
 	}
-	err := s.provider.NewRevocationRequest(ctx, r)
-	if unavailable(err) {
+	// One transaction, whose first write is the grant's row of the revoked-grant list: a
+	// refresh of the same grant running at the same time either commits first (and its new
+	// tokens are revoked too) or waits for this one (and is refused). A token already
+	// superseded still revokes its grant (TokenState.Revocation).
+	var err error
+	for attempt := 1; ; attempt++ {
+		st := &fositeadapter.TokenState{Forged: forged, Revocation: true}
+		var answer error // fosite's verdict, written after the commit
+		err = s.store.InTx(fositeadapter.WithTokenState(ctx, st), func(ctx context.Context) error {
+			answer = s.provider.NewRevocationRequest(ctx, r)
+			switch {
+			case st.StorageErr != nil: // fosite reports it only as temporarily_unavailable
+				return st.StorageErr
+			case errors.Is(answer, fosite.ErrTemporarilyUnavailable):
+				return answer
+			}
+			return nil
+		})
+		if err == nil {
+			err = answer
+			break
+		}
+		if !errors.Is(err, storage.ErrTxAborted) || attempt == maxTokenAttempts {
+			break
+		}
+	}
+	if err != nil && (unavailable(err) || errors.Is(err, fosite.ErrTemporarilyUnavailable) || fosite.ErrorToRFC6749Error(err).CodeField >= 500) {
+		// Nothing was revoked: say so (503, retry), never 200.
 		s.metrics.errors.WithLabelValues("revoke", errUnavailable.ErrorField).Inc()
+		s.logFailure(ctx, "revocation failed", err)
 		s.writeUnavailable(w)
 		return
 	}
@@ -278,6 +305,10 @@ type introspection struct {
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			oauthJSON.Error(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
+			return
+		}
 		oauthJSON.Error(w, http.StatusBadRequest, "invalid_request", "malformed body")
 		return
 	}

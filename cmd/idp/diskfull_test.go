@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,12 @@ func TestDiskFull(t *testing.T) {
 	readyz := func() int { code, _ := get(t, s.base+"/readyz"); return code }
 	if code := readyz(); code != 200 {
 		t.Fatalf("/readyz before the disk is full: %d", code)
+	}
+	// A grant to log out of while the disk is full.
+	lc, lv, _ := loginCode(t, s.base)
+	status, logout, _ := postToken(t, s.base, secret, redeemForm(lc, lv))
+	if status != 200 {
+		t.Fatalf("redeem: %d %v", status, logout)
 	}
 	logBefore := s.stderr.Len()
 	type pending struct{ code, verifier string }
@@ -73,6 +80,11 @@ func TestDiskFull(t *testing.T) {
 	if unavailableAuthz == 0 || unavailableToken == 0 {
 		t.Fatal("the authorization and token endpoints did not both refuse requests on a full disk")
 	}
+	// A logout (revocation) says it did not happen: 503, not 200; the tokens stay valid, and
+	// the logout succeeds once space is back (below).
+	if status, out, retry := postAs(t, s.base+"/revoke", secret, url.Values{"token": {logout["refresh_token"].(string)}}); status != 503 || retry == "" {
+		t.Errorf("revocation on a full disk: %d %v (Retry-After %q), want 503", status, out, retry)
+	}
 	// A person logging in meets the plain "temporarily unavailable" page, not "request
 	// expired": the login form's single-use mark could not be stored.
 	b2 := newTestBrowser(t)
@@ -106,6 +118,14 @@ func TestDiskFull(t *testing.T) {
 	// claim back, and it redeems now.
 	if status, out, _ := postToken(t, s.base, secret, redeemForm(early[0].code, early[0].verifier)); status != 200 {
 		t.Errorf("a code refused on the full disk, redeemed after: %d %v", status, out)
+	}
+
+	if !introspect(t, s.base, secret, logout["refresh_token"].(string)) {
+		t.Error("a revocation refused on the full disk revoked the refresh token")
+	}
+	if status, _, _ := postAs(t, s.base+"/revoke", secret, url.Values{"token": {logout["refresh_token"].(string)}}); status != 200 ||
+		introspect(t, s.base, secret, logout["access_token"].(string)) {
+		t.Errorf("logout after space was freed: %d, or the access token is still active", status)
 	}
 
 	// The log: a handful of lines about the outage, not one per refused request.

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
@@ -130,7 +131,8 @@ func lockID(schema string) int64 {
 }
 
 // classify maps PostgreSQL errors to the storage sentinels: unique and foreign-key violations
-// to ErrConflict and ErrNotFound; deadlocks and serialization failures to ErrTxAborted; to
+// to ErrConflict and ErrNotFound; deadlocks, serialization failures and a commit that rolled
+// back (a statement had failed) to ErrTxAborted; to
 // ErrUnavailable, the errors of a server that cannot take
 // the request now — SQLSTATE classes 08 (connection exception) and 53 (insufficient
 // resources: disk full, out of memory, too many connections), 25006 (read-only transaction:
@@ -151,6 +153,11 @@ func classify(err error) error {
 			return storage.ErrUnavailable
 		}
 		return nil
+	}
+	if errors.Is(err, pgx.ErrTxCommitRollback) {
+		// A statement of the transaction failed earlier and PostgreSQL rolled it back at the
+		// commit: nothing was written, as for a deadlock.
+		return storage.ErrTxAborted
 	}
 	var ce *pgconn.ConnectError
 	var ne net.Error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -109,8 +110,10 @@ func (t *TokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 	}
 	c, ok := r.GetClient().(*Client)
 	if !ok || c.Registration.AccessTokenFormat != formatJWT {
-		tok, err := sealAccessToken(t.sealed, r, sess)
-		if err != nil {
+		tok, err := sealAccessToken(t.sealed, r, sess, now)
+		if _, ok := errors.AsType[*fosite.RFC6749Error](err); ok {
+			return "", "", err
+		} else if err != nil {
 			return "", "", fosite.ErrServerError.WithWrap(err)
 		}
 		return tok, "", nil // nothing to store (Store.CreateAccessTokenSession)
@@ -165,9 +168,15 @@ func accessTokenAudience(c *Client, granted fosite.Arguments, userinfo string) a
 func (t *TokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
 	if t.sealed.Has(token) {
 		// Store.GetAccessTokenSession opened the seal (which authenticates it) and checked
-		// the revoked-grant list; what is left is the expiry it carries.
-		if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() && !t.now().Before(exp) {
+		// the revoked-grant list; what is left is the expiry it carries, and the lifetime now
+		// configured (Session.AccessIssued).
+		now := t.now()
+		if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() && !now.Before(exp) {
 			return fosite.ErrTokenExpired.WithHint("The access token expired.")
+		}
+		if sess, ok := r.GetSession().(*Session); ok && sess.AccessIssued != 0 &&
+			!now.Before(FromNanos(sess.AccessIssued).Add(t.lifetime+revocationMargin)) {
+			return fosite.ErrTokenExpired.WithHint("The access token is older than the access-token lifetime.")
 		}
 		return nil
 	}

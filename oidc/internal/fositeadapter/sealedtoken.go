@@ -1,9 +1,9 @@
 package fositeadapter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,17 +40,45 @@ func NewAccessTokenSealer(tokenKey []byte, now func() time.Time) *sealed.Sealer 
 // authorization request's form, nonce and PKCE challenge, which an access token never needs.
 type sealedRequest = storedRequest
 
-// sealAccessToken seals r (with its session sess) into an access token.
-func sealAccessToken(s *sealed.Sealer, r fosite.Requester, sess *Session) (string, error) {
+// revocationMargin is how much longer than the access-token lifetime a revoked-grant entry is
+// kept, and a sealed access token at most accepted after it was made: room for the clocks of
+// replicas to differ.
+const revocationMargin = time.Minute
+
+// sealAccessToken seals r (with its session sess) into an access token made at now. The token
+// keeps of the claims request only the names of the userinfo member (what UserInfo releases
+// depends on nothing else). A token longer than sealed.MaxTokenSize — only a huge claims
+// request makes one — is refused with fosite.ErrInvalidRequest, rather than issued unusable.
+func sealAccessToken(s *sealed.Sealer, r fosite.Requester, sess *Session, now time.Time) (string, error) {
 	slim := *sess
 	slim.Nonce, slim.CodeChallenge, slim.CodeExp, slim.RefreshExp, slim.IDExp = "", "", 0, 0, 0
 	slim.idClaims, slim.idHeaders = nil, nil
+	slim.AccessIssued = now.UnixNano()
+	if sess.Claims != nil {
+		slim.Claims = nil
+		if sess.Claims.UserInfo != nil {
+			names := make(map[string]*ClaimSpec, len(sess.Claims.UserInfo))
+			for name := range sess.Claims.UserInfo {
+				names[name] = nil
+			}
+			slim.Claims = &ClaimsRequest{UserInfo: names}
+		}
+	}
 	sr := storedRequestOf(r, &slim)
-	b, err := json.Marshal(&sr)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&sr); err != nil {
 		return "", fmt.Errorf("oidc: seal access token: %w", err)
 	}
-	return s.Seal(b)
+	tok, err := s.Seal(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	if err != nil {
+		return "", err
+	}
+	if len(tok) > sealed.MaxTokenSize {
+		return "", fosite.ErrInvalidRequest.WithHintf("The claims request makes an access token of %d characters, more than %d.", len(tok), sealed.MaxTokenSize)
+	}
+	return tok, nil
 }
 
 // openAccessToken opens a sealed access token and restores its request: fosite.ErrNotFound
@@ -85,12 +113,16 @@ func (s *Store) openAccessToken(ctx context.Context, token string) (fosite.Reque
 // access token the grant can have issued before now has expired, with a minute for clocks of
 // other replicas running ahead.
 func (s *Store) revocationExpiry() time.Time {
-	return s.now().Add(s.accessLifetime + time.Minute)
+	return s.now().Add(s.accessLifetime + revocationMargin)
 }
 
-// revokeAccessTokens revokes the access tokens of a grant below generation below: the stored
-// ones (JWT access tokens, opaque tokens issued before sealing) and the sealed ones.
+// revokeAccessTokens revokes the access tokens of a grant below generation below: the sealed
+// ones (the grant's row of the revoked-grant list, written first, see RotateRefreshToken) and
+// the stored ones (JWT access tokens, opaque tokens issued before sealing).
 func (s *Store) revokeAccessTokens(ctx context.Context, requestID string, below int64) error {
+	if err := s.store.RevokeGrant(ctx, requestID, below, s.revocationExpiry()); err != nil {
+		return err
+	}
 	_, err := s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
-	return errors.Join(err, s.store.RevokeGrant(ctx, requestID, below, s.revocationExpiry()))
+	return err
 }

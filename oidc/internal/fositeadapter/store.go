@@ -97,6 +97,14 @@ type TokenState struct {
 	// Forged: the presented token does not carry a valid HMAC; every token read answers
 	// fosite.ErrNotFound without touching the database.
 	Forged bool
+	// Revocation: the request is an RFC 7009 revocation. A token that is already inactive —
+	// a refresh token superseded by a rotation, an access token of a revoked generation — is
+	// still read (it is authentic, Forged is false), so that revoking it revokes its grant:
+	// a client holding a stale token can still log the person out.
+	Revocation bool
+	// StorageErr is the first storage failure of a revocation; fosite reports it only as
+	// temporarily_unavailable, without its cause.
+	StorageErr error
 
 	CodeSig string
 	Code    *fosite.Request
@@ -113,6 +121,16 @@ type TokenState struct {
 	// RefreshScope: the grant's original scope when the request narrowed the new access
 	// token's scope (oidc's narrowRefreshScope); the rotated refresh token is stored with it.
 	RefreshScope fosite.Arguments
+}
+
+// revoking reports whether st is that of a revocation request (nil-safe).
+func (st *TokenState) revoking() bool { return st != nil && st.Revocation }
+
+// noteStorageErr keeps the first storage failure of a revocation (nil-safe; nil err is ignored).
+func (st *TokenState) noteStorageErr(err error) {
+	if st != nil && st.Revocation && err != nil && st.StorageErr == nil {
+		st.StorageErr = err
+	}
 }
 
 type tokenStateKey struct{}
@@ -257,7 +275,11 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, sig string, hs fosi
 		if lerr != nil {
 			return nil, lerr
 		}
-		// fosite revokes the grant when it gets ErrInvalidatedAuthorizeCode.
+		// The grant's row first (see RotateRefreshToken); fosite revokes the rest of the grant
+		// when it gets ErrInvalidatedAuthorizeCode.
+		if err := s.store.RevokeGrant(ctx, req.GetID(), storage.RevokedAll, s.revocationExpiry()); err != nil {
+			return nil, err
+		}
 		// A redemption that failed (wrong PKCE verifier, wrong redirect_uri…) used the code
 		// up and marked it (MarkFailedRedemption); a retry is that, not a replay of a
 		// successful redemption. The revocation is the same either way.
@@ -314,17 +336,24 @@ func (s *Store) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.
 	if st := tokenStateFrom(ctx); st != nil && st.Forged {
 		return nil, fosite.ErrNotFound
 	}
+	var req fosite.Requester
+	var err error
 	if s.sealer.Has(sig) {
-		return s.openAccessToken(ctx, sig)
+		req, err = s.openAccessToken(ctx, sig)
+	} else {
+		var active bool
+		req, _, active, err = s.load(ctx, storage.KindAccessToken, sig)
+		if err == nil && !active {
+			err = fosite.ErrInactiveToken
+		}
 	}
-	req, _, active, err := s.load(ctx, storage.KindAccessToken, sig)
-	if err != nil {
-		return nil, err
+	if errors.Is(err, fosite.ErrInactiveToken) && tokenStateFrom(ctx).revoking() {
+		return req, nil
 	}
-	if !active {
-		return req, fosite.ErrInactiveToken
+	if err != nil && !errors.Is(err, fosite.ErrNotFound) && !errors.Is(err, fosite.ErrInactiveToken) {
+		tokenStateFrom(ctx).noteStorageErr(err)
 	}
-	return req, nil
+	return req, err
 }
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
@@ -368,7 +397,13 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite
 	}
 	req, _, active, err := s.load(ctx, storage.KindRefreshToken, sig)
 	if err != nil {
+		if !errors.Is(err, fosite.ErrNotFound) {
+			st.noteStorageErr(err)
+		}
 		return nil, err
+	}
+	if !active && st.revoking() {
+		return req, nil
 	}
 	if !active {
 		if st != nil && st.RefreshGrant {
@@ -396,7 +431,22 @@ const nsReusedFamily = "refresh-reused"
 // are logged at info level only (fosite revokes the family again; that changes nothing).
 // A storage error is returned: the request's transaction cannot go on after it.
 func (s *Store) reused(ctx context.Context, req fosite.Requester) error {
-	err := s.store.UseNonce(ctx, nsReusedFamily, req.GetID(), s.now().Add(s.refreshLifetime))
+	below, err := s.store.GrantRevokedBelow(ctx, req.GetID())
+	if err != nil {
+		return err
+	}
+	// The grant's row first (see RotateRefreshToken), then the mark and the audit: every
+	// transaction takes them in this order, so concurrent reuses queue instead of deadlocking.
+	if err := s.store.RevokeGrant(ctx, req.GetID(), storage.RevokedAll, s.revocationExpiry()); err != nil {
+		return err
+	}
+	if below == storage.RevokedAll {
+		// Revoked (a logout, RFC 7009), or already revoked for a reuse: not a new theft.
+		s.log.InfoContext(ctx, "refresh token of a revoked grant presented",
+			"client_id", req.GetClient().GetID(), "request_id", req.GetID())
+		return nil
+	}
+	err = s.store.UseNonce(ctx, nsReusedFamily, req.GetID(), s.now().Add(s.refreshLifetime))
 	if errors.Is(err, storage.ErrAlreadyUsed) {
 		s.log.InfoContext(ctx, "refresh token of a family revoked for reuse presented",
 			"client_id", req.GetClient().GetID(), "request_id", req.GetID())
@@ -453,13 +503,23 @@ func AdvanceGeneration(ar fosite.Requester, st *TokenState) {
 // a reuse: it revokes the grant (as fosite does for a reuse, see Store) and fails.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
 	st := tokenStateFrom(ctx)
-	err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig)
+	// The grant's row in the revoked-grant list first: every transaction that changes a
+	// grant's tokens (a refresh, a revocation, the answer to a reuse) writes it before anything
+	// else, so on PostgreSQL they queue on that row, and each one's later statements see what
+	// the one before committed (a revocation racing a refresh revokes the refresh's successor
+	// too). A refresh that then loses its claim raises it to RevokedAll below.
 	below := storage.RevokedAll
+	if st != nil && st.RefreshGrant {
+		below = st.NextGen
+	}
+	if err := s.store.RevokeGrant(ctx, requestID, below, s.revocationExpiry()); err != nil {
+		return err
+	}
+	err := s.store.InvalidateToken(ctx, storage.KindRefreshToken, sig)
 	if st != nil && st.RefreshGrant && st.RefreshSig == sig && st.Refresh != nil {
 		switch {
 		case err == nil:
 			st.RefreshClaimed = true
-			below = st.NextGen
 		case errors.Is(err, storage.ErrAlreadyUsed):
 			st.RefreshReused = true
 			if rerr := s.reused(ctx, st.Refresh); rerr != nil {
@@ -479,16 +539,23 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, sig string) e
 }
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage (RFC 7009 §2.1): every refresh
-// token of the grant becomes inactive.
+// token of the grant becomes inactive. The grant's row of the revoked-grant list is written
+// first (see RotateRefreshToken), marking all its access tokens revoked too.
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
-	_, err := s.store.RevokeByRequestID(ctx, storage.KindRefreshToken, requestID)
+	err := s.store.RevokeGrant(ctx, requestID, storage.RevokedAll, s.revocationExpiry())
+	if err == nil {
+		_, err = s.store.RevokeByRequestID(ctx, storage.KindRefreshToken, requestID)
+	}
+	tokenStateFrom(ctx).noteStorageErr(err)
 	return err
 }
 
 // RevokeAccessToken implements oauth2.TokenRevocationStorage: every access token of the
 // grant becomes inactive, the stored ones and the sealed ones (through the revoked-grant list).
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	return s.revokeAccessTokens(ctx, requestID, storage.RevokedAll)
+	err := s.revokeAccessTokens(ctx, requestID, storage.RevokedAll)
+	tokenStateFrom(ctx).noteStorageErr(err)
+	return err
 }
 
 // RevokeGrant revokes every access and refresh token of a grant.
