@@ -9,6 +9,7 @@ import (
 
 	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/health"
 )
 
 // Validation errors of client registration (CreateClient, ResetClientSecret) and of NewServer;
@@ -77,11 +78,7 @@ var oauthJSON = httpkit.JSON{}
 // own): at ERROR, or at debug while the database refuses writes (the readiness monitor counts
 // those and logs them once per interval, see unavailable).
 func (s *Server) logFailure(ctx context.Context, msg string, err error, args ...any) {
-	level := s.log.ErrorContext
-	if unavailable(err) {
-		level = s.log.DebugContext
-	}
-	level(ctx, msg, append(args, "err", err)...)
+	health.LogFailure(ctx, s.log, msg, err, args...)
 }
 
 // writeUnavailable writes errUnavailable as JSON with Retry-After (httpkit.RetryAfter).

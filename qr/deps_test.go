@@ -1,9 +1,9 @@
 package qr
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/tongban/tongban/internal/depstest"
 )
 
 // TestOfflineDependencies enforces DESIGN §1: credentials, qr (the
@@ -13,16 +13,6 @@ func TestOfflineDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	out, err := exec.Command("go", "list", "-deps", ".", "./qrimage", "../credentials").CombinedOutput()
-	if err != nil {
-		t.Skipf("go list unavailable: %v\n%s", err, out)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		switch {
-		case dep == "net/http",
-			strings.HasPrefix(dep, "github.com/tongban/tongban/storage"),
-			strings.HasPrefix(dep, "github.com/tongban/tongban/oidc"):
-			t.Errorf("qr, qr/qrimage or credentials depend on %s", dep)
-		}
-	}
+	depstest.Forbid(t, "qr, qr/qrimage or credentials", depstest.Deps(t, ".", "./qrimage", "../credentials"),
+		"net/http", "github.com/tongban/tongban/storage", "github.com/tongban/tongban/oidc")
 }

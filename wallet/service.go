@@ -15,6 +15,7 @@ import (
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/health"
 )
 
 // Defaults of ServiceConfig.
@@ -216,10 +217,6 @@ func (s *Service) audit(ctx context.Context, a Actor, action, subject, detail st
 		Time: s.now().UTC(), Actor: a.Subject, Action: action, Subject: subject, ClientID: a.ClientID, Detail: detail,
 	})
 	if err != nil {
-		level := s.log.ErrorContext
-		if errors.Is(err, storage.ErrUnavailable) {
-			level = s.log.DebugContext
-		}
-		level(ctx, "audit append failed", "action", action, "subject", subject, "err", err.Error())
+		health.LogFailure(ctx, s.log, "audit append failed", err, "action", action, "subject", subject)
 	}
 }

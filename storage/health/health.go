@@ -169,3 +169,16 @@ func (m *Monitor) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// LogFailure logs a failed storage operation that a request answers or survives: at ERROR,
+// or — when err wraps storage.ErrUnavailable — at debug with "unavailable": true, since the
+// store counts such refusals and a Monitor reports them once per interval rather than once per
+// request. args are further attributes; err is added as "err". err must carry no personal data
+// (storage errors do not).
+func LogFailure(ctx context.Context, log *slog.Logger, msg string, err error, args ...any) {
+	if errors.Is(err, storage.ErrUnavailable) {
+		log.DebugContext(ctx, msg, append(args, "err", err, "unavailable", true)...)
+		return
+	}
+	log.ErrorContext(ctx, msg, append(args, "err", err)...)
+}

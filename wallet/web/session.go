@@ -13,6 +13,7 @@ import (
 
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
+	"github.com/tongban/tongban/storage/health"
 )
 
 // Cookies. The wallet's cookies are sealed with SM4-GCM under a cookie key derived from the
@@ -120,11 +121,7 @@ func (s *Server) lookupSession(r *http.Request) (*session, error) {
 func (s *Server) session(r *http.Request) *session {
 	sess, err := s.lookupSession(r)
 	if err != nil {
-		level := s.log.ErrorContext
-		if unavailable(err) {
-			level = s.log.DebugContext
-		}
-		level(r.Context(), "session: lookup failed", "err", err.Error())
+		health.LogFailure(r.Context(), s.log, "session: lookup failed", err)
 	}
 	return sess
 }

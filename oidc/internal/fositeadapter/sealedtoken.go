@@ -14,9 +14,9 @@ import (
 )
 
 // SealedAccessTokens: tongban's opaque access tokens are self-contained. The token is the
-// sealed JSON of the request it stands for (sealedRequest: grant ID, client, granted scopes and
-// audience, the session with subject, auth_time, acr, amr, the claims request, expiry and the
-// grant's generation), SM4-GCM under a key derived from the token key (package sealed), with
+// sealed JSON of the request it stands for (a storedRequest slimmed by sealAccessToken: grant
+// ID, client, granted scopes and audience, the session with subject, auth_time, acr, amr, the
+// userinfo claim names, expiry, issue time and the grant's generation), SM4-GCM under a key derived from the token key (package sealed), with
 // the prefix "tb_at_". Nothing is written when one is issued: the write per token was half the
 // token endpoint's cost. It is
 //
@@ -35,10 +35,6 @@ const prefixSealedAccess = prefixAccess
 func NewAccessTokenSealer(tokenKey []byte, now func() time.Time) *sealed.Sealer {
 	return sealed.New(tokenKey, prefixSealedAccess, now)
 }
-
-// sealedRequest is what a sealed access token carries: the stored request without the
-// authorization request's form, nonce and PKCE challenge, which an access token never needs.
-type sealedRequest = storedRequest
 
 // revocationMargin is how much longer than the access-token lifetime a revoked-grant entry is
 // kept, and a sealed access token at most accepted after it was made: room for the clocks of
@@ -90,7 +86,7 @@ func (s *Store) openAccessToken(ctx context.Context, token string) (fosite.Reque
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fosite.ErrNotFound, err)
 	}
-	var sr sealedRequest
+	var sr storedRequest
 	if err := json.Unmarshal(payload, &sr); err != nil {
 		return nil, fmt.Errorf("oidc: decode sealed access token: %w", err)
 	}

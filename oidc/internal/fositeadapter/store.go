@@ -535,7 +535,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, sig string) e
 	} else if err != nil {
 		return fositeErr(err)
 	}
-	return s.revokeAccessTokens(ctx, requestID, below)
+	// The sealed access tokens below the new generation were revoked with the grant's row
+	// above; the stored ones (JWT, pre-sealing opaque tokens) go now.
+	_, err = s.store.RevokeByRequestID(ctx, storage.KindAccessToken, requestID)
+	return err
 }
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage (RFC 7009 §2.1): every refresh

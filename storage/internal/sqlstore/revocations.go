@@ -34,11 +34,3 @@ func (s *Store) GrantRevokedBelow(ctx context.Context, requestID string) (int64,
 func (s *Store) PurgeRevocations(ctx context.Context, before time.Time) (int64, error) {
 	return s.exec(ctx, "purge grant revocations", `DELETE FROM grant_revocations WHERE expires_at < ?`, micros(before))
 }
-
-// Heartbeat upserts (instance, at) into the heartbeats table: one small write, which fails
-// when the database refuses writes.
-func (s *Store) Heartbeat(ctx context.Context, instance string, at time.Time) error {
-	_, err := s.exec(ctx, "heartbeat", `INSERT INTO heartbeats (instance, at) VALUES (?, ?)
-		ON CONFLICT (instance) DO UPDATE SET at = excluded.at`, instance, micros(at))
-	return err
-}
