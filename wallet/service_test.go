@@ -30,8 +30,12 @@ type clock struct{ t time.Time }
 func (c *clock) Now() time.Time      { return c.t }
 func (c *clock) Add(d time.Duration) { c.t = c.t.Add(d) }
 
-// newClock starts at the wall clock: the keyring stamps keys with the wall clock.
-func newClock() *clock { return &clock{time.Now().Truncate(time.Second)} }
+// newClock starts a minute ahead of the wall clock, on a whole second. The keyring stamps keys
+// with the wall clock (microseconds) and the trust list carries their usage windows in whole
+// seconds: a clock at the wall clock's second, truncated, was before the NotBefore of a key
+// created in the next second — rare, and then every code and status list it signed was
+// "outside the usage window of key …" (a test that failed by chance).
+func newClock() *clock { return &clock{time.Now().Truncate(time.Second).Add(time.Minute)} }
 func mustNoErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
