@@ -289,6 +289,7 @@ const (
 	PurposeQR        KeyPurpose = "qr"         // QR code (COSE_Sign1) signing
 	PurposeTrustList KeyPurpose = "trust_list" // trust-list signing
 	PurposeData      KeyPurpose = "data"       // data keys: field encryption, blind index, token HMAC
+	PurposeAudit     KeyPurpose = "audit"      // audit checkpoint signing (SM2); never expires
 )
 
 // KeyRecord is a key with its private material sealed by the key-encryption key. Storage never
@@ -382,8 +383,15 @@ type Nonces interface {
 
 // AuditEvent is one entry of the append-only audit log. It carries no personal data: subjects
 // are opaque IDs, never names or numbers.
+//
+// Entries form one hash chain per database (package audit, docs/formats/audit-chain.md): Pos
+// numbers them 1, 2, 3 … without gaps in the order they were appended, and Hash is
+// SM3(domain ‖ previous entry's Hash ‖ canonical encoding of this entry), computed by storage
+// under the append lock, so several replicas writing one database keep one chain.
 type AuditEvent struct {
-	Seq      int64 // assigned by storage, rising
+	Seq      int64 // assigned by storage, rising (may skip values)
+	Pos      int64 // position in the chain, assigned by storage: 1, 2, 3 … (0 = not chained)
+	Hash     []byte
 	Time     time.Time
 	Actor    string // person ID, client ID or "operator"
 	Action   string // e.g. "login.success", "token.issue", "licence.revoke"
@@ -392,13 +400,56 @@ type AuditEvent struct {
 	Detail   string // short, no personal data
 }
 
-// Audit is an append-only log: no update or delete is offered, and the backends refuse them
-// at the database level.
+// AuditQuery selects audit entries for auditors (QueryAudit). Zero fields do not filter.
+type AuditQuery struct {
+	AfterPos int64     // entries with Pos > AfterPos (or, with Descending, Pos < AfterPos when > 0)
+	Since    time.Time // Time >= Since
+	Until    time.Time // Time < Until
+	Action   string    // exact action, or a prefix ending in "." ("login." matches "login.success")
+	Actor    string    // exact actor
+	ClientID string    // exact client ID
+	Person   string    // a person ID, matched against Actor and Subject
+	// Limit bounds the answer (required, > 0).
+	Limit int
+	// Descending returns the newest entries first.
+	Descending bool
+}
+
+// AuditCheckpoint is a signed statement that the audit chain had Hash at position Pos: an
+// entry edited, deleted or inserted at or before Pos cannot be hidden by recomputing the chain
+// without the signing key (package audit).
+type AuditCheckpoint struct {
+	Pos       int64
+	Hash      []byte // the chain's hash at Pos, 32 bytes
+	Time      time.Time
+	Replica   string // which process signed it (host name and process ID)
+	KeyID     string // keyring ID of the SM2 key (purpose audit)
+	Signature []byte // SM2 signature, raw r ‖ s, 64 bytes
+}
+
+// Audit is an append-only, hash-chained log: no update or delete is offered, and the backends
+// refuse them at the database level (triggers); the chain makes a change made anyway visible
+// to package audit's verifier.
 type Audit interface {
-	// AppendAudit stores e and returns its sequence number.
+	// AppendAudit chains e (its Seq, Pos and Hash are ignored) and stores it, returning the
+	// sequence number the database assigned. Inside a transaction (Transactor.InTx) it joins
+	// it; outside, concurrent appends are committed together in one transaction (group commit),
+	// each call returning once its entry is durable.
 	AppendAudit(ctx context.Context, e AuditEvent) (int64, error)
-	// ListAudit returns up to limit events with Seq > after, in order.
+	// ListAudit returns up to limit events with Seq > after, in Seq order.
 	ListAudit(ctx context.Context, after int64, limit int) ([]AuditEvent, error)
+	// AuditChain returns up to limit chained entries with Pos > afterPos, in Pos order (the
+	// verifier's and the sink follower's read).
+	AuditChain(ctx context.Context, afterPos int64, limit int) ([]AuditEvent, error)
+	// UnchainedAudit returns the sequence numbers of up to limit entries that carry no chain
+	// position: none exist unless rows were inserted behind storage's back.
+	UnchainedAudit(ctx context.Context, limit int) ([]int64, error)
+	// QueryAudit returns the entries q selects, in Pos order (newest first with Descending).
+	QueryAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	// AddAuditCheckpoint stores a signed checkpoint.
+	AddAuditCheckpoint(ctx context.Context, c AuditCheckpoint) error
+	// AuditCheckpoints returns every checkpoint, in Pos order then Time.
+	AuditCheckpoints(ctx context.Context) ([]AuditCheckpoint, error)
 }
 
 // Throttle counts failures per key (an account's blind index, an IP address) for lockout and

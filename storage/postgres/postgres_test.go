@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -78,11 +79,23 @@ func TestAuditAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	storagetest.AuditAppendOnly(t, s, db,
-		"UPDATE audit SET actor = 'mallory'",
-		"DELETE FROM audit",
-		"TRUNCATE audit",
-	)
+	storagetest.AuditAppendOnly(t, s, db, append(storagetest.AuditAppendOnlyStatements,
+		"TRUNCATE audit", "TRUNCATE audit_checkpoints")...)
+}
+
+func TestAuditChainsEarlierEntries(t *testing.T) {
+	dsn := storagetest.PostgresDSN(t)
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storagetest.AuditChainsEarlierEntries(t, s, db, func(i int) string { return fmt.Sprintf("$%d", i) })
 }
 
 func TestOpenMissingSchema(t *testing.T) {

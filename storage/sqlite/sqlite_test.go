@@ -105,10 +105,17 @@ func TestAuditAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	storagetest.AuditAppendOnly(t, s, raw(t, path),
-		"UPDATE audit SET actor = 'mallory'",
-		"DELETE FROM audit",
-	)
+	storagetest.AuditAppendOnly(t, s, raw(t, path), storagetest.AuditAppendOnlyStatements...)
+}
+
+func TestAuditChainsEarlierEntries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tongban.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storagetest.AuditChainsEarlierEntries(t, s, raw(t, path), func(int) string { return "?" })
 }
 
 // TestTwoStoresOneFile: two Stores (two processes, in effect) on one file take turns

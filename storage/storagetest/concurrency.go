@@ -180,5 +180,6 @@ func testConcurrency(t *testing.T, s storage.Storage) {
 				t.Errorf("ListAudit: event %d has Seq %d", i, e.Seq)
 			}
 		}
+		checkChain(t, s, n)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongban/tongban/audit"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -47,14 +48,23 @@ func testNonces(t *testing.T, s storage.Storage) {
 	}
 }
 
-// AuditAppendOnly checks that the audit log of s refuses changes made behind the store's back:
-// it appends one event through s, runs each of stmts (UPDATE, DELETE… on the audit table)
-// on db, a raw connection to the same database, and wants every one refused with the schema's
-// "append-only" error and the event unchanged.
+// AuditAppendOnly checks that the audit log and its checkpoints refuse changes made behind the
+// store's back: it appends one event and one checkpoint through s, runs each of stmts (UPDATE,
+// DELETE… on the audit and audit_checkpoints tables) on db, a raw connection to the same
+// database, and wants every one refused with the schema's "append-only" error and both
+// unchanged.
 func AuditAppendOnly(t *testing.T, s storage.Storage, db *sql.DB, stmts ...string) {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := s.AppendAudit(ctx, storage.AuditEvent{Time: time.Now(), Actor: "operator", Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	cp := storage.AuditCheckpoint{Pos: 1, Hash: make([]byte, 32), Time: t0, Replica: "r", KeyID: "k", Signature: make([]byte, 64)}
+	if err := s.AddAuditCheckpoint(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.AuditChain(ctx, 0, 10)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, stmt := range stmts {
@@ -63,12 +73,63 @@ func AuditAppendOnly(t *testing.T, s storage.Storage, db *sql.DB, stmts ...strin
 			t.Errorf("%s: error %v, want the append-only refusal", stmt, err)
 		}
 	}
-	events, err := s.ListAudit(ctx, 0, 10)
+	events, err := s.AuditChain(ctx, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Actor != "operator" {
-		t.Errorf("audit log changed: %+v", events)
+	checkEqual(t, "audit log", events, before)
+	cps, err := s.AuditCheckpoints(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cps) != 1 || cps[0].KeyID != "k" {
+		t.Errorf("audit checkpoints changed: %+v", cps)
+	}
+}
+
+// AuditAppendOnlyStatements are the changes AuditAppendOnly wants refused on every backend.
+var AuditAppendOnlyStatements = []string{
+	"UPDATE audit SET actor = 'mallory'",
+	"UPDATE audit SET hash = NULL",
+	"UPDATE audit SET chain_pos = NULL, hash = NULL",
+	"UPDATE audit SET chain_pos = 7",
+	"DELETE FROM audit",
+	"UPDATE audit_checkpoints SET key_id = 'mallory'",
+	"DELETE FROM audit_checkpoints",
+}
+
+// AuditChainsEarlierEntries checks that entries written before the chain existed (rows without
+// a chain position, inserted through db, a raw connection to the empty database of s) are
+// chained, in seq order, by the next append; and that a row inserted behind the store's back
+// after that is reported by UnchainedAudit.
+func AuditChainsEarlierEntries(t *testing.T, s storage.Storage, db *sql.DB, placeholder func(i int) string) {
+	t.Helper()
+	ctx := t.Context()
+	insert := "INSERT INTO audit (time, actor, action, subject, client_id, detail) VALUES (" +
+		placeholder(1) + ", " + placeholder(2) + ", 'legacy', '', '', '')"
+	for i := range 3 {
+		if _, err := db.ExecContext(ctx, insert, t0.Add(time.Duration(i)*time.Second).UnixMicro(), "old-"+string(rune('a'+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AppendAudit(ctx, storage.AuditEvent{Time: t0, Actor: "operator", Action: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	checkChain(t, s, 4)
+	chain, err := s.AuditChain(ctx, 0, 10)
+	must(t, "AuditChain", err)
+	for i, want := range []string{"old-a", "old-b", "old-c", "operator"} {
+		if chain[i].Actor != want {
+			t.Errorf("chain[%d].Actor = %q, want %q", i, chain[i].Actor, want)
+		}
+	}
+	if _, err := db.ExecContext(ctx, insert, t0.UnixMicro(), "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	unchained, err := s.UnchainedAudit(ctx, 10)
+	must(t, "UnchainedAudit", err)
+	if len(unchained) != 1 || unchained[0] <= chain[3].Seq {
+		t.Errorf("UnchainedAudit = %v, want the one row inserted after seq %d", unchained, chain[3].Seq)
 	}
 }
 
@@ -89,16 +150,19 @@ func testAudit(t *testing.T, s storage.Storage) {
 		{Time: t0.Add(-time.Hour), Actor: "operator", Action: "licence.revoke", Subject: "lic-1"}, // time need not rise
 	}
 	var want []storage.AuditEvent
-	t.Run("AppendAudit/ok/rising sequence numbers", func(t *testing.T) {
+	t.Run("AppendAudit/ok/rising sequence numbers, chained", func(t *testing.T) {
 		var last int64
-		for _, e := range events {
+		prev := audit.Genesis
+		for i, e := range events {
 			seq, err := s.AppendAudit(ctx, e)
 			must(t, "AppendAudit", err)
 			if seq <= last {
 				t.Errorf("AppendAudit = %d after %d, want a higher number", seq, last)
 			}
 			last = seq
-			e.Seq, e.Time = seq, stored(e.Time)
+			e.Seq, e.Time, e.Pos = seq, stored(e.Time), int64(i+1)
+			e.Hash = audit.Link(prev, e)
+			prev = e.Hash
 			want = append(want, e)
 		}
 	})
@@ -127,6 +191,7 @@ func testAudit(t *testing.T, s storage.Storage) {
 			checkEqual(t, "audit events", got, tc.want)
 		})
 	}
+	testAuditChain(t, s, want)
 }
 
 func testThrottle(t *testing.T, s storage.Storage) {

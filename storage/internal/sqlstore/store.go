@@ -52,6 +52,8 @@ type Store struct {
 	rebound sync.Map // query with '?' → query in the dialect's bind style
 	stmts   sync.Map // query with '?' → *sql.Stmt on w, when d.PrepareWrites
 
+	audit auditBatcher // group commit of audit appends made outside a transaction
+
 	unavailable     atomic.Uint64 // operations refused with storage.ErrUnavailable
 	lastUnavailable atomic.Value  // of unavailableErr: the last of them
 }
