@@ -52,6 +52,8 @@ func (c *cli) newRoot() *cobra.Command {
   idp people add            register a person (password read from standard input)
   idp clients add|list      register and list relying apps
   idp keys list|rotate      list and rotate the ID-token signing keys
+  idp audit verify|list|show|checkpoint
+                            check and read the tamper-evident audit log
 
 Settings come from flags, then TONGBAN_* environment variables, then the config file
 (--config), then defaults. See docs/operators/idp.md.`,
@@ -72,7 +74,18 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd())
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), app.AuditCommands{
+		Binary: "idp",
+		Open: func(cmd *cobra.Command) (*app.Backend, error) {
+			log, err := c.setup(cmd, true, nil)
+			if err != nil {
+				return nil, err
+			}
+			return app.OpenExisting(cmd.Context(), c.cfg.Common, log)
+		},
+		Run: c.run,
+		Out: func() io.Writer { return c.out },
+	}.Command())
 	return root
 }
 

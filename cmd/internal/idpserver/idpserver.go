@@ -73,6 +73,8 @@ type Config struct {
 	// login failures are deleted (--purge-interval, TONGBAN_PURGE_INTERVAL); 0 never.
 	// Default app.DefaultPurgeInterval.
 	PurgeInterval time.Duration
+	// Audit configures the audit chain's checkpoints and sink (--audit-*).
+	Audit app.AuditConfig
 
 	// Lifetimes and lockout (see oidc.Config for each; flags in AddFlags).
 	CodeLifetime         time.Duration
@@ -115,6 +117,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Issuer, "issuer", DefaultIssuer, "issuer URL: https, or http on a loopback host for development")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "", "header with the client IP set by a trusted reverse proxy (X-Real-IP or X-Forwarded-For); empty = connection peer")
 	app.AddPurgeFlag(fs, &c.PurgeInterval, PurgedRecords)
+	c.Audit.AddFlags(fs)
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "loopback host:port serving /debug/pprof/ for profiling; empty = off")
 	fs.DurationVar(&c.CodeLifetime, "code-lifetime", oidc.DefaultCodeLifetime, "authorization code lifetime")
 	fs.DurationVar(&c.AccessTokenLifetime, "access-token-lifetime", oidc.DefaultAccessTokenLifetime, "access token lifetime")
@@ -151,6 +154,7 @@ func (c *Config) Validate(p *app.Problems) {
 	ValidatePasswordIterations(p, c.PasswordIterations)
 	app.ValidateLoopbackAddr(p, "pprof-addr", c.PprofAddr)
 	app.ValidatePurgeInterval(p, c.PurgeInterval)
+	c.Audit.Validate(p)
 	switch http.CanonicalHeaderKey(c.ClientIPHeader) {
 	case "", "X-Real-Ip", "X-Forwarded-For":
 	default:
@@ -370,6 +374,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	}
 	stopPurge := svc.StartPurge(ctx, cfg.PurgeInterval, log)
 	defer stopPurge() // before svc.Close
+	stopAudit, err := app.StartAudit(ctx, cfg.Audit, svc.Backend, log)
+	if err != nil {
+		return err
+	}
+	defer stopAudit() // after the server drained its requests, before svc.Close
 	stopHealth := app.StartHealth(ctx, svc.Health)
 	defer stopHealth()
 	if ready != nil {

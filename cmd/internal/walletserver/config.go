@@ -65,6 +65,8 @@ type Config struct {
 	// PurgeInterval is how often expired wallet sessions are deleted (--purge-interval); 0
 	// never. Default app.DefaultPurgeInterval.
 	PurgeInterval time.Duration
+	// Audit configures the audit chain's checkpoints and sink (--audit-*).
+	Audit app.AuditConfig
 }
 
 // DefaultConfig returns the configuration `wallet serve` runs with when given no flags,
@@ -92,6 +94,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.TrustListValidity, "trust-list-validity", wallet.DefaultTrustListValidity, "how long a trust list stays fresh; verifiers must update within it")
 	AddStatusListValidityFlag(fs, &c.StatusListValidity)
 	app.AddPurgeFlag(fs, &c.PurgeInterval, PurgedRecords)
+	c.Audit.AddFlags(fs)
 	app.Configurable(fs, "issuer", "client-id", "client-secret", "client-secret-file", "public-url", "api-client",
 		"api-audience", "id-token-alg", "key-issuer", "session-lifetime", "trust-list-period", "trust-list-validity",
 		"status-list-validity")
@@ -111,6 +114,7 @@ func AddStatusListValidityFlag(fs *pflag.FlagSet, v *time.Duration) {
 func (c *Config) Validate(p *app.Problems) {
 	c.HTTP.Validate(p)
 	app.ValidatePurgeInterval(p, c.PurgeInterval)
+	c.Audit.Validate(p)
 	if u, err := url.Parse(c.Issuer); err != nil || !u.IsAbs() || u.Host == "" {
 		p.Addf("issuer %q: want an absolute URL", c.Issuer)
 	}

@@ -109,6 +109,11 @@ func Run(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logger, read
 	}
 	stopPurge := svc.StartPurge(ctx, cfg.PurgeInterval, log)
 	defer stopPurge() // before the caller closes the backend
+	stopAudit, err := app.StartAudit(ctx, cfg.Audit, b, log)
+	if err != nil {
+		return err
+	}
+	defer stopAudit() // after the server drained its requests, before the backend closes
 	stopHealth := app.StartHealth(ctx, svc.Health)
 	defer stopHealth()
 	log.Info("wallet starting", "public_url", cfg.PublicURL, "issuer", cfg.Issuer,
