@@ -284,4 +284,3 @@ func (a AuditCommands) checkpointCmd() *cobra.Command {
 	})
 	return cmd
 }
-
