@@ -10,12 +10,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tongban/tongban/accounts"
 	tboidc "github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/storagetest"
 )
 
@@ -54,7 +56,7 @@ func (l *latencies) report(b *testing.B, elapsed time.Duration) {
 func runTimed(b *testing.B, op func() error) {
 	var lat latencies
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
 		for pb.Next() {
@@ -68,6 +70,8 @@ func runTimed(b *testing.B, op func() error) {
 		lat.add(mine)
 	})
 	lat.report(b, time.Since(start))
+	// The process's CPU per operation: the server's work and the in-process HTTP clients'.
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
 // postToken POSTs form to the token endpoint with client_secret_basic and drains the answer;
@@ -88,8 +92,27 @@ func postToken(client *http.Client, issuer, clientID, secret string, form url.Va
 	return nil
 }
 
-func benchEnv(b *testing.B) *env {
-	e := newEnv(b, storagetest.SQLite(b), envOptions{plain: true, mutate: func(c *tboidc.Config) { c.ClientCacheTTL = 0 }})
+// withoutAudit is a store whose audit appends do nothing: the baseline of the audit's cost.
+type withoutAudit struct{ storage.Storage }
+
+func (withoutAudit) AppendAudit(context.Context, storage.AuditEvent) (int64, error) { return 0, nil }
+
+// auditVariants runs bench with the real store ("audit=on") and with withoutAudit
+// ("audit=off"), so that the cost of auditing is read as a ratio within one run.
+func auditVariants(b *testing.B, bench func(b *testing.B, store storage.Storage)) {
+	b.Run("audit=on", func(b *testing.B) { bench(b, storagetest.SQLite(b)) })
+	b.Run("audit=off", func(b *testing.B) { bench(b, withoutAudit{storagetest.SQLite(b)}) })
+}
+
+// cpuTime returns the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchEnv(b *testing.B, store storage.Storage) *env {
+	e := newEnv(b, store, envOptions{plain: true, mutate: func(c *tboidc.Config) { c.ClientCacheTTL = 0 }})
 	e.hs.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	return e
 }
@@ -100,13 +123,17 @@ func parallelism(b *testing.B) {
 	b.SetParallelism(max(1, p))
 }
 
+// BenchmarkClientCredentials measures client-credentials tokens, each audited (token.issue,
+// group commit), against the same without auditing.
 func BenchmarkClientCredentials(b *testing.B) {
-	e := benchEnv(b)
-	svc := e.newRP(tboidc.NewClient{GrantTypes: []string{"client_credentials"}, Scopes: []string{"profile"}})
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"profile"}}
-	client := e.hs.Client()
-	parallelism(b)
-	runTimed(b, func() error { return postToken(client, e.issuer, svc.client.ID, svc.secret, form) })
+	auditVariants(b, func(b *testing.B, store storage.Storage) {
+		e := benchEnv(b, store)
+		svc := e.newRP(tboidc.NewClient{GrantTypes: []string{"client_credentials"}, Scopes: []string{"profile"}})
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"profile"}}
+		client := e.hs.Client()
+		parallelism(b)
+		runTimed(b, func() error { return postToken(client, e.issuer, svc.client.ID, svc.secret, form) })
+	})
 }
 
 // BenchmarkSSORoundTrip measures what a citizen's second app costs: an authorization request
@@ -119,7 +146,7 @@ func BenchmarkSSORoundTrip(b *testing.B) {
 }
 
 func benchSSO(b *testing.B, alg string) {
-	e := benchEnv(b)
+	e := benchEnv(b, storagetest.SQLite(b))
 	_, num := e.person("基准", "")
 	r := e.newRP(tboidc.NewClient{IDTokenAlg: alg})
 	// One browser logs in and consents; its session cookie is then shared by every worker.
@@ -158,8 +185,10 @@ func testingProcs() int { return runtime.GOMAXPROCS(0) }
 // (smcrypto.DefaultPasswordParams, ≈50 ms of one core): authorization request without a
 // session → login page → POST credentials → 303 → code (consent already given). The issue's
 // bar is 0.9 × cores ÷ hash time logins per second, i.e. the hash dominates.
-func BenchmarkPasswordLogin(b *testing.B) {
-	e := newEnv(b, storagetest.SQLite(b), envOptions{plain: true, mutate: func(c *tboidc.Config) {
+func BenchmarkPasswordLogin(b *testing.B) { auditVariants(b, benchPasswordLogin) }
+
+func benchPasswordLogin(b *testing.B, store storage.Storage) {
+	e := newEnv(b, store, envOptions{plain: true, mutate: func(c *tboidc.Config) {
 		c.ClientCacheTTL = 0
 		c.PasswordParams = smcrypto.DefaultPasswordParams
 	}})

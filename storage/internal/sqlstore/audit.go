@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -44,7 +45,11 @@ type auditBatcher struct {
 	mu      sync.Mutex
 	queue   []*pendingAudit
 	writing bool
+	last    time.Time // when the last batch was written
 }
+
+// auditLinger is how long a group commit under load waits for more entries.
+const auditLinger = time.Millisecond
 
 type pendingAudit struct {
 	e    storage.AuditEvent
@@ -59,7 +64,7 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 	if s.txFrom(ctx) != nil {
 		p := &pendingAudit{e: e}
 		err := s.inTx(ctx, "append audit event", func(tx *sqlx.Tx) error {
-			return s.appendChained(ctx, tx, []*pendingAudit{p})
+			return s.appendChained(ctx, tx, []*pendingAudit{p}, nil, nil)
 		})
 		return p.seq, err
 	}
@@ -74,6 +79,15 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 	}
 	b.writing = true
 	for len(b.queue) > 0 {
+		if time.Since(b.last) < auditLinger && len(b.queue) < maxAuditBatch {
+			// Under load (the last batch was written less than auditLinger ago), wait a
+			// moment for more: each batch costs a transaction, so fewer, larger batches
+			// cost less CPU per entry, at the price of up to auditLinger of latency. An
+			// append after a quiet spell is written at once.
+			b.mu.Unlock()
+			time.Sleep(auditLinger)
+			b.mu.Lock()
+		}
 		n := min(len(b.queue), maxAuditBatch)
 		batch := b.queue[:n:n]
 		b.queue = b.queue[n:]
@@ -81,8 +95,9 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 		// The batch carries other callers' entries: it must not fail because this caller
 		// gave up waiting.
 		bctx := context.WithoutCancel(ctx)
+		head, insert := s.auditStatements(bctx)
 		err := s.inTx(bctx, "append audit events", func(tx *sqlx.Tx) error {
-			return s.appendChained(bctx, tx, batch)
+			return s.appendChained(bctx, tx, batch, head, insert)
 		})
 		for _, q := range batch {
 			if err != nil {
@@ -91,22 +106,50 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 			close(q.done)
 		}
 		b.mu.Lock()
+		b.last = time.Now()
 	}
 	b.writing = false
 	b.mu.Unlock()
 	return p.seq, p.err
 }
 
+// The statements of an append, prepared on the write pool when the dialect prepares writes
+// (auditStatements).
+const (
+	auditHeadQuery   = `SELECT chain_pos, hash FROM audit WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1`
+	auditInsertQuery = `INSERT INTO audit (time, actor, action, subject, client_id, detail, chain_pos, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING chain_pos, seq`
+)
+
+// auditStatements prepares the append's statements on the write pool, before its transaction
+// takes the one SQLite write connection (see exec); nil when the dialect does not prepare
+// writes or preparing failed (the statements then run unprepared).
+func (s *Store) auditStatements(ctx context.Context) (head, insert *sql.Stmt) {
+	if !s.d.PrepareWrites {
+		return nil, nil
+	}
+	head, err := s.stmt(ctx, auditHeadQuery)
+	if err != nil {
+		return nil, nil
+	}
+	insert, err = s.stmt(ctx, auditInsertQuery)
+	if err != nil {
+		return nil, nil
+	}
+	return head, insert
+}
+
 // appendChained writes batch in tx, after the chain's head, under the audit lock. Entries
-// written before the chain existed are chained first (once per database).
-func (s *Store) appendChained(ctx context.Context, tx *sqlx.Tx, batch []*pendingAudit) error {
+// written before the chain existed are chained first (once per database). head and insert are
+// the prepared statements of auditStatements, or nil.
+func (s *Store) appendChained(ctx context.Context, tx *sqlx.Tx, batch []*pendingAudit, head, insert *sql.Stmt) error {
 	const op = "append audit event"
 	if s.d.AuditLock != "" {
 		if _, err := tx.ExecContext(ctx, s.d.AuditLock); err != nil {
 			return s.wrap(op, err)
 		}
 	}
-	pos, prev, err := s.auditHead(ctx, tx)
+	pos, prev, err := s.auditHead(ctx, tx, head)
 	if err != nil {
 		return err
 	}
@@ -115,35 +158,72 @@ func (s *Store) appendChained(ctx context.Context, tx *sqlx.Tx, batch []*pending
 			return err
 		}
 	}
-	var l audit.Linker
-	for _, p := range batch {
+	var (
+		l    audit.Linker
+		args = make([]any, 0, 8*len(batch))
+		q    strings.Builder
+	)
+	q.WriteString(`INSERT INTO audit (time, actor, action, subject, client_id, detail, chain_pos, hash) VALUES `)
+	for i, p := range batch {
 		pos++
 		p.e.Pos = pos
 		p.e.Hash = l.Link(nil, prev, p.e)
 		prev = p.e.Hash
-		if err := tx.GetContext(ctx, &p.seq, s.q(`INSERT INTO audit (time, actor, action, subject, client_id, detail, chain_pos, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-			micros(p.e.Time), p.e.Actor, p.e.Action, p.e.Subject, p.e.ClientID, p.e.Detail, pos, p.e.Hash); err != nil {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, micros(p.e.Time), p.e.Actor, p.e.Action, p.e.Subject, p.e.ClientID, p.e.Detail, pos, p.e.Hash)
+	}
+	q.WriteString(" RETURNING chain_pos, seq")
+	var stmt *sql.Stmt
+	if len(batch) == 1 && insert != nil {
+		stmt = tx.StmtContext(ctx, insert)
+	}
+	var rows *sql.Rows
+	if stmt != nil {
+		rows, err = stmt.QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.QueryContext(ctx, s.q(q.String()), args...)
+	}
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	defer rows.Close()
+	first := batch[0].e.Pos
+	for rows.Next() {
+		var p, seq int64
+		if err := rows.Scan(&p, &seq); err != nil {
 			return s.wrap(op, err)
 		}
+		if i := p - first; i >= 0 && i < int64(len(batch)) {
+			batch[i].seq = seq
+		}
 	}
-	return nil
+	return s.wrap(op, rows.Err())
 }
 
 // auditHead reads the last chained entry's position and hash: (0, audit.Genesis) when none.
-func (s *Store) auditHead(ctx context.Context, c conn) (int64, []byte, error) {
-	var head struct {
-		Pos  int64  `db:"chain_pos"`
-		Hash []byte `db:"hash"`
+// stmt is auditHeadQuery prepared, or nil.
+func (s *Store) auditHead(ctx context.Context, tx *sqlx.Tx, stmt *sql.Stmt) (int64, []byte, error) {
+	var (
+		pos  int64
+		hash []byte
+		row  *sql.Row
+	)
+	if stmt != nil {
+		row = tx.StmtContext(ctx, stmt).QueryRowContext(ctx)
+	} else {
+		row = tx.QueryRowContext(ctx, auditHeadQuery)
 	}
-	err := c.GetContext(ctx, &head, `SELECT chain_pos, hash FROM audit WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1`)
+	err := row.Scan(&pos, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, audit.Genesis, nil
 	}
 	if err != nil {
 		return 0, nil, s.wrap("read audit chain head", err)
 	}
-	return head.Pos, head.Hash, nil
+	return pos, hash, nil
 }
 
 // chainUnchained gives the entries written before the chain existed (migration 00007) their
