@@ -43,3 +43,23 @@ func TestOperatorGuide(t *testing.T) {
 		t.Errorf("ran only %d commands of docs/developers/app-developers.md", n)
 	}
 }
+
+// TestAuditGuide runs the ```sh examples of docs/operators/audit.md in a fresh directory, by
+// the conventions of TestOperatorGuide.
+func TestAuditGuide(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(testEnv(),
+		"PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"TONGBAN_ADDR="+addr,
+		"TONGBAN_ISSUER=http://"+addr,
+	)
+	if n := clitest.RunDocExamples(t, "../../docs/operators/audit.md", dir, env, "http://"+addr+"/readyz"); n < 8 {
+		t.Errorf("ran only %d commands of docs/operators/audit.md", n)
+	}
+}
