@@ -128,12 +128,12 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	walCfg.HTTP.Addr = d.opts.walletAddr
 
 	// Listen first: the issuer and the wallet's redirect URI name the real ports.
-	idpLn, err := idpCfg.HTTP.Listen(ctx)
+	idpLn, err := idpCfg.HTTP.Listen(ctx, d.log)
 	if err != nil {
 		return err
 	}
 	defer idpLn.Close()
-	walLn, err := walCfg.HTTP.Listen(ctx)
+	walLn, err := walCfg.HTTP.Listen(ctx, d.log)
 	if err != nil {
 		return err
 	}

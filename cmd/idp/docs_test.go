@@ -14,7 +14,8 @@ import (
 // directory, by the conventions of clitest.RunDocExamples: every command must exit 0 (or the
 // "# exit N" it names); a ```sh {serve} block is started, must answer GET /readyz and must
 // stop with status 0 on SIGTERM; a ```sh {no-test} block is not run (building from the
-// repository checkout, PostgreSQL). The guides' "idp" and "./idp" are the binary under test,
+// repository checkout, PostgreSQL); a {serve} block with --tls-cert is asked over https. The
+// guides' "idp" and "./idp" are the binary under test,
 // and the reader's variables come from the environment: $PASSWORD, $BACKUP_DIR, and
 // TONGBAN_ADDR/TONGBAN_ISSUER to keep `idp serve` off the default port.
 func TestOperatorGuide(t *testing.T) {
@@ -22,6 +23,12 @@ func TestOperatorGuide(t *testing.T) {
 	if err := os.Symlink(idpBin, filepath.Join(dir, "idp")); err != nil { // as `go build -o idp` makes it
 		t.Fatal(err)
 	}
+	// The TLS examples serve tls/cert.pem and tls/key.pem: a self-signed pair for 127.0.0.1
+	// (the guide's openssl command, when openssl is installed, makes a new one).
+	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	clitest.NewTestCert(t).Write(t, filepath.Join(dir, "tls", "cert.pem"), filepath.Join(dir, "tls", "key.pem"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -241,9 +242,37 @@ func TestConfigFileAllProblems(t *testing.T) {
 // server is a running `idp serve`.
 type server struct {
 	cmd    *exec.Cmd
-	base   string
+	base   string // http://host:port, or https:// when it serves TLS
 	stderr *bytes.Buffer
 	done   chan error
+
+	mu    sync.Mutex
+	lines []string // log lines so far, for waitLog
+}
+
+// waitLog waits up to timeout for a log line containing every one of want, and returns it.
+func (s *server) waitLog(t *testing.T, timeout time.Duration, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s.mu.Lock()
+		for _, l := range s.lines {
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(l, w)
+			}
+			if ok {
+				s.mu.Unlock()
+				return l
+			}
+		}
+		all := strings.Join(s.lines, "\n")
+		s.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q within %s:\n%s", want, timeout, all)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // startServe starts `idp serve` on a free port in dir and waits for its "listening" log line.
@@ -263,16 +292,26 @@ func startServe(t *testing.T, dir string, extraEnv []string, args ...string) *se
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			var line struct{ Msg, Addr string }
+			s.mu.Lock()
+			s.lines = append(s.lines, sc.Text())
+			s.mu.Unlock()
+			var line struct {
+				Msg, Addr string
+				TLS       bool
+			}
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addr <- line.Addr
+				scheme := "http://"
+				if line.TLS {
+					scheme = "https://"
+				}
+				addr <- scheme + line.Addr
 			}
 		}
 		io.Copy(io.Discard, pr)
 	}()
 	select {
 	case a := <-addr:
-		s.base = "http://" + a
+		s.base = a
 	case err := <-s.done:
 		t.Fatalf("idp serve exited early (%v):\n%s", err, s.stderr)
 	case <-time.After(60 * time.Second):

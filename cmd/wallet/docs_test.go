@@ -20,6 +20,12 @@ func TestOperatorGuide(t *testing.T) {
 	dir := t.TempDir()
 	initVar(t, dir)
 	idpBin := clitest.Build(t, "../idp")
+	// The TLS examples serve tls/cert.pem and tls/key.pem: a self-signed pair for 127.0.0.1
+	// (the guide's openssl command, when openssl is installed, makes a new one).
+	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	clitest.NewTestCert(t).Write(t, filepath.Join(dir, "tls", "cert.pem"), filepath.Join(dir, "tls", "key.pem"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

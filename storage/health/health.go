@@ -110,8 +110,8 @@ func (m *Monitor) Check(ctx context.Context) error {
 	hctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	herr := m.store.Heartbeat(hctx, m.cfg.Instance, m.cfg.Now())
 	cancel()
-	if ctx.Err() != nil { // shutting down: not the database's fault
-		return m.Ready(ctx)
+	if ctx.Err() != nil { // shutting down: not the database's fault, nothing to record
+		return m.state(ctx.Err())
 	}
 	count, last := m.store.Unavailable()
 
@@ -159,12 +159,25 @@ func (m *Monitor) Check(ctx context.Context) error {
 // endpoint (cmd/internal/app.OpsHandler).
 func (m *Monitor) Ready(ctx context.Context) error {
 	m.mu.Lock()
-	checked, down := m.checked, m.down
+	checked := m.checked
 	m.mu.Unlock()
 	if !checked {
 		return m.Check(ctx)
 	}
-	if down != nil {
+	return m.state(nil)
+}
+
+// state returns what Ready returns, without checking: before the first check, an error
+// wrapping ErrNotReady and unchecked (a Check cut short by its context calls it so, and must
+// not start another check, which would be cut short again).
+func (m *Monitor) state(unchecked error) error {
+	m.mu.Lock()
+	checked, down := m.checked, m.down
+	m.mu.Unlock()
+	switch {
+	case !checked:
+		return errors.Join(ErrNotReady, unchecked)
+	case down != nil:
 		return errors.Join(ErrNotReady, down)
 	}
 	return nil

@@ -132,3 +132,24 @@ func TestReadyRunsFirstCheck(t *testing.T) {
 		t.Errorf("Ready with a failing first heartbeat: %v", err)
 	}
 }
+
+// TestCheckCancelledBeforeFirstCheck: a check whose context ends before any check has
+// completed (a server stopped right after it started) answers not ready with the context's
+// error, at once, instead of asking Ready, which would run the same cut-short check again
+// without end.
+func TestCheckCancelledBeforeFirstCheck(t *testing.T) {
+	s := storagetest.SQLiteWithFaults(t, &storagetest.Faults{})
+	m := health.New(s, health.Config{Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Check(ctx); !errors.Is(err, health.ErrNotReady) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Check with an ended context = %v, want ErrNotReady and context.Canceled", err)
+	}
+	if err := m.Ready(ctx); !errors.Is(err, health.ErrNotReady) {
+		t.Errorf("Ready with an ended context = %v", err)
+	}
+	m.Run(ctx) // returns after its one, cut-short check
+	if err := m.Check(context.Background()); err != nil {
+		t.Errorf("Check afterwards = %v", err)
+	}
+}

@@ -12,7 +12,8 @@
 //   - Logging: NewLogger writes JSON lines with log/slog. Callers log no personal data and no
 //     tokens; the helpers here log only settings, addresses and error causes.
 //   - HTTP: Serve runs an http.Server with timeouts and a header size limit until its context
-//     ends, then shuts down gracefully. OpsHandler adds /healthz, /readyz and /metrics in front
+//     ends, then shuts down gracefully. With --tls-cert and --tls-key, HTTPConfig.Listen
+//     returns a TLS 1.3 listener whose CertReloader re-reads the files when they change. OpsHandler adds /healthz, /readyz and /metrics in front
 //     of a service's handler, and Metrics records request durations by route pattern.
 //   - CLI: UsageError and ExitCode give the exit status convention: 0 success, 1 runtime
 //     failure, 2 wrong usage or configuration. ReadPassword reads a password from a terminal

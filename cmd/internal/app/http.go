@@ -47,6 +47,12 @@ type HTTPConfig struct {
 	// MaxHeaderBytes bounds the request line plus headers, in bytes (--max-header-bytes).
 	// Default DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+	// TLSCert and TLSKey name the PEM files of the TLS certificate chain (leaf first) and its
+	// private key (--tls-cert, --tls-key; TONGBAN_TLS_CERT, TONGBAN_TLS_KEY). Both set: the
+	// server speaks only HTTPS, TLS 1.3 minimum, and re-reads the files when they change
+	// (CertReloader). Both "" (the default): plain HTTP. One alone is a problem for Validate.
+	TLSCert string
+	TLSKey  string
 }
 
 // AddFlags registers the HTTP settings on fs, all configurable, with defaultAddr as the
@@ -60,10 +66,12 @@ func (h *HTTPConfig) AddFlags(fs *pflag.FlagSet, defaultAddr string) {
 	fs.DurationVar(&h.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "time requests in flight get to finish on SIGINT/SIGTERM")
 	fs.IntVar(&h.MaxHeaderBytes, "max-header-bytes", DefaultMaxHeaderBytes, "limit on request line plus headers, in bytes")
 	Configurable(fs, "addr", "read-header-timeout", "read-timeout", "write-timeout", "idle-timeout", "shutdown-timeout", "max-header-bytes")
+	h.addTLSFlags(fs)
 }
 
 // Validate records every problem of h in p: an address that is not host:port with a port in
-// 0–65535, a timeout that is not positive, a header limit outside 4 KiB–16 MiB.
+// 0–65535, a timeout that is not positive, a header limit outside 4 KiB–16 MiB, only one of
+// tls-cert and tls-key, or a certificate and key that do not load (LoadKeyPair).
 func (h *HTTPConfig) Validate(p *Problems) {
 	if _, port, err := net.SplitHostPort(h.Addr); err != nil {
 		p.Addf("addr %q: want host:port (%v)", h.Addr, err)
@@ -85,24 +93,39 @@ func (h *HTTPConfig) Validate(p *Problems) {
 	if h.MaxHeaderBytes < 4<<10 || h.MaxHeaderBytes > 16<<20 {
 		p.Addf("max-header-bytes: must be from 4096 to 16777216, got %d", h.MaxHeaderBytes)
 	}
+	h.validateTLS(p)
 }
 
 // Listen opens the TCP listener for h.Addr. Listening before serving lets a caller learn the
-// port when Addr ends in ":0" and report a busy port as a start-up error.
-func (h *HTTPConfig) Listen(ctx context.Context) (net.Listener, error) {
+// port when Addr ends in ":0" and report a busy port as a start-up error. When h.TLSEnabled,
+// the listener speaks TLS (CertReloader.TLSConfig): it loads the certificate and key first, and
+// a pair that does not load is a *UsageError wrapping ErrTLSKeyPair and naming the file. log
+// receives the certificate's load and reload lines; nil discards them.
+func (h *HTTPConfig) Listen(ctx context.Context, log *slog.Logger) (net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", h.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", h.Addr, err)
 	}
-	return ln, nil
+	if !h.TLSEnabled() {
+		return ln, nil
+	}
+	tln, err := h.listenTLS(ln, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return tln, nil
 }
 
 // Serve serves handler on ln with the limits of h until ctx ends (normally on SIGINT or
 // SIGTERM, see SignalContext), then shuts down gracefully: the listener closes at once,
 // requests in flight get h.ShutdownTimeout to finish, idle connections are closed. It returns
 // nil after a clean shutdown, an error wrapping context.DeadlineExceeded when requests were
-// still running at the deadline, or the error that stopped the server. It closes ln.
+// still running at the deadline, or the error that stopped the server. It closes ln, which
+// comes from h.Listen: when h.TLSEnabled it already speaks TLS, and HTTP/2 or HTTP/1.1 is
+// chosen by ALPN; a plain-HTTP request reaching it gets "400 Bad Request" ("Client sent an
+// HTTP request to an HTTPS server", from net/http).
 func Serve(ctx context.Context, ln net.Listener, handler http.Handler, h HTTPConfig, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           handler,
@@ -116,7 +139,7 @@ func Serve(ctx context.Context, ln net.Listener, handler http.Handler, h HTTPCon
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", ln.Addr().String(), "tls", h.TLSEnabled())
 
 	select {
 	case err := <-errc:

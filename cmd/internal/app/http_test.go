@@ -15,7 +15,7 @@ func TestServeGraceful(t *testing.T) {
 		WriteTimeout: 5 * time.Second, IdleTimeout: time.Second, ShutdownTimeout: 5 * time.Second, MaxHeaderBytes: 8192}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ln, err := h.Listen(ctx)
+	ln, err := h.Listen(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func ServePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	h := HTTPConfig{Addr: addr, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 70 * time.Second, IdleTimeout: 60 * time.Second, ShutdownTimeout: time.Second,
 		MaxHeaderBytes: DefaultMaxHeaderBytes}
-	ln, err := h.Listen(ctx)
+	ln, err := h.Listen(ctx, log)
 	if err != nil {
 		return fmt.Errorf("pprof: %w", err)
 	}

@@ -2,10 +2,13 @@ package clitest
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -23,6 +26,9 @@ import (
 //     the test's environment.
 //   - ```sh {serve}: one long-running server command. The test starts it, waits until the
 //     ready URL answers 200, sends SIGTERM and expects exit status 0 (a graceful shutdown).
+//     When the command has --tls-cert FILE, the ready URL is asked over https instead, by a
+//     client trusting only FILE (relative to the working directory), which must therefore
+//     be valid for the ready URL's host.
 //   - ```sh {no-test}: not run, because it cannot run in a test (it needs a PostgreSQL server
 //     or the repository checkout, say); the guide's text around it says what it needs. Use it
 //     only when the example cannot be made runnable.
@@ -149,11 +155,16 @@ func runServe(t *testing.T, doc string, c Command, dir string, env []string, rea
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	client := http.DefaultClient
+	if cert := flagValue(c.Text, "--tls-cert"); cert != "" {
+		ready = "https://" + strings.TrimPrefix(ready, "http://")
+		client = readyClient(t, filepath.Join(dir, cert))
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(ready)
+		resp, err := client.Get(ready)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -184,6 +195,34 @@ func runServe(t *testing.T, doc string, c Command, dir string, env []string, rea
 		<-done
 		t.Fatalf("%s:%d: %s did not stop within 30s of SIGTERM\n%s", doc, c.Line, c.Text, logs.String())
 	}
+}
+
+// flagValue returns the value of flag (--name VALUE or --name=VALUE) in command, or "".
+func flagValue(command, flag string) string {
+	fields := strings.Fields(command)
+	for i, f := range fields {
+		if f == flag && i+1 < len(fields) {
+			return fields[i+1]
+		}
+		if v, ok := strings.CutPrefix(f, flag+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// readyClient returns an HTTP client trusting only the PEM certificates in certFile.
+func readyClient(t *testing.T, certFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s: no PEM certificate", certFile)
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 // missingTool returns the optional tool command uses that is not installed, or "".

@@ -9,7 +9,7 @@
 //	svc, err := idpserver.Open(ctx, cfg, logger)
 //	...
 //	defer svc.Close()
-//	ln, err := cfg.HTTP.Listen(ctx)
+//	ln, err := cfg.HTTP.Listen(ctx, logger)
 //	err = app.Serve(ctx, ln, svc.Handler, cfg.HTTP, logger)
 package idpserver
 
@@ -55,7 +55,8 @@ type Config struct {
 
 	// Issuer is the issuer URL (--issuer, TONGBAN_ISSUER): https, or http on a loopback host
 	// (127.0.0.0/8, ::1, localhost) for development, in which case cookies lose their Secure
-	// attribute. Default DefaultIssuer.
+	// attribute. It must be https when the server terminates TLS itself (HTTP.TLSEnabled).
+	// Default DefaultIssuer.
 	Issuer string
 	// PasswordIterations is the PBKDF2-HMAC-SM3 iteration count for new password hashes and
 	// for the dummy check run for unknown users (--password-iterations). Default
@@ -192,7 +193,8 @@ func (c *Config) PasswordParams() smcrypto.PasswordParams {
 }
 
 // issuer parses and checks the issuer URL and reports whether it is a development (http on
-// loopback) issuer.
+// loopback) issuer. With TLS (c.HTTP.TLSEnabled) it must be https, so that discovery names
+// the URLs the server answers on and cookies are Secure.
 func (c *Config) issuer() (insecure bool, err error) {
 	u, perr := url.Parse(c.Issuer)
 	switch {
@@ -202,6 +204,8 @@ func (c *Config) issuer() (insecure bool, err error) {
 		return false, fmt.Errorf("issuer %q: must not have a query, fragment or user info", c.Issuer)
 	case u.Scheme == "https":
 		return false, nil
+	case u.Scheme == "http" && c.HTTP.TLSEnabled():
+		return false, fmt.Errorf("issuer %q: the server terminates TLS (tls-cert, tls-key), so the issuer must be its https URL", c.Issuer)
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 		return true, nil
 	case u.Scheme == "http":
@@ -358,7 +362,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		return err
 	}
 	defer svc.Close()
-	ln, err := cfg.HTTP.Listen(ctx)
+	ln, err := cfg.HTTP.Listen(ctx, log)
 	if err != nil {
 		return err
 	}

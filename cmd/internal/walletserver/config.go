@@ -40,8 +40,9 @@ type Config struct {
 	// ClientSecretFile names a file holding it instead (--client-secret-file). One is required.
 	ClientSecret     string
 	ClientSecretFile string
-	// PublicURL is the wallet's base URL as browsers reach it (--public-url). Default
-	// DefaultPublicURL.
+	// PublicURL is the wallet's base URL as browsers reach it (--public-url). Cookies are
+	// Secure, and HSTS is sent, exactly when it is https; it must be https when the wallet
+	// terminates TLS itself (HTTP.TLSEnabled). Default DefaultPublicURL.
 	PublicURL string
 	// APIClients and APIAudience say whose access tokens the JSON API accepts (--api-client,
 	// --api-audience; web.Config). Default none: the API refuses every token.
@@ -107,9 +108,10 @@ func AddStatusListValidityFlag(fs *pflag.FlagSet, v *time.Duration) {
 		"how long a status list stays fresh (1m to 24h): counters accepting pre-fetched codes must load a new one within it")
 }
 
-// Validate records every problem of c in p: the HTTP settings, the purge interval, an issuer
-// or public URL of the wrong shape, an unknown ID-token algorithm, an empty API client ID, and
-// a client secret given twice or not at all. The service's own checks (wallet.NewService,
+// Validate records every problem of c in p: the HTTP settings (TLS included), the purge
+// interval, an issuer or public URL of the wrong shape, an http public URL while the wallet
+// terminates TLS, an unknown ID-token algorithm, an empty API client ID, and a client secret
+// given twice or not at all. The service's own checks (wallet.NewService,
 // web.NewServer) run when it is built.
 func (c *Config) Validate(p *app.Problems) {
 	c.HTTP.Validate(p)
@@ -120,6 +122,8 @@ func (c *Config) Validate(p *app.Problems) {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
 		p.Addf("public-url %q: want scheme://host[:port] without a path", c.PublicURL)
+	} else if u.Scheme == "http" && c.HTTP.TLSEnabled() {
+		p.Addf("public-url %q: the wallet terminates TLS (tls-cert, tls-key), so its public URL must be https", c.PublicURL)
 	}
 	if c.ClientSecret != "" && c.ClientSecretFile != "" {
 		p.Addf("client-secret and client-secret-file are both set: give one")

@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logger, read
 	if err != nil {
 		return err
 	}
-	ln, err := cfg.HTTP.Listen(ctx)
+	ln, err := cfg.HTTP.Listen(ctx, log)
 	if err != nil {
 		return err
 	}
