@@ -52,6 +52,8 @@ func (c *cli) newRoot() *cobra.Command {
   idp people add            register a person (password read from standard input)
   idp clients add|list      register and list relying apps
   idp keys list|rotate      list and rotate the ID-token signing keys
+  idp keys rewrap           move the stored keys to a key-encryption key in a PKCS#11 token
+  idp kek pkcs11-generate   create that key-encryption key inside the token
 
 Settings come from flags, then TONGBAN_* environment variables, then the config file
 (--config), then defaults. See docs/operators/idp.md.`,
@@ -72,7 +74,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd())
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), c.kekCmd())
 	return root
 }
 
