@@ -111,7 +111,16 @@ func (m *Monitor) Check(ctx context.Context) error {
 	herr := m.store.Heartbeat(hctx, m.cfg.Instance, m.cfg.Now())
 	cancel()
 	if ctx.Err() != nil { // shutting down: not the database's fault
-		return m.Ready(ctx)
+		m.mu.Lock()
+		checked, down := m.checked, m.down
+		m.mu.Unlock()
+		switch {
+		case !checked: // not Ready, which would run this check again, and again
+			return errors.Join(ErrNotReady, ctx.Err())
+		case down != nil:
+			return errors.Join(ErrNotReady, down)
+		}
+		return nil
 	}
 	count, last := m.store.Unavailable()
 

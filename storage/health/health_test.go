@@ -132,3 +132,17 @@ func TestReadyRunsFirstCheck(t *testing.T) {
 		t.Errorf("Ready with a failing first heartbeat: %v", err)
 	}
 }
+
+// TestCheckCancelledBeforeFirstCheck: a server stopped before its first check (a SIGTERM right
+// after start) gets an answer, not an endless Check → Ready → Check recursion.
+func TestCheckCancelledBeforeFirstCheck(t *testing.T) {
+	m := health.New(storagetest.SQLite(t), health.Config{Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Check(ctx); !errors.Is(err, health.ErrNotReady) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Check with a cancelled context before any check: %v", err)
+	}
+	if err := m.Ready(ctx); !errors.Is(err, health.ErrNotReady) {
+		t.Errorf("Ready with a cancelled context before any check: %v", err)
+	}
+}
