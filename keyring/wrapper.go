@@ -20,8 +20,9 @@ import smcrypto "github.com/tongban/tongban/sm-crypto"
 //   - Unwrap(wrapped, aad) returns the key given to Wrap. It returns an error wrapping
 //     smcrypto.ErrWrongKEK when the blob was wrapped by another key (its recorded ID differs
 //     from ID), and another error — typically wrapping smcrypto.ErrDecrypt — when aad differs
-//     from the one given to Wrap or any byte of the blob was changed. It never returns key
-//     bytes together with an error.
+//     from the one given to Wrap or any byte of the blob was changed. A wrapper that cannot
+//     tell a wrong key from an altered blob (a module that only says "cannot unwrap") wraps
+//     both. It never returns key bytes together with an error.
 //
 // *smcrypto.KEK satisfies KeyWrapper.
 type KeyWrapper interface {
