@@ -40,7 +40,7 @@ const CacheTTL = 30 * time.Second
 // material wrapped by the operator's key-encryption key (DESIGN §3). It is safe for concurrent use.
 type Keyring struct {
 	store storage.Keys
-	kek   *smcrypto.KEK
+	kek   KeyWrapper
 	now   func() time.Time
 
 	field     *smcrypto.SM4GCM
@@ -58,10 +58,11 @@ type cachedKeys struct {
 }
 
 // Open loads the data keys from store, creating the missing ones on first start, and unwraps
-// them with kek. It returns an error wrapping smcrypto.ErrWrongKEK when kek is not the key the
-// stored keys were wrapped with: a wrong key-encryption key is a start-up error, never silent
-// corruption.
-func Open(ctx context.Context, store storage.Keys, kek *smcrypto.KEK) (*Keyring, error) {
+// them with kek (a *smcrypto.KEK, or a key in a cryptographic module: package kek/pkcs11). It
+// returns an error wrapping smcrypto.ErrWrongKEK when kek is not the key the stored keys were
+// wrapped with: a wrong key-encryption key is a start-up error, never silent corruption. A nil
+// kek is an error.
+func Open(ctx context.Context, store storage.Keys, kek KeyWrapper) (*Keyring, error) {
 	if kek == nil {
 		return nil, errors.New("keyring: no key-encryption key")
 	}

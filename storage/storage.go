@@ -316,6 +316,10 @@ type Keys interface {
 	ListKeys(ctx context.Context, purpose KeyPurpose) ([]KeyRecord, error)
 	// RetireKey sets RetiredAt and ExpiresAt; ErrNotFound when missing.
 	RetireKey(ctx context.Context, id string, retiredAt, expiresAt time.Time) error
+	// RewrapKey replaces Sealed of the key id (the same secret wrapped by another
+	// key-encryption key) and changes nothing else; ErrNotFound when missing. Run it inside
+	// Transactor.InTx to move every key to a new key-encryption key at once.
+	RewrapKey(ctx context.Context, id string, sealed []byte) error
 }
 
 // LicenceStatus is the status of a licence.

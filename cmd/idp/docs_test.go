@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tongban/tongban/cmd/internal/clitest"
+	"github.com/tongban/tongban/kek/pkcs11/softhsmtest"
 )
 
 // TestOperatorGuide runs the ```sh examples of docs/operators/idp.md and then those of
@@ -42,9 +43,21 @@ func TestOperatorGuide(t *testing.T) {
 		"TONGBAN_ADDR="+addr,
 		"TONGBAN_ISSUER=http://"+addr,
 	)
+	// The guide's last section moves the keys into a SoftHSM2 token (```sh {softhsm}); the
+	// developers' guide then runs with that token's KEK.
+	if softhsmtest.Available() == "" {
+		conf, err := softhsmtest.Setup(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, "SOFTHSM2_CONF="+conf, "SO_PIN="+softhsmtest.SOPIN, "TONGBAN_PKCS11_PIN="+softhsmtest.PIN)
+	}
 	ready := "http://" + addr + "/readyz"
 	if n := clitest.RunDocExamples(t, "../../docs/operators/idp.md", dir, env, ready); n < 8 {
 		t.Errorf("ran only %d commands of docs/operators/idp.md", n)
+	}
+	if softhsmtest.Available() == "" {
+		env = append(env, "TONGBAN_KEK_PKCS11=pkcs11:token=tongban;object=tongban-kek?module-path="+softhsmtest.ModulePath)
 	}
 	if n := clitest.RunDocExamples(t, "../../docs/developers/app-developers.md", dir, env, ready); n < 3 {
 		t.Errorf("ran only %d commands of docs/developers/app-developers.md", n)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/cmd/internal/idpserver"
+	pkcs11kek "github.com/tongban/tongban/kek/pkcs11"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -18,8 +19,8 @@ import (
 const DefaultKeepFor = 24 * time.Hour
 
 func (c *cli) keysCmd() *cobra.Command {
-	return app.Group("keys", "List and rotate the ID-token signing keys",
-		c.keysListCmd(), c.keysRotateCmd())
+	return app.Group("keys", "List, rotate and rewrap the stored keys",
+		c.keysListCmd(), c.keysRotateCmd(), c.keysRewrapCmd())
 }
 
 // keyJSON is the --json form of a signing key (public information only).
@@ -177,6 +178,63 @@ Running servers pick up the new keys within 30 seconds (their key cache lifetime
 			}
 			fmt.Fprintln(c.out)
 		}
+		return nil
+	})
+	return cmd
+}
+
+func (c *cli) keysRewrapCmd() *cobra.Command {
+	var (
+		to     string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rewrap --to-kek-pkcs11 URI",
+		Short: "Move every stored key to a key-encryption key in a PKCS#11 token",
+		Long: `Unwrap every stored key (data keys and signing keys) with the current key-encryption key
+(--kek-file, TONGBAN_KEK or --kek-pkcs11) and wrap it again with the key named by
+--to-kek-pkcs11, in one database transaction, recorded in the audit log as keys.rewrap. On any
+error nothing changes.
+
+Stop the servers first: a server that still runs with the old key cannot read keys created
+after the rewrap. Then start them with --kek-pkcs11 set to the same URI, and keep the old key's
+backup until they run.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.Flags().StringVar(&to, "to-kek-pkcs11", "", "PKCS#11 URI of the new key-encryption key (PIN from its pin-source or TONGBAN_PKCS11_PIN)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
+		log, err := c.setup(cmd, true, func(p *app.Problems) {
+			c.cfg.Common.Validate(p)
+			if to == "" {
+				p.Addf("--to-kek-pkcs11: required")
+			} else if _, err := pkcs11kek.ParseURI(to); err != nil {
+				p.Addf("--to-kek-pkcs11: %v", err)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		b, err := c.openBackend(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		target, err := app.OpenPKCS11KEK(c.cfg.Common, to)
+		if err != nil {
+			return err
+		}
+		defer target.Close()
+		res, err := app.Rewrap(ctx, b, target)
+		if err != nil {
+			return err
+		}
+		log.Info("rewrapped keys", "from_kek_id", res.From, "to_kek_id", res.To, "keys", res.Keys)
+		if asJSON {
+			return app.PrintJSON(c.out, res)
+		}
+		fmt.Fprintf(c.out, "rewrapped %d keys from key-encryption key %s to %s; start the servers with --kek-pkcs11\n", res.Keys, res.From, res.To)
 		return nil
 	})
 	return cmd

@@ -52,6 +52,8 @@ func (c *cli) newRoot() *cobra.Command {
   idp people add            register a person (password read from standard input)
   idp clients add|list      register and list relying apps
   idp keys list|rotate      list and rotate the ID-token signing keys
+  idp keys rewrap           move the stored keys to a key-encryption key in a PKCS#11 token
+  idp kek pkcs11-generate   create that key-encryption key inside the token
   idp audit verify|list|show|checkpoint
                             check and read the tamper-evident audit log
 
@@ -74,7 +76,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), app.AuditCommands{
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), c.kekCmd(), app.AuditCommands{
 		Binary: "idp",
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)

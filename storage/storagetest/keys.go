@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -112,5 +114,46 @@ func testKeys(t *testing.T, s storage.Storage) {
 		want.RetiredAt = ptr(t0.Add(30*24*time.Hour + 1500*time.Nanosecond))
 		want.ExpiresAt = ptr(t0.Add(31*24*time.Hour + time.Hour))
 		checkEqual(t, "retired key", got, wantKey(want))
+	})
+
+	t.Run("RewrapKey", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			id      string
+			sealed  []byte
+			wantErr error
+		}{
+			{"ok/signing key", old.ID, []byte("rewrapped old"), nil},
+			{"ok/data key", data.ID, []byte("rewrapped data key"), nil},
+			{"fail/unknown", "nothing", []byte("x"), storage.ErrNotFound},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if !checkErr(t, "RewrapKey", s.RewrapKey(ctx, tc.id, tc.sealed), tc.wantErr) || tc.wantErr != nil {
+					return
+				}
+				got, err := s.GetKey(ctx, tc.id)
+				must(t, "GetKey", err)
+				want := old
+				if tc.id == data.ID {
+					want = data
+				}
+				want.Sealed = tc.sealed
+				checkEqual(t, "rewrapped key (only Sealed changes)", got, wantKey(want))
+			})
+		}
+		// Inside a transaction that fails, nothing changes.
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(ctx context.Context) error {
+			must(t, "RewrapKey", s.RewrapKey(ctx, data.ID, []byte("never committed")))
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want boom", err)
+		}
+		got, err := s.GetKey(ctx, data.ID)
+		must(t, "GetKey", err)
+		if string(got.Sealed) != "rewrapped data key" {
+			t.Fatalf("Sealed after a rolled-back rewrap = %q", got.Sealed)
+		}
 	})
 }

@@ -143,6 +143,36 @@ func TestCommonValidate(t *testing.T) {
 	}
 }
 
+func TestCommonValidatePKCS11(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    Common
+		want []string // problems; none means valid
+	}{
+		{"ok/URI alone", Common{DB: "x", LogLevel: "info", KEKPKCS11: "pkcs11:token=t;object=o?module-path=/m.so"}, nil},
+		{"fail/malformed URI", Common{DB: "x", LogLevel: "info", KEKPKCS11: "pkcs11:token=t?pin-value=s3cret"}, []string{"kek-pkcs11: pkcs11kek: malformed PKCS#11 URI"}},
+		{"fail/with TONGBAN_KEK", Common{DB: "x", LogLevel: "info", KEK: "k", KEKPKCS11: "pkcs11:token=t;object=o?module-path=/m.so"}, []string{"TONGBAN_KEK and kek-pkcs11 are both set"}},
+		{"fail/with kek-file", Common{DB: "x", LogLevel: "info", KEKFile: "f", Sources: Sources{"kek-file": SourceEnv}, KEKPKCS11: "pkcs11:token=t;object=o?module-path=/m.so"}, []string{"kek-pkcs11 and kek-file (from env) are both set"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Problems
+			tc.c.Validate(&p)
+			err := p.Err()
+			if (err == nil) != (tc.want == nil) {
+				t.Fatalf("Validate: %v, want %q", err, tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("problems lack %q:\n%v", w, err)
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("problems show the PIN: %v", err)
+			}
+		})
+	}
+}
+
 // TestSQLitePrefix: --db with the sqlite: prefix names the file after it, for serve (which
 // creates it) and for the admin commands (which require it), as package storage/open reads
 // the address.

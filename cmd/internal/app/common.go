@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	pkcs11kek "github.com/tongban/tongban/kek/pkcs11"
 	"github.com/tongban/tongban/sm-crypto"
 )
 
@@ -37,6 +38,13 @@ type Common struct {
 	// KEK is the key-encryption key itself, from the environment variable TONGBAN_KEK only (no
 	// flag, no config-file key), in the text form of smcrypto.ParseKEK. "" means use KEKFile.
 	KEK string
+	// KEKPKCS11 is the PKCS#11 URI (RFC 7512, see pkcs11kek.URI) of a key-encryption key held
+	// in a cryptographic module (--kek-pkcs11, TONGBAN_KEK_PKCS11, config key kek-pkcs11).
+	// When set it replaces KEKFile and KEK. "" means none.
+	KEKPKCS11 string
+	// PKCS11PIN is the user PIN of that module's token, from the environment variable
+	// TONGBAN_PKCS11_PIN only, used when the URI has neither pin-source nor pin-value.
+	PKCS11PIN string
 	// LogLevel is the lowest level logged (--log-level, TONGBAN_LOG_LEVEL): debug, info, warn
 	// or error. Default DefaultLogLevel.
 	LogLevel string
@@ -45,14 +53,15 @@ type Common struct {
 	Sources Sources
 }
 
-// AddFlags registers --config, --db, --kek-file and --log-level on fs (normally the root
+// AddFlags registers --config, --db, --kek-file, --kek-pkcs11 and --log-level on fs (normally the root
 // command's persistent flags) and marks all but --config configurable.
 func (c *Common) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Config, ConfigFlag, "", "config file of key = value lines (env TONGBAN_CONFIG)")
 	fs.StringVar(&c.DB, "db", DefaultDB, "storage: an SQLite file path, or a postgres:// URL")
 	fs.StringVar(&c.KEKFile, "kek-file", DefaultKEKFile, "key-encryption key file (serve and demo create it, mode 0600, on first start); or give the key itself in TONGBAN_KEK")
+	fs.StringVar(&c.KEKPKCS11, "kek-pkcs11", "", "PKCS#11 URI of a key-encryption key in a cryptographic module (replaces --kek-file); PIN from pin-source in the URI or TONGBAN_PKCS11_PIN")
 	fs.StringVar(&c.LogLevel, "log-level", DefaultLogLevel, "lowest log level: debug, info, warn or error")
-	Configurable(fs, "db", "kek-file", "log-level")
+	Configurable(fs, "db", "kek-file", "kek-pkcs11", "log-level")
 }
 
 // Load layers the environment and the config file under the command line for every
@@ -67,17 +76,31 @@ func (c *Common) Load(cmd *cobra.Command, lookupEnv func(string) (string, bool))
 	c.Sources = sources
 	c.KEK, _ = lookupEnv(EnvKEK)
 	c.KEK = strings.TrimSpace(c.KEK)
+	c.PKCS11PIN, _ = lookupEnv(EnvPKCS11PIN)
 	return err
 }
 
 // Validate records every problem of c in p: an empty --db, an unknown log level, a malformed
-// TONGBAN_KEK, or TONGBAN_KEK together with an explicitly set kek-file.
+// TONGBAN_KEK, TONGBAN_KEK together with an explicitly set kek-file, a malformed kek-pkcs11
+// URI, or kek-pkcs11 together with TONGBAN_KEK or an explicitly set kek-file.
 func (c *Common) Validate(p *Problems) {
 	if strings.TrimSpace(c.DB) == "" {
 		p.Addf("db: empty; give an SQLite file path or a postgres:// URL")
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		p.Add(err)
+	}
+	if c.KEKPKCS11 != "" {
+		if _, err := pkcs11kek.ParseURI(c.KEKPKCS11); err != nil {
+			p.Addf("kek-pkcs11: %v", err)
+		}
+		if c.KEK != "" {
+			p.Addf("%s and kek-pkcs11 are both set: give only one key-encryption key", EnvKEK)
+		}
+		if s := c.Sources["kek-file"]; s != "" && s != SourceDefault {
+			p.Addf("kek-pkcs11 and kek-file (from %s) are both set: give only one key-encryption key", s)
+		}
+		return
 	}
 	if c.KEK != "" {
 		if _, err := smcrypto.ParseKEK(c.KEK); err != nil {

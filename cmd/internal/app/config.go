@@ -23,6 +23,11 @@ const ConfigFlag = "config"
 // would show in the process list) and no config-file key.
 const EnvKEK = "TONGBAN_KEK"
 
+// EnvPKCS11PIN is the environment variable that holds the user PIN of the token named by
+// --kek-pkcs11, when its URI has neither pin-source nor pin-value. Like TONGBAN_KEK it has no
+// flag and no config-file key.
+const EnvPKCS11PIN = "TONGBAN_PKCS11_PIN"
+
 // configurableAnnotation marks a flag that ApplyConfig fills from the environment and the
 // config file.
 const configurableAnnotation = "tongban/configurable"
@@ -125,6 +130,8 @@ func ApplyConfig(fs *pflag.FlagSet, known map[string]bool, lookupEnv func(string
 			switch {
 			case e.Key == ConfigFlag:
 				problems.Addf("config file %s line %d: %q cannot be set in a config file", path, e.Line, e.Key)
+			case e.Key == "pkcs11-pin":
+				problems.Addf("config file %s line %d: the PKCS#11 PIN is not read from a config file; use pin-source in the kek-pkcs11 URI, or the %s environment variable", path, e.Line, EnvPKCS11PIN)
 			case e.Key == "kek":
 				problems.Addf("config file %s line %d: the key-encryption key is not read from a config file; use kek-file, or the %s environment variable", path, e.Line, EnvKEK)
 			case !known[e.Key]:

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	pkcs11kek "github.com/tongban/tongban/kek/pkcs11"
+	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
@@ -64,9 +66,8 @@ func LoadKEK(ctx context.Context, c Common, keys storage.Keys) (*smcrypto.KEK, K
 		return nil, "", fmt.Errorf("key-encryption key: look for existing keys: %w", lerr)
 	}
 	if len(existing) > 0 {
-		id, _ := smcrypto.WrappedKEKID(existing[0].Sealed)
-		return nil, "", fmt.Errorf("%w: %s does not exist, but the database already holds keys wrapped by the key-encryption key with ID %s; restore that file from its backup (or set %s): a new key cannot decrypt them",
-			ErrKEKMissing, path, id, EnvKEK)
+		return nil, "", fmt.Errorf("%w: %s does not exist, but the database already holds keys wrapped by %s; restore that file from its backup (or set %s, or give --kek-pkcs11 when it was a PKCS#11 key): a new key cannot decrypt them",
+			ErrKEKMissing, path, WrappedBy(existing[0].Sealed), EnvKEK)
 	}
 	k, err = smcrypto.GenerateKEK(nil)
 	if err != nil {
@@ -131,4 +132,50 @@ func KEKFileWarning(path string) string {
 		return fmt.Sprintf("key-encryption key file %s has mode %#o; it should be readable by the service user only (chmod 600)", path, st.Mode().Perm())
 	}
 	return ""
+}
+
+// KEKFromPKCS11 is the source of a key-encryption key held in a cryptographic module
+// (--kek-pkcs11).
+const KEKFromPKCS11 KEKSource = "pkcs11"
+
+// OpenKEK returns the key-encryption key of c and a function that releases it: the key in
+// the PKCS#11 token named by c.KEKPKCS11 when set (pkcs11kek.Open, with c.PKCS11PIN as the PIN
+// when the URI names none), else LoadKEK's. Errors: those of LoadKEK, or the start-up errors
+// of pkcs11kek.Open (pkcs11kek.ErrModule, ErrTokenNotFound, ErrWrongPIN, ErrKeyNotFound, …)
+// prefixed with "kek-pkcs11".
+func OpenKEK(ctx context.Context, c Common, keys storage.Keys) (keyring.KeyWrapper, KEKSource, func() error, error) {
+	if c.KEKPKCS11 != "" {
+		k, err := pkcs11kek.Open(pkcs11kek.Config{URI: c.KEKPKCS11, PIN: c.PKCS11PIN})
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("kek-pkcs11: %w", err)
+		}
+		return k, KEKFromPKCS11, k.Close, nil
+	}
+	k, src, err := LoadKEK(ctx, c, keys)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return k, src, func() error { return nil }, nil
+}
+
+// WrappedBy names the key-encryption key that wrapped a stored key, for messages: "the
+// key-encryption key file or TONGBAN_KEK with ID …", "the PKCS#11 key-encryption key with ID
+// …", or "an unknown key-encryption key".
+func WrappedBy(sealed []byte) string {
+	if id, err := smcrypto.WrappedKEKID(sealed); err == nil {
+		return fmt.Sprintf("the key-encryption key file or %s with ID %s", EnvKEK, id)
+	}
+	if id, err := pkcs11kek.WrappedID(sealed); err == nil {
+		return fmt.Sprintf("the PKCS#11 key-encryption key (--kek-pkcs11) with ID %s", id)
+	}
+	return "an unknown key-encryption key"
+}
+
+// wrappedID returns the KEK ID recorded in sealed by either wrapper, or "".
+func wrappedID(sealed []byte) string {
+	if id, err := smcrypto.WrappedKEKID(sealed); err == nil {
+		return id
+	}
+	id, _ := pkcs11kek.WrappedID(sealed)
+	return id
 }

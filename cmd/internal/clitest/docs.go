@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tongban/tongban/kek/pkcs11/softhsmtest"
 )
 
 // Doc examples. STYLE: every example in docs/ also runs in a test. RunDocExamples runs the
@@ -29,6 +31,9 @@ import (
 //     When the command has --tls-cert FILE, the ready URL is asked over https instead, by a
 //     client trusting only FILE (relative to the working directory), which must therefore
 //     be valid for the ready URL's host.
+//   - ```sh {softhsm}: like ```sh, but needs SoftHSM2 (kek/pkcs11/softhsmtest): skipped with a
+//     log line when it is missing, a failure when TONGBAN_REQUIRE_SOFTHSM=1. The test gives
+//     SOFTHSM2_CONF in env.
 //   - ```sh {no-test}: not run, because it cannot run in a test (it needs a PostgreSQL server
 //     or the repository checkout, say); the guide's text around it says what it needs. Use it
 //     only when the example cannot be made runnable.
@@ -45,7 +50,7 @@ type Command struct {
 // Block is one ```sh block.
 type Block struct {
 	Line     int    // line number of the opening fence
-	Attr     string // "", "serve" or "no-test"
+	Attr     string // "", "serve", "softhsm" or "no-test"
 	Commands []Command
 }
 
@@ -63,10 +68,10 @@ func ShBlocks(t testing.TB, doc string) []Block {
 				attr := strings.TrimSpace(info)
 				switch attr {
 				case "":
-				case "{serve}", "{no-test}":
+				case "{serve}", "{no-test}", "{softhsm}":
 					attr = strings.Trim(attr, "{}")
 				default:
-					t.Fatalf("line %d: unknown sh block attribute %q (want {serve} or {no-test})", n, attr)
+					t.Fatalf("line %d: unknown sh block attribute %q (want {serve}, {softhsm} or {no-test})", n, attr)
 				}
 				blocks = append(blocks, Block{Line: n, Attr: attr})
 				cur = &blocks[len(blocks)-1]
@@ -129,6 +134,15 @@ func RunDocExamples(t *testing.T, doc, dir string, env []string, ready string) i
 			runServe(t, doc, b.Commands[0], dir, env, ready)
 			ran++
 		default:
+			if b.Attr == "softhsm" {
+				if why := softhsmtest.Available(); why != "" {
+					if os.Getenv(softhsmtest.RequireEnv) == "1" {
+						t.Fatalf("%s:%d: %s, and %s=1", doc, b.Line, why, softhsmtest.RequireEnv)
+					}
+					t.Logf("%s:%d: not run: %s", doc, b.Line, why)
+					continue
+				}
+			}
 			for _, c := range b.Commands {
 				if tool := missingTool(c.Text); tool != "" {
 					t.Logf("%s:%d: %s is not installed; skipped: %s", doc, c.Line, tool, c.Text)

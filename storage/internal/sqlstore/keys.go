@@ -72,3 +72,8 @@ func (s *Store) RetireKey(ctx context.Context, id string, retiredAt, expiresAt t
 	return s.execOne(ctx, "retire key", `UPDATE keys SET retired_at = ?, expires_at = ? WHERE id = ?`,
 		micros(retiredAt), micros(expiresAt), id)
 }
+
+// RewrapKey replaces Sealed; ErrNotFound when missing.
+func (s *Store) RewrapKey(ctx context.Context, id string, sealed []byte) error {
+	return s.execOne(ctx, "rewrap key", `UPDATE keys SET sealed = ? WHERE id = ?`, blob(sealed), id)
+}
