@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -53,6 +54,11 @@ edited after the last checkpoint. The first bad entry is named first. Exit statu
 	cmd.Flags().StringVar(&sinkDir, "sink", "", "a file sink directory to compare with")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.RunE = a.Run(func(cmd *cobra.Command, args []string) error {
+		if cmd.Flags().Changed("sink") {
+			if st, err := os.Stat(sinkDir); err != nil || !st.IsDir() {
+				return Usagef("--sink: %q is not a directory", sinkDir)
+			}
+		}
 		b, err := a.Open(cmd)
 		if err != nil {
 			return err
@@ -81,6 +87,9 @@ edited after the last checkpoint. The first bad entry is named first. Exit statu
 			fmt.Fprintf(out, "checkpoints: %d, signed through position %d\n", rep.Checkpoints, rep.Signed)
 			if sinkDir != "" {
 				fmt.Fprintf(out, "sink records compared: %d\n", rep.SinkRecords)
+				if rep.SinkRecords == 0 {
+					fmt.Fprintf(out, "warning: %s holds no audit-*.jsonl records\n", sinkDir)
+				}
 			}
 			for i, p := range rep.Problems {
 				if i == 0 {
@@ -97,7 +106,12 @@ edited after the last checkpoint. The first bad entry is named first. Exit statu
 			}
 		}
 		if !rep.OK() {
-			return fmt.Errorf("%w: %d problems, the first at position %d", ErrAuditProblems, len(rep.Problems)+rep.More, rep.Problems[0].Pos)
+			n := len(rep.Problems) + rep.More
+			noun := "problems"
+			if n == 1 {
+				noun = "problem"
+			}
+			return fmt.Errorf("%w: %d %s, the first at position %d", ErrAuditProblems, n, noun, rep.Problems[0].Pos)
 		}
 		return nil
 	})
@@ -168,6 +182,9 @@ hold opaque IDs only, never names or numbers.`,
 		}
 		if q.Until, err = parseAuditTime("until", until); err != nil {
 			return err
+		}
+		if cmd.Flags().Changed("before-pos") && q.AfterPos < 1 {
+			return Usagef("--before-pos: must be a chain position (1, 2, 3 …), got %d", q.AfterPos)
 		}
 		if q.Limit < 1 || q.Limit > 10000 {
 			return Usagef("--limit: must be from 1 to 10000, got %d", q.Limit)

@@ -12,7 +12,7 @@ import (
 
 // RewrapPurposes are the key purposes Rewrap moves: every purpose the keyring stores.
 var RewrapPurposes = []storage.KeyPurpose{
-	storage.PurposeData, storage.PurposeIDToken, storage.PurposeQR, storage.PurposeTrustList,
+	storage.PurposeData, storage.PurposeIDToken, storage.PurposeQR, storage.PurposeTrustList, storage.PurposeAudit,
 }
 
 // RewrapResult says what Rewrap did.
