@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash"
 
@@ -42,6 +43,7 @@ func AppendCanonical(dst []byte, e storage.AuditEvent) []byte {
 type Linker struct {
 	h   hash.Hash
 	buf []byte
+	sum [HashSize]byte // matches' result, reused
 }
 
 // Link returns SM3("tongban-audit-v1" ‖ prev ‖ AppendCanonical(e)), 32 bytes: the Hash of e
@@ -57,6 +59,12 @@ func (l *Linker) Link(dst, prev []byte, e storage.AuditEvent) []byte {
 	l.h.Reset()
 	l.h.Write(l.buf)
 	return l.h.Sum(dst[:0])
+}
+
+// matches reports whether want is the Hash of e after an entry whose Hash is prev, without
+// allocating.
+func (l *Linker) matches(prev []byte, e storage.AuditEvent, want []byte) bool {
+	return bytes.Equal(l.Link(l.sum[:0], prev, e), want)
 }
 
 // Link is Linker.Link with a fresh Linker: the Hash of e after an entry whose Hash is prev.

@@ -117,21 +117,37 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) (storage.AuditCheckpoint,
 	return cp, true, nil
 }
 
-// Run writes a checkpoint every interval while the chain grows, until ctx ends, and then one
-// last time (the shutdown checkpoint, with up to 10 s of its own). Failures are logged and the
-// next interval tries again.
+// Run writes a checkpoint every interval while the chain grows (interval <= 0: none), until
+// ctx ends, and then one last time (the shutdown checkpoint, with up to 10 s of its own).
+// Failures are logged and the next interval tries again.
 func (c *Checkpointer) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	runEvery(ctx, interval, func(ctx context.Context, final bool) {
+		why := "interval"
+		if final {
+			why = "shutdown"
+		}
+		c.logged(ctx, log, why)
+	})
+}
+
+// runEvery calls fn every interval (never when interval <= 0) until ctx ends, then once more
+// with final set and a context of its own that ends 10 s later.
+func runEvery(ctx context.Context, interval time.Duration, fn func(ctx context.Context, final bool)) {
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			c.logged(sctx, log, "shutdown")
+			fn(fctx, true)
 			return
-		case <-t.C:
-			c.logged(ctx, log, "interval")
+		case <-tick:
+			fn(ctx, false)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"iter"
 	"log/slog"
 	"log/syslog"
@@ -21,7 +20,8 @@ import (
 	"github.com/tongban/tongban/storage"
 )
 
-// SinkRecord is one audit entry as a sink holds it: one JSON object per line.
+// SinkRecord is one audit entry as a sink holds it (one JSON object per line) and as `audit
+// list --json` and `audit show --json` print it.
 type SinkRecord struct {
 	Pos      int64     `json:"pos"`
 	Seq      int64     `json:"seq"`
@@ -131,16 +131,26 @@ func (s *FileSink) Write(entries []storage.AuditEvent) error {
 	return nil
 }
 
-// LastPos returns the position of the last record in the newest file.
+// LastPos returns the position of the last record in the newest file that holds one; older
+// files are not read.
 func (s *FileSink) LastPos() (int64, error) {
-	var last int64
-	for r, err := range ReadFileSink(s.dir) {
-		if err != nil {
-			return 0, err
-		}
-		last = r.Pos
+	names, err := sinkFiles(s.dir)
+	if err != nil {
+		return 0, err
 	}
-	return last, nil
+	for i := len(names) - 1; i >= 0; i-- {
+		var last int64
+		for r, err := range readSinkFiles(names[i : i+1]) {
+			if err != nil {
+				return 0, err
+			}
+			last = r.Pos
+		}
+		if last > 0 {
+			return last, nil
+		}
+	}
+	return 0, nil
 }
 
 // Close closes the current file and releases the directory.
@@ -170,18 +180,33 @@ type SinkEntry struct {
 // line by line. A line that does not parse yields an error naming it, and reading goes on.
 func ReadFileSink(dir string) iter.Seq2[SinkEntry, error] {
 	return func(yield func(SinkEntry, error) bool) {
-		names, err := filepath.Glob(filepath.Join(dir, "audit-*.jsonl"))
+		names, err := sinkFiles(dir)
 		if err != nil {
 			yield(SinkEntry{}, err)
 			return
 		}
-		if len(names) == 0 {
-			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-				yield(SinkEntry{}, fmt.Errorf("audit: sink directory %s: %w", dir, err))
+		for e, err := range readSinkFiles(names) {
+			if !yield(e, err) {
+				return
 			}
-			return
 		}
-		slices.Sort(names)
+	}
+}
+
+// sinkFiles returns the sink files in dir in name (day) order; an error when dir does not
+// exist.
+func sinkFiles(dir string) ([]string, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("audit: sink directory %s: %w", dir, err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "audit-*.jsonl"))
+	slices.Sort(names)
+	return names, err
+}
+
+// readSinkFiles yields the records of the files names, in order (see ReadFileSink).
+func readSinkFiles(names []string) iter.Seq2[SinkEntry, error] {
+	return func(yield func(SinkEntry, error) bool) {
 		for _, name := range names {
 			f, err := os.Open(name)
 			if err != nil {
@@ -297,21 +322,9 @@ func (f *Follower) Copy(ctx context.Context) (int, error) {
 
 // Run copies every interval until ctx ends, then once more. Failures are logged and retried.
 func (f *Follower) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if _, err := f.Copy(sctx); err != nil {
-				log.ErrorContext(sctx, "audit sink copy failed", "err", err)
-			}
-			return
-		case <-t.C:
-			if _, err := f.Copy(ctx); err != nil {
-				log.ErrorContext(ctx, "audit sink copy failed", "err", err)
-			}
+	runEvery(ctx, interval, func(ctx context.Context, _ bool) {
+		if _, err := f.Copy(ctx); err != nil {
+			log.ErrorContext(ctx, "audit sink copy failed", "err", err)
 		}
-	}
+	})
 }

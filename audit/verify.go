@@ -154,45 +154,14 @@ func Verify(ctx context.Context, store storage.Audit, opts VerifyOptions) (*Repo
 		}
 	}
 
-	var sinkNext func() (SinkEntry, error, bool)
+	sink := &sinkCursor{}
 	if opts.Sink != nil {
 		next, stop := iter.Pull2(opts.Sink)
 		defer stop()
-		sinkNext = next
-	}
-	var (
-		pending    *SinkEntry // the next sink record not yet matched
-		sinkDone   = opts.Sink == nil
-		readSink   func() error
-		sinkBefore func(pos int64) // report sink records below pos that the chain lacks
-	)
-	readSink = func() error {
-		for !sinkDone && pending == nil {
-			e, err, ok := sinkNext()
-			if !ok {
-				sinkDone = true
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			rep.SinkRecords++
-			pending = &e
+		sink.next = next
+		if err := sink.advance(); err != nil {
+			return nil, err
 		}
-		return nil
-	}
-	sinkBefore = func(pos int64) {
-		for pending != nil && pending.Pos < pos {
-			rep.add(opts.MaxProblems, Problem{Kind: SinkMismatch, Pos: pending.Pos, Seq: pending.Seq, Detail: fmt.Sprintf(
-				"the sink holds this entry (%s) but the chain does not: deleted from the database", pending.At)})
-			pending = nil
-			if err := readSink(); err != nil {
-				return
-			}
-		}
-	}
-	if err := readSink(); err != nil {
-		return nil, err
 	}
 
 	var (
@@ -268,17 +237,18 @@ func Verify(ctx context.Context, store storage.Audit, opts VerifyOptions) (*Repo
 				}
 			}
 			cpsCheck(e)
-			if !sinkDone {
-				sinkBefore(e.Pos)
-				if pending != nil && pending.Pos == e.Pos {
-					if !Record(e).Equal(pending.SinkRecord) {
-						rep.add(opts.MaxProblems, Problem{Kind: SinkMismatch, Pos: e.Pos, Seq: e.Seq, Detail: fmt.Sprintf(
-							"the entry differs from its copy in the sink (%s)", pending.At)})
-					}
-					pending = nil
-					if err := readSink(); err != nil {
-						return nil, err
-					}
+			for sink.cur != nil && sink.cur.Pos <= e.Pos {
+				c := sink.cur
+				switch {
+				case c.Pos < e.Pos:
+					rep.add(opts.MaxProblems, Problem{Kind: SinkMismatch, Pos: c.Pos, Seq: c.Seq, Detail: fmt.Sprintf(
+						"the sink holds this entry (%s) but the chain does not: deleted from the database", c.At)})
+				case !Record(e).Equal(c.SinkRecord):
+					rep.add(opts.MaxProblems, Problem{Kind: SinkMismatch, Pos: e.Pos, Seq: e.Seq, Detail: fmt.Sprintf(
+						"the entry differs from its copy in the sink (%s)", c.At)})
+				}
+				if err := sink.advance(); err != nil {
+					return nil, err
 				}
 			}
 			prev, prevPos, prevSeq = e.Hash, e.Pos, e.Seq
@@ -299,14 +269,14 @@ func Verify(ctx context.Context, store storage.Audit, opts VerifyOptions) (*Repo
 				list[0].Time.Format(time.RFC3339), list[0].Replica, pos, prevPos-shift)})
 		}
 	}
-	for pending != nil {
-		rep.add(opts.MaxProblems, Problem{Kind: Truncated, Pos: pending.Pos, Seq: pending.Seq, Detail: fmt.Sprintf(
-			"the sink holds this entry (%s) but the chain ends at %d: entries were deleted from its end", pending.At, prevPos)})
-		pending = nil
-		if err := readSink(); err != nil {
+	for c := sink.cur; c != nil; c = sink.cur {
+		rep.add(opts.MaxProblems, Problem{Kind: Truncated, Pos: c.Pos, Seq: c.Seq, Detail: fmt.Sprintf(
+			"the sink holds this entry (%s) but the chain ends at %d: entries were deleted from its end", c.At, prevPos)})
+		if err := sink.advance(); err != nil {
 			return nil, err
 		}
 	}
+	rep.SinkRecords = sink.read
 	for _, p := range cpProblems {
 		rep.add(opts.MaxProblems, p)
 	}
@@ -314,6 +284,32 @@ func Verify(ctx context.Context, store storage.Audit, opts VerifyOptions) (*Repo
 	sortProblems(rep.Problems)
 	rep.Duration = now().Sub(start).Round(time.Millisecond).String()
 	return rep, nil
+}
+
+// sinkCursor walks a sink's records alongside the chain.
+type sinkCursor struct {
+	next func() (SinkEntry, error, bool) // nil when there is no sink or it is exhausted
+	cur  *SinkEntry                      // the record not yet matched; nil at the end
+	read int64                           // records read
+}
+
+// advance moves to the sink's next record; an error reading it is returned.
+func (c *sinkCursor) advance() error {
+	c.cur = nil
+	if c.next == nil {
+		return nil
+	}
+	e, err, ok := c.next()
+	switch {
+	case !ok:
+		c.next = nil
+	case err != nil:
+		return err
+	default:
+		c.read++
+		c.cur = &e
+	}
+	return nil
 }
 
 // swapped is the detail of a Reordered problem about two entries that changed places.
@@ -324,9 +320,7 @@ const swapped = "this entry and the next changed places: each links where the ot
 // It returns kind "" when e is fine.
 func check(l *Linker, prev []byte, prevSeq, shift int64, e storage.AuditEvent, next *storage.AuditEvent) (Problem, ProblemKind) {
 	at := func(x storage.AuditEvent, pos int64) storage.AuditEvent { x.Pos = pos; return x }
-	links := func(prev []byte, x storage.AuditEvent, pos int64) bool {
-		return bytes.Equal(l.Link(nil, prev, at(x, pos)), x.Hash)
-	}
+	links := func(prev []byte, x storage.AuditEvent, pos int64) bool { return l.matches(prev, at(x, pos), x.Hash) }
 	problem := func(kind ProblemKind, detail string) (Problem, ProblemKind) {
 		return Problem{Kind: kind, Pos: e.Pos, Seq: e.Seq, Detail: detail}, kind
 	}

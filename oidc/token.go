@@ -151,26 +151,11 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		// Every token issued is audited: in the request's transaction for the grants that
 		// write (the entry commits with the tokens), in a group commit for client
 		// credentials. A token whose entry cannot be written is not issued.
-		if aerr := s.auditTokenIssue(ctx, ar, grant); aerr != nil {
+		if aerr := s.fstore.AuditGrant(ctx, "token.issue", ar, "grant="+grant+" request="+ar.GetID()); aerr != nil {
 			return ar, nil, fosite.ErrServerError.WithWrap(aerr).WithHint("The token could not be audited.")
 		}
 	}
 	return ar, resp, err
-}
-
-// auditTokenIssue appends the token.issue entry of a granted token request: the client, the
-// person (none for client credentials), the grant type and the request ID (the grant).
-func (s *Server) auditTokenIssue(ctx context.Context, ar fosite.AccessRequester, grant string) error {
-	subject := ""
-	if sess, ok := ar.GetSession().(*fositeadapter.Session); ok {
-		subject = sess.PersonID
-	}
-	client := ar.GetClient().GetID()
-	_, err := s.store.AppendAudit(ctx, storage.AuditEvent{
-		Time: s.now(), Actor: client, Action: "token.issue", Subject: subject, ClientID: client,
-		Detail: "grant=" + grant + " request=" + ar.GetID(),
-	})
-	return err
 }
 
 // narrowRefreshScope applies a refresh request's scope parameter (RFC 6749 §6). The requested

@@ -11,9 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
@@ -80,14 +78,8 @@ func testAuditTwoReplicas(t *testing.T, dir, dbAddr, driver, rawDSN, dropTrigger
 		t.Fatalf("%d of %d token requests failed", n, total)
 	}
 	for _, s := range []*server{a, b} {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Fatalf("idp serve exited with %v:\n%s", err, s.stderr)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("idp serve did not stop")
+		if err := s.stop(t); err != nil {
+			t.Fatalf("idp serve exited with %v:\n%s", err, s.stderr)
 		}
 	}
 

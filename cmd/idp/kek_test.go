@@ -6,9 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tongban/tongban/kek/pkcs11/softhsmtest"
 )
@@ -96,14 +94,8 @@ func TestKEKPKCS11(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), `"kek_source":"pkcs11"`) {
 		t.Errorf("serve does not log the PKCS#11 key source:\n%s", s.stderr)
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("idp serve after SIGTERM: %v\n%s", err, s.stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("idp serve did not stop after SIGTERM")
+	if err := s.stop(t); err != nil {
+		t.Errorf("idp serve after SIGTERM: %v\n%s", err, s.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "var", "kek")); err == nil {
 		t.Error("serve with --kek-pkcs11 created a key-encryption key file")

@@ -327,6 +327,22 @@ func startServe(t *testing.T, dir string, extraEnv []string, args ...string) *se
 	return s
 }
 
+// stop sends the server SIGTERM and returns how it exited (nil: status 0); a server still
+// running 30 s later fails the test.
+func (s *server) stop(t *testing.T) error {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("idp serve did not stop after SIGTERM")
+		return nil
+	}
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -397,16 +413,8 @@ func TestServe(t *testing.T) {
 		}
 	}
 
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("idp serve after SIGTERM: %v\n%s", err, s.stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("idp serve did not stop after SIGTERM")
+	if err := s.stop(t); err != nil {
+		t.Errorf("idp serve after SIGTERM: %v\n%s", err, s.stderr)
 	}
 	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no graceful stop in the log:\n%s", s.stderr)

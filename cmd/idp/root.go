@@ -77,7 +77,6 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
 	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), c.kekCmd(), app.AuditCommands{
-		Binary: "idp",
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)
 			if err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -109,16 +108,8 @@ func TestServeTLS(t *testing.T) {
 	swapPair(t, dir, c.CertPEM, c.KeyPEM)
 	waitSerial(t, hostport, c.Cert.SerialNumber, b.Cert.SerialNumber)
 
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Fatalf("idp serve after SIGTERM: %v\n%s", err, s.stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("idp serve did not stop after SIGTERM")
+	if err := s.stop(t); err != nil {
+		t.Fatalf("idp serve after SIGTERM: %v\n%s", err, s.stderr)
 	}
 	logs := s.stderr.String()
 	if n := strings.Count(logs, "TLS certificate reload failed"); n != 1 {
@@ -228,8 +219,7 @@ func TestServeTLSUsageErrors(t *testing.T) {
 	if !strings.HasPrefix(s.base, "https://") {
 		t.Errorf("base %s", s.base)
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if err := <-s.done; err != nil {
+	if err := s.stop(t); err != nil {
 		t.Errorf("after SIGTERM: %v\n%s", err, s.stderr)
 	}
 }

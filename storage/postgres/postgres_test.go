@@ -67,34 +67,32 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-func TestAuditAppendOnly(t *testing.T) {
+// openWithRaw opens a store on a fresh schema and a raw connection to the same schema, for
+// changes made behind the store's back; both close when the test ends.
+func openWithRaw(t *testing.T) (*postgres.Store, *sql.DB) {
+	t.Helper()
 	dsn := storagetest.PostgresDSN(t)
 	s, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return s, db
+}
+
+func TestAuditAppendOnly(t *testing.T) {
+	s, db := openWithRaw(t)
 	storagetest.AuditAppendOnly(t, s, db, append(storagetest.AuditAppendOnlyStatements,
 		"TRUNCATE audit", "TRUNCATE audit_checkpoints")...)
 }
 
 func TestAuditChainsEarlierEntries(t *testing.T) {
-	dsn := storagetest.PostgresDSN(t)
-	s, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	s, db := openWithRaw(t)
 	storagetest.AuditChainsEarlierEntries(t, s, db, func(i int) string { return fmt.Sprintf("$%d", i) })
 }
 

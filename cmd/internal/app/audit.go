@@ -94,15 +94,11 @@ func StartAudit(ctx context.Context, cfg AuditConfig, b *Backend, log *slog.Logg
 		}
 	}
 	cp := &audit.Checkpointer{Store: b.Store, Key: b.Keyring.AuditKey}
-	interval := cfg.CheckpointInterval
-	if interval == 0 {
-		interval = 1<<63 - 1 // only on shutdown
-	}
 	// Not ctx: the last copy and the shutdown checkpoint come after the server has drained
 	// the requests in flight, which is after ctx ends.
 	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { cp.Run(actx, interval, log) })
+	wg.Go(func() { cp.Run(actx, cfg.CheckpointInterval, log) })
 	if follower != nil {
 		wg.Go(func() {
 			follower.Run(actx, DefaultAuditSinkInterval, log)

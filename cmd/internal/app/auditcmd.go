@@ -23,10 +23,9 @@ var ErrAuditProblems = errors.New("audit log verification failed")
 // function closing it; Run wraps each command's run function as the binary's other commands
 // are wrapped; Out is where results go.
 type AuditCommands struct {
-	Binary string // "idp" or "wallet", for help texts
-	Open   func(cmd *cobra.Command) (*Backend, error)
-	Run    func(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error
-	Out    func() io.Writer
+	Open func(cmd *cobra.Command) (*Backend, error)
+	Run  func(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error
+	Out  func() io.Writer
 }
 
 // Command returns the `audit` group.
@@ -118,24 +117,6 @@ edited after the last checkpoint. The first bad entry is named first. Exit statu
 	return cmd
 }
 
-// auditEntryJSON is the --json form of an audit entry.
-type auditEntryJSON struct {
-	Pos      int64     `json:"pos"`
-	Seq      int64     `json:"seq"`
-	Time     time.Time `json:"time"`
-	Actor    string    `json:"actor"`
-	Action   string    `json:"action"`
-	Subject  string    `json:"subject,omitempty"`
-	ClientID string    `json:"client_id,omitempty"`
-	Detail   string    `json:"detail,omitempty"`
-	Hash     string    `json:"hash"`
-}
-
-func toAuditJSON(e storage.AuditEvent) auditEntryJSON {
-	return auditEntryJSON{Pos: e.Pos, Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action,
-		Subject: e.Subject, ClientID: e.ClientID, Detail: e.Detail, Hash: fmt.Sprintf("%x", e.Hash)}
-}
-
 // parseAuditTime accepts RFC 3339 or a date (YYYY-MM-DD, UTC midnight).
 func parseAuditTime(flag, v string) (time.Time, error) {
 	if v == "" {
@@ -222,9 +203,9 @@ hold opaque IDs only, never names or numbers.`,
 
 func (a AuditCommands) printEntries(entries []storage.AuditEvent, asJSON bool) error {
 	if asJSON {
-		out := make([]auditEntryJSON, 0, len(entries))
+		out := make([]audit.SinkRecord, 0, len(entries))
 		for _, e := range entries {
-			out = append(out, toAuditJSON(e))
+			out = append(out, audit.Record(e))
 		}
 		return PrintJSON(a.Out(), out)
 	}
@@ -260,10 +241,10 @@ func (a AuditCommands) showCmd() *cobra.Command {
 		if len(got) == 0 || got[0].Pos != pos {
 			return fmt.Errorf("no audit entry at position %d: %w", pos, storage.ErrNotFound)
 		}
+		e := audit.Record(got[0])
 		if asJSON {
-			return PrintJSON(a.Out(), toAuditJSON(got[0]))
+			return PrintJSON(a.Out(), e)
 		}
-		e := toAuditJSON(got[0])
 		return Table(a.Out(), []string{"FIELD", "VALUE"}, [][]string{
 			{"pos", strconv.FormatInt(e.Pos, 10)}, {"seq", strconv.FormatInt(e.Seq, 10)},
 			{"time", e.Time.UTC().Format(time.RFC3339Nano)}, {"action", e.Action}, {"actor", e.Actor},

@@ -569,13 +569,20 @@ func (s *Store) RevokeGrant(ctx context.Context, requestID string) error {
 // audit appends an audit event about a grant, in the request's transaction: an error is
 // returned (the transaction cannot go on after it, and the event must not be lost).
 func (s *Store) audit(ctx context.Context, action string, req fosite.Requester) error {
+	return s.AuditGrant(ctx, action, req, "request "+req.GetID())
+}
+
+// AuditGrant appends the audit event action about the grant of req: the client as actor, the
+// person of its session (none for client credentials) as subject, and detail. It joins the
+// transaction ctx carries; the storage error is returned.
+func (s *Store) AuditGrant(ctx context.Context, action string, req fosite.Requester, detail string) error {
 	subject := ""
 	if sess, ok := req.GetSession().(*Session); ok {
 		subject = sess.PersonID
 	}
 	_, err := s.store.AppendAudit(ctx, storage.AuditEvent{
 		Time: s.now(), Actor: req.GetClient().GetID(), Action: action, Subject: subject,
-		ClientID: req.GetClient().GetID(), Detail: "request " + req.GetID(),
+		ClientID: req.GetClient().GetID(), Detail: detail,
 	})
 	return err
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +63,7 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 	if s.txFrom(ctx) != nil {
 		p := &pendingAudit{e: e}
 		err := s.inTx(ctx, "append audit event", func(tx *sqlx.Tx) error {
-			return s.appendChained(ctx, tx, []*pendingAudit{p}, nil, nil)
+			return s.appendChained(ctx, tx, []*pendingAudit{p})
 		})
 		return p.seq, err
 	}
@@ -95,9 +94,9 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 		// The batch carries other callers' entries: it must not fail because this caller
 		// gave up waiting.
 		bctx := context.WithoutCancel(ctx)
-		head, insert := s.auditStatements(bctx)
+		s.prepareAudit(bctx)
 		err := s.inTx(bctx, "append audit events", func(tx *sqlx.Tx) error {
-			return s.appendChained(bctx, tx, batch, head, insert)
+			return s.appendChained(bctx, tx, batch)
 		})
 		for _, q := range batch {
 			if err != nil {
@@ -113,43 +112,36 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 	return p.seq, p.err
 }
 
-// The statements of an append, prepared on the write pool when the dialect prepares writes
-// (auditStatements).
+// The statements of an append. A batch of n entries is one INSERT of n rows.
 const (
-	auditHeadQuery   = `SELECT chain_pos, hash FROM audit WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1`
-	auditInsertQuery = `INSERT INTO audit (time, actor, action, subject, client_id, detail, chain_pos, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING chain_pos, seq`
+	auditHeadQuery     = `SELECT chain_pos, hash FROM audit WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1`
+	auditInsertColumns = `INSERT INTO audit (time, actor, action, subject, client_id, detail, chain_pos, hash) VALUES `
+	auditInsertRow     = `(?, ?, ?, ?, ?, ?, ?, ?)`
+	auditReturning     = ` RETURNING chain_pos, seq`
+	auditInsertQuery   = auditInsertColumns + auditInsertRow + auditReturning
 )
 
-// auditStatements prepares the append's statements on the write pool, before its transaction
-// takes the one SQLite write connection (see exec); nil when the dialect does not prepare
-// writes or preparing failed (the statements then run unprepared).
-func (s *Store) auditStatements(ctx context.Context) (head, insert *sql.Stmt) {
-	if !s.d.PrepareWrites {
-		return nil, nil
+// prepareAudit prepares the head query and the one-row insert on the write pool, before a
+// batch's transaction takes the one SQLite write connection, so that appends (in a batch or
+// in a caller's transaction) run them prepared (see query). Failures are ignored: the
+// statements then run unprepared.
+func (s *Store) prepareAudit(ctx context.Context) {
+	if s.d.PrepareWrites {
+		_, _ = s.stmt(ctx, auditHeadQuery)
+		_, _ = s.stmt(ctx, auditInsertQuery)
 	}
-	head, err := s.stmt(ctx, auditHeadQuery)
-	if err != nil {
-		return nil, nil
-	}
-	insert, err = s.stmt(ctx, auditInsertQuery)
-	if err != nil {
-		return nil, nil
-	}
-	return head, insert
 }
 
 // appendChained writes batch in tx, after the chain's head, under the audit lock. Entries
-// written before the chain existed are chained first (once per database). head and insert are
-// the prepared statements of auditStatements, or nil.
-func (s *Store) appendChained(ctx context.Context, tx *sqlx.Tx, batch []*pendingAudit, head, insert *sql.Stmt) error {
+// written before the chain existed are chained first (once per database).
+func (s *Store) appendChained(ctx context.Context, tx *sqlx.Tx, batch []*pendingAudit) error {
 	const op = "append audit event"
 	if s.d.AuditLock != "" {
 		if _, err := tx.ExecContext(ctx, s.d.AuditLock); err != nil {
 			return s.wrap(op, err)
 		}
 	}
-	pos, prev, err := s.auditHead(ctx, tx, head)
+	pos, prev, err := s.auditHead(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -161,31 +153,19 @@ func (s *Store) appendChained(ctx context.Context, tx *sqlx.Tx, batch []*pending
 	var (
 		l    audit.Linker
 		args = make([]any, 0, 8*len(batch))
-		q    strings.Builder
 	)
-	q.WriteString(`INSERT INTO audit (time, actor, action, subject, client_id, detail, chain_pos, hash) VALUES `)
-	for i, p := range batch {
+	for _, p := range batch {
 		pos++
 		p.e.Pos = pos
 		p.e.Hash = l.Link(nil, prev, p.e)
 		prev = p.e.Hash
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 		args = append(args, micros(p.e.Time), p.e.Actor, p.e.Action, p.e.Subject, p.e.ClientID, p.e.Detail, pos, p.e.Hash)
 	}
-	q.WriteString(" RETURNING chain_pos, seq")
-	var stmt *sql.Stmt
-	if len(batch) == 1 && insert != nil {
-		stmt = tx.StmtContext(ctx, insert)
+	query := auditInsertQuery
+	if len(batch) > 1 {
+		query = auditInsertColumns + strings.Repeat(auditInsertRow+", ", len(batch)-1) + auditInsertRow + auditReturning
 	}
-	var rows *sql.Rows
-	if stmt != nil {
-		rows, err = stmt.QueryContext(ctx, args...)
-	} else {
-		rows, err = tx.QueryContext(ctx, s.q(q.String()), args...)
-	}
+	rows, err := s.query(ctx, tx, query, args...)
 	if err != nil {
 		return s.wrap(op, err)
 	}
@@ -204,23 +184,23 @@ func (s *Store) appendChained(ctx context.Context, tx *sqlx.Tx, batch []*pending
 }
 
 // auditHead reads the last chained entry's position and hash: (0, audit.Genesis) when none.
-// stmt is auditHeadQuery prepared, or nil.
-func (s *Store) auditHead(ctx context.Context, tx *sqlx.Tx, stmt *sql.Stmt) (int64, []byte, error) {
+func (s *Store) auditHead(ctx context.Context, tx *sqlx.Tx) (int64, []byte, error) {
+	rows, err := s.query(ctx, tx, auditHeadQuery)
+	if err != nil {
+		return 0, nil, s.wrap("read audit chain head", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, nil, s.wrap("read audit chain head", err)
+		}
+		return 0, audit.Genesis, nil
+	}
 	var (
 		pos  int64
 		hash []byte
-		row  *sql.Row
 	)
-	if stmt != nil {
-		row = tx.StmtContext(ctx, stmt).QueryRowContext(ctx)
-	} else {
-		row = tx.QueryRowContext(ctx, auditHeadQuery)
-	}
-	err := row.Scan(&pos, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, audit.Genesis, nil
-	}
-	if err != nil {
+	if err := rows.Scan(&pos, &hash); err != nil {
 		return 0, nil, s.wrap("read audit chain head", err)
 	}
 	return pos, hash, nil

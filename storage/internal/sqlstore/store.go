@@ -241,6 +241,15 @@ func (s *Store) exec(ctx context.Context, op string, query string, args ...any) 
 	return n, nil
 }
 
+// query runs a query returning rows in tx, prepared when it is already prepared on the write
+// pool (as exec does), else unprepared.
+func (s *Store) query(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (*sql.Rows, error) {
+	if v, ok := s.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, v.(*sql.Stmt)).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, s.q(query), args...)
+}
+
 // execOne runs a statement that must affect one row; zero rows is storage.ErrNotFound.
 func (s *Store) execOne(ctx context.Context, op string, query string, args ...any) error {
 	n, err := s.exec(ctx, op, query, args...)
