@@ -188,6 +188,12 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	// One database: the provider's purge deletes the wallet's expired sessions as well.
 	stopPurge := idp.StartPurge(ctx, idpCfg.PurgeInterval, d.log.With("service", "idp"))
 	defer stopPurge() // before b.Close
+	// One database, one audit chain: checkpoints signed by one process.
+	stopAudit, err := app.StartAudit(ctx, idpCfg.Audit, b, d.log)
+	if err != nil {
+		return err
+	}
+	defer stopAudit() // after both servers drained their requests, before b.Close
 	for _, h := range []*health.Monitor{idp.Health, wal.Health} {
 		stop := app.StartHealth(ctx, h)
 		defer stop()

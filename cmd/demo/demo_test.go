@@ -261,6 +261,18 @@ func TestDemo(t *testing.T) {
 	b = wallettest.NewBrowser(t)
 	b.LoginWallet(d.wallet, demoIDNumber, demoPassword)
 	d.stop(t)
+
+	// Each stop signed a checkpoint of the one audit chain the demo's services share.
+	r := clitest.Run(t, exec.Command(clitest.Build(t, "../idp"), "audit", "verify", "--json"), dir, "", nil)
+	var rep struct {
+		Entries     int64 `json:"entries"`
+		Head        int64 `json:"head"`
+		Checkpoints int   `json:"checkpoints"`
+		Signed      int64 `json:"signed_through"`
+	}
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &rep) != nil || rep.Checkpoints < 2 || rep.Signed != rep.Head || rep.Entries == 0 {
+		t.Errorf("idp audit verify after two demo runs: exit %d, %+v, want 0, two checkpoints, all signed\n%s%s", r.Code, rep, r.Stdout, r.Stderr)
+	}
 }
 
 // apiGet calls GET /api/v1/licences of the wallet with a bearer token.
