@@ -67,6 +67,11 @@ type Config struct {
 	// AuthRequestLifetime is how long a pending authorization request stays usable on the
 	// login and consent pages. Zero means 15 minutes.
 	AuthRequestLifetime time.Duration
+	// FreshLogin is how recent a login must be for the account page's sensitive actions
+	// (enrolling a passkey or an OTP device, changing the password, downloading the full ID
+	// number, closing the account); an older session is asked to log in again. Zero means 5
+	// minutes.
+	FreshLogin time.Duration
 
 	// PasswordParams and the lockout settings below configure the accounts.Service that the
 	// login page checks credentials with (accounts.Config has the same fields).
@@ -113,6 +118,7 @@ const (
 	DefaultIDTokenLifetime      = 10 * time.Minute
 	DefaultSessionLifetime      = 8 * time.Hour
 	DefaultAuthRequestLifetime  = 15 * time.Minute
+	DefaultFreshLogin           = 5 * time.Minute
 	DefaultAccountLockThreshold = accounts.DefaultAccountLockThreshold // 5
 	DefaultAccountLockWindow    = accounts.DefaultAccountLockWindow    // 15 minutes
 	DefaultIPLockThreshold      = accounts.DefaultIPLockThreshold      // 50
@@ -160,6 +166,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		{"IDTokenLifetime", &c.IDTokenLifetime, DefaultIDTokenLifetime},
 		{"SessionLifetime", &c.SessionLifetime, DefaultSessionLifetime},
 		{"AuthRequestLifetime", &c.AuthRequestLifetime, DefaultAuthRequestLifetime},
+		{"FreshLogin", &c.FreshLogin, DefaultFreshLogin},
 		{"AccountLockWindow", &c.AccountLockWindow, DefaultAccountLockWindow},
 		{"IPLockWindow", &c.IPLockWindow, DefaultIPLockWindow},
 	} {

@@ -77,6 +77,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/cors-and-purge", testCORSAndPurge},
 		{"ok/metrics", testMetrics},
 		{"ok/logs-without-personal-data", testLogs},
+		{"ok/account-login", testAccountLogin},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.t = t

@@ -176,6 +176,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", q.Get("client_id"), "acr", acr)
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,
 		ClientID: q.Get("client_id"), Detail: acr})
+	if p.Next != "" { // a login for the account pages, not for an app
+		http.Redirect(w, r, s.nextURL(p.Next, lang), http.StatusSeeOther)
+		return
+	}
 	p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()
 	p.Lang = lang
 	p.Consent = "" // a consent given before this login was another session's (or person's)

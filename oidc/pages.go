@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"embed"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 )
 
-//go:embed templates/*.html templates/style.css
+//go:embed templates/*.html templates/*.css templates/*.js
 var templateFS embed.FS
 
 // Page languages (ui_locales, OIDC Core §3.1.2.1): Simplified Chinese first, English on request.
@@ -158,19 +160,76 @@ type pageData struct {
 	Message    string
 	Scopes     []string
 	Hidden     map[string]string
+	// Scripts are the page's scripts, local paths under pathAsset (the CSP allows no inline
+	// script).
+	Scripts []string
+
+	// Account is set on the account pages (account.go); each feature has its own field,
+	// filled by its accountSection or its own pages.
+	Account  *accountPage
+	Passkeys *passkeyPage // passkey.go
+	OTP      *otpPage     // account_otp.go
+	Self     *selfPage    // account_self.go
+	Scan     *scanPage    // scan.go
+	Device   *devicePage  // device.go
+}
+
+// addMessages adds page texts of a feature (keyed by language, then message key) to messages;
+// feature files call it from init. A key defined twice panics.
+func addMessages(m map[string]map[string]string) {
+	for lang, texts := range m {
+		for k, v := range texts {
+			if _, dup := messages[lang][k]; dup {
+				panic("oidc: page message defined twice: " + k)
+			}
+			messages[lang][k] = v
+		}
+	}
 }
 
 type pages struct {
-	login, consent, message, logout *template.Template
-	style                           []byte
+	login, consent, message, logout, account *template.Template
+	// extra holds the templates of feature pages by file name (pages.page).
+	extra map[string]*template.Template
+	// assets are the stylesheet and scripts served under pathAsset, by file name.
+	assets map[string][]byte
+}
+
+// page returns the template of a feature page, parsed from templates/name with the layout and
+// every templates/name_*.html part. It panics on a name newPages did not parse (a programming
+// error that every test of the page finds).
+func (p *pages) page(name string) *template.Template {
+	t, ok := p.extra[name]
+	if !ok {
+		panic("oidc: no page template " + name)
+	}
+	return t
 }
 
 func newPages() (*pages, error) {
+	// A page is templates/name plus its parts templates/name_*.html (a login page's passkey
+	// and scan-to-login parts, the account page's sections), each defining named templates.
 	parse := func(name string) (*template.Template, error) {
-		return template.ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+		base := strings.TrimSuffix(name, ".html")
+		files := []string{"templates/layout.html", "templates/" + name}
+		parts, err := fs.Glob(templateFS, "templates/"+base+"_*.html")
+		if err != nil {
+			return nil, err
+		}
+		return template.ParseFS(templateFS, append(files, parts...)...)
 	}
-	p := &pages{}
+	p := &pages{extra: map[string]*template.Template{}, assets: map[string][]byte{}}
 	var err error
+	for _, name := range extraPages {
+		t, err := parse(name)
+		if err != nil {
+			return nil, err
+		}
+		p.extra[name] = t
+	}
+	if p.account, err = parse("account.html"); err != nil {
+		return nil, err
+	}
 	if p.login, err = parse("login.html"); err != nil {
 		return nil, err
 	}
@@ -183,8 +242,14 @@ func newPages() (*pages, error) {
 	if p.logout, err = parse("logout.html"); err != nil {
 		return nil, err
 	}
-	if p.style, err = templateFS.ReadFile("templates/style.css"); err != nil {
+	assets, err := fs.Glob(templateFS, "templates/*.[cj]s")
+	if err != nil {
 		return nil, err
+	}
+	for _, a := range assets {
+		if p.assets[path.Base(a)], err = templateFS.ReadFile(a); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -192,7 +257,7 @@ func newPages() (*pages, error) {
 // newPage fills the fields every page has. switchQuery is the current page's query; the
 // language switch link repeats it with the other ui_locales.
 func (s *Server) newPage(lang, path string, switchQuery url.Values) pageData {
-	d := pageData{Lang: lang, T: messages[lang], Style: s.localPath(pathStyle), Action: s.localPath(path)}
+	d := pageData{Lang: lang, T: messages[lang], Style: s.localPath(pathAsset + "style.css"), Action: s.localPath(path)}
 	if switchQuery != nil {
 		other := langEN
 		if lang == langEN {
@@ -232,9 +297,24 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, status, s.pages.message, d)
 }
 
-// handleStyle serves the stylesheet (the CSP allows no inline styles).
-func (s *Server) handleStyle(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+// extraPages are the feature pages besides login, consent, message, logout and account
+// (pages.page); a feature adds its page here.
+var extraPages = []string{}
+
+// handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows
+// no inline style or script). Unknown names get 404.
+func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	b, ok := s.pages.assets[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	ct := "text/css; charset=utf-8"
+	if strings.HasSuffix(name, ".js") {
+		ct = "text/javascript; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
-	_, _ = w.Write(s.pages.style)
+	_, _ = w.Write(b)
 }

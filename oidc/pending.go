@@ -33,6 +33,10 @@ type pendingAuth struct {
 	Expires int64 `json:"e"`
 	// Lang is the page language the person chose with the language switch ("" = ui_locales).
 	Lang string `json:"l,omitempty"`
+	// Next is a local path (under the issuer, accountNext checks it) to continue at after the
+	// login instead of resuming an authorization request: the account page and the pages that
+	// confirm a scan-to-login or device code. Query is then empty.
+	Next string `json:"x,omitempty"`
 	// N is random, fresh at every encoding, so each login or consent form carries its own
 	// token and a submission can be used once (useForm).
 	N string `json:"n,omitempty"`

@@ -201,7 +201,6 @@ const (
 	pathIntrospect = "/introspect"
 	pathRevoke     = "/revoke"
 	pathLogout     = "/logout"
-	pathStyle      = "/assets/style.css"
 )
 
 // routes builds the route table (Go 1.22 ServeMux patterns). Unlisted methods get 405.
@@ -233,13 +232,23 @@ func (s *Server) routes() {
 	}
 	handle("GET", pathLogout, s.handleLogout)
 	handle("POST", pathLogout, s.handleLogout)
-	handle("GET", pathStyle, s.handleStyle)
+	handle("GET", pathAsset+"{name}", s.handleAsset)
+	handle("GET", pathAccount, s.handleAccount)
+	handle("GET", pathAccountLogin, s.handleAccountLogin)
+	s.routesSelf(handle)
+	s.routesPasskeys(handle)
+	s.routesOTP(handle)
+	s.routesScan(handle)
+	s.routesDevice(handle)
 	s.mux = mux
 }
 
 // csp is the provider's Content-Security-Policy: its pages load nothing but its own stylesheet
-// (and images from itself); no scripts, no frames, no base URI.
-const csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+// and scripts (pathAsset), images from itself or data: URIs (QR codes), and fetch only from
+// itself; no inline script or style, no frames, no base URI. (No form-action: browsers apply it
+// to the redirect after a login or consent form, which goes to the app.)
+const csp = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+	"frame-ancestors 'none'; base-uri 'none'"
 
 // Handler returns the HTTP handler of every endpoint, under the issuer's path. It sets the
 // security headers of every response (httpkit.SecurityHeaders): Content-Security-Policy csp

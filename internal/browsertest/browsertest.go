@@ -1,0 +1,154 @@
+// Package browsertest starts headless Chromium (Debian's chromium, driven by
+// github.com/chromedp/chromedp) for the tests of pages: the provider's login and account pages,
+// passkeys through the DevTools WebAuthn domain's virtual authenticator, scan-to-login in two
+// browser contexts.
+//
+// Chromium is found at $TONGBAN_CHROMIUM, else /usr/bin/chromium, else chromium or
+// chromium-browser on PATH. Without it the tests skip — unless TONGBAN_REQUIRE_CHROMIUM=1 (set by
+// .ci/run, which installs Debian's chromium), when they fail.
+//
+// Screenshots go to $TONGBAN_SCREENSHOTS/<test name>/ when that is set, else to a folder under
+// the test's temporary directory; Screenshot logs the path of every file it writes so that a
+// person can look at it.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// Phone and Desktop are the viewport sizes pages are tested at, in CSS pixels.
+var (
+	Phone   = Viewport{390, 844, 3, true}
+	Desktop = Viewport{1280, 800, 1, false}
+)
+
+// Viewport is a browser window size in CSS pixels, its device scale factor and whether it is
+// a mobile device (touch, mobile viewport meta honoured).
+type Viewport struct {
+	Width, Height int64
+	Scale         float64
+	Mobile        bool
+}
+
+// Path returns the Chromium executable, or "" when there is none.
+func Path() string {
+	if p := os.Getenv("TONGBAN_CHROMIUM"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// Browser is one headless Chromium process. Each Context is a separate browser context (its
+// own cookies and storage: an incognito profile), so two contexts are two people's browsers.
+type Browser struct {
+	t        testing.TB
+	alloc    context.Context
+	root     context.Context
+	shotsDir string
+}
+
+// Start starts Chromium for t and stops it at t's cleanup. It skips t when Chromium is missing
+// (fails it with TONGBAN_REQUIRE_CHROMIUM=1). Chromium accepts the self-signed certificates of
+// httptest.NewTLSServer (--ignore-certificate-errors); every action of a test should be bound by
+// a timeout (Context's).
+func Start(t testing.TB) *Browser {
+	t.Helper()
+	path := Path()
+	if path == "" {
+		if os.Getenv("TONGBAN_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("browsertest: Chromium not found and TONGBAN_REQUIRE_CHROMIUM=1 (apt-get install chromium)")
+		}
+		t.Skip("browsertest: Chromium not found (apt-get install chromium; or set TONGBAN_CHROMIUM)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", "new"),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.Flag("remote-allow-origins", "*"),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	root, cancelRoot := chromedp.NewContext(alloc)
+	// Start the browser now, so that a broken installation fails here with a clear error.
+	if err := chromedp.Do(root); err != nil {
+		cancelRoot()
+		cancelAlloc()
+		t.Fatalf("browsertest: start Chromium %s: %v", path, err)
+	}
+	b := &Browser{t: t, alloc: alloc, root: root}
+	t.Cleanup(func() {
+		cancelRoot()
+		cancelAlloc()
+	})
+	return b
+}
+
+// Context returns a new browser context (a new tab in its own incognito profile) with the
+// viewport v, bound by timeout; it is closed at t's cleanup.
+func (b *Browser) Context(v Viewport, timeout time.Duration) context.Context {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	b.t.Cleanup(func() {
+		cancelT()
+		cancel()
+	})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(v.Width, v.Height, chromedp.EmulateScale(v.Scale), mobile(v.Mobile))); err != nil {
+		b.t.Fatalf("browsertest: new context: %v", err)
+	}
+	return ctx
+}
+
+func mobile(m bool) chromedp.EmulateViewportOption {
+	if m {
+		return chromedp.EmulateMobile
+	}
+	return func(*emulation.SetDeviceMetricsOverrideParams, *emulation.SetTouchEmulationEnabledParams) {}
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Screenshot writes a PNG of the whole page in ctx as <dir>/<name>.png and logs its path.
+func (b *Browser) Screenshot(ctx context.Context, name string) string {
+	b.t.Helper()
+	if b.shotsDir == "" {
+		dir := os.Getenv("TONGBAN_SCREENSHOTS")
+		if dir == "" {
+			dir = b.t.TempDir()
+		}
+		b.shotsDir = filepath.Join(dir, unsafeName.ReplaceAllString(b.t.Name(), "_"))
+		if err := os.MkdirAll(b.shotsDir, 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("browsertest: screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(b.shotsDir, unsafeName.ReplaceAllString(name, "_")+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
+	return path
+}
