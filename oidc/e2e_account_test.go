@@ -36,3 +36,18 @@ func testAccountLogin(t *testing.T, e *env) {
 		t.Fatalf("account page in a live session: got %d %s", p.status, p.url)
 	}
 }
+
+// testAssets: the stylesheet and the shared script are served with their types; other names
+// are 404.
+func testAssets(t *testing.T, e *env) {
+	b := e.browser()
+	for path, ct := range map[string]string{"/assets/style.css": "text/css", "/assets/tongban.js": "text/javascript"} {
+		p := b.get(e.issuer + path)
+		if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), ct) || len(p.body) < 100 {
+			t.Errorf("%s: %d %q (%d bytes)", path, p.status, p.header.Get("Content-Type"), len(p.body))
+		}
+	}
+	if p := b.get(e.issuer + "/assets/nothing.js"); p.status != http.StatusNotFound {
+		t.Errorf("unknown asset: %d", p.status)
+	}
+}

@@ -78,6 +78,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/metrics", testMetrics},
 		{"ok/logs-without-personal-data", testLogs},
 		{"ok/account-login", testAccountLogin},
+		{"ok/assets", testAssets},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.t = t

@@ -3,6 +3,7 @@ package oidc
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -242,10 +243,12 @@ func newPages() (*pages, error) {
 	if p.logout, err = parse("logout.html"); err != nil {
 		return nil, err
 	}
-	assets, err := fs.Glob(templateFS, "templates/*.[cj]s")
-	if err != nil {
+	css, err1 := fs.Glob(templateFS, "templates/*.css")
+	js, err2 := fs.Glob(templateFS, "templates/*.js")
+	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
 	}
+	assets := append(css, js...)
 	for _, a := range assets {
 		if p.assets[path.Base(a)], err = templateFS.ReadFile(a); err != nil {
 			return nil, err
