@@ -88,7 +88,7 @@ func (g *Guess) Trusted() bool { return g.trusted }
 //     counted against the account — only against its address.
 //
 // An attempt let through is counted as a failure of its counter at once (so racing attempts
-// see each other); the returned Guess clears it on Succeed. Refusals are *LoginError values
+// see each other); the returned Guess's Succeed may clear it. Refusals are *LoginError values
 // (errors.Is ErrLoginLocked or ErrLoginThrottled, RetryAfter set); other errors come from
 // storage.
 func (s *Service) CheckAttempt(ctx context.Context, a Attempt) (*Guess, error) {
@@ -189,11 +189,16 @@ func (g *Guess) Fail(ctx context.Context) error {
 	return e
 }
 
-// Succeed records that the guess was right: it clears the counter the guess was judged by
-// (the device's, or the account's for untrusted clients). A trusted device's success leaves
-// the account's failures from elsewhere in place, so an attacker gains nothing from the
-// owner's logins.
+// Succeed records that the guess was right. A trusted device's success clears the device's
+// counter and leaves the account's failures from elsewhere in place. An untrusted client's
+// success clears the account's counter only when it was below Config.AccountLockThreshold
+// (the owner's own typos); once the account is paused the failures stay — and this attempt,
+// counted before the check, with them — so that a guesser gains no fresh attempts from the
+// owner's logins (the owner's browser gets a device cookie and is trusted from then on).
 func (g *Guess) Succeed(ctx context.Context) {
+	if !g.trusted && g.n-1 >= g.s.cfg.AccountLockThreshold {
+		return
+	}
 	if err := g.s.store.ClearFailures(ctx, g.key); err != nil {
 		g.s.log.ErrorContext(ctx, "clear login failures", "err", err)
 	}

@@ -158,12 +158,17 @@ func TestLockout(t *testing.T) {
 			t.Errorf("account failures after a locked refusal = %d, want 3", n)
 		}
 		// From another address, once the wait is over, the owner logs in (a pause, not a
-		// wall) and the success clears the account's counter.
+		// wall). The account was paused, so its failures stay (with the success, counted
+		// before the check): the guesser gains nothing from the owner's login.
 		if err := e.login(e.num, password, owner, accounts.Device{}); err != nil {
 			t.Fatalf("owner after the wait: %v", err)
 		}
-		if n := e.failures(t, acct); n != 0 {
-			t.Errorf("account failures after a success = %d, want 0", n)
+		if n := e.failures(t, acct); n != 4 {
+			t.Errorf("account failures after a success while paused = %d, want 4", n)
+		}
+		le = loginErr(t, e.login(e.num, password, "198.51.100.99", accounts.Device{}), accounts.ErrLoginThrottled)
+		if le.RetryAfter != 2*time.Second {
+			t.Errorf("after the owner's success: RetryAfter %v, want 2s", le.RetryAfter)
 		}
 		logs := e.logs.String()
 		for _, want := range []string{
