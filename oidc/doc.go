@@ -158,9 +158,9 @@
 // # Logs and metrics
 //
 // Logs (Config.Logger) carry client IDs, opaque person IDs, OAuth error codes and hints (and
-// client addresses in login lockout lines), never
-// names, numbers, phone numbers, passwords, codes or tokens. Logins, consents, logouts, code
-// replays and refresh-token reuse (once per revoked family) are also appended to storage.Audit.
+// client addresses in login lockout lines), never names, numbers, phone numbers, passwords,
+// codes or tokens. Logins, consents, logouts, code replays and refresh-token reuse (once per
+// revoked family) are also appended to storage.Audit.
 // Prometheus collectors (registered on Config.Registerer):
 //
 //	tongban_idp_logins_total{result="success|failure|throttled|locked|csrf"}

@@ -383,19 +383,34 @@ func testDeviceCookieAttributes(t *testing.T, e *env, fc *fixedClock) {
 	if strings.Contains(set, "Domain") {
 		t.Errorf("device cookie %q has a Domain", set)
 	}
-	// A failed login sets none.
-	action, vals = b.get(r.authURL().url).form(t)
-	vals.Set("identifier", num)
-	vals.Set("password", "wrong")
-	resp, err = c.PostForm(action, vals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	for _, v := range resp.Header.Values("Set-Cookie") {
-		if strings.HasPrefix(v, "__Host-tb_device=") {
-			t.Errorf("a failed login set %s", v)
+	// A failed login sets none; nor does a login from the known device while its cookie is
+	// younger than half its lifetime (one HMAC per login: the check); after that it is renewed.
+	for _, tc := range []struct {
+		name     string
+		password string
+		advance  time.Duration
+		want     bool
+	}{
+		{"failed login", "wrong", 0, false},
+		{"known device", testPassword, 0, false},
+		{"known device, 89 days on", testPassword, 89 * 24 * time.Hour, false},
+		{"known device, 90 days on", testPassword, 24 * time.Hour, true},
+	} {
+		fc.Advance(tc.advance)
+		action, vals = b.get(r.authURL(oauth2.SetAuthURLParam("prompt", "login")).url).form(t)
+		vals.Set("identifier", num)
+		vals.Set("password", tc.password)
+		resp, err = c.PostForm(action, vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := false
+		for _, v := range resp.Header.Values("Set-Cookie") {
+			got = got || strings.HasPrefix(v, "__Host-tb_device=")
+		}
+		if got != tc.want {
+			t.Errorf("%s: device cookie set %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	_ = fc
 }

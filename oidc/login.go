@@ -134,13 +134,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// A form shown again (after a failure) gets a fresh token: each submission is single-use.
 	d := s.loginPage(ctx, w, r, s.encodePending(p), q, lang)
+	dev, devIssued := s.device(r)
 	a, err := s.accounts.AuthenticatePassword(ctx, accounts.PasswordLogin{
 		Identifier: r.PostForm.Get("identifier"),
 		Password:   []byte(r.PostForm.Get("password")),
 		OTP:        strings.TrimSpace(r.PostForm.Get("otp")),
 		WantMFA:    d.NeedOTP,
 		ClientIP:   s.cfg.ClientIP(r),
-		Device:     s.device(r),
+		Device:     dev,
 		ClientID:   q.Get("client_id"),
 	})
 	person, amr := a.Person, a.AMR
@@ -168,7 +169,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.serverStatus(ctx, w, "start session", err), s.pages.login, d)
 		return
 	}
-	s.setDeviceCookie(w, person.ID)
+	s.renewDeviceCookie(w, person.ID, dev, devIssued)
 	s.metrics.logins.WithLabelValues("success").Inc()
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", q.Get("client_id"), "acr", acr)
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,
