@@ -27,14 +27,21 @@ var (
 	ErrPersonExists = errors.New("accounts: person already registered")
 )
 
-// Results of AuthenticatePassword other than success. A login page shows one message for
-// ErrLoginFailed whatever the cause, so it does not tell whether an identifier is registered.
+// Results of AuthenticatePassword and of the lockout (CheckAttempt, Guess.Fail) other than
+// success. They come wrapped in a *LoginError that carries the wait and the failures left;
+// test them with errors.Is. A login page shows one message for ErrLoginFailed whatever the
+// cause, so it does not tell whether an identifier is registered.
 var (
 	// ErrLoginFailed: unknown identifier, disabled person, person without a password, wrong
 	// password, or a missing, wrong or already used TOTP code.
 	ErrLoginFailed = errors.New("accounts: login failed")
-	// ErrLoginLocked: too many attempts for the account or too many failures from the client
-	// IP address within their windows (Config.AccountLockThreshold, Config.IPLockThreshold);
-	// the attempt was refused before the password was checked.
+	// ErrLoginThrottled: the account had too many failures from untrusted clients and the
+	// attempt came before the wait since the newest was over (Config.AccountLockThreshold,
+	// Config.AccountDelay); it was refused before the password was checked and not counted
+	// against the account. LoginError.RetryAfter says how long is left.
+	ErrLoginThrottled = errors.New("accounts: login throttled")
+	// ErrLoginLocked: too many refused attempts from the client address within
+	// Config.IPLockWindow (Config.IPLockThreshold); the attempt was refused before any other
+	// work. LoginError.RetryAfter says when the oldest of them leaves the window.
 	ErrLoginLocked = errors.New("accounts: login locked")
 )

@@ -24,8 +24,13 @@ type PasswordLogin struct {
 	// a valid OTP that was not used before. A person without one logs in with the password
 	// alone (AMR ["pwd"]); the caller decides whether that is enough.
 	WantMFA bool
-	// ClientIP is the address the attempt came from, for the per-IP lockout.
+	// ClientIP is the address the attempt came from, for the per-address lock.
 	ClientIP string
+	// Device is what the client's valid device cookie names (zero when it has none): a
+	// device that logged in to this person before is judged by its own failures (CheckAttempt).
+	Device Device
+	// ClientID is the OAuth client the login is for ("" when none); only for logs and audit.
+	ClientID string
 }
 
 // Authentication is the result of a successful login.
@@ -37,49 +42,41 @@ type Authentication struct {
 }
 
 // AuthenticatePassword authenticates a person by identifier and password (and a TOTP code when
-// l.WantMFA and the person has one), with the lockouts of Config:
+// l.WantMFA and the person has one) under the lockout of CheckAttempt:
 //
-//   - every attempt counts against the account key — the person ("login-person:"+ID) when
-//     the identifier resolves to one, whichever identifier was typed, else the blind index of
-//     the identifier ("login:"+hex), so unknown identifiers are throttled exactly like known
-//     ones — and a success clears it;
-//     past AccountLockThreshold within AccountLockWindow attempts are refused (ErrLoginLocked)
-//     before any password work;
-//   - failures count against the client IP ("login-ip:"+l.ClientIP, in storage.Throttle, so
-//     every replica sees them); at IPLockThreshold within IPLockWindow the IP is refused
-//     (ErrLoginLocked) before any work.
+//   - the identifier is resolved first (an indexed read), so the account is the person
+//     whichever identifier was typed ("login-person:"+ID); an identifier nobody has is
+//     counted under its blind index ("login:"+hex) and throttled exactly like a registered
+//     one;
+//   - a client with a trusted device cookie for that person (l.Device) is judged by its
+//     device's own failures; any other client by the address lock and the account's
+//     progressive delay, refused before any password work with a *LoginError wrapping
+//     ErrLoginLocked or ErrLoginThrottled and saying how long to wait;
 //   - an unknown identifier, a disabled person or one without a password costs the same
 //     password check (against a dummy hash made with Config.PasswordParams) and gives the
-//     same ErrLoginFailed as a wrong password (no user enumeration).
+//     same ErrLoginFailed as a wrong password (no user enumeration); the *LoginError also
+//     says how many failures are left before a pause.
 //
 // A failure of a registered person is audited ("login.failure", detail "bad_credentials"); a
 // success re-hashes the password when its hash was made with other parameters than
 // Config.PasswordParams. Other errors are storage failures.
 func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Authentication, error) {
-	now := s.now()
-	ip := l.ClientIP
-	if m, err := s.store.CountFailures(ctx, "login-ip:"+ip, now, s.cfg.IPLockWindow); err != nil {
-		return Authentication{}, err
-	} else if m >= s.cfg.IPLockThreshold {
-		s.log.InfoContext(ctx, "login refused: client IP locked", "failures", m)
-		return Authentication{}, ErrLoginLocked
-	}
 	// Look the person up first (a cheap indexed read), so the account counter is keyed by
 	// the person whatever identifier was typed (ID number or phone): otherwise the lock of
-	// one identifier could be bypassed with the other. Unknown identifiers are keyed by their
-	// blind index and throttled exactly the same way.
+	// one identifier could be bypassed with the other.
 	norm, kind := NormalizeIdentifier(l.Identifier)
+	index := s.kr.BlindIndex(norm)
 	var p storage.Person
 	var err error
-	found, known := false, false
 	switch kind {
 	case IdentifierIDNumber:
-		p, err = s.store.GetPersonByIDNumberIndex(ctx, s.kr.BlindIndex(norm))
+		p, err = s.store.GetPersonByIDNumberIndex(ctx, index)
 	case IdentifierPhone:
-		p, err = s.store.GetPersonByPhoneIndex(ctx, s.kr.BlindIndex(norm))
+		p, err = s.store.GetPersonByPhoneIndex(ctx, index)
 	default:
 		err = storage.ErrNotFound
 	}
+	found, known := false, false
 	switch {
 	case err == nil:
 		known = true
@@ -87,21 +84,14 @@ func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Au
 	case !errors.Is(err, storage.ErrNotFound):
 		return Authentication{}, err
 	}
-	acctKey := "login:" + hex.EncodeToString(s.kr.BlindIndex(norm))
+	a := Attempt{ClientIP: l.ClientIP, Device: l.Device, ClientID: l.ClientID, Method: "password"}
+	acctKey := keyIdentifier + hex.EncodeToString(index)
 	if known {
-		acctKey = "login-person:" + p.ID
+		a.PersonID, acctKey = p.ID, keyPerson+p.ID
 	}
-	n, err := s.store.AddFailure(ctx, acctKey, now, s.cfg.AccountLockWindow)
+	g, err := s.checkAttempt(ctx, a, acctKey)
 	if err != nil {
 		return Authentication{}, err
-	}
-	if n > s.cfg.AccountLockThreshold {
-		if known {
-			s.log.InfoContext(ctx, "login refused: account locked", "person_id", p.ID, "attempts", n)
-		} else {
-			s.log.InfoContext(ctx, "login refused: account locked", "attempts", n)
-		}
-		return Authentication{}, ErrLoginLocked
 	}
 	hash := s.dummyHash
 	if found {
@@ -115,7 +105,7 @@ func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Au
 	ok := perr == nil && found
 	amr := []string{"pwd"}
 	if ok && l.WantMFA && p.OTPSecretSealed != nil {
-		ok = s.checkTOTP(ctx, p, l.OTP, now)
+		ok = s.checkTOTP(ctx, p, l.OTP, s.now())
 		amr = append(amr, "otp")
 	}
 	if !ok {
@@ -123,22 +113,18 @@ func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Au
 		if found {
 			reason = "bad_credentials"
 		}
-		s.log.InfoContext(ctx, "login failed", "reason", reason)
-		if _, err := s.store.AddFailure(ctx, "login-ip:"+ip, now, s.cfg.IPLockWindow); err != nil {
-			s.log.ErrorContext(ctx, "record login failure", "err", err)
-		}
+		s.log.InfoContext(ctx, "login failed", "reason", reason, "trusted_device", g.Trusted())
+		ferr := g.Fail(ctx)
 		if found {
-			s.audit(ctx, storage.AuditEvent{Actor: p.ID, Action: "login.failure", Subject: p.ID, Detail: reason})
+			s.audit(ctx, storage.AuditEvent{Actor: p.ID, Action: "login.failure", Subject: p.ID, ClientID: l.ClientID, Detail: reason})
 		}
-		return Authentication{}, ErrLoginFailed
+		return Authentication{}, ferr
 	}
-	if err := s.store.ClearFailures(ctx, acctKey); err != nil {
-		s.log.ErrorContext(ctx, "clear login failures", "err", err)
-	}
+	g.Succeed(ctx)
 	if smcrypto.NeedsRehash(p.PasswordHash, s.cfg.PasswordParams) {
 		if h, err := smcrypto.HashPassword(l.Password, s.cfg.PasswordParams); err == nil {
 			err = s.store.UpdatePerson(ctx, p.ID, func(q *storage.Person) error {
-				q.PasswordHash, q.UpdatedAt = h, now
+				q.PasswordHash, q.UpdatedAt = h, s.now()
 				return nil
 			})
 			if err != nil {

@@ -33,7 +33,7 @@ type loginEnv struct {
 
 func newLoginEnv(t *testing.T) *loginEnv {
 	t.Helper()
-	e := &loginEnv{now: time.Now()}
+	e := &loginEnv{now: time.Now().Truncate(time.Microsecond)} // as storage keeps it
 	e.svc, e.store, e.kr = newService(t, accounts.Config{
 		Now:                  func() time.Time { return e.now },
 		AccountLockThreshold: 3,
@@ -102,31 +102,35 @@ func TestAuthenticatePassword(t *testing.T) {
 			t.Errorf("%d login.failure events, want 1 (the registered person's wrong password)", failures)
 		}
 	})
-	t.Run("fail/account-locked-across-identifiers", func(t *testing.T) {
+	t.Run("fail/account-paused-across-identifiers", func(t *testing.T) {
 		e := newLoginEnv(t)
 		for i := 0; i < 3; i++ {
 			if _, err := e.login(e.num, "wrong password", "192.0.2.3"); !errors.Is(err, accounts.ErrLoginFailed) {
 				t.Fatalf("attempt %d: %v", i+1, err)
 			}
 		}
-		// The fourth attempt is refused whatever the password, with the phone number too.
-		if _, err := e.login("13900139000", password, "192.0.2.4"); !errors.Is(err, accounts.ErrLoginLocked) {
-			t.Errorf("after 3 failures: %v, want ErrLoginLocked", err)
+		// The fourth attempt within the wait is refused whatever the password, with the phone
+		// number too, and says how long to wait.
+		_, err := e.login("13900139000", password, "192.0.2.4")
+		var le *accounts.LoginError
+		if !errors.Is(err, accounts.ErrLoginThrottled) || !errors.As(err, &le) || le.RetryAfter != time.Second {
+			t.Fatalf("after 3 failures: %v, want ErrLoginThrottled with RetryAfter 1s", err)
 		}
-		e.now = e.now.Add(accounts.DefaultAccountLockWindow + time.Second)
+		// A pause, not a wall: once the wait is over the right password logs in.
+		e.now = e.now.Add(le.RetryAfter)
 		if _, err := e.login(e.num, password, "192.0.2.3"); err != nil {
-			t.Errorf("after the window: %v", err)
+			t.Errorf("after the wait: %v", err)
 		}
 	})
-	t.Run("fail/unknown-identifier-locked", func(t *testing.T) {
+	t.Run("fail/unknown-identifier-paused", func(t *testing.T) {
 		e := newLoginEnv(t)
 		unknown := accountstest.ResidentID(t)
 		var err error
 		for i := 0; i < 4; i++ {
 			_, err = e.login(unknown, password, "192.0.2.5")
 		}
-		if !errors.Is(err, accounts.ErrLoginLocked) {
-			t.Errorf("fourth attempt for an unknown identifier: %v, want ErrLoginLocked", err)
+		if !errors.Is(err, accounts.ErrLoginThrottled) {
+			t.Errorf("fourth attempt for an unknown identifier: %v, want ErrLoginThrottled", err)
 		}
 	})
 	t.Run("ok/success-clears-account-count", func(t *testing.T) {
@@ -153,7 +157,7 @@ func TestAuthenticatePassword(t *testing.T) {
 			t.Errorf("another IP: %v", err)
 		}
 		// Purged once the windows have passed, the failures no longer count.
-		e.now = e.now.Add(accounts.DefaultIPLockWindow + time.Second)
+		e.now = e.now.Add(accounts.DefaultAccountLockWindow + time.Second)
 		if n, err := e.svc.PurgeFailures(ctx, e.now); err != nil || n < 5 {
 			t.Errorf("PurgeFailures = %d, %v; want at least 5", n, err)
 		}

@@ -49,15 +49,30 @@ type Config struct {
 	// smcrypto.DefaultPasswordParams (≈50 ms of one core).
 	PasswordParams smcrypto.PasswordParams
 
-	// AccountLockThreshold is the number of login attempts for one account (ID number or
-	// phone number, known or not) within AccountLockWindow after which further attempts are
-	// refused until the window has passed. Zero means DefaultAccountLockThreshold.
+	// AccountLockThreshold is the number of failed logins for one account (the person,
+	// whichever identifier was typed, or an identifier nobody has) from untrusted clients —
+	// clients without a trusted device cookie (Device) — within AccountLockWindow after which
+	// each further attempt from an untrusted client must wait (Delay): a pause, not a wall.
+	// Zero means DefaultAccountLockThreshold (5).
 	AccountLockThreshold int
-	// AccountLockWindow is the sliding window of AccountLockThreshold. Zero means
-	// DefaultAccountLockWindow.
+	// AccountLockWindow is how long a failure counts: the sliding window of
+	// AccountLockThreshold and DeviceLockThreshold. It must be at least AccountMaxDelay, and
+	// should be many times it so that waiting out the longest delay does not forget the
+	// failures before it. Zero means DefaultAccountLockWindow (24 hours).
 	AccountLockWindow time.Duration
-	// IPLockThreshold is the number of failed logins from one client IP address within
-	// IPLockWindow after which that address is refused. Zero means DefaultIPLockThreshold.
+	// AccountDelay is the first wait, after AccountLockThreshold failures; it doubles with
+	// each further failure. Zero means DefaultAccountDelay (1 second).
+	AccountDelay time.Duration
+	// AccountMaxDelay caps the wait. Zero means DefaultAccountMaxDelay (15 minutes): with the
+	// defaults an untrusted guesser gets at most about 100 guesses a day at one account.
+	AccountMaxDelay time.Duration
+	// DeviceLockThreshold is the number of failed logins from one trusted device (its own
+	// counter) within AccountLockWindow after which its device cookie is no longer trusted.
+	// Zero means DefaultDeviceLockThreshold (10).
+	DeviceLockThreshold int
+	// IPLockThreshold is the number of refused login attempts (failed, or refused because
+	// the account was paused) from one client IP address within IPLockWindow after which
+	// untrusted attempts from that address are refused. Zero means DefaultIPLockThreshold.
 	IPLockThreshold int
 	// IPLockWindow is the sliding window of IPLockThreshold. Zero means DefaultIPLockWindow.
 	IPLockWindow time.Duration
@@ -66,7 +81,10 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultAccountLockThreshold = 5
-	DefaultAccountLockWindow    = 15 * time.Minute
+	DefaultAccountLockWindow    = 24 * time.Hour
+	DefaultAccountDelay         = time.Second
+	DefaultAccountMaxDelay      = 15 * time.Minute
+	DefaultDeviceLockThreshold  = 10
 	DefaultIPLockThreshold      = 50
 	DefaultIPLockWindow         = 15 * time.Minute
 )
@@ -101,6 +119,8 @@ func New(cfg Config) (*Service, error) {
 	}{
 		{"AccountLockWindow", &cfg.AccountLockWindow, DefaultAccountLockWindow},
 		{"IPLockWindow", &cfg.IPLockWindow, DefaultIPLockWindow},
+		{"AccountDelay", &cfg.AccountDelay, DefaultAccountDelay},
+		{"AccountMaxDelay", &cfg.AccountMaxDelay, DefaultAccountMaxDelay},
 	} {
 		switch {
 		case *d.v == 0:
@@ -115,8 +135,17 @@ func New(cfg Config) (*Service, error) {
 	if cfg.IPLockThreshold == 0 {
 		cfg.IPLockThreshold = DefaultIPLockThreshold
 	}
-	if cfg.AccountLockThreshold < 0 || cfg.IPLockThreshold < 0 {
+	if cfg.DeviceLockThreshold == 0 {
+		cfg.DeviceLockThreshold = DefaultDeviceLockThreshold
+	}
+	if cfg.AccountLockThreshold < 0 || cfg.IPLockThreshold < 0 || cfg.DeviceLockThreshold < 0 {
 		problems = append(problems, "lock thresholds must be positive")
+	}
+	if cfg.AccountMaxDelay < cfg.AccountDelay {
+		problems = append(problems, fmt.Sprintf("AccountMaxDelay %v is below AccountDelay %v", cfg.AccountMaxDelay, cfg.AccountDelay))
+	}
+	if cfg.AccountLockWindow < cfg.AccountMaxDelay && cfg.AccountLockWindow >= time.Second {
+		problems = append(problems, fmt.Sprintf("AccountLockWindow %v is below AccountMaxDelay %v", cfg.AccountLockWindow, cfg.AccountMaxDelay))
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))

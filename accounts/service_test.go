@@ -65,6 +65,10 @@ func TestNew(t *testing.T) {
 			[]error{accounts.ErrInvalidConfig}, []string{"AccountLockWindow", "IPLockWindow"}},
 		{"fail/thresholds", accounts.Config{Store: store, Keyring: kr, IPLockThreshold: -1},
 			[]error{accounts.ErrInvalidConfig}, []string{"lock thresholds"}},
+		{"fail/delays", accounts.Config{Store: store, Keyring: kr, AccountDelay: time.Minute, AccountMaxDelay: 30 * time.Second, DeviceLockThreshold: -1},
+			[]error{accounts.ErrInvalidConfig}, []string{"AccountMaxDelay 30s is below AccountDelay 1m0s", "lock thresholds"}},
+		{"fail/window-below-max-delay", accounts.Config{Store: store, Keyring: kr, AccountLockWindow: 10 * time.Minute},
+			[]error{accounts.ErrInvalidConfig}, []string{"AccountLockWindow 10m0s is below AccountMaxDelay 15m0s"}},
 		{"fail/password-params", accounts.Config{Store: store, Keyring: kr, PasswordParams: smcrypto.PasswordParams{Iterations: 1}},
 			[]error{accounts.ErrInvalidConfig, smcrypto.ErrPasswordParams}, []string{"PasswordParams"}},
 	} {

@@ -82,14 +82,30 @@ type Config struct {
 	// (≈50 ms of one core).
 	PasswordParams smcrypto.PasswordParams
 
-	// AccountLockThreshold is the number of failed logins for one account (ID number or phone
-	// number, known or not) within AccountLockWindow after which further attempts are refused
-	// until the window has passed. Zero means 5.
+	// AccountLockThreshold is the number of failed logins for one account (the person,
+	// whichever identifier was typed, or an identifier nobody has) from untrusted clients —
+	// browsers without a valid device cookie for that person — within AccountLockWindow after
+	// which each further attempt from an untrusted client must wait: AccountDelay, doubling
+	// per failure, up to AccountMaxDelay (accounts.Config). Zero means 5.
 	AccountLockThreshold int
-	// AccountLockWindow is the sliding window of AccountLockThreshold. Zero means 15 minutes.
+	// AccountLockWindow is how long a login failure counts against an account or a device.
+	// Zero means 24 hours; it must be at least AccountMaxDelay.
 	AccountLockWindow time.Duration
-	// IPLockThreshold is the number of failed logins from one client IP address within
-	// IPLockWindow after which that address is refused. Zero means 50.
+	// AccountDelay is the first wait after AccountLockThreshold failures. Zero means 1 second.
+	AccountDelay time.Duration
+	// AccountMaxDelay caps the wait. Zero means 15 minutes.
+	AccountMaxDelay time.Duration
+	// DeviceLockThreshold is the number of failed logins from one browser holding a device
+	// cookie, within AccountLockWindow, after which the cookie is no longer trusted. Zero
+	// means 10.
+	DeviceLockThreshold int
+	// DeviceCookieLifetime is how long the device cookie set after each successful login
+	// (tb_device: the opaque person ID, a random nonce and the issue time under HMAC-SM3)
+	// is kept and accepted (OWASP device cookies). Zero means 180 days.
+	DeviceCookieLifetime time.Duration
+	// IPLockThreshold is the number of refused logins (failed, or refused because the account
+	// was paused) from one client IP address within IPLockWindow after which logins from that
+	// address without a trusted device cookie are refused. Zero means 50.
 	IPLockThreshold int
 	// IPLockWindow is the sliding window of IPLockThreshold. Zero means 15 minutes.
 	IPLockWindow time.Duration
@@ -120,9 +136,13 @@ const (
 	DefaultAuthRequestLifetime  = 15 * time.Minute
 	DefaultFreshLogin           = 5 * time.Minute
 	DefaultAccountLockThreshold = accounts.DefaultAccountLockThreshold // 5
-	DefaultAccountLockWindow    = accounts.DefaultAccountLockWindow    // 15 minutes
+	DefaultAccountLockWindow    = accounts.DefaultAccountLockWindow    // 24 hours
+	DefaultAccountDelay         = accounts.DefaultAccountDelay         // 1 second
+	DefaultAccountMaxDelay      = accounts.DefaultAccountMaxDelay      // 15 minutes
+	DefaultDeviceLockThreshold  = accounts.DefaultDeviceLockThreshold  // 10
 	DefaultIPLockThreshold      = accounts.DefaultIPLockThreshold      // 50
 	DefaultIPLockWindow         = accounts.DefaultIPLockWindow         // 15 minutes
+	DefaultDeviceCookieLifetime = 180 * 24 * time.Hour
 	DefaultClientCacheTTL       = 10 * time.Second
 )
 
@@ -169,6 +189,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		{"FreshLogin", &c.FreshLogin, DefaultFreshLogin},
 		{"AccountLockWindow", &c.AccountLockWindow, DefaultAccountLockWindow},
 		{"IPLockWindow", &c.IPLockWindow, DefaultIPLockWindow},
+		{"DeviceCookieLifetime", &c.DeviceCookieLifetime, DefaultDeviceCookieLifetime},
 	} {
 		switch {
 		case *d.v == 0:

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -30,6 +31,10 @@ func TestNewServerConfig(t *testing.T) {
 		{"fail/query", tboidc.Config{Issuer: "https://idp.example/?a=b", Store: store, Keyring: kr}, tboidc.ErrInvalidConfig, []string{"query"}},
 		{"fail/relative", tboidc.Config{Issuer: "idp.example", Store: store, Keyring: kr}, tboidc.ErrInvalidConfig, []string{"absolute"}},
 		{"fail/code-lifetime", tboidc.Config{Issuer: "https://idp.example", Store: store, Keyring: kr, CodeLifetime: 20 * 60e9}, tboidc.ErrInvalidConfig, []string{"CodeLifetime"}},
+		{"fail/device-cookie-lifetime", tboidc.Config{Issuer: "https://idp.example", Store: store, Keyring: kr, DeviceCookieLifetime: time.Millisecond},
+			tboidc.ErrInvalidConfig, []string{"DeviceCookieLifetime"}},
+		{"fail/lock-window-below-max-delay", tboidc.Config{Issuer: "https://idp.example", Store: store, Keyring: kr, AccountLockWindow: 10 * time.Minute},
+			tboidc.ErrInvalidConfig, []string{"AccountLockWindow 10m0s is below AccountMaxDelay 15m0s"}},
 		{"fail/password-params", tboidc.Config{Issuer: "https://idp.example", Store: store, Keyring: kr, PasswordParams: smcrypto.PasswordParams{Iterations: 1}}, tboidc.ErrInvalidConfig, []string{"PasswordParams"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,26 +138,32 @@
 //
 // The login page checks credentials with accounts.Service.AuthenticatePassword. Login
 // failures look the same for an unknown identifier and a wrong password (same message, same
-// status, and the same PBKDF2 work against a dummy hash). Attempts are throttled per account
-// key (the person, or the blind index of an unknown identifier; storage.Throttle, shared by
-// replicas) and failures per client IP (Config.ClientIP); past the thresholds
-// (accounts.ErrLoginLocked) the login page answers 429 with a "too many attempts" message.
+// status, and the same PBKDF2 work against a dummy hash). The lockout is accounts' (its package
+// doc, "Lockout"): a browser with a valid device cookie for the person — tb_device, set after
+// every successful login: the opaque person ID, a random nonce and the issue time under
+// HMAC-SM3, Config.DeviceCookieLifetime, devicecookie.go — is judged by its own failures only;
+// other browsers wait progressively longer once an account has Config.AccountLockThreshold
+// failures from them, and refused attempts count against the client address
+// (Config.ClientIP). A paused account or locked address gets 429 with Retry-After and the wait
+// on the page; a failure close to a pause says how many attempts are left.
 //
 // # Stored data conventions
 //
 // Person fields are sealed and indexed by package accounts (its doc says how); the ID token and
 // UserInfo read the phone_number and id_number claims through accounts.Service.PhoneNumber and
-// IDNumber. Derived keys (CSRF, pending requests, session IDs, pairwise subjects) are HMAC-SM3 of
-// keyring.TokenKey with a label, so they survive restarts and are the same on every replica.
+// IDNumber. Derived keys (CSRF, pending requests, session IDs, pairwise subjects, device
+// cookies) are HMAC-SM3 of keyring.TokenKey with a label, so they survive restarts and are the
+// same on every replica.
 //
 // # Logs and metrics
 //
-// Logs (Config.Logger) carry client IDs, opaque person IDs, OAuth error codes and hints, never
-// names, numbers, phone numbers, passwords, codes or tokens. Logins, consents, logouts, code
-// replays and refresh-token reuse (once per revoked family) are also appended to storage.Audit.
+// Logs (Config.Logger) carry client IDs, opaque person IDs, OAuth error codes and hints (and
+// client addresses in login lockout lines), never names, numbers, phone numbers, passwords,
+// codes or tokens. Logins, consents, logouts, code replays and refresh-token reuse (once per
+// revoked family) are also appended to storage.Audit.
 // Prometheus collectors (registered on Config.Registerer):
 //
-//	tongban_idp_logins_total{result="success|failure|locked|csrf"}
+//	tongban_idp_logins_total{result="success|failure|throttled|locked|csrf"}
 //	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials"}
 //	tongban_idp_oauth_errors_total{endpoint,error}
 //	tongban_idp_replays_total{kind="authorization_code|refresh_token"}

@@ -3,15 +3,19 @@ package oidc_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	tboidc "github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage/storagetest"
 )
 
-// Password login failures: no user enumeration, per-account and per-IP lockout.
+// Password login failures: no user enumeration, progressive delays per account for untrusted
+// clients, per-address lockout (the owner's own device: e2e_lockout_attack_test.go).
 
 func testNoEnumeration(t *testing.T, e *env) {
 	_, num := e.person("施六", "13600136000")
@@ -36,52 +40,73 @@ func testNoEnumeration(t *testing.T, e *env) {
 	}
 }
 
+// testLockout: failures from a browser that never logged in to the account warn before a
+// pause, then make each further attempt wait longer (429 with Retry-After), unknown
+// identifiers exactly like registered ones; the wait ends and the right password logs in.
+// The browser has an address of its own (browserFrom), so the shared suite's 127.0.0.1 is not
+// charged with its refusals.
 func testLockout(t *testing.T, e *env) {
 	_, num := e.person("张七", "")
 	r := e.newRP(tboidc.NewClient{})
-	b := e.browser()
-	for i := range tboidc.DefaultAccountLockThreshold {
-		if p := b.login(b.get(r.authURL().url), num, "wrong password"); p.status != http.StatusUnauthorized {
-			t.Fatalf("attempt %d: %d", i+1, p.status)
+	b := e.browserFrom("127.0.0.11")
+	advance := rewindAfter(t, e)
+	msgs, wait := pauseAccount(t, e, advance, r, b, num)
+	want := []string{"", "", "还可尝试 2 次", "还可尝试 1 次", "请在 1 秒后再试", "请在 2 秒后再试"}
+	if len(msgs) < len(want) {
+		t.Fatalf("failure messages %q", msgs)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(msgs[i], "证件号码、手机号或密码不正确。") || !strings.Contains(msgs[i], w) ||
+			w == "" && msgs[i] != "证件号码、手机号或密码不正确。" {
+			t.Errorf("failure %d: %q, want %q", i+1, msgs[i], w)
 		}
 	}
 	p := b.login(b.get(r.authURL().url), num, testPassword)
-	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "登录失败次数过多") {
-		t.Fatalf("after %d failures the right password gave %d", tboidc.DefaultAccountLockThreshold, p.status)
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "登录失败次数过多") ||
+		!strings.Contains(p.loginError(), strconv.Itoa(wait)+" 秒") || p.retryAfter(t) != wait {
+		t.Fatalf("the right password during a %d s wait: %d %q Retry-After %q", wait, p.status, p.loginError(), p.header.Get("Retry-After"))
 	}
-	// The same for an identifier nobody has: no enumeration through the lock either.
-	ghost := residentID(t)
-	for range tboidc.DefaultAccountLockThreshold {
-		b.login(b.get(r.authURL().url), ghost, "x")
+	// English.
+	p = b.login(b.get(r.authURL(oauth2.SetAuthURLParam("ui_locales", "en")).url), num, testPassword)
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.loginError(), "try again in "+strconv.Itoa(wait)+" seconds.") {
+		t.Errorf("English page: %d %q", p.status, p.loginError())
 	}
-	if p := b.login(b.get(r.authURL().url), ghost, "x"); p.status != http.StatusTooManyRequests {
-		t.Errorf("unknown identifier not locked: %d", p.status)
+	// The same for an identifier nobody has: no enumeration through the pause either.
+	ghost, ghostWait := pauseAccount(t, e, advance, r, e.browserFrom("127.0.0.12"), residentID(t))
+	if strings.Join(ghost, "|") != strings.Join(msgs, "|") || ghostWait != wait {
+		t.Errorf("unknown identifier: %q, %d s; registered: %q, %d s", ghost, ghostWait, msgs, wait)
 	}
-	// After the window the account opens again.
-	e.clock.Advance(tboidc.DefaultAccountLockWindow + time.Second)
-	defer e.clock.Advance(-tboidc.DefaultAccountLockWindow - time.Second)
+	// A pause, not a wall: after the wait the right password logs in.
+	advance(time.Duration(wait) * time.Second)
 	p = b.login(b.get(r.authURL().url), num, testPassword)
 	if p.isLoginForm() {
-		t.Errorf("still locked after the window: %d", p.status)
+		t.Errorf("still refused after the wait: %d %q", p.status, p.loginError())
 	}
 }
 
 func testLockoutAcrossIdentifiers(t *testing.T, e *env) {
 	_, num := e.person("严九", "13700137001")
 	r := e.newRP(tboidc.NewClient{})
-	b := e.browser()
-	for i := range tboidc.DefaultAccountLockThreshold {
-		if p := b.login(b.get(r.authURL().url), num, "wrong password"); p.status != http.StatusUnauthorized {
-			t.Fatalf("attempt %d: %d", i+1, p.status)
-		}
-	}
-	// The same person through the other identifier is locked too.
+	b := e.browserFrom("127.0.0.13")
+	_, wait := pauseAccount(t, e, rewindAfter(t, e), r, b, num)
+	// The same person through the other identifier is paused too.
 	p := b.login(b.get(r.authURL().url), "13700137001", testPassword)
-	if p.status != http.StatusTooManyRequests {
-		t.Fatalf("phone number after %d failures by ID number: %d", tboidc.DefaultAccountLockThreshold, p.status)
+	if p.status != http.StatusTooManyRequests || p.retryAfter(t) != wait {
+		t.Fatalf("phone number during a pause made by ID number: %d", p.status)
 	}
-	if !strings.Contains(e.logs.String(), "login refused: account locked") {
-		t.Error("lockout not logged")
+	if !strings.Contains(e.logs.String(), `"level":"WARN","msg":"login lockout: account paused for untrusted clients","client_id":"`+r.client.ID+`","client_ip":"127.0.0.13"`) {
+		t.Error("lockout not logged at WARN with client and address")
+	}
+}
+
+// rewindAfter returns a function that advances the suite's clock and, when the test ends, moves
+// it back: a clock ahead of real time would make fosite refuse the auth_time of later logins.
+func rewindAfter(t *testing.T, e *env) func(time.Duration) {
+	var moved time.Duration
+	t.Cleanup(func() { e.clock.Advance(-moved) })
+	return func(d time.Duration) {
+		moved += d
+		e.clock.Advance(d)
 	}
 }
 
@@ -96,8 +121,9 @@ func TestIPLockout(t *testing.T) {
 			t.Fatalf("failure answered %d", p.status)
 		}
 	}
-	if p := b.login(b.get(r.authURL().url), num, testPassword); p.status != http.StatusTooManyRequests {
-		t.Fatalf("locked address answered %d", p.status)
+	if p := b.login(b.get(r.authURL().url), num, testPassword); p.status != http.StatusTooManyRequests ||
+		!strings.Contains(p.loginError(), "您所在网络地址的登录失败次数过多") || p.retryAfter(t) != int(tboidc.DefaultIPLockWindow/time.Second) {
+		t.Fatalf("locked address answered %d %q Retry-After %q", p.status, p.loginError(), p.header.Get("Retry-After"))
 	}
 	e.clock.Advance(tboidc.DefaultIPLockWindow)
 	p := b.login(b.get(r.authURL().url), num, testPassword)

@@ -61,7 +61,7 @@ func testMetrics(t *testing.T, e *env) {
 	for _, k := range []string{
 		"tongban_idp_logins_total,result=success",
 		"tongban_idp_logins_total,result=failure",
-		"tongban_idp_logins_total,result=locked",
+		"tongban_idp_logins_total,result=throttled",
 		"tongban_idp_tokens_issued_total,grant=authorization_code",
 		"tongban_idp_tokens_issued_total,grant=refresh_token",
 		"tongban_idp_tokens_issued_total,grant=client_credentials",

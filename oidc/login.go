@@ -109,9 +109,11 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleLogin checks the posted credentials (POST /login) with
-// accounts.Service.AuthenticatePassword, which applies the lockouts. On success it starts the SSO
-// session and answers 303 to the pending authorization request; on failure it shows the form
-// again with one message for an unknown identifier and a wrong password alike.
+// accounts.Service.AuthenticatePassword, which applies the lockouts (the browser's device
+// cookie, devicecookie.go, makes it a trusted device). On success it starts the SSO session,
+// renews the device cookie and answers 303 to the pending authorization request; on failure it
+// shows the form again with one message for an unknown identifier and a wrong password alike,
+// and 429 with Retry-After and the wait when the account is paused or the address locked.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f, ok := s.readPostedForm(w, r)
@@ -132,24 +134,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// A form shown again (after a failure) gets a fresh token: each submission is single-use.
 	d := s.loginPage(ctx, w, r, s.encodePending(p), q, lang)
+	dev, devIssued := s.device(r)
 	a, err := s.accounts.AuthenticatePassword(ctx, accounts.PasswordLogin{
 		Identifier: r.PostForm.Get("identifier"),
 		Password:   []byte(r.PostForm.Get("password")),
 		OTP:        strings.TrimSpace(r.PostForm.Get("otp")),
 		WantMFA:    d.NeedOTP,
 		ClientIP:   s.cfg.ClientIP(r),
+		Device:     dev,
+		ClientID:   q.Get("client_id"),
 	})
 	person, amr := a.Person, a.AMR
 	switch {
-	case errors.Is(err, accounts.ErrLoginLocked):
-		s.metrics.logins.WithLabelValues("locked").Inc()
-		d.Error = d.T[msgLocked]
-		s.render(w, http.StatusTooManyRequests, s.pages.login, d)
-		return
-	case errors.Is(err, accounts.ErrLoginFailed):
-		s.metrics.logins.WithLabelValues("failure").Inc()
-		d.Error = d.T[msgLoginFailed]
-		s.render(w, http.StatusUnauthorized, s.pages.login, d)
+	case err != nil && s.renderLoginRefused(w, d, err): // failed, paused or locked (lockout.go)
 		return
 	case err != nil:
 		d.Error = d.T[msgServer]
@@ -172,6 +169,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.serverStatus(ctx, w, "start session", err), s.pages.login, d)
 		return
 	}
+	s.renewDeviceCookie(w, person.ID, dev, devIssued)
 	s.metrics.logins.WithLabelValues("success").Inc()
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", q.Get("client_id"), "acr", acr)
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,

@@ -18,7 +18,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "tongban", Subsystem: "idp", Name: "logins_total",
-			Help: "Password logins by result: success, failure (unknown user or wrong password), locked, csrf.",
+			Help: "Password logins by result: success, failure (unknown user or wrong password), throttled (account paused for untrusted clients), locked (client address locked), csrf.",
 		}, []string{"result"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "tongban", Subsystem: "idp", Name: "tokens_issued_total",

@@ -49,6 +49,7 @@ type Server struct {
 	// the tb_csrf cookie and to the purposes "login", "consent" and "logout".
 	csrf      httpkit.CSRF
 	keys      struct{ csrf, authz, session, pairwise []byte }
+	deviceKey []byte // HMAC-SM3 key of the device cookie (devicecookie.go)
 	pages     *pages
 	discovery []byte
 	mux       *http.ServeMux
@@ -82,12 +83,14 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
 	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
 		derive("csrf"), derive("authz"), derive("session"), derive("pairwise-subject")
+	s.deviceKey = derive("device-cookie")
 	s.csrf = httpkit.CSRF{Key: s.keys.csrf, Cookies: s.cookies, Cookie: csrfCookieName}
 	s.accounts, err = accounts.New(accounts.Config{
 		Store: s.store, Keyring: s.kr, Now: s.now, Logger: s.log,
 		PasswordParams:       cfg.PasswordParams,
 		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
+		AccountDelay: cfg.AccountDelay, AccountMaxDelay: cfg.AccountMaxDelay, DeviceLockThreshold: cfg.DeviceLockThreshold,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)

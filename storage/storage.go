@@ -456,6 +456,15 @@ type Audit interface {
 	AuditCheckpoints(ctx context.Context) ([]AuditCheckpoint, error)
 }
 
+// FailureStats is what Throttle.FailureStats reports of one key's failures in a window.
+type FailureStats struct {
+	// Count is the number of failures in the window.
+	Count int
+	// First and Last are the times of the oldest and the newest of them, to the microsecond,
+	// UTC; zero when Count is 0.
+	First, Last time.Time
+}
+
 // Throttle counts failures per key (an account's blind index, an IP address) for lockout and
 // back-off; kept in the database so it holds across replicas.
 type Throttle interface {
@@ -465,6 +474,10 @@ type Throttle interface {
 	// CountFailures returns the number of failures of key in (now-window, now] without
 	// recording one (to refuse a locked-out key before doing any work).
 	CountFailures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// FailureStats returns the number of failures of key in (now-window, now] and the times
+	// of the oldest and newest of them, without recording one (for progressive delays: the
+	// wait runs from the newest; a window lock ends when the oldest leaves the window).
+	FailureStats(ctx context.Context, key string, now time.Time, window time.Duration) (FailureStats, error)
 	// ClearFailures forgets key's failures (after a successful login).
 	ClearFailures(ctx context.Context, key string) error
 	// PurgeFailures deletes every failure recorded before t (keys that never fail or clear

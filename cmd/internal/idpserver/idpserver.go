@@ -126,9 +126,9 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.IDTokenLifetime, "id-token-lifetime", oidc.DefaultIDTokenLifetime, "ID token lifetime")
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", oidc.DefaultSessionLifetime, "SSO login session lifetime")
 	fs.DurationVar(&c.AuthRequestLifetime, "auth-request-lifetime", oidc.DefaultAuthRequestLifetime, "time a pending authorization request stays usable on the login and consent pages")
-	fs.IntVar(&c.AccountLockThreshold, "account-lock-threshold", oidc.DefaultAccountLockThreshold, "failed logins per account within account-lock-window before it is locked")
-	fs.DurationVar(&c.AccountLockWindow, "account-lock-window", oidc.DefaultAccountLockWindow, "sliding window of account-lock-threshold")
-	fs.IntVar(&c.IPLockThreshold, "ip-lock-threshold", oidc.DefaultIPLockThreshold, "failed logins per client IP within ip-lock-window before it is refused")
+	fs.IntVar(&c.AccountLockThreshold, "account-lock-threshold", oidc.DefaultAccountLockThreshold, "failed logins per account from untrusted browsers within account-lock-window before each further attempt must wait (1s doubling to 15m)")
+	fs.DurationVar(&c.AccountLockWindow, "account-lock-window", oidc.DefaultAccountLockWindow, "how long a login failure counts against an account or a device (at least 15m)")
+	fs.IntVar(&c.IPLockThreshold, "ip-lock-threshold", oidc.DefaultIPLockThreshold, "refused logins per client IP within ip-lock-window before it is refused")
 	fs.DurationVar(&c.IPLockWindow, "ip-lock-window", oidc.DefaultIPLockWindow, "sliding window of ip-lock-threshold")
 	fs.DurationVar(&c.ClientCacheTTL, "client-cache-ttl", oidc.DefaultClientCacheTTL, "how long registered clients are cached (negative: no cache)")
 	app.Configurable(fs, "issuer", "client-ip-header", "pprof-addr", "code-lifetime", "access-token-lifetime",
@@ -176,6 +176,9 @@ func (c *Config) Validate(p *app.Problems) {
 	}
 	if c.CodeLifetime > 10*time.Minute {
 		p.Addf("code-lifetime: at most 10m (RFC 6749 §4.1.2), got %s", c.CodeLifetime)
+	}
+	if c.AccountLockWindow >= time.Second && c.AccountLockWindow < oidc.DefaultAccountMaxDelay {
+		p.Addf("account-lock-window: must be at least %s (the longest login delay), got %s", oidc.DefaultAccountMaxDelay, c.AccountLockWindow)
 	}
 	if c.AccountLockThreshold < 1 {
 		p.Addf("account-lock-threshold: must be at least 1, got %d", c.AccountLockThreshold)

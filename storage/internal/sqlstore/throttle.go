@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"time"
+
+	"github.com/tongban/tongban/storage"
 )
 
 // AddFailure records a failure for key at now and returns the number of failures in
@@ -52,4 +54,24 @@ func (s *Store) ClearFailures(ctx context.Context, key string) error {
 // PurgeNonces, with t older than the longest window in use.
 func (s *Store) PurgeFailures(ctx context.Context, before time.Time) (int64, error) {
 	return s.exec(ctx, "purge failures", `DELETE FROM throttle_failures WHERE at < ?`, micros(before))
+}
+
+// FailureStats returns the number of failures of key in (now-window, now] and the times of
+// the oldest and newest of them (zero when there are none), in one read.
+func (s *Store) FailureStats(ctx context.Context, key string, now time.Time, window time.Duration) (storage.FailureStats, error) {
+	var row struct {
+		N     int   `db:"n"`
+		First int64 `db:"first"`
+		Last  int64 `db:"last"`
+	}
+	if err := s.reader(ctx).GetContext(ctx, &row, s.q(`SELECT count(*) AS n, COALESCE(min(at), 0) AS first, COALESCE(max(at), 0) AS last
+		FROM throttle_failures WHERE key = ? AND at > ? AND at <= ?`),
+		key, micros(now.Add(-window)), micros(now)); err != nil {
+		return storage.FailureStats{}, s.wrap("failure stats", err)
+	}
+	st := storage.FailureStats{Count: row.N}
+	if row.N > 0 {
+		st.First, st.Last = fromMicros(row.First), fromMicros(row.Last)
+	}
+	return st, nil
 }
