@@ -299,7 +299,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 
 // extraPages are the feature pages besides login, consent, message, logout and account
 // (pages.page); a feature adds its page here.
-var extraPages = []string{}
+var extraPages = []string{"device.html"}
 
 // handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows
 // no inline style or script). Unknown names get 404.
