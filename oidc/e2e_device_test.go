@@ -531,3 +531,36 @@ func testDeviceLogs(t *testing.T, e *env) {
 		t.Errorf("logs contain a code %q", m)
 	}
 }
+
+// TestCreateDeviceClient: client registration accepts the device code grant, alone or with
+// refresh_token, without redirect URIs or the openid scope.
+func TestCreateDeviceClient(t *testing.T) {
+	store, kr := adminEnv(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		nc      tboidc.NewClient
+		wantErr error
+	}{
+		{"ok/public TV app with refresh tokens", tboidc.NewClient{ID: "tv1", Public: true,
+			GrantTypes: []string{tboidc.GrantDeviceCode, tboidc.GrantRefreshToken}}, nil},
+		{"ok/confidential terminal without openid", tboidc.NewClient{ID: "kiosk1", Scopes: []string{"profile"},
+			GrantTypes: []string{tboidc.GrantDeviceCode}}, nil},
+		{"ok/with the code flow", tboidc.NewClient{ID: "both", RedirectURIs: []string{"https://app.example.gov.cn/cb"},
+			GrantTypes: []string{tboidc.GrantAuthorizationCode, tboidc.GrantDeviceCode}}, nil},
+		{"fail/refresh_token alone", tboidc.NewClient{ID: "r1", Public: true,
+			GrantTypes: []string{tboidc.GrantRefreshToken}}, tboidc.ErrInvalidGrantType},
+		{"fail/misspelt device grant", tboidc.NewClient{ID: "tv2", Public: true,
+			GrantTypes: []string{"device_code"}}, tboidc.ErrInvalidGrantType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := tboidc.CreateClient(ctx, store, kr, tc.nc)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("CreateClient: %v, want %v", err, tc.wantErr)
+			}
+			if err == nil && !slices.Contains(c.GrantTypes, tboidc.GrantDeviceCode) {
+				t.Fatalf("grant types %v", c.GrantTypes)
+			}
+		})
+	}
+}
