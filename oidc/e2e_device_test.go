@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,6 +43,7 @@ func runDeviceSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 	}{
 		{"ok/discovery", testDeviceDiscovery},
 		{"ok/x-oauth2-device-flow", testDeviceFlow},
+		{"ok/guide-sample", testDeviceGuideSample},
 		{"fail/slow-down", testDeviceSlowDown},
 		{"fail/expired", testDeviceExpired},
 		{"fail/denied", testDeviceDenied},
@@ -254,6 +256,52 @@ func testDeviceFlow(t *testing.T, e *env) {
 	}
 	if e.counter("tongban_idp_replays_total", "kind", "device_code") < 1 {
 		t.Fatal("replay not counted")
+	}
+}
+
+// testDeviceGuideSample signs a TV in with the guide's sample; the phone approves what the TV
+// shows.
+func testDeviceGuideSample(t *testing.T, e *env) {
+	person, id := e.person("样例", "")
+	r, ctx := e.deviceRP()
+	phone := e.browser()
+	phone.phoneLogin(id)
+	tok, err := signInOnTV(ctx, &r.oauth, func(userCode, uri, complete string) {
+		if uri != e.issuer+"/device" || !strings.HasSuffix(complete, "?user_code="+userCode) {
+			t.Errorf("shown: %q %q %q", userCode, uri, complete)
+		}
+		phone.decide(phone.get(complete), "allow")
+		e.clock.Advance(2 * devicePoll)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if idt, _ := r.verify(raw, ""); idt.Subject != person.ID {
+		t.Fatalf("sub %q, want %q", idt.Subject, person.ID)
+	}
+}
+
+// TestDeviceGuideSample checks that docs/developers/app-developers.md shows exactly the code
+// between BEGIN DEVICE SAMPLE and END DEVICE SAMPLE in devicesample_test.go.
+func TestDeviceGuideSample(t *testing.T) {
+	src, err := os.ReadFile("devicesample_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(src)
+	begin := strings.Index(s, "// BEGIN DEVICE SAMPLE\n")
+	end := strings.Index(s, "// END DEVICE SAMPLE")
+	if begin < 0 || end < begin {
+		t.Fatal("sample markers missing")
+	}
+	sample := strings.TrimRight(s[begin+len("// BEGIN DEVICE SAMPLE\n"):end], "\n") + "\n"
+	guide, err := os.ReadFile("../docs/developers/app-developers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(guide), "```go\n"+sample+"```\n") {
+		t.Error("the device sample in docs/developers/app-developers.md differs from oidc/devicesample_test.go; copy it over")
 	}
 }
 
