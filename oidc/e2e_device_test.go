@@ -51,6 +51,8 @@ func runDeviceSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"fail/another-clients-device-code", testDeviceOtherClient},
 		{"fail/client-without-the-grant", testDeviceClientWithoutGrant},
 		{"fail/csrf", testDeviceCSRF},
+		{"fail/account-disabled-after-approval", testDeviceDisabledPerson},
+		{"ok/session-ended-before-the-decision", testDeviceSessionEnded},
 		{"ok/logs-without-personal-data", testDeviceLogs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -562,6 +564,50 @@ func testDeviceCSRF(t *testing.T, e *env) {
 	vals.Set("csrf", "forged")
 	if p := phone.post(action, vals); p.status != http.StatusForbidden {
 		t.Fatalf("forged CSRF token: %d", p.status)
+	}
+	e.clock.Advance(2 * devicePoll)
+	e.wantPoll(r.client.ID, dc, "authorization_pending")
+}
+
+// testDeviceDisabledPerson: an account disabled between the approval and the poll gets no
+// tokens.
+func testDeviceDisabledPerson(t *testing.T, e *env) {
+	person, id := e.person("停用", "")
+	r, _ := e.deviceRP()
+	dc, uc := e.startDevice(r.client.ID, "openid")
+	phone := e.browser()
+	phone.phoneLogin(id)
+	if p := phone.decide(phone.enterCode(uc), "allow"); p.status != http.StatusOK {
+		t.Fatalf("allow: %d", p.status)
+	}
+	if err := e.store.UpdatePerson(t.Context(), person.ID, func(p *storage.Person) error { p.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * devicePoll)
+	out := e.wantPoll(r.client.ID, dc, "invalid_grant")
+	if d, _ := out["error_description"].(string); !strings.Contains(d, "no longer active") {
+		t.Fatalf("description %q", d)
+	}
+}
+
+// testDeviceSessionEnded: a decision posted from a browser without a session logs in first and
+// comes back to the confirmation of the same code, undecided.
+func testDeviceSessionEnded(t *testing.T, e *env) {
+	_, id := e.person("重登", "")
+	r, _ := e.deviceRP()
+	dc, uc := e.startDevice(r.client.ID, "openid")
+	phone := e.browser()
+	phone.phoneLogin(id)
+	action, vals := phone.enterCode(uc).form(t)
+	vals.Set("decision", "allow")
+	other := e.browser() // the same form, posted where there is no session
+	p := other.post(action, vals)
+	if !p.isLogin() {
+		t.Fatalf("want the login page, got %d %s", p.status, p.url)
+	}
+	p = other.login(p, id, testPassword)
+	if p.url.Path != "/device" || !strings.Contains(p.body, uc) || !strings.Contains(p.body, `name="decision"`) {
+		t.Fatalf("after login: %d %s", p.status, p.url)
 	}
 	e.clock.Advance(2 * devicePoll)
 	e.wantPoll(r.client.ID, dc, "authorization_pending")
