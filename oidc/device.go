@@ -55,6 +55,10 @@ const (
 	deviceCodePrefix = "tb_dc_"
 	// maxDeviceScope bounds the scope parameter of a device authorization request.
 	maxDeviceScope = 1024
+	// deviceAuthPerAddress is how many device authorization requests one client address
+	// (Config.ClientIP) may make per minute; more get 429 slow_down. A service hall's
+	// terminals behind one NAT address share it.
+	deviceAuthPerAddress = 60
 )
 
 // User codes (RFC 8628 §6.1): 8 characters of the 20 consonants BCDFGHJKLMNPQRSTVWXZ —
@@ -156,7 +160,8 @@ type deviceAuthResponse struct {
 // Errors (RFC 6749 §5.2 JSON): invalid_request (malformed body, a repeated parameter, a
 // scope parameter over 1024 bytes), invalid_client (401), unauthorized_client (the client is
 // not registered for the device grant), invalid_scope (no scope, or one the client may not
-// ask for), temporarily_unavailable (503) while the database refuses writes.
+// ask for), slow_down (429, with Retry-After: 60) for an address over deviceAuthPerAddress
+// requests a minute, temporarily_unavailable (503) while the database refuses writes.
 func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -209,6 +214,23 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 
 	now := s.now()
+	// A flood of requests would fill the table (each holds a row for 10 minutes): at most
+	// deviceAuthPerAddress per minute from one client address.
+	if n, err := s.store.AddFailure(ctx, "device-authorization:ip:"+s.cfg.ClientIP(r), now, time.Minute); err != nil {
+		if unavailable(err) {
+			s.metrics.errors.WithLabelValues("device_authorization", errUnavailable.ErrorField).Inc()
+			s.writeUnavailable(w)
+			return
+		}
+		s.deviceAuthError(w, r, fosite.ErrServerError.WithWrap(err))
+		return
+	} else if n > deviceAuthPerAddress {
+		s.metrics.errors.WithLabelValues("device_authorization", "slow_down").Inc()
+		s.log.WarnContext(ctx, "device authorizations from one address above the limit", "client_id", c.GetID())
+		w.Header().Set("Retry-After", "60")
+		oauthJSON.Error(w, http.StatusTooManyRequests, "slow_down", "Too many device authorization requests from this address; try again in a minute.")
+		return
+	}
 	deviceCode := deviceCodePrefix + httpkit.RandomString(32)
 	rec := storage.DeviceAuthorization{
 		DeviceCodeHash: s.deviceHash(hashDeviceCode, deviceCode),

@@ -53,6 +53,7 @@ func runDeviceSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"fail/csrf", testDeviceCSRF},
 		{"fail/account-disabled-after-approval", testDeviceDisabledPerson},
 		{"ok/session-ended-before-the-decision", testDeviceSessionEnded},
+		{"fail/device-authorization-flood", testDeviceFlood},
 		{"ok/logs-without-personal-data", testDeviceLogs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -611,6 +612,21 @@ func testDeviceSessionEnded(t *testing.T, e *env) {
 	}
 	e.clock.Advance(2 * devicePoll)
 	e.wantPoll(r.client.ID, dc, "authorization_pending")
+}
+
+// testDeviceFlood: one address gets at most 60 device authorizations a minute.
+func testDeviceFlood(t *testing.T, e *env) {
+	e.clock.Advance(2 * time.Minute) // nothing from this address in the last minute
+	r, _ := e.deviceRP()
+	for range 60 {
+		e.startDevice(r.client.ID, "openid")
+	}
+	status, out := e.postForm("/device_authorization", r.client.ID, "", url.Values{"scope": {"openid"}})
+	if status != http.StatusTooManyRequests || out["error"] != "slow_down" {
+		t.Fatalf("61st request in a minute: %d %v", status, out)
+	}
+	e.clock.Advance(time.Minute)
+	e.startDevice(r.client.ID, "openid")
 }
 
 // testDeviceLogs: nothing personal — names, ID numbers, user or device codes — in the logs.
