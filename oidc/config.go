@@ -120,6 +120,11 @@ type Config struct {
 	// in production. With an https issuer cookies are always Secure unless this is set.
 	InsecureCookies bool
 
+	// DevicePollInterval is the interval of device authorization responses (RFC 8628 §3.2):
+	// how long a device waits between two polls of the token endpoint, in whole seconds (a
+	// fraction is dropped). Zero means 5 seconds (DefaultDevicePollInterval).
+	DevicePollInterval time.Duration
+
 	// ClientCacheTTL is how long a registered client is cached in memory before storage is
 	// read again, so changes made by `idp clients …` reach a running server within this time.
 	// Zero means 10 seconds; a negative value disables the cache.
@@ -190,6 +195,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		{"AccountLockWindow", &c.AccountLockWindow, DefaultAccountLockWindow},
 		{"IPLockWindow", &c.IPLockWindow, DefaultIPLockWindow},
 		{"DeviceCookieLifetime", &c.DeviceCookieLifetime, DefaultDeviceCookieLifetime},
+		{"DevicePollInterval", &c.DevicePollInterval, DefaultDevicePollInterval},
 	} {
 		switch {
 		case *d.v == 0:

@@ -53,7 +53,10 @@
 //	GET       /authorize/resume     continues a request after login or consent
 //	GET, POST /login                login page (ID number, credit code or phone + password)
 //	GET, POST /consent              consent page (remembered per client)
-//	POST      /token                authorization_code (+PKCE), refresh_token, client_credentials
+//	POST      /token                authorization_code (+PKCE), refresh_token, client_credentials,
+//	                                urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4)
+//	POST      /device_authorization RFC 8628 §3.1 device authorization (TVs, self-service terminals)
+//	GET, POST /device               the user-code page (verification_uri): confirm a device
 //	GET, POST /userinfo             UserInfo (bearer access token with scope openid)
 //	POST      /introspect           RFC 7662, confidential clients only
 //	POST      /revoke               RFC 7009
@@ -160,13 +163,15 @@
 // Logs (Config.Logger) carry client IDs, opaque person IDs, OAuth error codes and hints (and
 // client addresses in login lockout lines), never names, numbers, phone numbers, passwords,
 // codes or tokens. Logins, consents, logouts, code replays and refresh-token reuse (once per
-// revoked family) are also appended to storage.Audit.
+// revoked family) are also appended to storage.Audit, and so are device authorizations
+// (device.authorize, device.approve, device.deny, device.user_code_wrong,
+// device.user_code_locked, device.replay).
 // Prometheus collectors (registered on Config.Registerer):
 //
 //	tongban_idp_logins_total{result="success|failure|throttled|locked|csrf"}
-//	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials"}
+//	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials|urn:…:device_code"}
 //	tongban_idp_oauth_errors_total{endpoint,error}
-//	tongban_idp_replays_total{kind="authorization_code|refresh_token"}
+//	tongban_idp_replays_total{kind="authorization_code|refresh_token|device_code"}
 //
 // Request latency is left to the service that serves Handler (cmd/idp measures every route as
 // tongban_http_request_duration_seconds{method,route,code}).

@@ -30,9 +30,9 @@ var (
 	// the loopback IP literal (RFC 8252 §8.3), or is neither https, http on a loopback address
 	// (RFC 8252 §7.3), nor a private-use scheme with a dot (RFC 8252 §7.1).
 	ErrInvalidRedirectURI = errors.New("oidc: invalid redirect URI")
-	// ErrInvalidGrantType: a grant type other than authorization_code, refresh_token and
-	// client_credentials, refresh_token without authorization_code, or a public client with
-	// client_credentials.
+	// ErrInvalidGrantType: a grant type other than authorization_code, refresh_token,
+	// client_credentials and the device code (GrantDeviceCode), refresh_token without
+	// authorization_code or the device code, or a public client with client_credentials.
 	ErrInvalidGrantType = errors.New("oidc: invalid grant type")
 	// ErrInvalidScope: a scope that is not one of SupportedScopes, or authorization_code
 	// without the openid scope.

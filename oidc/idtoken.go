@@ -45,7 +45,8 @@ func (h *oidcAuthorizeHandler) HandleAuthorizeEndpointRequest(ctx context.Contex
 	return nil
 }
 
-// idTokenHandler issues the ID token of the authorization_code and refresh_token grants (OIDC
+// idTokenHandler issues the ID token of the authorization_code, refresh_token and device code
+// (RFC 8628) grants (OIDC
 // Core §3.1.3.3, §12.2). It replaces fosite's OpenIDConnectExplicitHandler and
 // OpenIDConnectRefreshHandler at the token endpoint because:
 //   - the signing key follows the client's registered id_token_signed_response_alg;
@@ -69,7 +70,8 @@ func (h *idTokenHandler) CanSkipClientAuth(context.Context, fosite.AccessRequest
 }
 
 func (h *idTokenHandler) CanHandleTokenEndpointRequest(_ context.Context, req fosite.AccessRequester) bool {
-	return req.GetGrantTypes().ExactOne("authorization_code") || req.GetGrantTypes().ExactOne("refresh_token")
+	return req.GetGrantTypes().ExactOne("authorization_code") || req.GetGrantTypes().ExactOne("refresh_token") ||
+		req.GetGrantTypes().ExactOne(GrantDeviceCode)
 }
 
 func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {

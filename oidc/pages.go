@@ -3,7 +3,6 @@ package oidc
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -243,9 +242,13 @@ func newPages() (*pages, error) {
 	if p.logout, err = parse("logout.html"); err != nil {
 		return nil, err
 	}
-	css, err1 := fs.Glob(templateFS, "templates/*.css")
-	js, err2 := fs.Glob(templateFS, "templates/*.js")
-	if err := errors.Join(err1, err2); err != nil {
+	// Two globs: "*.[cj]s" would match x.js but not style.css.
+	css, err := fs.Glob(templateFS, "templates/*.css")
+	if err != nil {
+		return nil, err
+	}
+	js, err := fs.Glob(templateFS, "templates/*.js")
+	if err != nil {
 		return nil, err
 	}
 	assets := append(css, js...)
@@ -302,7 +305,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 
 // extraPages are the feature pages besides login, consent, message, logout and account
 // (pages.page); a feature adds its page here.
-var extraPages = []string{}
+var extraPages = []string{"device.html"}
 
 // handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows
 // no inline style or script). Unknown names get 404.

@@ -49,8 +49,10 @@ type NewClient struct {
 	// token_endpoint_auth_method "none", no client_credentials grant.
 	Public bool
 	// GrantTypes: nil means authorization_code and refresh_token. Allowed values:
-	// authorization_code, refresh_token (only with authorization_code), client_credentials
-	// (confidential clients only).
+	// authorization_code, refresh_token (only with authorization_code or the device code),
+	// client_credentials (confidential clients only), GrantDeviceCode
+	// (urn:ietf:params:oauth:grant-type:device_code, RFC 8628: TVs and self-service
+	// terminals; no redirect URI needed).
 	GrantTypes []string
 	// Scopes the client may request: nil means "openid profile offline_access". Each must be
 	// in SupportedScopes; authorization_code clients need openid.
@@ -150,16 +152,16 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 	}
 	grants = slices.Compact(slices.Sorted(slices.Values(grants)))
 	for _, g := range grants {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
-			bad(ErrInvalidGrantType, "%q (supported: authorization_code, refresh_token, client_credentials; implicit and password are not offered)", g)
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode {
+			bad(ErrInvalidGrantType, "%q (supported: authorization_code, refresh_token, client_credentials, %s; implicit and password are not offered)", g, GrantDeviceCode)
 		}
 	}
 	if len(grants) == 0 {
 		bad(ErrInvalidGrantType, "at least one grant type is needed")
 	}
 	hasCode := slices.Contains(grants, GrantAuthorizationCode)
-	if slices.Contains(grants, GrantRefreshToken) && !hasCode {
-		bad(ErrInvalidGrantType, "refresh_token needs authorization_code")
+	if slices.Contains(grants, GrantRefreshToken) && !hasCode && !slices.Contains(grants, GrantDeviceCode) {
+		bad(ErrInvalidGrantType, "refresh_token needs authorization_code or %s", GrantDeviceCode)
 	}
 	if nc.Public && slices.Contains(grants, GrantClientCredentials) {
 		bad(ErrInvalidGrantType, "a public client cannot use client_credentials")

@@ -120,7 +120,8 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 // RFC 9068 JWT access tokens for clients that ask for them), ID-token
 // signer and handlers, and with the RFC 9700 profile: PKCE S256 required for every client,
 // plain refused, 60-second codes, exact redirect URIs (loopback ports may vary), https or
-// loopback redirects only, refresh tokens only with offline_access. fosite's implicit,
+// loopback redirects only, refresh tokens only with offline_access; and tongban's own handler
+// of the device access token request (RFC 8628, deviceGrantHandler). fosite's implicit,
 // hybrid, password, JWT-bearer and PAR handlers are not registered.
 func (s *Server) composeFosite() {
 	fc := &fosite.Config{
@@ -171,6 +172,7 @@ func (s *Server) composeFosite() {
 		Config:       fc,
 	}
 	idt := &idTokenHandler{s: s}
+	device := &deviceGrantHandler{s: s}
 
 	// Authorization endpoint: validate PKCE and the OIDC parameters before the code is
 	// issued, so a refused request leaves no code behind.
@@ -180,7 +182,7 @@ func (s *Server) composeFosite() {
 	// Token endpoint: the code handler adopts the stored session before PKCE reads it; the
 	// ID token is made last, when the access token exists (at_hash).
 	// (Append de-duplicates by type, which would drop the second grantOnly.)
-	fc.TokenEndpointHandlers = fosite.TokenEndpointHandlers{grantOnly{code}, pkce, grantOnly{refresh}, grantOnly{cc}, idt}
+	fc.TokenEndpointHandlers = fosite.TokenEndpointHandlers{grantOnly{code}, pkce, grantOnly{refresh}, grantOnly{cc}, grantOnly{device}, idt}
 	fc.TokenIntrospectionHandlers.Append(&oauth2.CoreValidator{CoreStrategy: s.strategy, CoreStorage: s.fstore, Config: fc})
 	fc.RevocationHandlers.Append(&oauth2.TokenRevocationHandler{
 		TokenRevocationStorage: s.fstore, AccessTokenStrategy: s.strategy, RefreshTokenStrategy: s.strategy,
@@ -320,13 +322,14 @@ type PurgeCounts struct {
 	LoginSessions int64 // expired SSO sessions (and the wallet's, in a shared database)
 	Failures      int64 // login failures older than the lockout windows
 	Revocations   int64 // revoked-grant entries whose access tokens have all expired
+	Devices       int64 // expired device authorizations (RFC 8628)
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
 func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
-		"revocations": c.Revocations,
+		"revocations": c.Revocations, "device_authorizations": c.Devices,
 	}
 }
 
@@ -353,5 +356,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
 	step(&c.Revocations, "grant revocations", s.store.PurgeRevocations, now)
 	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
+	step(&c.Devices, "device authorizations", s.store.DeleteExpiredDeviceAuthorizations, now)
 	return c, errors.Join(errs...)
 }

@@ -16,8 +16,9 @@ import (
 )
 
 // handleToken serves the token endpoint (RFC 6749 §3.2): grant types authorization_code (with
-// PKCE, RFC 7636), refresh_token (rotated, RFC 9700 §4.14.2) and client_credentials. Any other
-// grant type — password, implicit, device code, JWT bearer — is unsupported_grant_type.
+// PKCE, RFC 7636), refresh_token (rotated, RFC 9700 §4.14.2), client_credentials and the device
+// code (RFC 8628 §3.4, GrantDeviceCode). Any other grant type — password, implicit, JWT
+// bearer — is unsupported_grant_type.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -38,10 +39,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := r.PostForm.Get("grant_type")
 	switch grant {
-	case "authorization_code", "refresh_token", "client_credentials":
+	case "authorization_code", "refresh_token", "client_credentials", GrantDeviceCode:
 	default:
 		s.tokenError(ctx, w, r, nil, grant, fosite.ErrUnsupportedGrantType.WithHint(
-			"Supported grant types: authorization_code, refresh_token, client_credentials."))
+			"Supported grant types: authorization_code, refresh_token, client_credentials, "+GrantDeviceCode+"."))
 		return
 	}
 	var (

@@ -72,7 +72,9 @@ alone.
 
 Defaults: scopes "openid profile offline_access", grant types authorization_code and
 refresh_token, ID tokens signed with RS256 (the OpenID Connect default). A service calling
-APIs on its own behalf uses --grant-types client_credentials and no redirect URI.`,
+APIs on its own behalf uses --grant-types client_credentials and no redirect URI. A TV or
+self-service terminal app uses the device authorization grant (RFC 8628): --public --grant-types
+urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.`,
 		Example: `  idp clients add --id tax-portal --name 电子税务局 \
       --redirect-uri https://tax.example.gov.cn/callback --id-token-alg SGD_SM3_SM2 --json
   idp clients add --id batch-job --grant-types client_credentials --scopes "" --json`,
@@ -84,7 +86,7 @@ APIs on its own behalf uses --grant-types client_credentials and no redirect URI
 	f.StringArrayVar(&redirects, "redirect-uri", nil, "redirect URI, exact match (repeat for several)")
 	f.StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "post-logout redirect URI (repeat for several)")
 	f.BoolVar(&nc.Public, "public", false, "public client: no secret, token endpoint auth method none")
-	f.StringVar(&grantTypes, "grant-types", "", "grant types, comma-separated: authorization_code, refresh_token, client_credentials (default authorization_code,refresh_token)")
+	f.StringVar(&grantTypes, "grant-types", "", "grant types, comma-separated: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code (default authorization_code,refresh_token)")
 	f.StringVar(&scopes, "scopes", "", `scopes the client may request, blank-separated (default "openid profile offline_access")`)
 	f.StringVar(&nc.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: SGD_SM3_SM2, ES256 or RS256 (default RS256)")
 	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default: sealed with SM4-GCM, stored nowhere) or jwt (RFC 9068, signed with the ID-token algorithm's key)")

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Transactions", testTransactions},
 		{"Concurrency", testConcurrency},
 		{"FailureStats", testFailureStats},
+		{"DeviceAuthorizations", testDeviceAuthorizations},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
