@@ -67,8 +67,9 @@ func match(t *testing.T, re *regexp.Regexp, body string) string {
 }
 
 // enrolOTP enrols a TOTP device named name through the pages in browser b (logged in, fresh)
-// and returns the secret read off the page and the recovery codes shown (nil when none).
-func enrolOTP(t *testing.T, e *env, b *browser, name string) (string, []string) {
+// and returns the secret read off the page, the confirming code and the recovery codes shown
+// (nil when none).
+func enrolOTP(t *testing.T, e *env, b *browser, name string) (secret, confirming string, codes []string) {
 	t.Helper()
 	p := b.get(e.issuer + "/account/otp/new")
 	if p.status != http.StatusOK || !strings.Contains(p.body, `name="alg"`) {
@@ -81,7 +82,7 @@ func enrolOTP(t *testing.T, e *env, b *browser, name string) (string, []string) 
 	if p.status != http.StatusOK || !strings.HasPrefix(p.url.Path, "/account/otp/") || p.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("scan page: %d %s %q", p.status, p.url, p.header.Get("Cache-Control"))
 	}
-	secret := strings.ReplaceAll(match(t, reSecret, p.body), " ", "")
+	secret = strings.ReplaceAll(match(t, reSecret, p.body), " ", "")
 	// The QR code decodes (gozxing, independent of the encoder) to the otpauth URI of that
 	// secret.
 	png, err := base64.StdEncoding.DecodeString(match(t, reQR, p.body))
@@ -103,17 +104,16 @@ func enrolOTP(t *testing.T, e *env, b *browser, name string) (string, []string) 
 	if p2.status != http.StatusUnprocessableEntity || !strings.Contains(p2.body, `role="alert"`) || !reSecret.MatchString(p2.body) {
 		t.Fatalf("wrong confirming code: %d", p2.status)
 	}
-	code, _ := totp.GenerateCode(secret, e.clock.Now())
-	vals.Set("code", code)
+	confirming, _ = totp.GenerateCode(secret, e.clock.Now())
+	vals.Set("code", confirming)
 	p = b.post(action, vals)
 	if p.status != http.StatusOK {
 		t.Fatalf("confirm: %d %s\n%s", p.status, p.url, p.body)
 	}
-	var codes []string
 	for _, m := range reCode.FindAllStringSubmatch(p.body, -1) {
 		codes = append(codes, m[1])
 	}
-	return secret, codes
+	return secret, confirming, codes
 }
 
 // mfaLogin signs in to rp in a new browser with acr_values mfa and code as the one-time
@@ -169,7 +169,7 @@ func testOTPFlow(t *testing.T, e *env) {
 	if p.url.Path != "/account/otp/new" {
 		t.Fatalf("after the fresh login: %s", p.url)
 	}
-	secret, codes := enrolOTP(t, e, b, "我的手机")
+	secret, confirming, codes := enrolOTP(t, e, b, "我的手机")
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes shown", len(codes))
 	}
@@ -179,17 +179,15 @@ func testOTPFlow(t *testing.T, e *env) {
 	}
 
 	r := e.newRP(tboidc.NewClient{})
-	// The confirming code was used: the same step's code does not log in.
-	now := e.clock.Now()
-	code, _ := totp.GenerateCode(secret, now)
-	if p, _ := mfaLogin(t, e, r, num, code); !p.isLoginForm() {
+	// The confirming code was used: it does not log in.
+	if p, _ := mfaLogin(t, e, r, num, confirming); !p.isLoginForm() {
 		t.Error("the confirming code logged in again")
 	}
 	// Back to before the enrolment: a login at the advanced clock would have an auth_time in
 	// the future for fosite, which checks it against the real clock. Codes of these earlier
 	// steps are unused; the account page login stays fresh.
 	e.clock.Advance(-tboidc.DefaultFreshLogin - 2*time.Minute)
-	code, _ = totp.GenerateCode(secret, e.clock.Now())
+	code, _ := totp.GenerateCode(secret, e.clock.Now())
 	p, a := mfaLogin(t, e, r, num, code)
 	wantMFA(t, r, p, a, "TOTP code")
 	if p, _ := mfaLogin(t, e, r, num, code); !p.isLoginForm() || p.status != http.StatusUnauthorized {
