@@ -21,7 +21,8 @@ import (
 // confirmed by a code from the device — and gets ten recovery codes with their first device,
 // or new ones on request. Showing a secret, removing a device and making recovery codes want
 // a fresh login (Config.FreshLogin); confirming a pending device wants the session only (the
-// device was made under a fresh login and expires after accounts.OTPEnrolmentTTL).
+// device was made under a fresh login and expires after accounts.OTPEnrolmentTTL), but a wrong
+// code shows the secret again only while the login is fresh.
 const (
 	pathOTPNew      = "/account/otp/new"      // GET: the start form; POST name, alg: make a pending device
 	pathOTPDevice   = "/account/otp/"         // GET {id}: scan page; POST {id} code: confirm; POST {id}/delete: remove
@@ -228,6 +229,9 @@ func (s *Server) handleOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	codes, err := s.accounts.ConfirmOTPDevice(ctx, p.ID, id, r.PostForm.Get("code"))
 	switch {
+	case errors.Is(err, accounts.ErrOTPCodeWrong) && s.now().Sub(ls.AuthTime) > s.cfg.FreshLogin:
+		// The scan page shows the secret, which wants a fresh login: start again instead.
+		s.renderOTPStart(w, r, ls, p, http.StatusUnprocessableEntity, "otpErrCodeStale")
 	case errors.Is(err, accounts.ErrOTPCodeWrong):
 		s.renderOTPScan(w, r, ls, p, id, http.StatusUnprocessableEntity, "otpErrCode")
 	case errors.Is(err, accounts.ErrOTPDeviceNotFound):
@@ -337,6 +341,7 @@ func init() {
 			"otpErrExpired":   "添加已超时或验证失败次数过多，请重新开始。",
 			"otpErrCode":      "口令不正确，请输入设备上当前显示的 6 位数字。",
 			"otpErrNotFound":  "未找到该设备。",
+			"otpErrCodeStale": "口令不正确。为保护您的账户，请重新开始添加设备。",
 			"otpErrNoDevice":  "请先添加动态口令设备，再生成恢复码。",
 		},
 		langEN: {
@@ -379,6 +384,7 @@ func init() {
 			"otpErrExpired":   "Adding the device timed out or had too many wrong codes. Please start again.",
 			"otpErrCode":      "Wrong code. Enter the 6 digits the device shows now.",
 			"otpErrNotFound":  "No such device.",
+			"otpErrCodeStale": "Wrong code. For your protection, please start adding the device again.",
 			"otpErrNoDevice":  "Add a one-time code device before making recovery codes.",
 		},
 	})

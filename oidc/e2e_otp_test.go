@@ -277,6 +277,18 @@ func testOTPOtherPerson(t *testing.T, e *env) {
 		t.Fatalf("SM3 scan page: %d", p.status)
 	}
 	device := p.url.String()
+	if en := b.get(strings.Replace(device, "ui_locales=zh-CN", "ui_locales=en", 1)); !strings.Contains(en.body, "Scan this QR code") ||
+		!strings.Contains(en.body, "SM3 token") {
+		t.Errorf("English scan page: %d", en.status)
+	}
+	// A wrong code after the login went stale does not show the secret again.
+	e.clock.Advance(tboidc.DefaultFreshLogin + time.Second)
+	action, vals = p.form(t)
+	vals.Set("code", "000000")
+	if p := b.post(action, vals); p.status != http.StatusUnprocessableEntity || reSecret.MatchString(p.body) || !strings.Contains(p.body, `name="alg"`) {
+		t.Errorf("wrong code, stale login: %d, secret shown %v", p.status, reSecret.MatchString(p.body))
+	}
+	e.clock.Advance(-tboidc.DefaultFreshLogin - time.Second)
 	b2 := e.browser()
 	b2.login(b2.get(e.issuer+"/account"), num2, testPassword)
 	if p := b2.get(device); p.status != http.StatusNotFound || reSecret.MatchString(p.body) {
