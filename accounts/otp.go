@@ -303,10 +303,21 @@ func (s *Service) ListOTPDevices(ctx context.Context, personID string) ([]OTPDev
 
 // RemoveOTPDevice removes the person's device deviceID (LegacyOTPDeviceID: the operator-set
 // secret). When it was the last one, the recovery codes go too: they are a stand-in for a
-// second factor the person no longer has. Audited "otp.remove".
+// second factor the person no longer has. Audited "otp.remove" with the person as actor.
 //
 // Errors: ErrOTPDeviceNotFound; storage errors.
 func (s *Service) RemoveOTPDevice(ctx context.Context, personID, deviceID string) error {
+	return s.removeOTPDevice(ctx, personID, personID, deviceID)
+}
+
+// RemoveOTPDeviceAsOperator is RemoveOTPDevice done by an operator (`idp people otp remove`,
+// for a person who lost every device and recovery code and proved who they are otherwise):
+// audited with actor "operator".
+func (s *Service) RemoveOTPDeviceAsOperator(ctx context.Context, personID, deviceID string) error {
+	return s.removeOTPDevice(ctx, "operator", personID, deviceID)
+}
+
+func (s *Service) removeOTPDevice(ctx context.Context, actor, personID, deviceID string) error {
 	alg := storage.OTPAlgTOTP
 	if deviceID == LegacyOTPDeviceID {
 		err := s.store.UpdatePerson(ctx, personID, func(q *storage.Person) error {
@@ -346,7 +357,7 @@ func (s *Service) RemoveOTPDevice(ctx context.Context, personID, deviceID string
 			detail += " recovery_codes_deleted=" + strconv.FormatInt(n, 10)
 		}
 	}
-	s.audit(ctx, storage.AuditEvent{Actor: personID, Action: "otp.remove", Subject: personID, Detail: detail})
+	s.audit(ctx, storage.AuditEvent{Actor: actor, Action: "otp.remove", Subject: personID, Detail: detail})
 	return err
 }
 
