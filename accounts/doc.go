@@ -102,4 +102,16 @@
 // detail "bad_credentials") and "login.lockout" (see Lockout); a
 // successful login is audited by the caller, which knows the client and the session it
 // starts.
+//
+// # One-time passwords and recovery codes
+//
+// A person enrols their own OTP devices (otp.go): BeginOTPEnrolment makes a pending device —
+// TOTP (RFC 6238) or SM3-OTP (GM/T 0021-2012, package sm-crypto/sm3otp) — with a sealed secret
+// ("person/<ID>/otp/<device ID>"); ConfirmOTPDevice, with a code from it within
+// OTPEnrolmentTTL, makes it count, and the first one brings RecoveryCodeCount single-use
+// recovery codes (recovery.go, stored as HMAC-SM3). With PasswordLogin.WantMFA a code of any
+// confirmed device (each time step once, storage.Nonces namespace "otp") or an unused recovery
+// code is the second factor. The secret set by EnrollTOTP is listed and checked as the device
+// LegacyOTPDeviceID. Audited: "otp.enrol", "otp.enrol_failed", "otp.remove",
+// "otp.recovery_codes", "otp.recovery_use", "otp.recovery_reuse" (actor the person).
 package accounts

@@ -18,7 +18,9 @@ type PasswordLogin struct {
 	Identifier string
 	// Password is the password as typed, byte for byte.
 	Password []byte
-	// OTP is the 6-digit TOTP code (RFC 6238) as typed; it is checked only with WantMFA.
+	// OTP is the 6-digit code of one of the person's OTP devices (TOTP, RFC 6238, or
+	// SM3-OTP, GM/T 0021-2012) or one of their recovery codes, as typed; it is checked only
+	// with WantMFA (otp.go, recovery.go).
 	OTP string
 	// WantMFA asks for the second factor: a person with a TOTP secret (EnrollTOTP) must give
 	// a valid OTP that was not used before. A person without one logs in with the password
@@ -104,9 +106,11 @@ func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Au
 	}
 	ok := perr == nil && found
 	amr := []string{"pwd"}
-	if ok && l.WantMFA && p.OTPSecretSealed != nil {
-		ok = s.checkTOTP(ctx, p, l.OTP, s.now())
-		amr = append(amr, "otp")
+	if ok && l.WantMFA {
+		var enrolled bool // otp.go: any confirmed OTP device, or a recovery code
+		if enrolled, ok = s.checkSecondFactor(ctx, p, l.OTP, s.now()); enrolled {
+			amr = append(amr, "otp")
+		}
 	}
 	if !ok {
 		reason := "unknown_user"

@@ -21,6 +21,7 @@ type Store interface {
 	storage.Throttle
 	storage.Nonces
 	storage.Audit
+	storage.OTPDevices
 }
 
 // Config configures a Service. The zero value of every optional field means the default given

@@ -357,5 +357,7 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.Revocations, "grant revocations", s.store.PurgeRevocations, now)
 	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
 	step(&c.Devices, "device authorizations", s.store.DeleteExpiredDeviceAuthorizations, now)
+	var otpEnrolments int64 // account_otp.go: pending OTP devices past accounts.OTPEnrolmentTTL
+	step(&otpEnrolments, "OTP enrolments", s.accounts.PurgeOTPEnrolments, now)
 	return c, errors.Join(errs...)
 }

@@ -48,6 +48,7 @@ type Storage interface {
 	Revocations
 	Transactor
 	DeviceAuthorizations
+	OTPDevices
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

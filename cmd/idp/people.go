@@ -14,7 +14,7 @@ import (
 
 func (c *cli) peopleCmd() *cobra.Command {
 	return app.Group("people", "Manage the people (citizens, enterprise agents) who log in",
-		c.peopleAddCmd())
+		c.peopleAddCmd(), c.peopleOTPCmd())
 }
 
 // personJSON is the --json output of `idp people add`. It holds no clear personal data

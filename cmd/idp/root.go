@@ -50,6 +50,8 @@ func (c *cli) newRoot() *cobra.Command {
 
   idp serve                 run the provider
   idp people add            register a person (password read from standard input)
+  idp people otp list|remove
+                            a person's one-time-password devices (lost-device help)
   idp clients add|list      register and list relying apps
   idp keys list|rotate      list and rotate the ID-token signing keys
   idp keys rewrap           move the stored keys to a key-encryption key in a PKCS#11 token

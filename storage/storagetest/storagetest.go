@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Concurrency", testConcurrency},
 		{"FailureStats", testFailureStats},
 		{"DeviceAuthorizations", testDeviceAuthorizations},
+		{"OTPDevices", testOTPDevices},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
