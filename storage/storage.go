@@ -47,6 +47,7 @@ type Storage interface {
 	Throttle
 	Revocations
 	Transactor
+	ScanLogins // scan_login.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).
