@@ -52,6 +52,7 @@ type Server struct {
 	pages     *pages
 	discovery []byte
 	mux       *http.ServeMux
+	scan      scanHub // scan.go: wakes held scan-to-login status requests
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -317,13 +318,14 @@ type PurgeCounts struct {
 	LoginSessions int64 // expired SSO sessions (and the wallet's, in a shared database)
 	Failures      int64 // login failures older than the lockout windows
 	Revocations   int64 // revoked-grant entries whose access tokens have all expired
+	ScanLogins    int64 // expired scan-to-login requests
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
 func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
-		"revocations": c.Revocations,
+		"revocations": c.Revocations, "scan_logins": c.ScanLogins,
 	}
 }
 
@@ -350,5 +352,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
 	step(&c.Revocations, "grant revocations", s.store.PurgeRevocations, now)
 	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
+	step(&c.ScanLogins, "scan logins", s.store.DeleteExpiredScanLogins, now)
 	return c, errors.Join(errs...)
 }
