@@ -242,9 +242,13 @@ func newPages() (*pages, error) {
 	if p.logout, err = parse("logout.html"); err != nil {
 		return nil, err
 	}
-	assets, err := fs.Glob(templateFS, "templates/*.[cj]s")
-	if err != nil {
-		return nil, err
+	var assets []string
+	for _, pattern := range []string{"templates/*.css", "templates/*.js"} { // ("*.[cj]s" missed style.css)
+		m, err := fs.Glob(templateFS, pattern)
+		if err != nil {
+			return nil, err
+		}
+		assets = append(assets, m...)
 	}
 	for _, a := range assets {
 		if p.assets[path.Base(a)], err = templateFS.ReadFile(a); err != nil {

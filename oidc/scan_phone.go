@@ -25,7 +25,11 @@ const scanPageName = "scan.html"
 
 // renderScan shows the phone's page with status.
 func (s *Server) renderScan(w http.ResponseWriter, r *http.Request, status int, lang string, c *scanConfirm) {
-	d := s.newPage(lang, pathScanConfirm, url.Values{"c": {c.Code}})
+	var switchQuery url.Values // the language switch reopens the code: not after a decision
+	if c.Done == "" {
+		switchQuery = url.Values{"c": {c.Code}}
+	}
+	d := s.newPage(lang, pathScanConfirm, switchQuery)
 	c.AccountURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang)
 	d.CSRF = s.csrf.CookieToken(w, r, csrfAccount)
 	d.Scan = &scanPage{Confirm: c}
