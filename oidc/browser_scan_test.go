@@ -75,6 +75,67 @@ func TestScanLoginBrowser(t *testing.T) {
 	}
 }
 
+// TestScanLoginBrowserExpiry: when a code expires (the provider's clock moves on) the page
+// replaces it with a new one by itself, five times; then it shows the code as expired — no
+// image — with a button that makes a new one. A replaced code is refused on the phone.
+func TestScanLoginBrowserExpiry(t *testing.T) {
+	e := newEnv(t, storagetest.SQLite(t), envOptions{})
+	b := browsertest.Start(t)
+	_, id := e.person("扫码过期", "")
+	app := e.newRP(tboidc.NewClient{Name: "扫码过期测试应用"})
+	computer := b.Context(browsertest.Desktop, 90*time.Second)
+	if err := chromedp.Do(computer, chromedp.Navigate(app.authURL().url),
+		chromedp.Poll[chromedp.Void](`document.getElementById("scan").dataset.state === "pending"`, chromedp.WithPollingTimeout(10*time.Second)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	codeNow := func() string {
+		c, err := chromedp.Run(computer, chromedp.Evaluate[string](`document.getElementById("scan").dataset.code`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	first := codeNow()
+	prev := first
+	for i := range 5 {
+		e.clock.Advance(121 * time.Second)
+		next, err := chromedp.Run(computer, chromedp.Poll[string](
+			`(function(){ var s = document.getElementById("scan"); return s.dataset.state === "pending" && s.dataset.code !== `+
+				"`"+prev+"`"+` && getComputedStyle(document.getElementById("scan-qr")).display !== "none" && s.dataset.code; })()`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			t.Fatalf("renewal %d: the page did not replace the expired code: %v", i+1, err)
+		}
+		prev = next
+	}
+	e.clock.Advance(121 * time.Second)
+	if err := chromedp.Do(computer,
+		chromedp.Poll[chromedp.Void](`document.getElementById("scan").dataset.state === "expired" && `+
+			`getComputedStyle(document.getElementById("scan-refresh")).display !== "none" && `+
+			`getComputedStyle(document.getElementById("scan-qr")).display === "none"`,
+			chromedp.WithPollingTimeout(10*time.Second)),
+	); err != nil {
+		st, _ := chromedp.Run(computer, chromedp.Evaluate[string](`document.getElementById("scan").dataset.state + " " + document.getElementById("scan-state").textContent`))
+		t.Fatalf("after five renewals: want the code shown as expired: %v (page: %s)", err, st)
+	}
+	if src, err := chromedp.Run(computer, chromedp.Evaluate[string](`document.getElementById("scan-qr").getAttribute("src") || ""`)); err != nil || src != "" {
+		t.Fatalf("the expired code's image is still in the page (%.30q, %v)", src, err)
+	}
+	b.Screenshot(computer, "computer-expired-1280")
+	if err := chromedp.Do(computer, chromedp.Click(chromedp.ID("scan-refresh")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("scan").dataset.state === "pending"`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.WaitVisible(chromedp.ID("scan-qr")),
+	); err != nil {
+		t.Fatalf("the button does not make a new code: %v", err)
+	}
+	// The first code, long expired, is refused on the phone.
+	phone := e.loggedInPhone(t, id)
+	if p := phone.get(e.issuer + "/scan?c=" + first); p.status != 410 {
+		t.Fatalf("phone opens an expired code: %d", p.status)
+	}
+}
+
 // BenchmarkScanLoginBrowser measures confirmation → computer logged in: from the click on
 // "确认登录" in the phone context to the computer context's page leaving the login page (its
 // next document committed after /scan/finish), over b.N runs, each with a new computer
@@ -131,9 +192,10 @@ func runScanInBrowser(t testing.TB, e *env, b *browsertest.Browser, computer, ph
 	if err := chromedp.Do(computer,
 		chromedp.Navigate(a.url),
 		chromedp.WaitVisible(chromedp.ID("scan-qr")),
-		chromedp.Poll[chromedp.Void](`document.getElementById("scan").dataset.state === "pending"`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("scan").dataset.state === "pending" && `+
+			`getComputedStyle(document.getElementById("scan-refresh")).display === "none"`, chromedp.WithPollingTimeout(10*time.Second)),
 	); err != nil {
-		t.Fatalf("computer: login page with a QR code: %v", err)
+		t.Fatalf("computer: login page with a QR code (and no refresh button): %v", err)
 	}
 	shot, err := chromedp.Run(computer, chromedp.FullScreenshot(100))
 	if err != nil {
