@@ -206,7 +206,13 @@ func testScanFullFlow(t *testing.T, e *env) {
 		t.Fatalf("status before scanning: %d %v", st, m)
 	}
 
-	p := phone.get(s.link)
+	p := phone.get(s.link + "&ui_locales=en")
+	for _, want := range []string{"扫码测试应用", "Confirm login", "Deny", "Confirm only if you are sitting at that computer"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("English confirmation page lacks %q", want)
+		}
+	}
+	p = phone.get(s.link) // opened again by the same phone: still its to decide
 	for _, want := range []string{"扫码测试应用", "确认登录", "拒绝", "127.0.0.*", person.IDNumberMasked} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("confirmation page lacks %q", want)

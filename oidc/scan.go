@@ -254,7 +254,6 @@ func (s *Server) handleScanStart(w http.ResponseWriter, r *http.Request) {
 		s.scanFail(w, s.serverStatus(ctx, w, "encode scan QR", err), lang, "server_error", msgServer)
 		return
 	}
-	s.metrics.logins.WithLabelValues("scan_start").Inc()
 	scanJSON(w, http.StatusOK, map[string]any{
 		"code": code, "url": link, "qr": "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
 		"expires_in": int(scanLifetime / time.Second), "state": storage.ScanPending,
@@ -325,25 +324,26 @@ func (s *Server) handleScanStatus(w http.ResponseWriter, r *http.Request) {
 	defer hold.Stop()
 	tick := time.NewTicker(scanPollStorage)
 	defer tick.Stop()
+	woken, stop := s.scanHub().wait(sl.ID)
+	defer func() { stop() }()
 	for {
 		state := shownState(sl, s.now())
 		if state != known {
 			scanJSON(w, http.StatusOK, map[string]string{"state": state})
 			return
 		}
-		woken, stop := s.scanHub().wait(sl.ID)
 		select {
 		case <-woken:
 		case <-tick.C:
 		case <-hold.C:
-			stop()
 			scanJSON(w, http.StatusOK, map[string]string{"state": state})
 			return
 		case <-ctx.Done():
-			stop()
 			return
 		}
+		// Wait again before reading, so that a decision made after the read still wakes us.
 		stop()
+		woken, stop = s.scanHub().wait(sl.ID)
 		next, err := s.store.GetScanLogin(ctx, sl.ID)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
@@ -426,9 +426,10 @@ func (s *Server) handleScanFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.logins.WithLabelValues("success").Inc()
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", used.ClientID, "acr", used.ACR, "method", "scan")
-	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "scan.finish", Subject: used.ID, ClientID: used.ClientID})
+	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "scan.finish", Subject: used.ID, ClientID: used.ClientID,
+		Detail: strings.Join(used.AMR, ",")})
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,
-		ClientID: used.ClientID, Detail: used.ACR + " " + strings.Join(used.AMR, ",")})
+		ClientID: used.ClientID, Detail: used.ACR})
 	next := s.nextURL(p.Next, lang)
 	if p.Next == "" {
 		p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()

@@ -2,10 +2,10 @@ package oidc
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,8 +138,8 @@ func (s *Server) scanNeedsLogin(p pendingAuth, ls *storage.LoginSession, now tim
 		return true
 	}
 	if v := q.Get("max_age"); v != "" {
-		var secs int64
-		if _, err := fmt.Sscan(v, &secs); err != nil || now.Sub(ls.AuthTime) > time.Duration(secs)*time.Second {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || now.Sub(ls.AuthTime) > time.Duration(secs)*time.Second {
 			return true
 		}
 	}
