@@ -3,13 +3,16 @@ package oidc_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
@@ -38,6 +41,7 @@ func runScanSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 	}{
 		{"ok/full-flow-to-id-token", testScanFullFlow},
 		{"ok/held-status-woken-by-approval", testScanLongPoll},
+		{"ok/decision-on-another-replica", testScanOtherReplica},
 		{"ok/account-page-login", testScanAccountPage},
 		{"ok/phone-logs-in-first", testScanPhoneLogsInFirst},
 		{"ok/prompt-login-asks-phone-again", testScanPromptLogin},
@@ -306,6 +310,54 @@ func testScanLongPoll(t *testing.T, e *env) {
 		t.Logf("held status answered %v after it was sent (300 ms before the approval)", r.took)
 	case <-time.After(20 * time.Second):
 		t.Fatal("held status not woken by the approval")
+	}
+}
+
+// testScanOtherReplica: the phone's decision reaches a second replica (another Server on the
+// same storage and keyring); the computer's status request held on the first replica sees it by
+// reading storage, as no in-process wake-up can cross replicas.
+func testScanOtherReplica(t *testing.T, e *env) {
+	replica, err := tboidc.NewServer(t.Context(), tboidc.Config{
+		Issuer: e.issuer, Store: e.store, Keyring: e.kr, Now: e.clock.Now, PasswordParams: testPasswordParams,
+		Registerer: prometheus.NewRegistry(), ClientCacheTTL: -1,
+		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewTLSServer(replica.Handler()) // the same test certificate as e.hs
+	t.Cleanup(hs.Close)
+	_, id := e.person("扫码副本", "")
+	app := e.newRP(tboidc.NewClient{})
+	phone := e.loggedInPhone(t, id)
+	computer := e.browser()
+	s := e.startScan(t, computer, app.authURL())
+	other := strings.Replace(s.link, e.issuer, hs.URL, 1) // cookies do not depend on the port
+	p := phone.get(other)
+	if p.status != http.StatusOK {
+		t.Fatalf("phone on the other replica: %d\n%s", p.status, p.body)
+	}
+	done := make(chan map[string]any, 1)
+	go func() {
+		_, m := computer.scanStatus(s, "scanned")
+		done <- m
+	}()
+	time.Sleep(300 * time.Millisecond)
+	_, vals := p.form(t)
+	vals.Set("decision", "approve")
+	if q := phone.post(hs.URL+"/scan", vals); q.status != http.StatusOK {
+		t.Fatalf("approve on the other replica: %d", q.status)
+	}
+	select {
+	case m := <-done:
+		if m["state"] != "approved" {
+			t.Fatalf("held status on the first replica: %v", m)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first replica's held status never saw the other replica's approval")
+	}
+	if st, m := computer.scanFinish(s, s.code); st != http.StatusOK {
+		t.Fatalf("finish: %d %v", st, m)
 	}
 }
 
