@@ -36,6 +36,16 @@ func TestScanLoginBrowser(t *testing.T) {
 	_, id := e.person("扫码浏览器", "")
 	app := e.newRP(tboidc.NewClient{Name: "扫码浏览器测试应用"})
 	phone := b.Context(browsertest.Phone, 90*time.Second)
+	// A phone-sized login page has no scan section and asks for no code.
+	if err := chromedp.Do(phone, chromedp.Navigate(app.authURL().url), chromedp.WaitVisible(chromedp.ID("identifier"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // scan.js has run (deferred)
+	if v, err := chromedp.Run(phone, chromedp.Evaluate[string](
+		`getComputedStyle(document.getElementById("scan")).display + " " + (document.getElementById("scan").dataset.state || "none")`)); err != nil || v != "none none" {
+		t.Fatalf("phone login page: scan section display and state %q, want \"none none\" (%v)", v, err)
+	}
+	b.Screenshot(phone, "phone-login-390")
 	chromeLogin(t, e, phone, id)
 	computer := b.Context(browsertest.Desktop, 90*time.Second)
 	r := runScanInBrowser(t, e, b, computer, phone, app, true)

@@ -6,7 +6,8 @@
 "use strict";
 (function () {
   var el = document.getElementById("scan");
-  if (!el || !window.fetch || !window.URLSearchParams) return;
+  // Not shown (a phone-sized screen, where there is nothing to scan the code with): no code.
+  if (!el || !window.fetch || !window.URLSearchParams || el.offsetParent === null) return;
   var img = document.getElementById("scan-qr");
   var stateEl = document.getElementById("scan-state");
   var refresh = document.getElementById("scan-refresh");
