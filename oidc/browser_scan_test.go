@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"net/url"
 	"os"
@@ -255,12 +256,37 @@ func runScanInBrowser(t testing.TB, e *env, b *browsertest.Browser, computer, ph
 
 	left := make(chan time.Time, 1)
 	var once sync.Once
-	chromedp.Listen(computer, func(ev any) {
-		if nav, ok := ev.(*cdppage.EventFrameNavigated); ok && nav.Frame.ParentID == "" && !strings.Contains(nav.Frame.URL, "/login?") {
-			once.Do(func() { left <- time.Now() })
+	var mu sync.Mutex
+	var steps []string // where the time goes, for the log
+	start := time.Now()
+	mark := func(what string) {
+		mu.Lock()
+		steps = append(steps, fmt.Sprintf("%s +%v", what, time.Since(start).Round(time.Millisecond)))
+		mu.Unlock()
+	}
+	listenCtx, stopListening := context.WithCancel(computer)
+	defer stopListening()
+	chromedp.Listen(listenCtx, func(ev any) {
+		switch ev := ev.(type) {
+		case *cdppage.EventFrameNavigated:
+			if ev.Frame.ParentID == "" && !strings.Contains(ev.Frame.URL, "/login?") {
+				mark("computer committed " + ev.Frame.URL[strings.LastIndex(ev.Frame.URL, "/"):min(len(ev.Frame.URL), strings.LastIndex(ev.Frame.URL, "/")+10)])
+				once.Do(func() { left <- time.Now() })
+			}
+		case *network.EventResponseReceived:
+			if u := ev.Response.URL; strings.Contains(u, "/scan/") || strings.Contains(u, "/authorize/resume") {
+				mark("computer got " + u[strings.LastIndex(u, "/"):min(len(u), strings.LastIndex(u, "/")+14)])
+			}
 		}
 	})
-	start := time.Now()
+	phoneListen, stopPhone := context.WithCancel(phone)
+	defer stopPhone()
+	chromedp.Listen(phoneListen, func(ev any) {
+		if nav, ok := ev.(*cdppage.EventFrameNavigated); ok && nav.Frame.ParentID == "" {
+			mark("phone committed its answer")
+		}
+	})
+	start = time.Now()
 	if err := chromedp.Do(phone, chromedp.Click(chromedp.CSS(`button[value="approve"]`))); err != nil {
 		t.Fatal(err)
 	}
@@ -268,6 +294,10 @@ func runScanInBrowser(t testing.TB, e *env, b *browsertest.Browser, computer, ph
 	select {
 	case at := <-left:
 		took = at.Sub(start)
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		t.Logf("click on Confirm → %s", strings.Join(steps, ", "))
+		mu.Unlock()
 	case <-time.After(30 * time.Second):
 		t.Fatal("the computer's page did not continue after the confirmation")
 	}

@@ -701,3 +701,42 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// BenchmarkScanLoginHTTP measures confirmation → computer logged in without a browser's own
+// costs: from the phone's approval POST to the computer's finish answered (its SSO session
+// started), with the computer's status request held before the approval, over b.N runs on
+// SQLite; it reports the median and the 95th percentile (ms). BenchmarkScanLoginBrowser measures
+// the same in Chromium, page navigation included.
+func BenchmarkScanLoginHTTP(b *testing.B) {
+	e := newEnv(b, storagetest.SQLite(b), envOptions{})
+	_, id := e.person("扫码基准", "")
+	app := e.newRP(tboidc.NewClient{})
+	phone := e.loggedInPhone(b, id)
+	var took []time.Duration
+	for b.Loop() {
+		computer := e.browser()
+		s := e.startScan(b, computer, app.authURL())
+		p := phone.get(s.link)
+		action, vals := p.form(b)
+		vals.Set("decision", "approve")
+		held := make(chan string, 1)
+		go func() {
+			_, m := computer.scanStatus(s, "scanned")
+			held <- m["state"].(string)
+		}()
+		time.Sleep(20 * time.Millisecond) // the status request is held
+		start := time.Now()
+		phone.post(action, vals)
+		if st := <-held; st != "approved" {
+			b.Fatalf("held status: %s", st)
+		}
+		if st, m := computer.scanFinish(s, s.code); st != http.StatusOK {
+			b.Fatalf("finish: %d %v", st, m)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	pct := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))] }
+	b.ReportMetric(float64(pct(0.5).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(pct(0.95).Microseconds())/1000, "p95-ms")
+}
