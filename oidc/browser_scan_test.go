@@ -204,7 +204,9 @@ func runScanInBrowser(t testing.TB, e *env, b *browsertest.Browser, computer, ph
 		chromedp.Navigate(a.url),
 		chromedp.WaitVisible(chromedp.ID("scan-qr")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("scan").dataset.state === "pending" && `+
-			`getComputedStyle(document.getElementById("scan-refresh")).display === "none"`, chromedp.WithPollingTimeout(10*time.Second)),
+			`getComputedStyle(document.getElementById("scan-refresh")).display === "none" && `+
+			`document.getElementById("scan-qr").complete && document.getElementById("scan-qr").naturalWidth > 0`,
+			chromedp.WithPollingTimeout(10*time.Second)),
 	); err != nil {
 		t.Fatalf("computer: login page with a QR code (and no refresh button): %v", err)
 	}
@@ -327,7 +329,7 @@ func decodeQR(t testing.TB, shot []byte) string {
 	}
 	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
 	if err != nil {
-		dump := filepath.Join(t.TempDir(), "undecodable.png")
+		dump := filepath.Join(os.TempDir(), fmt.Sprintf("scan-undecodable-%d.png", time.Now().UnixNano()))
 		_ = os.WriteFile(dump, shot, 0o644)
 		t.Fatalf("decode the QR code of the screenshot (%s): %v", dump, err)
 	}
