@@ -53,6 +53,7 @@ type Server struct {
 	pages     *pages
 	discovery []byte
 	mux       *http.ServeMux
+	scan      scanHub // scan.go: wakes held scan-to-login status requests
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -323,13 +324,14 @@ type PurgeCounts struct {
 	Failures      int64 // login failures older than the lockout windows
 	Revocations   int64 // revoked-grant entries whose access tokens have all expired
 	Devices       int64 // expired device authorizations (RFC 8628)
+	ScanLogins    int64 // expired scan-to-login requests
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
 func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
-		"revocations": c.Revocations, "device_authorizations": c.Devices,
+		"revocations": c.Revocations, "device_authorizations": c.Devices, "scan_logins": c.ScanLogins,
 	}
 }
 
@@ -359,5 +361,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.Devices, "device authorizations", s.store.DeleteExpiredDeviceAuthorizations, now)
 	var otpEnrolments int64 // account_otp.go: pending OTP devices past accounts.OTPEnrolmentTTL
 	step(&otpEnrolments, "OTP enrolments", s.accounts.PurgeOTPEnrolments, now)
+	step(&c.ScanLogins, "scan logins", s.store.DeleteExpiredScanLogins, now)
 	return c, errors.Join(errs...)
 }

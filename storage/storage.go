@@ -49,6 +49,7 @@ type Storage interface {
 	Transactor
 	DeviceAuthorizations
 	OTPDevices
+	ScanLogins // scan_login.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

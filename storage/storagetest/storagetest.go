@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"FailureStats", testFailureStats},
 		{"DeviceAuthorizations", testDeviceAuthorizations},
 		{"OTPDevices", testOTPDevices},
+		{"ScanLogins", testScanLogins},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
