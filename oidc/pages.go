@@ -299,7 +299,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 
 // extraPages are the feature pages besides login, consent, message, logout and account
 // (pages.page); a feature adds its page here.
-var extraPages = []string{}
+var extraPages = []string{
+	"recover.html", "closeaccount.html", // account_self.go
+}
 
 // handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows
 // no inline style or script). Unknown names get 404.

@@ -88,6 +88,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		PasswordParams:       cfg.PasswordParams,
 		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
+		Notifier: cfg.Notifier,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -317,13 +318,14 @@ type PurgeCounts struct {
 	LoginSessions int64 // expired SSO sessions (and the wallet's, in a shared database)
 	Failures      int64 // login failures older than the lockout windows
 	Revocations   int64 // revoked-grant entries whose access tokens have all expired
+	RecoveryCodes int64 // access-recovery codes past their lifetime
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
 func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
-		"revocations": c.Revocations,
+		"revocations": c.Revocations, "recovery_codes": c.RecoveryCodes,
 	}
 }
 
@@ -350,5 +352,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
 	step(&c.Revocations, "grant revocations", s.store.PurgeRevocations, now)
 	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
+	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeRecoveryCodes, now)
 	return c, errors.Join(errs...)
 }
