@@ -242,9 +242,14 @@ func newPages() (*pages, error) {
 	if p.logout, err = parse("logout.html"); err != nil {
 		return nil, err
 	}
-	assets, err := fs.Glob(templateFS, "templates/*.[cj]s")
-	if err != nil {
-		return nil, err
+	// "*.[cj]s" would match ".js" but not ".css": two patterns.
+	var assets []string
+	for _, pat := range []string{"templates/*.css", "templates/*.js"} {
+		m, err := fs.Glob(templateFS, pat)
+		if err != nil {
+			return nil, err
+		}
+		assets = append(assets, m...)
 	}
 	for _, a := range assets {
 		if p.assets[path.Base(a)], err = templateFS.ReadFile(a); err != nil {
