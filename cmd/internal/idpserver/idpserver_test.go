@@ -42,6 +42,7 @@ func TestValidate(t *testing.T) {
 		{"fail/ip-header", func(c *Config) { c.ClientIPHeader = "Forwarded" }, "client-ip-header"},
 		{"fail/pprof-public", func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, "pprof-addr"},
 		{"fail/purge-interval", func(c *Config) { c.PurgeInterval = -time.Minute }, "purge-interval"},
+		{"fail/notifier", func(c *Config) { c.Notifier = "sms" }, "notifier: want none or console"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
