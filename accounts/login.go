@@ -150,9 +150,8 @@ func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Au
 }
 
 // PurgeFailures deletes the login failures recorded before now minus the longer lockout
-// window, or RecoveryWindow if longer (storage.Throttle.PurgeFailures): they no longer count
-// towards any lock or recovery throttle. It returns
+// window (storage.Throttle.PurgeFailures): they no longer count towards any lock. It returns
 // how many went. Run it periodically (oidc.Server.Purge does).
 func (s *Service) PurgeFailures(ctx context.Context, now time.Time) (int64, error) {
-	return s.store.PurgeFailures(ctx, now.Add(-max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow, RecoveryWindow)))
+	return s.store.PurgeFailures(ctx, now.Add(-max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)))
 }

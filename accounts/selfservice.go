@@ -58,7 +58,8 @@ var (
 	// ErrRecoveryOff: no Notifier is configured, so access cannot be recovered by a code.
 	ErrRecoveryOff = errors.New("accounts: access recovery is not available")
 	// ErrRecoveryThrottled: too many codes asked for this identifier or from this address, or
-	// too many wrong codes from this address, within RecoveryWindow.
+	// too many wrong codes from this address, within the recovery window (the longer lockout
+	// window).
 	ErrRecoveryThrottled = errors.New("accounts: too many recovery attempts")
 	// ErrRecoveryCode: the recovery code is wrong, expired, already used or dead after
 	// RecoveryMaxAttempts wrong tries — or the identifier is not registered: one error for all,
@@ -76,16 +77,15 @@ const (
 	RecoveryCodeLifetime = 10 * time.Minute
 	// RecoveryMaxAttempts is how many wrong codes kill a code.
 	RecoveryMaxAttempts = 5
-	// RecoveryWindow is the window of the recovery throttles below.
-	RecoveryWindow = time.Hour
-	// RecoveryCodesPerIdentifier is how many codes one identifier may be sent per
-	// RecoveryWindow (registered or not: unknown identifiers are throttled the same way).
+	// RecoveryCodesPerIdentifier is how many codes one identifier may be sent within the
+	// recovery window (recoveryWindow: the longer lockout window, 15 minutes by default) —
+	// registered or not: unknown identifiers are throttled the same way.
 	RecoveryCodesPerIdentifier = 3
-	// RecoveryRequestsPerIP is how many codes one client address may ask for per
-	// RecoveryWindow.
+	// RecoveryRequestsPerIP is how many codes one client address may ask for within the
+	// recovery window.
 	RecoveryRequestsPerIP = 10
-	// RecoveryFailuresPerIP is how many wrong codes one client address may try per
-	// RecoveryWindow.
+	// RecoveryFailuresPerIP is how many wrong codes one client address may try within the
+	// recovery window.
 	RecoveryFailuresPerIP = 20
 )
 
@@ -276,10 +276,17 @@ func newRecoveryCode() string {
 	return fmt.Sprintf("%0*d", RecoveryCodeDigits, n)
 }
 
+// recoveryWindow is the window of the recovery throttles: the longer of the lockout windows
+// (Config.AccountLockWindow, Config.IPLockWindow; 15 minutes by default), the span that
+// PurgeFailures keeps, since the throttles count in storage.Throttle too.
+func (s *Service) recoveryWindow() time.Duration {
+	return max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)
+}
+
 // throttle records one event of key and reports whether more than limit happened within
-// RecoveryWindow.
+// recoveryWindow.
 func (s *Service) throttle(ctx context.Context, key string, limit int) (bool, error) {
-	n, err := s.store.AddFailure(ctx, key, s.now(), RecoveryWindow)
+	n, err := s.store.AddFailure(ctx, key, s.now(), s.recoveryWindow())
 	return n > limit, err
 }
 
@@ -365,7 +372,7 @@ type Recovery struct {
 func (s *Service) FinishRecovery(ctx context.Context, r Recovery) error {
 	now := s.now()
 	ipKey := "recover-fail-ip:" + r.ClientIP
-	if n, err := s.store.CountFailures(ctx, ipKey, now, RecoveryWindow); err != nil {
+	if n, err := s.store.CountFailures(ctx, ipKey, now, s.recoveryWindow()); err != nil {
 		return err
 	} else if n >= RecoveryFailuresPerIP {
 		s.log.InfoContext(ctx, "recovery refused: client address throttled")
@@ -381,7 +388,7 @@ func (s *Service) FinishRecovery(ctx context.Context, r Recovery) error {
 	}
 	code := strings.TrimSpace(r.Code)
 	fail := func(detail string) error {
-		if _, err := s.store.AddFailure(ctx, ipKey, now, RecoveryWindow); err != nil {
+		if _, err := s.store.AddFailure(ctx, ipKey, now, s.recoveryWindow()); err != nil {
 			s.log.ErrorContext(ctx, "record recovery failure", "err", err)
 		}
 		if found {

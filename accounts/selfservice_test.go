@@ -336,7 +336,7 @@ func TestRecovery(t *testing.T) {
 		if err := e.svc.StartRecovery(ctx, "13900139000", "198.51.100.9"); !errors.Is(err, accounts.ErrRecoveryThrottled) {
 			t.Errorf("by phone after the ID number's limit: %v", err)
 		}
-		e.now = e.now.Add(accounts.RecoveryWindow)
+		e.now = e.now.Add(accounts.DefaultAccountLockWindow)
 		if err := e.svc.StartRecovery(ctx, e.num, "198.51.100.9"); err != nil {
 			t.Errorf("after the window: %v", err)
 		}

@@ -41,11 +41,11 @@ var cst = time.FixedZone("CST", 8*60*60)
 type selfPage struct {
 	// Account page.
 	PasswordAction, SessionEndAction, SessionOtherAction, ConsentAction string
-	DataURL, DataFullURL, CloseURL                                     string
-	MinPasswordLength                                                  int
-	Sessions                                                           []selfSession
-	Consents                                                           []selfConsent
-	Fresh                                                              bool // the login is fresh: the full-data download needs no new login
+	DataURL, DataFullURL, CloseURL                                      string
+	MinPasswordLength                                                   int
+	Sessions                                                            []selfSession
+	Consents                                                            []selfConsent
+	Fresh                                                               bool // the login is fresh: the full-data download needs no new login
 
 	// Recovery pages: Step is "start" (identifier form), "code" (code and new password),
 	// "done" or "off" (no notifier).

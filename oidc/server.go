@@ -331,8 +331,8 @@ func (c PurgeCounts) Map() map[string]int64 {
 
 // Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
 // values (TOTP codes) past their lifetime, login sessions that expired before now and login
-// failures older than the lockout windows (accounts.Service.PurgeFailures), and the entries of the
-// revoked-grant list whose access tokens have all expired; run it periodically
+// failures older than the lockout windows (accounts.Service.PurgeFailures), the entries of the
+// revoked-grant list whose access tokens have all expired, and expired access-recovery codes; run it periodically
 // (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
 // so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
 // records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent

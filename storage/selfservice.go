@@ -42,7 +42,7 @@ type SelfService interface {
 
 	// ListGrants returns the distinct request IDs (grants) of the token records of subject —
 	// authorization codes, refresh and stored access tokens alike, active or not — that expire
-	// after now, of clientID, or of every client when clientID is "". Sorted; none is an empty
+	// after now, of clientID, or of every client when clientID is "". In byte order; none is an empty
 	// list. The caller revokes each grant (fosite's RevokeRefreshToken and RevokeAccessToken),
 	// which also reaches the sealed access tokens through Revocations.
 	ListGrants(ctx context.Context, subject, clientID string, now time.Time) ([]string, error)

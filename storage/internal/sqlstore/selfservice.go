@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/tongban/tongban/storage"
@@ -106,9 +107,10 @@ func (s *Store) ListGrants(ctx context.Context, subject, clientID string, now ti
 		query += ` AND client_id = ?`
 		args = append(args, clientID)
 	}
-	if err := s.reader(ctx).SelectContext(ctx, &out, s.q(query+` ORDER BY request_id`), args...); err != nil {
+	if err := s.reader(ctx).SelectContext(ctx, &out, s.q(query), args...); err != nil {
 		return nil, s.wrap("list grants", err)
 	}
+	slices.Sort(out) // byte order on every backend, whatever the column's collation
 	return out, nil
 }
 
