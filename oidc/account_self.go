@@ -154,6 +154,10 @@ func (s *Server) routesSelf(handle func(method, path string, h http.HandlerFunc)
 func (s *Server) accountFailed(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, p storage.Person, status int, msg string) {
 	d := s.accountPageData(w, r, ls, p)
 	d.Error = d.T[msg]
+	// The language switch of a page answering a POST leads to the account page itself.
+	if other := map[string]string{langZH: langEN, langEN: langZH}[d.Lang]; d.SwitchURL != "" {
+		d.SwitchURL = s.localPath(pathAccount) + "?ui_locales=" + other
+	}
 	for _, fill := range s.accountSections() {
 		if err := fill(r.Context(), &d, ls, p); err != nil {
 			s.pageError(r.Context(), w, r, d.Lang, "fill account page", err)

@@ -257,6 +257,9 @@ func testSelfPassword(t *testing.T, e *selfEnv) {
 			if got.status != tc.status || !strings.Contains(got.body, tc.want) {
 				t.Fatalf("status %d, want %d with %q:\n%.2000s", got.status, tc.status, tc.want, got.body)
 			}
+			if !strings.Contains(got.body, `href="/account?ui_locales=en" hreflang="en"`) {
+				t.Error("the language switch of the refused form does not lead to the account page")
+			}
 		})
 	}
 	t.Run("fail/CSRF missing", func(t *testing.T) {
