@@ -24,7 +24,7 @@ const (
 	pathSelfSessionEnd   = "/account/sessions/end"       // POST id
 	pathSelfSessionOther = "/account/sessions/end-other" // POST: every session but this one
 	pathSelfConsentDrop  = "/account/consents/withdraw"  // POST client_id
-	pathSelfData         = "/account/data"               // GET [?full=1]: the JSON download (data.go)
+	pathSelfData         = "/account/data"               // GET [?full=1]: the JSON download (account_self_data.go)
 	pathSelfClose        = "/account/close"              // GET the confirmation page, POST confirm
 	pathRecover          = "/account/recover"            // GET the form, POST identifier: send a code
 	pathRecoverFinish    = "/account/recover/finish"     // POST identifier, code, new, new2

@@ -64,6 +64,14 @@ func TestSelfServiceBrowser(t *testing.T) {
 		checkFits(t, ctx, v)
 		b.Screenshot(ctx, fmt.Sprintf("account-%d", v.Width))
 		if err := chromedp.Do(ctx,
+			chromedp.Navigate(e.issuer+"/account?ui_locales=en"),
+			chromedp.WaitVisible(chromedp.CSS("#sessions")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		checkFits(t, ctx, v)
+		b.Screenshot(ctx, fmt.Sprintf("account-en-%d", v.Width))
+		if err := chromedp.Do(ctx,
 			chromedp.Navigate(e.issuer+"/account/close"),
 			chromedp.WaitVisible(chromedp.CSS("#confirm")),
 		); err != nil {
