@@ -286,7 +286,10 @@ func (s *Server) handleSelfSessionOthers(w http.ResponseWriter, r *http.Request)
 // revokeGrants revokes every token of the person's grants with clientID ("" = every client):
 // refresh tokens and stored access tokens become inactive and sealed access tokens are
 // refused through the revoked-grant list (fositeadapter.Store.RevokeGrant). It returns how many
-// grants were revoked.
+// grants were revoked. A grant is found by its token records (storage.SelfService.ListGrants):
+// one without a refresh token leaves none once its authorization code has expired and been
+// purged, so its sealed access tokens stay valid for the rest of their lifetime (10 minutes by
+// default).
 func (s *Server) revokeGrants(ctx context.Context, personID, clientID string) (int, error) {
 	grants, err := s.store.ListGrants(ctx, personID, clientID, s.now())
 	if err != nil {
