@@ -333,7 +333,7 @@ func (s *Service) StartRecovery(ctx context.Context, identifier, clientIP string
 	code := newRecoveryCode()
 	now := s.now().UTC()
 	exp := now.Add(RecoveryCodeLifetime)
-	if err := s.store.PutRecoveryCode(ctx, storage.RecoveryCode{PersonID: p.ID, CodeHash: s.recoveryCodeHash(p.ID, code),
+	if err := s.store.PutAccessRecoveryCode(ctx, storage.AccessRecoveryCode{PersonID: p.ID, CodeHash: s.recoveryCodeHash(p.ID, code),
 		CreatedAt: now, ExpiresAt: exp}); err != nil {
 		return err
 	}
@@ -405,7 +405,7 @@ func (s *Service) FinishRecovery(ctx context.Context, r Recovery) error {
 	if len(code) != RecoveryCodeDigits || strings.Trim(code, "0123456789") != "" {
 		code = "" // still counts as a try, against a hash no code has
 	}
-	err = s.store.CheckRecoveryCode(ctx, p.ID, s.recoveryCodeHash(p.ID, code), now, RecoveryMaxAttempts)
+	err = s.store.CheckAccessRecoveryCode(ctx, p.ID, s.recoveryCodeHash(p.ID, code), now, RecoveryMaxAttempts)
 	switch {
 	case errors.Is(err, storage.ErrWrongCode):
 		return fail("wrong")
@@ -470,7 +470,7 @@ func (s *Service) CloseAccount(ctx context.Context, personID string) error {
 			return err
 		}
 	}
-	if err := s.store.DeleteRecoveryCode(ctx, personID); err != nil {
+	if err := s.store.DeleteAccessRecoveryCode(ctx, personID); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "account closed", "person_id", personID)
@@ -479,8 +479,8 @@ func (s *Service) CloseAccount(ctx context.Context, personID string) error {
 	return nil
 }
 
-// PurgeRecoveryCodes deletes the recovery codes that expired before now; returns how many.
+// PurgeAccessRecoveryCodes deletes the recovery codes that expired before now; returns how many.
 // Run it periodically with PurgeFailures.
-func (s *Service) PurgeRecoveryCodes(ctx context.Context, now time.Time) (int64, error) {
-	return s.store.PurgeRecoveryCodes(ctx, now)
+func (s *Service) PurgeAccessRecoveryCodes(ctx context.Context, now time.Time) (int64, error) {
+	return s.store.PurgeAccessRecoveryCodes(ctx, now)
 }

@@ -376,7 +376,7 @@ func TestCloseAccount(t *testing.T) {
 	ctx := context.Background()
 	e := newSelfEnv(t, true)
 	e.session(t, "a")
-	if err := e.store.PutRecoveryCode(ctx, storage.RecoveryCode{PersonID: e.p.ID, CodeHash: make([]byte, 32), CreatedAt: e.now, ExpiresAt: e.now.Add(time.Hour)}); err != nil {
+	if err := e.store.PutAccessRecoveryCode(ctx, storage.AccessRecoveryCode{PersonID: e.p.ID, CodeHash: make([]byte, 32), CreatedAt: e.now, ExpiresAt: e.now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.CloseAccount(ctx, e.p.ID); err != nil {
@@ -396,7 +396,7 @@ func TestCloseAccount(t *testing.T) {
 	if n := e.sessions(t); n != 0 {
 		t.Errorf("%d sessions left", n)
 	}
-	if err := e.store.CheckRecoveryCode(ctx, e.p.ID, make([]byte, 32), e.now, 5); !errors.Is(err, storage.ErrNotFound) {
+	if err := e.store.CheckAccessRecoveryCode(ctx, e.p.ID, make([]byte, 32), e.now, 5); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("recovery code after closing: %v", err)
 	}
 	if err := e.svc.StartRecovery(ctx, e.num, "203.0.113.1"); err != nil || e.out.Len() != 0 {

@@ -325,7 +325,7 @@ type PurgeCounts struct {
 func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
-		"revocations": c.Revocations, "recovery_codes": c.RecoveryCodes,
+		"revocations": c.Revocations, "access_recovery_codes": c.RecoveryCodes,
 	}
 }
 
@@ -352,6 +352,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.LoginSessions, "login sessions", s.store.DeleteExpiredLoginSessions, now)
 	step(&c.Revocations, "grant revocations", s.store.PurgeRevocations, now)
 	step(&c.Failures, "login failures", s.accounts.PurgeFailures, now)
-	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeRecoveryCodes, now)
+	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeAccessRecoveryCodes, now)
 	return c, errors.Join(errs...)
 }

@@ -6,16 +6,16 @@ import (
 	"time"
 )
 
-// ErrWrongCode: a one-time code was checked and did not match (SelfService.CheckRecoveryCode);
+// ErrWrongCode: a one-time code was checked and did not match (SelfService.CheckAccessRecoveryCode);
 // the attempt was counted.
 var ErrWrongCode = errors.New("storage: wrong code")
 
-// RecoveryCode is the one-time code that lets a person who forgot the password set a new one
+// AccessRecoveryCode is the one-time code that lets a person who forgot the password set a new one
 // (package accounts, "recover access"). At most one is live per person: a new one replaces it.
 // Storage never sees the code itself, only a keyed hash of it (accounts: HMAC-SM3 with the
 // blind-index key over the person ID and the code, 32 bytes), so a copy of the database does
 // not give the codes away and a short code cannot be brute-forced offline.
-type RecoveryCode struct {
+type AccessRecoveryCode struct {
 	PersonID  string
 	CodeHash  []byte // keyed hash of the code, 32 bytes
 	CreatedAt time.Time
@@ -47,10 +47,10 @@ type SelfService interface {
 	// which also reaches the sealed access tokens through Revocations.
 	ListGrants(ctx context.Context, subject, clientID string, now time.Time) ([]string, error)
 
-	// PutRecoveryCode stores c as the person's live recovery code, replacing any earlier one
+	// PutAccessRecoveryCode stores c as the person's live recovery code, replacing any earlier one
 	// (Attempts as given, normally 0). ErrNotFound when the person does not exist.
-	PutRecoveryCode(ctx context.Context, c RecoveryCode) error
-	// CheckRecoveryCode redeems the person's recovery code when codeHash matches, it has not
+	PutAccessRecoveryCode(ctx context.Context, c AccessRecoveryCode) error
+	// CheckAccessRecoveryCode redeems the person's recovery code when codeHash matches, it has not
 	// expired at now and fewer than maxAttempts wrong codes were tried against it: the code is
 	// deleted (single use, atomic: exactly one of concurrent redeemers gets nil). Otherwise:
 	// ErrNotFound when the person has no code; ErrExpired when it expired; ErrAlreadyUsed
@@ -58,9 +58,9 @@ type SelfService interface {
 	// codeHash does not match, after counting the attempt. The hashes are compared by the
 	// database: they are keyed hashes, so the timing of the comparison tells nothing about
 	// the code.
-	CheckRecoveryCode(ctx context.Context, personID string, codeHash []byte, now time.Time, maxAttempts int) error
-	// DeleteRecoveryCode removes the person's code, if any (no error when there is none).
-	DeleteRecoveryCode(ctx context.Context, personID string) error
-	// PurgeRecoveryCodes deletes the codes that expired before t; returns how many.
-	PurgeRecoveryCodes(ctx context.Context, before time.Time) (int64, error)
+	CheckAccessRecoveryCode(ctx context.Context, personID string, codeHash []byte, now time.Time, maxAttempts int) error
+	// DeleteAccessRecoveryCode removes the person's code, if any (no error when there is none).
+	DeleteAccessRecoveryCode(ctx context.Context, personID string) error
+	// PurgeAccessRecoveryCodes deletes the codes that expired before t; returns how many.
+	PurgeAccessRecoveryCodes(ctx context.Context, before time.Time) (int64, error)
 }

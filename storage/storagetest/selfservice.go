@@ -165,78 +165,78 @@ func testSelfService(t *testing.T, s storage.Storage) {
 	t.Run("RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, s) })
 }
 
-// testRecoveryCodes checks PutRecoveryCode, CheckRecoveryCode, DeleteRecoveryCode and
-// PurgeRecoveryCodes; the people "alice" and "bob" exist.
+// testRecoveryCodes checks PutAccessRecoveryCode, CheckAccessRecoveryCode, DeleteAccessRecoveryCode and
+// PurgeAccessRecoveryCodes; the people "alice" and "bob" exist.
 func testRecoveryCodes(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	const maxAttempts = 5
 	right, wrong := index("right code"), index("wrong code")
 	put := func(t *testing.T, person string, exp time.Time) {
 		t.Helper()
-		must(t, "PutRecoveryCode", s.PutRecoveryCode(ctx, storage.RecoveryCode{PersonID: person, CodeHash: right,
+		must(t, "PutAccessRecoveryCode", s.PutAccessRecoveryCode(ctx, storage.AccessRecoveryCode{PersonID: person, CodeHash: right,
 			CreatedAt: t0, ExpiresAt: exp}))
 	}
 	check := func(person string, hash []byte, now time.Time) error {
-		return s.CheckRecoveryCode(ctx, person, hash, now, maxAttempts)
+		return s.CheckAccessRecoveryCode(ctx, person, hash, now, maxAttempts)
 	}
 
 	t.Run("ok/right code redeems once", func(t *testing.T) {
 		put(t, "alice", t0.Add(10*time.Minute))
-		checkErr(t, "CheckRecoveryCode", check("alice", right, t0), nil)
-		checkErr(t, "CheckRecoveryCode again", check("alice", right, t0), storage.ErrNotFound)
+		checkErr(t, "CheckAccessRecoveryCode", check("alice", right, t0), nil)
+		checkErr(t, "CheckAccessRecoveryCode again", check("alice", right, t0), storage.ErrNotFound)
 	})
 	t.Run("fail/wrong code counts, then the right one still works", func(t *testing.T) {
 		put(t, "alice", t0.Add(10*time.Minute))
-		checkErr(t, "CheckRecoveryCode wrong", check("alice", wrong, t0), storage.ErrWrongCode)
-		checkErr(t, "CheckRecoveryCode other person's code", check("bob", right, t0), storage.ErrNotFound)
-		checkErr(t, "CheckRecoveryCode right", check("alice", right, t0), nil)
+		checkErr(t, "CheckAccessRecoveryCode wrong", check("alice", wrong, t0), storage.ErrWrongCode)
+		checkErr(t, "CheckAccessRecoveryCode other person's code", check("bob", right, t0), storage.ErrNotFound)
+		checkErr(t, "CheckAccessRecoveryCode right", check("alice", right, t0), nil)
 	})
 	t.Run("fail/attempts exhausted kill the code", func(t *testing.T) {
 		put(t, "alice", t0.Add(10*time.Minute))
 		for i := range maxAttempts {
-			checkErr(t, fmt.Sprintf("CheckRecoveryCode wrong #%d", i+1), check("alice", wrong, t0), storage.ErrWrongCode)
+			checkErr(t, fmt.Sprintf("CheckAccessRecoveryCode wrong #%d", i+1), check("alice", wrong, t0), storage.ErrWrongCode)
 		}
-		checkErr(t, "CheckRecoveryCode right after the limit", check("alice", right, t0), storage.ErrAlreadyUsed)
-		checkErr(t, "CheckRecoveryCode wrong after the limit", check("alice", wrong, t0), storage.ErrAlreadyUsed)
+		checkErr(t, "CheckAccessRecoveryCode right after the limit", check("alice", right, t0), storage.ErrAlreadyUsed)
+		checkErr(t, "CheckAccessRecoveryCode wrong after the limit", check("alice", wrong, t0), storage.ErrAlreadyUsed)
 	})
 	t.Run("ok/a new code replaces the old one and resets the attempts", func(t *testing.T) {
 		put(t, "alice", t0.Add(10*time.Minute))
 		for range maxAttempts - 1 {
-			checkErr(t, "CheckRecoveryCode wrong", check("alice", wrong, t0), storage.ErrWrongCode)
+			checkErr(t, "CheckAccessRecoveryCode wrong", check("alice", wrong, t0), storage.ErrWrongCode)
 		}
-		must(t, "PutRecoveryCode", s.PutRecoveryCode(ctx, storage.RecoveryCode{PersonID: "alice", CodeHash: wrong,
+		must(t, "PutAccessRecoveryCode", s.PutAccessRecoveryCode(ctx, storage.AccessRecoveryCode{PersonID: "alice", CodeHash: wrong,
 			CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}))
-		checkErr(t, "CheckRecoveryCode old code", check("alice", right, t0), storage.ErrWrongCode)
-		checkErr(t, "CheckRecoveryCode new code", check("alice", wrong, t0), nil)
+		checkErr(t, "CheckAccessRecoveryCode old code", check("alice", right, t0), storage.ErrWrongCode)
+		checkErr(t, "CheckAccessRecoveryCode new code", check("alice", wrong, t0), nil)
 	})
 	t.Run("fail/expired", func(t *testing.T) {
 		exp := t0.Add(10 * time.Minute)
 		put(t, "alice", exp)
-		checkErr(t, "CheckRecoveryCode at expiry", check("alice", right, stored(exp)), storage.ErrExpired)
-		checkErr(t, "CheckRecoveryCode wrong after expiry", check("alice", wrong, exp.Add(time.Hour)), storage.ErrExpired)
-		checkErr(t, "CheckRecoveryCode a microsecond before", check("alice", right, stored(exp).Add(-time.Microsecond)), nil)
+		checkErr(t, "CheckAccessRecoveryCode at expiry", check("alice", right, stored(exp)), storage.ErrExpired)
+		checkErr(t, "CheckAccessRecoveryCode wrong after expiry", check("alice", wrong, exp.Add(time.Hour)), storage.ErrExpired)
+		checkErr(t, "CheckAccessRecoveryCode a microsecond before", check("alice", right, stored(exp).Add(-time.Microsecond)), nil)
 	})
 	t.Run("fail/unknown person", func(t *testing.T) {
-		checkErr(t, "PutRecoveryCode", s.PutRecoveryCode(ctx, storage.RecoveryCode{PersonID: "nobody", CodeHash: right,
+		checkErr(t, "PutAccessRecoveryCode", s.PutAccessRecoveryCode(ctx, storage.AccessRecoveryCode{PersonID: "nobody", CodeHash: right,
 			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), storage.ErrNotFound)
-		checkErr(t, "CheckRecoveryCode", check("nobody", right, t0), storage.ErrNotFound)
+		checkErr(t, "CheckAccessRecoveryCode", check("nobody", right, t0), storage.ErrNotFound)
 	})
 	t.Run("ok/delete", func(t *testing.T) {
 		put(t, "alice", t0.Add(10*time.Minute))
-		must(t, "DeleteRecoveryCode", s.DeleteRecoveryCode(ctx, "alice"))
-		checkErr(t, "CheckRecoveryCode", check("alice", right, t0), storage.ErrNotFound)
-		must(t, "DeleteRecoveryCode again", s.DeleteRecoveryCode(ctx, "alice"))
+		must(t, "DeleteAccessRecoveryCode", s.DeleteAccessRecoveryCode(ctx, "alice"))
+		checkErr(t, "CheckAccessRecoveryCode", check("alice", right, t0), storage.ErrNotFound)
+		must(t, "DeleteAccessRecoveryCode again", s.DeleteAccessRecoveryCode(ctx, "alice"))
 	})
 	t.Run("ok/purge", func(t *testing.T) {
 		put(t, "alice", t0.Add(10*time.Minute))
 		put(t, "bob", t0.Add(time.Hour))
-		n, err := s.PurgeRecoveryCodes(ctx, t0.Add(30*time.Minute))
-		must(t, "PurgeRecoveryCodes", err)
+		n, err := s.PurgeAccessRecoveryCodes(ctx, t0.Add(30*time.Minute))
+		must(t, "PurgeAccessRecoveryCodes", err)
 		if n != 1 {
-			t.Errorf("PurgeRecoveryCodes: %d, want 1", n)
+			t.Errorf("PurgeAccessRecoveryCodes: %d, want 1", n)
 		}
-		checkErr(t, "CheckRecoveryCode purged", check("alice", right, t0), storage.ErrNotFound)
-		checkErr(t, "CheckRecoveryCode kept", check("bob", right, t0), nil)
+		checkErr(t, "CheckAccessRecoveryCode purged", check("alice", right, t0), storage.ErrNotFound)
+		checkErr(t, "CheckAccessRecoveryCode kept", check("bob", right, t0), nil)
 	})
 	t.Run("ok/concurrent redeemers: one wins", func(t *testing.T) {
 		put(t, "alice", t0.Add(10*time.Minute))
@@ -247,11 +247,11 @@ func testRecoveryCodes(t *testing.T, s storage.Storage) {
 			case err == nil:
 				winners++
 			case !errors.Is(err, storage.ErrNotFound):
-				t.Errorf("CheckRecoveryCode: %v, want nil or ErrNotFound", err)
+				t.Errorf("CheckAccessRecoveryCode: %v, want nil or ErrNotFound", err)
 			}
 		}
 		if winners != 1 {
-			t.Errorf("CheckRecoveryCode: %d of %d redeemers won, want exactly 1", winners, len(errs))
+			t.Errorf("CheckAccessRecoveryCode: %d of %d redeemers won, want exactly 1", winners, len(errs))
 		}
 	})
 }

@@ -114,9 +114,9 @@ func (s *Store) ListGrants(ctx context.Context, subject, clientID string, now ti
 	return out, nil
 }
 
-// PutRecoveryCode implements storage.SelfService.
-func (s *Store) PutRecoveryCode(ctx context.Context, c storage.RecoveryCode) error {
-	_, err := s.exec(ctx, "put recovery code", `INSERT INTO recovery_codes (person_id, code_hash, created_at, expires_at, attempts)
+// PutAccessRecoveryCode implements storage.SelfService.
+func (s *Store) PutAccessRecoveryCode(ctx context.Context, c storage.AccessRecoveryCode) error {
+	_, err := s.exec(ctx, "put recovery code", `INSERT INTO access_recovery_codes (person_id, code_hash, created_at, expires_at, attempts)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (person_id) DO UPDATE SET code_hash = excluded.code_hash, created_at = excluded.created_at,
 			expires_at = excluded.expires_at, attempts = excluded.attempts`,
@@ -124,12 +124,12 @@ func (s *Store) PutRecoveryCode(ctx context.Context, c storage.RecoveryCode) err
 	return err
 }
 
-// CheckRecoveryCode implements storage.SelfService: a conditional DELETE redeems the code
+// CheckAccessRecoveryCode implements storage.SelfService: a conditional DELETE redeems the code
 // (exactly one concurrent caller wins); failing that, a conditional UPDATE counts a wrong
 // code; failing that too, a read says why the code is unusable.
-func (s *Store) CheckRecoveryCode(ctx context.Context, personID string, codeHash []byte, now time.Time, maxAttempts int) error {
+func (s *Store) CheckAccessRecoveryCode(ctx context.Context, personID string, codeHash []byte, now time.Time, maxAttempts int) error {
 	const op = "check recovery code"
-	n, err := s.exec(ctx, op, `DELETE FROM recovery_codes
+	n, err := s.exec(ctx, op, `DELETE FROM access_recovery_codes
 		WHERE person_id = ? AND code_hash = ? AND expires_at > ? AND attempts < ?`,
 		personID, codeHash, micros(now), maxAttempts)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Store) CheckRecoveryCode(ctx context.Context, personID string, codeHash
 	if n == 1 {
 		return nil
 	}
-	n, err = s.exec(ctx, op, `UPDATE recovery_codes SET attempts = attempts + 1
+	n, err = s.exec(ctx, op, `UPDATE access_recovery_codes SET attempts = attempts + 1
 		WHERE person_id = ? AND expires_at > ? AND attempts < ?`, personID, micros(now), maxAttempts)
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func (s *Store) CheckRecoveryCode(ctx context.Context, personID string, codeHash
 		ExpiresAt int64 `db:"expires_at"`
 		Attempts  int   `db:"attempts"`
 	}
-	if err := s.get(ctx, op, &r, `SELECT expires_at, attempts FROM recovery_codes WHERE person_id = ?`, personID); err != nil {
+	if err := s.get(ctx, op, &r, `SELECT expires_at, attempts FROM access_recovery_codes WHERE person_id = ?`, personID); err != nil {
 		return err // ErrNotFound: no code (or redeemed meanwhile)
 	}
 	if r.ExpiresAt <= micros(now) {
@@ -159,16 +159,16 @@ func (s *Store) CheckRecoveryCode(ctx context.Context, personID string, codeHash
 	return s.fail(op, storage.ErrAlreadyUsed)
 }
 
-// DeleteRecoveryCode implements storage.SelfService.
-func (s *Store) DeleteRecoveryCode(ctx context.Context, personID string) error {
-	err := s.execOne(ctx, "delete recovery code", `DELETE FROM recovery_codes WHERE person_id = ?`, personID)
+// DeleteAccessRecoveryCode implements storage.SelfService.
+func (s *Store) DeleteAccessRecoveryCode(ctx context.Context, personID string) error {
+	err := s.execOne(ctx, "delete recovery code", `DELETE FROM access_recovery_codes WHERE person_id = ?`, personID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
 	return err
 }
 
-// PurgeRecoveryCodes implements storage.SelfService.
-func (s *Store) PurgeRecoveryCodes(ctx context.Context, before time.Time) (int64, error) {
-	return s.exec(ctx, "purge recovery codes", `DELETE FROM recovery_codes WHERE expires_at < ?`, micros(before))
+// PurgeAccessRecoveryCodes implements storage.SelfService.
+func (s *Store) PurgeAccessRecoveryCodes(ctx context.Context, before time.Time) (int64, error) {
+	return s.exec(ctx, "purge recovery codes", `DELETE FROM access_recovery_codes WHERE expires_at < ?`, micros(before))
 }

@@ -10,17 +10,17 @@ ALTER TABLE login_sessions ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
 
 CREATE INDEX tokens_by_subject ON tokens (subject, client_id);
 
-CREATE TABLE recovery_codes (
+CREATE TABLE access_recovery_codes (
     person_id  TEXT    NOT NULL PRIMARY KEY REFERENCES people (id) ON DELETE CASCADE,
     code_hash  BLOB    NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     attempts   INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX recovery_codes_by_expiry ON recovery_codes (expires_at);
+CREATE INDEX recovery_codes_by_expiry ON access_recovery_codes (expires_at);
 
 -- +goose Down
-DROP TABLE recovery_codes;
+DROP TABLE access_recovery_codes;
 DROP INDEX tokens_by_subject;
 ALTER TABLE login_sessions DROP COLUMN last_seen;
 ALTER TABLE login_sessions DROP COLUMN client_ip;
