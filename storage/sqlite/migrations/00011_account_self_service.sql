@@ -17,7 +17,7 @@ CREATE TABLE access_recovery_codes (
     expires_at INTEGER NOT NULL,
     attempts   INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX recovery_codes_by_expiry ON access_recovery_codes (expires_at);
+CREATE INDEX access_recovery_codes_by_expiry ON access_recovery_codes (expires_at);
 
 -- +goose Down
 DROP TABLE access_recovery_codes;
