@@ -22,6 +22,9 @@ type Store interface {
 	storage.Nonces
 	storage.Audit
 	storage.OTPDevices
+	storage.LoginSessions // self-service: a password change or recovery ends sessions
+	storage.Consents      // self-service: closing an account withdraws its consents
+	storage.SelfService   // self-service: recovery codes, sessions and consents per person
 }
 
 // Config configures a Service. The zero value of every optional field means the default given
@@ -77,6 +80,10 @@ type Config struct {
 	IPLockThreshold int
 	// IPLockWindow is the sliding window of IPLockThreshold. Zero means DefaultIPLockWindow.
 	IPLockWindow time.Duration
+
+	// Notifier sends the one-time codes of access recovery (StartRecovery) to the person's
+	// phone. Nil means recovery is off: StartRecovery returns ErrRecoveryOff.
+	Notifier Notifier
 }
 
 // Defaults of Config.

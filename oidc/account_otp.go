@@ -62,9 +62,6 @@ type otpDeviceView struct {
 	DeleteURL                    string
 }
 
-// pageZone is the time zone of times shown on pages: China Standard Time.
-var pageZone = time.FixedZone("CST", 8*60*60)
-
 func showTime(t time.Time) string {
 	if t.IsZero() {
 		return ""

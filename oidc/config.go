@@ -115,6 +115,11 @@ type Config struct {
 	// reads the header the proxy sets.
 	ClientIP func(r *http.Request) string
 
+	// Notifier sends the one-time codes of access recovery ("forgot password" on the login
+	// page) to the person's mobile number (accounts.Notifier). Nil means recovery is off: the
+	// recovery page says so.
+	Notifier accounts.Notifier
+
 	// InsecureCookies drops the Secure attribute and the __Host- prefix from the session and
 	// CSRF cookies. It is required for an http issuer (local development) and must stay false
 	// in production. With an https issuer cookies are always Secure unless this is set.

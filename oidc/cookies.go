@@ -38,6 +38,7 @@ func (s *Server) loginSession(ctx context.Context, r *http.Request) (*storage.Lo
 	ls, err := s.store.GetLoginSession(ctx, s.sessionID(secret), s.now())
 	switch {
 	case err == nil:
+		s.touchSession(ctx, &ls)
 		return &ls, nil
 	case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrExpired):
 		return nil, nil

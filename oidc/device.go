@@ -14,7 +14,7 @@ import (
 
 	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -360,9 +360,6 @@ const (
 	msgDeviceUsed       = "deviceErrUsed"
 )
 
-// chinaTime is the zone the page shows times in (UTC+8, no daylight saving).
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // routesDevice adds the routes of the device authorization grant.
 func (s *Server) routesDevice(handle func(method, path string, h http.HandlerFunc)) {
 	handle("POST", pathDeviceAuthorization, cors(s.handleDeviceAuthorization))
@@ -574,7 +571,7 @@ func (s *Server) renderDeviceConfirm(w http.ResponseWriter, r *http.Request, lan
 	if d.Device.Kind == "" {
 		d.Device.Kind = d.T["deviceKind_"+deviceKindOther]
 	}
-	d.Device.Started = rec.CreatedAt.In(chinaTime).Format("2006-01-02 15:04:05")
+	d.Device.Started = rec.CreatedAt.In(pageZone).Format("2006-01-02 15:04:05")
 	for _, sc := range rec.Scopes {
 		d.Scopes = append(d.Scopes, scopeText(lang, sc))
 	}

@@ -1,7 +1,6 @@
 package oidc_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -45,7 +44,7 @@ func TestDevicePageBrowser(t *testing.T) {
 		if err != nil || strings.TrimSpace(shown) != da.UserCode {
 			t.Fatalf("confirmation shows %q, want %q (%v)", shown, da.UserCode, err)
 		}
-		checkFits(t, ctx, v)
+		browsertest.CheckFits(t, ctx, v)
 		b.Screenshot(ctx, "device-confirm-"+name)
 		if err := chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS("button[value=allow]")),
@@ -78,21 +77,7 @@ func TestDevicePageBrowser(t *testing.T) {
 		); err != nil {
 			t.Fatal(err)
 		}
-		checkFits(t, ctx, v)
+		browsertest.CheckFits(t, ctx, v)
 		b.Screenshot(ctx, "device-wrong-code-"+name)
-	}
-}
-
-// checkFits fails the test when the page is wider than the viewport (a horizontal scroll bar),
-// or when the stylesheet did not apply (the page background stays transparent).
-func checkFits(t *testing.T, ctx context.Context, v browsertest.Viewport) {
-	t.Helper()
-	bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
-	if err != nil || bg == "rgba(0, 0, 0, 0)" {
-		t.Fatalf("the stylesheet did not apply: body background %q (%v)", bg, err)
-	}
-	w, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
-	if err != nil || w > v.Width {
-		t.Fatalf("page is %d px wide in a %d px viewport (%v)", w, v.Width, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 )
 
 //go:embed templates/*.html templates/*.css templates/*.js
@@ -130,6 +131,9 @@ var messages = map[string]map[string]string{
 		msgLoggedOut:      "You are signed out.",
 	},
 }
+
+// pageZone is the time zone of the times pages show: China Standard Time (UTC+8, Beijing time).
+var pageZone = time.FixedZone("CST", 8*60*60)
 
 // scopeText returns the consent-page description of a scope.
 func scopeText(lang, scope string) string {
@@ -305,7 +309,10 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 
 // extraPages are the feature pages besides login, consent, message, logout and account
 // (pages.page); a feature adds its page here.
-var extraPages = []string{"device.html"}
+var extraPages = []string{
+	"device.html",                       // device.go
+	"recover.html", "closeaccount.html", // account_self.go
+}
 
 // handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows
 // no inline style or script). Unknown names get 404.

@@ -1,25 +1,23 @@
 package oidc
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/medama-io/go-useragent"
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/tongban/tongban/internal/httpkit"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -456,35 +454,14 @@ func (s *Server) finishable(w http.ResponseWriter, state storage.ScanState, lang
 	return false
 }
 
-// uaParser is built once: it loads an embedded trie of browser and OS names.
-var uaParser = sync.OnceValue(useragent.NewParser)
-
 // describeBrowser returns a coarse description of a browser for the phone's confirmation
-// page: browser family, OS family and the client address with its host part masked (IPv4 to
-// /24, IPv6 to /48), e.g. "Chrome · Windows · 203.0.113.*". Versions and the full address are
+// page: browser family, OS family (deviceName) and the client address with its host part
+// masked (maskIP), e.g. "Chrome · Windows · 203.0.113.*". Versions and the full address are
 // left out: enough to tell "my computer" from "somewhere else", not to track anyone.
 func describeBrowser(ua, ip string) string {
-	var parts []string
-	if ua != "" {
-		a := uaParser().Parse(ua)
-		if b := string(a.Browser()); b != "" {
-			parts = append(parts, b)
-		}
-		if o := string(a.OS()); o != "" {
-			parts = append(parts, o)
-		}
-	}
-	if len(parts) == 0 {
-		parts = append(parts, "?")
-	}
-	if addr, err := netip.ParseAddr(ip); err == nil {
-		addr = addr.Unmap()
-		if addr.Is4() {
-			b := addr.As4()
-			parts = append(parts, fmt.Sprintf("%d.%d.%d.*", b[0], b[1], b[2]))
-		} else if pfx, err := addr.Prefix(48); err == nil {
-			parts = append(parts, pfx.String())
-		}
+	parts := []string{cmp.Or(deviceName(ua), "?")}
+	if m := maskIP(ip); m != "" {
+		parts = append(parts, m)
 	}
 	return strings.Join(parts, " · ")
 }

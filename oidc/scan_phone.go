@@ -17,9 +17,6 @@ import (
 // without one logs in first and comes back, loginFor); only the session that opened a code
 // may decide it, once.
 
-// beijing is the time zone codes' creation times are shown in (UTC+8, no daylight saving).
-var beijing = time.FixedZone("CST", 8*60*60)
-
 // scanPageName is the phone's page template (extraPages).
 const scanPageName = "scan.html"
 
@@ -114,7 +111,7 @@ func (s *Server) handleScanConfirmPage(w http.ResponseWriter, r *http.Request) {
 			page.App = sl.ClientID
 		}
 	}
-	page.Created = sl.CreatedAt.In(beijing).Format("2006-01-02 15:04:05")
+	page.Created = sl.CreatedAt.In(pageZone).Format("2006-01-02 15:04:05")
 	page.AgeSecs = max(0, int64(s.now().Sub(sl.CreatedAt)/time.Second))
 	page.Browser = sl.Browser
 	page.Who = person.IDNumberMasked

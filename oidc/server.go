@@ -92,6 +92,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
 		AccountDelay: cfg.AccountDelay, AccountMaxDelay: cfg.AccountMaxDelay, DeviceLockThreshold: cfg.DeviceLockThreshold,
+		Notifier: cfg.Notifier,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -325,6 +326,7 @@ type PurgeCounts struct {
 	Revocations   int64 // revoked-grant entries whose access tokens have all expired
 	Devices       int64 // expired device authorizations (RFC 8628)
 	ScanLogins    int64 // expired scan-to-login requests
+	RecoveryCodes int64 // access-recovery codes past their lifetime
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
@@ -332,13 +334,14 @@ func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
 		"revocations": c.Revocations, "device_authorizations": c.Devices, "scan_logins": c.ScanLogins,
+		"access_recovery_codes": c.RecoveryCodes,
 	}
 }
 
 // Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
 // values (TOTP codes) past their lifetime, login sessions that expired before now and login
-// failures older than the lockout windows (accounts.Service.PurgeFailures), and the entries of the
-// revoked-grant list whose access tokens have all expired; run it periodically
+// failures older than the lockout windows (accounts.Service.PurgeFailures), the entries of the
+// revoked-grant list whose access tokens have all expired, and expired access-recovery codes; run it periodically
 // (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
 // so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
 // records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
@@ -362,5 +365,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	var otpEnrolments int64 // account_otp.go: pending OTP devices past accounts.OTPEnrolmentTTL
 	step(&otpEnrolments, "OTP enrolments", s.accounts.PurgeOTPEnrolments, now)
 	step(&c.ScanLogins, "scan logins", s.store.DeleteExpiredScanLogins, now)
+	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeAccessRecoveryCodes, now)
 	return c, errors.Join(errs...)
 }

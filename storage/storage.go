@@ -50,6 +50,7 @@ type Storage interface {
 	DeviceAuthorizations
 	OTPDevices
 	ScanLogins // scan_login.go
+	SelfService
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).
@@ -250,6 +251,15 @@ type LoginSession struct {
 	AMR       []string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+
+	// Device is a short description of the browser that logged in ("Chrome · Android"), from
+	// its User-Agent; "" when unknown. ClientIP is the client address already masked
+	// ("203.0.113.*", "2001:db8:1::*"): storage never holds the full address. LastSeen is the
+	// last time the session was used (SelfService.TouchLoginSession); zero means never since
+	// the login.
+	Device   string
+	ClientIP string
+	LastSeen time.Time
 }
 
 // LoginSessions stores SSO sessions.

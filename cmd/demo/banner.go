@@ -41,6 +41,8 @@ func printDemo(w io.Writer, b demoBanner) {
 		"  ID number  " + demoIDNumber,
 		"  password   " + demoPassword,
 		"  name       " + demoName,
+		"  phone      " + demoPhone + " (\"forgot password\" codes print here)",
+		"  account    " + b.issuer + "/account (password, devices, apps, my data)",
 		fmt.Sprintf("  licences   %d, one of every kind", b.licences),
 		"",
 		"Trust list for verifiers: " + b.list + " (trust anchor " + b.anchor + ", fingerprint " + b.fingerprint + ")",

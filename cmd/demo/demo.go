@@ -26,6 +26,7 @@ const (
 	demoIDNumber = "11010119900307002X"
 	demoName     = "林晓彤"
 	demoPassword = "demo-password-2026"
+	demoPhone    = "13800138000" // made up; the console notifier prints recovery codes for it
 	demoWalletID = "wallet"
 	// demoWalletAlg is the wallet client's ID-token algorithm, registered and pinned alike.
 	demoWalletAlg = oidc.AlgSM2
@@ -41,6 +42,7 @@ type demoOptions struct {
 	addr, walletAddr, dir, licences string
 	purgeInterval                   time.Duration
 	apiClients                      []string // client IDs whose access tokens the wallet's JSON API accepts
+	notifier                        string   // "console" or "none": how access-recovery codes are sent
 }
 
 func (c *cli) demoCmd() *cobra.Command {
@@ -72,12 +74,16 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	f.StringVar(&o.licences, "licences", "docs/examples/licences.jsonl", "demo licences to import (JSON Lines)")
 	f.StringSliceVar(&o.apiClients, "api-client", nil, "client ID whose access tokens the wallet's JSON API accepts (repeat; default none: the API refuses every token)")
 	app.AddPurgeFlag(f, &o.purgeInterval, idpserver.PurgedRecords+" (the wallet's sessions included)")
+	f.StringVar(&o.notifier, "notifier", "console", "how access-recovery codes are sent: console (printed with the demo's output) or none (recovery off)")
 
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c.running = true
 		log, err := c.common.Setup(cmd, c.env, c.errOut, true, func(p *app.Problems) {
 			c.common.Validate(p)
 			app.ValidatePurgeInterval(p, o.purgeInterval)
+			if o.notifier != "console" && o.notifier != "none" {
+				p.Addf("notifier: want console or none, got %q", o.notifier)
+			}
 			for _, id := range o.apiClients {
 				if strings.TrimSpace(id) == "" {
 					p.Addf("api-client: empty client ID")
@@ -123,6 +129,7 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	idpCfg.PasswordIterations = d.iterations
 	idpCfg.HTTP.Addr = d.opts.addr
 	idpCfg.PurgeInterval = d.opts.purgeInterval
+	idpCfg.Notifier, idpCfg.NotifierOut = d.opts.notifier, d.out
 	walCfg := walletserver.DefaultConfig()
 	walCfg.HTTP = idpCfg.HTTP
 	walCfg.HTTP.Addr = d.opts.walletAddr

@@ -26,7 +26,7 @@ func seedAccounts(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 		return "", fmt.Errorf("person: %w", err)
 	}
 	_, err = people.CreatePerson(ctx, accounts.NewPerson{
-		IDNumber: demoIDNumber, Name: demoName, Password: []byte(demoPassword),
+		IDNumber: demoIDNumber, Name: demoName, Phone: demoPhone, Password: []byte(demoPassword),
 	})
 	if err != nil && !errors.Is(err, accounts.ErrPersonExists) {
 		return "", fmt.Errorf("person: %w", err)

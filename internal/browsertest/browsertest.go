@@ -152,3 +152,18 @@ func (b *Browser) Screenshot(ctx context.Context, name string) string {
 	b.t.Logf("screenshot: %s", path)
 	return path
 }
+
+// CheckFits fails t unless the page in ctx has its stylesheet applied (a stylesheet with rules
+// loaded) and is no wider than the viewport v (no horizontal scrolling, WCAG 1.4.10).
+func CheckFits(t testing.TB, ctx context.Context, v Viewport) {
+	t.Helper()
+	rules, err := chromedp.Run(ctx, chromedp.Evaluate[int64](
+		`[...document.styleSheets].reduce((n, s) => { try { return n + s.cssRules.length } catch (e) { return n } }, 0)`))
+	if err != nil || rules == 0 {
+		t.Errorf("browsertest: no stylesheet rules applied (%d, %v)", rules, err)
+	}
+	w, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	if err != nil || w > v.Width {
+		t.Errorf("browsertest: page is %d px wide in a %d px viewport (%v)", w, v.Width, err)
+	}
+}

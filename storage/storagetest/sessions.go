@@ -11,13 +11,15 @@ func wantLoginSession(ls storage.LoginSession) storage.LoginSession {
 	ls.AuthTime = stored(ls.AuthTime)
 	ls.CreatedAt = stored(ls.CreatedAt)
 	ls.ExpiresAt = stored(ls.ExpiresAt)
+	ls.LastSeen = stored(ls.LastSeen)
 	return ls
 }
 
 func testLoginSessions(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	full := storage.LoginSession{ID: "c2Vzc2lvbi1mdWxs", PersonID: "alice", AuthTime: t0, ACR: "urn:tongban:acr:otp",
-		AMR: []string{"pwd", "otp"}, CreatedAt: t0, ExpiresAt: t0.Add(8 * time.Hour)}
+		AMR: []string{"pwd", "otp"}, CreatedAt: t0, ExpiresAt: t0.Add(8 * time.Hour),
+		Device: "Chrome · Android", ClientIP: "203.0.113.*", LastSeen: t0.Add(time.Minute)}
 	nilAMR := storage.LoginSession{ID: "nil-amr", PersonID: "alice", AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	emptyAMR := storage.LoginSession{ID: "empty-amr", PersonID: "bob", AuthTime: pre1970, AMR: []string{}, CreatedAt: pre1970,
 		ExpiresAt: t0.Add(time.Hour)}

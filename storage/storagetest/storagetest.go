@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DeviceAuthorizations", testDeviceAuthorizations},
 		{"OTPDevices", testOTPDevices},
 		{"ScanLogins", testScanLogins},
+		{"SelfService", testSelfService},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

@@ -17,15 +17,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc"
@@ -41,7 +44,7 @@ const (
 )
 
 // PurgedRecords names what the provider's purge deletes, for the --purge-interval help.
-const PurgedRecords = "codes, tokens, one-time values, login sessions, old login failures and expired grant revocations"
+const PurgedRecords = "codes, tokens, one-time values, login sessions, old login failures, expired grant revocations and recovery codes"
 
 // SigningAlgorithms are the ID-token signing algorithms the provider keeps an active key for;
 // Open creates the missing keys on first start.
@@ -76,6 +79,13 @@ type Config struct {
 	PurgeInterval time.Duration
 	// Audit configures the audit chain's checkpoints and sink (--audit-*).
 	Audit app.AuditConfig
+	// Notifier picks how access-recovery codes reach people (--notifier, TONGBAN_NOTIFIER):
+	// "none" (the default) turns recovery off; "console" writes each code to NotifierOut, for
+	// development and the demo only. An SMS gateway is an accounts.Notifier built in Go
+	// (docs/citizens/recovery.md).
+	Notifier string
+	// NotifierOut is where the console notifier writes; nil means standard output.
+	NotifierOut io.Writer
 
 	// Lifetimes and lockout (see oidc.Config for each; flags in AddFlags).
 	CodeLifetime         time.Duration
@@ -119,6 +129,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "", "header with the client IP set by a trusted reverse proxy (X-Real-IP or X-Forwarded-For); empty = connection peer")
 	app.AddPurgeFlag(fs, &c.PurgeInterval, PurgedRecords)
 	c.Audit.AddFlags(fs)
+	fs.StringVar(&c.Notifier, "notifier", "none", "how access-recovery codes are sent: none (recovery off) or console (printed on standard output; development only)")
+	app.Configurable(fs, "notifier")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "loopback host:port serving /debug/pprof/ for profiling; empty = off")
 	fs.DurationVar(&c.CodeLifetime, "code-lifetime", oidc.DefaultCodeLifetime, "authorization code lifetime")
 	fs.DurationVar(&c.AccessTokenLifetime, "access-token-lifetime", oidc.DefaultAccessTokenLifetime, "access token lifetime")
@@ -156,6 +168,11 @@ func (c *Config) Validate(p *app.Problems) {
 	app.ValidateLoopbackAddr(p, "pprof-addr", c.PprofAddr)
 	app.ValidatePurgeInterval(p, c.PurgeInterval)
 	c.Audit.Validate(p)
+	switch c.Notifier {
+	case "none", "console":
+	default:
+		p.Addf("notifier: want none or console, got %q", c.Notifier)
+	}
 	switch http.CanonicalHeaderKey(c.ClientIPHeader) {
 	case "", "X-Real-Ip", "X-Forwarded-For":
 	default:
@@ -250,6 +267,18 @@ func (c *Config) clientIP() func(*http.Request) string {
 	}
 }
 
+// notifier returns the accounts.Notifier of c.Notifier (nil for "none").
+func (c *Config) notifier() accounts.Notifier {
+	if c.Notifier != "console" {
+		return nil
+	}
+	w := c.NotifierOut
+	if w == nil {
+		w = os.Stdout
+	}
+	return &accounts.ConsoleNotifier{W: w}
+}
+
 // Service is a running identity provider: open storage and keys, and the handler to serve.
 type Service struct {
 	// Backend is the store and keyring the provider works on.
@@ -314,6 +343,7 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		IPLockThreshold:      cfg.IPLockThreshold,
 		IPLockWindow:         cfg.IPLockWindow,
 		ClientIP:             cfg.clientIP(),
+		Notifier:             cfg.notifier(),
 		InsecureCookies:      insecure,
 		ClientCacheTTL:       cfg.ClientCacheTTL,
 	})

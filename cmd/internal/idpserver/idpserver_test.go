@@ -43,6 +43,7 @@ func TestValidate(t *testing.T) {
 		{"fail/pprof-public", func(c *Config) { c.PprofAddr = "0.0.0.0:6060" }, "pprof-addr"},
 		{"fail/purge-interval", func(c *Config) { c.PurgeInterval = -time.Minute }, "purge-interval"},
 		{"fail/account-lock-window-below-max-delay", func(c *Config) { c.AccountLockWindow = 10 * time.Minute }, "account-lock-window: must be at least 15m0s"},
+		{"fail/notifier", func(c *Config) { c.Notifier = "sms" }, "notifier: want none or console"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"github.com/tongban/tongban/storage"
 )
 
-const loginSessionColumns = `id, person_id, auth_time, acr, amr, created_at, expires_at`
+const loginSessionColumns = `id, person_id, auth_time, acr, amr, created_at, expires_at, device, client_ip, last_seen`
 
 type loginSessionRow struct {
 	ID        string `db:"id"`
@@ -17,14 +17,18 @@ type loginSessionRow struct {
 	AMR       string `db:"amr"`
 	CreatedAt int64  `db:"created_at"`
 	ExpiresAt int64  `db:"expires_at"`
+	Device    string `db:"device"`
+	ClientIP  string `db:"client_ip"`
+	LastSeen  int64  `db:"last_seen"`
 }
 
 // CreateLoginSession inserts ls; ErrConflict when the ID exists. PersonID is not checked
 // against people: the wallet keeps sessions for subjects of the identity provider.
 func (s *Store) CreateLoginSession(ctx context.Context, ls storage.LoginSession) error {
 	_, err := s.exec(ctx, "create login session", `INSERT INTO login_sessions (`+loginSessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ls.ID, ls.PersonID, micros(ls.AuthTime), ls.ACR, list(ls.AMR), micros(ls.CreatedAt), micros(ls.ExpiresAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ls.ID, ls.PersonID, micros(ls.AuthTime), ls.ACR, list(ls.AMR), micros(ls.CreatedAt), micros(ls.ExpiresAt),
+		ls.Device, ls.ClientIP, zeroMicros(ls.LastSeen))
 	return err
 }
 
@@ -36,18 +40,9 @@ func (s *Store) GetLoginSession(ctx context.Context, id string, now time.Time) (
 	if err := s.get(ctx, op, &r, `SELECT `+loginSessionColumns+` FROM login_sessions WHERE id = ?`, id); err != nil {
 		return storage.LoginSession{}, err
 	}
-	amr, err := fromList(r.AMR)
+	ls, err := r.session()
 	if err != nil {
 		return storage.LoginSession{}, s.wrap(op, err)
-	}
-	ls := storage.LoginSession{
-		ID:        r.ID,
-		PersonID:  r.PersonID,
-		AuthTime:  fromMicros(r.AuthTime),
-		ACR:       r.ACR,
-		AMR:       amr,
-		CreatedAt: fromMicros(r.CreatedAt),
-		ExpiresAt: fromMicros(r.ExpiresAt),
 	}
 	if !now.Before(ls.ExpiresAt) {
 		return storage.LoginSession{}, s.fail(op, storage.ErrExpired)
