@@ -137,22 +137,20 @@ func (s *Service) personInputs(p storage.Person) []string {
 // logged-in person that re-ask for it (ChangePassword): a wrong password is a guess and counts
 // like a failed login. ErrWrongPassword, ErrLoginLocked, or a storage error.
 //
-// INTEGRATOR HOOK (lockout, issue 10 part 5): this goes through AuthenticatePassword with the
-// person's own ID number as identifier, so it gets exactly the lockout rules of a login
-// (account and IP counters, audit "login.failure"). When the lockout rework adds a device
-// cookie or a new entry point, pass the device's proof here too, so the owner's known device is
-// not locked out of changing the password by an attacker elsewhere.
-func (s *Service) verifyPassword(ctx context.Context, p storage.Person, pw []byte, clientIP string) error {
+// It goes through AuthenticatePassword with the person's own ID number as identifier, so it
+// gets exactly the lockout rules of a login (CheckAttempt: the device's own counter for a
+// browser with the person's device cookie, else the account's progressive delays; the address
+// counter; audit "login.failure"), and the owner's known device is not locked out of changing
+// the password by an attacker elsewhere. A refusal without a check (paused account, locked
+// address) is returned as is: a *LoginError wrapping ErrLoginThrottled or ErrLoginLocked.
+func (s *Service) verifyPassword(ctx context.Context, p storage.Person, pw []byte, clientIP string, dev Device) error {
 	num, err := s.IDNumber(p)
 	if err != nil {
 		return err
 	}
-	_, err = s.AuthenticatePassword(ctx, PasswordLogin{Identifier: num, Password: pw, ClientIP: clientIP})
-	switch {
-	case errors.Is(err, ErrLoginFailed):
+	_, err = s.AuthenticatePassword(ctx, PasswordLogin{Identifier: num, Password: pw, ClientIP: clientIP, Device: dev})
+	if errors.Is(err, ErrLoginFailed) {
 		return ErrWrongPassword
-	case errors.Is(err, ErrLoginLocked):
-		return ErrLoginLocked
 	}
 	return err
 }
@@ -162,6 +160,9 @@ type PasswordChange struct {
 	PersonID string
 	Old, New []byte
 	ClientIP string
+	// Device is what the browser's device cookie names (zero when none), for the lockout of
+	// the old-password check (verifyPassword).
+	Device Device
 	// KeepSession is the ID of the login session the change is made from: every other session
 	// of the person ends. "" ends them all.
 	KeepSession string
@@ -179,7 +180,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) error {
 	if err != nil {
 		return err
 	}
-	if err := s.verifyPassword(ctx, p, c.Old, c.ClientIP); err != nil {
+	if err := s.verifyPassword(ctx, p, c.Old, c.ClientIP, c.Device); err != nil {
 		return err
 	}
 	if string(c.Old) == string(c.New) {
@@ -425,8 +426,12 @@ func (s *Service) FinishRecovery(ctx context.Context, r Recovery) error {
 	if err != nil {
 		return err
 	}
-	// INTEGRATOR HOOK (lockout, issue 10 part 5): the owner has just proved control of the
-	// phone; clear the account's login lockout here if the reworked lockout keeps one.
+	// The owner has just proved control of the phone and set a new password: the account's
+	// pause for untrusted clients (CheckAttempt) ends, so the owner can log in from a new device
+	// at once; guesses made before were against the old password.
+	if err := s.store.ClearFailures(ctx, keyPerson+p.ID); err != nil {
+		s.log.ErrorContext(ctx, "clear login failures after recovery", "err", err)
+	}
 	s.log.InfoContext(ctx, "password reset by recovery code", "person_id", p.ID, "sessions_ended", ended)
 	s.audit(ctx, storage.AuditEvent{Actor: p.ID, Action: "recovery.finish", Subject: p.ID,
 		Detail: fmt.Sprintf("sessions_ended=%d", ended)})
@@ -440,9 +445,9 @@ func (s *Service) FinishRecovery(ctx context.Context, r Recovery) error {
 // opaque person ID as the pseudonym that the audit log and the issuers' licence records may
 // still name. The ID number and phone number can then be registered again.
 //
-// The caller revokes the person's tokens first (package oidc revokes every grant of the
-// person); the person's passkeys and OTP devices are erased by their own parts (INTEGRATOR
-// HOOK: call their erasure here when they exist). Audited "account.close" (actor the person).
+// The person's OTP devices and recovery codes are deleted, and so are passkeys
+// (closeCredentials). The caller revokes the person's tokens first (package oidc revokes every
+// grant of the person). Audited "account.close" (actor the person).
 // Errors: storage.ErrNotFound for an unknown person; storage errors.
 func (s *Service) CloseAccount(ctx context.Context, personID string) error {
 	now := s.now().UTC()
@@ -473,6 +478,9 @@ func (s *Service) CloseAccount(ctx context.Context, personID string) error {
 	if err := s.store.DeleteAccessRecoveryCode(ctx, personID); err != nil {
 		return err
 	}
+	if err := s.closeCredentials(ctx, personID); err != nil {
+		return err
+	}
 	s.log.InfoContext(ctx, "account closed", "person_id", personID)
 	s.audit(ctx, storage.AuditEvent{Actor: personID, Action: "account.close", Subject: personID,
 		Detail: fmt.Sprintf("sessions_ended=%d consents_withdrawn=%d", ended, len(consents))})
@@ -483,4 +491,20 @@ func (s *Service) CloseAccount(ctx context.Context, personID string) error {
 // Run it periodically with PurgeFailures.
 func (s *Service) PurgeAccessRecoveryCodes(ctx context.Context, now time.Time) (int64, error) {
 	return s.store.PurgeAccessRecoveryCodes(ctx, now)
+}
+
+// closeCredentials deletes a closing account's second factors: its OTP devices and its
+// recovery codes (passkeys: see the passkey part).
+func (s *Service) closeCredentials(ctx context.Context, personID string) error {
+	devs, err := s.store.ListOTPDevices(ctx, personID)
+	if err != nil {
+		return err
+	}
+	for _, d := range devs {
+		if err := s.store.DeleteOTPDevice(ctx, d.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	}
+	_, err = s.store.DeleteRecoveryCodes(ctx, personID)
+	return err
 }

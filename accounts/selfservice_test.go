@@ -174,17 +174,17 @@ func TestChangePassword(t *testing.T) {
 			}
 		})
 	}
-	t.Run("fail/wrong old passwords lock like logins", func(t *testing.T) {
+	t.Run("fail/wrong old passwords pause like logins", func(t *testing.T) {
 		e := newSelfEnv(t, false)
 		var err error
 		for range 4 {
 			err = e.svc.ChangePassword(ctx, accounts.PasswordChange{PersonID: e.p.ID, Old: []byte("guess"), New: []byte(newPassword)})
 		}
-		if !errors.Is(err, accounts.ErrLoginLocked) {
-			t.Fatalf("fourth wrong old password: %v, want ErrLoginLocked (threshold 3)", err)
+		if !errors.Is(err, accounts.ErrLoginThrottled) {
+			t.Fatalf("fourth wrong old password: %v, want ErrLoginThrottled (threshold 3: a pause)", err)
 		}
-		if err := e.svc.ChangePassword(ctx, accounts.PasswordChange{PersonID: e.p.ID, Old: []byte(password), New: []byte(newPassword)}); !errors.Is(err, accounts.ErrLoginLocked) {
-			t.Fatalf("right old password while locked: %v, want ErrLoginLocked", err)
+		if err := e.svc.ChangePassword(ctx, accounts.PasswordChange{PersonID: e.p.ID, Old: []byte(password), New: []byte(newPassword)}); !errors.Is(err, accounts.ErrLoginThrottled) {
+			t.Fatalf("right old password while paused: %v, want ErrLoginThrottled", err)
 		}
 		if a := e.auditActions(t, "login.failure"); len(a) != 3 {
 			t.Errorf("audit of wrong old passwords: %v, want 3 login.failure", a)

@@ -32,7 +32,41 @@ const (
 // otpEnrolPage is the page of the enrolment and of the recovery codes.
 const otpEnrolPage = "otp_enrol.html"
 
-func init() { extraPages = append(extraPages, otpEnrolPage) }
+func init() {
+	extraPages = append(extraPages, otpEnrolPage)
+	selfExportParts = append(selfExportParts, exportOTP)
+}
+
+// otpExport is the download's (account_self_data.go) view of one-time passwords: the devices
+// (no secrets) and how many recovery codes are left (never the codes).
+type otpExport struct {
+	Devices           []otpDeviceExport `json:"devices"`
+	RecoveryCodesLeft int               `json:"recovery_codes_left"`
+}
+
+type otpDeviceExport struct {
+	Name      string    `json:"name,omitempty"`
+	Algorithm string    `json:"algorithm"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	LastUsed  time.Time `json:"last_used,omitzero"`
+}
+
+// exportOTP is the "otp" section of the data download.
+func exportOTP(ctx context.Context, s *Server, p storage.Person) (string, any, error) {
+	devs, err := s.accounts.ListOTPDevices(ctx, p.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	var e otpExport
+	e.Devices = []otpDeviceExport{}
+	for _, d := range devs {
+		e.Devices = append(e.Devices, otpDeviceExport{Name: d.Name, Algorithm: d.Algorithm, CreatedAt: d.CreatedAt, LastUsed: d.LastUsed})
+	}
+	if e.RecoveryCodesLeft, err = s.accounts.RecoveryCodesLeft(ctx, p.ID); err != nil {
+		return "", nil, err
+	}
+	return "otp", e, nil
+}
 
 // otpPage is what the templates see of one-time passwords and recovery codes (pageData.OTP).
 type otpPage struct {

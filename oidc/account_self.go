@@ -195,14 +195,18 @@ func (s *Server) handleSelfPassword(w http.ResponseWriter, r *http.Request) {
 		s.accountFailed(w, r, ls, p, http.StatusBadRequest, "selfPwMismatch")
 		return
 	}
+	dev, _ := s.device(r)
 	err := s.accounts.ChangePassword(ctx, accounts.PasswordChange{PersonID: p.ID, Old: []byte(r.PostForm.Get("old")),
-		New: []byte(nw), ClientIP: s.cfg.ClientIP(r), KeepSession: ls.ID})
+		New: []byte(nw), ClientIP: s.cfg.ClientIP(r), Device: dev, KeepSession: ls.ID})
 	switch {
 	case err == nil:
 		s.accountDone(w, r, "selfPwChanged")
 	case errors.Is(err, accounts.ErrWrongPassword):
 		s.accountFailed(w, r, ls, p, http.StatusUnauthorized, "selfPwWrongOld")
-	case errors.Is(err, accounts.ErrLoginLocked):
+	case errors.Is(err, accounts.ErrLoginLocked), errors.Is(err, accounts.ErrLoginThrottled):
+		if le := (*accounts.LoginError)(nil); errors.As(err, &le) && le.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(le.RetryAfter), 10))
+		}
 		s.accountFailed(w, r, ls, p, http.StatusTooManyRequests, msgLocked)
 	case errors.Is(err, accounts.ErrWeakPassword):
 		s.accountFailed(w, r, ls, p, http.StatusBadRequest, passwordMessage(err))

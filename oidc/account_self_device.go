@@ -60,8 +60,7 @@ func maskIP(ip string) string {
 }
 
 // withDevice returns ls with the device description, the masked client address of r and
-// LastSeen set to its CreatedAt. INTEGRATOR: every login path that starts a session (password,
-// passkey, scan-to-login, device grant confirmation) wraps its storage.LoginSession with it.
+// LastSeen set to its CreatedAt. startSession applies it to every session it starts.
 func (s *Server) withDevice(r *http.Request, ls storage.LoginSession) storage.LoginSession {
 	ls.Device = deviceName(r.UserAgent())
 	ls.ClientIP = maskIP(s.cfg.ClientIP(r))

@@ -68,8 +68,9 @@ type Config struct {
 	// login and consent pages. Zero means 15 minutes.
 	AuthRequestLifetime time.Duration
 	// FreshLogin is how recent a login must be for the account page's sensitive actions
-	// (enrolling a passkey or an OTP device, changing the password, downloading the full ID
-	// number, closing the account); an older session is asked to log in again. Zero means 5
+	// (enrolling a passkey or an OTP device, seeing an OTP secret or new recovery codes,
+	// downloading the full ID number and phone number, closing the account); an older session is
+	// asked to log in again. (Changing the password asks for the old one instead.) Zero means 5
 	// minutes.
 	FreshLogin time.Duration
 

@@ -47,8 +47,10 @@ func (s *Server) loginSession(ctx context.Context, r *http.Request) (*storage.Lo
 }
 
 // startSession stores a new login session and sets its cookie (a browser-session cookie; the
-// server-side ExpiresAt bounds it). A new ID is made on every login (no session fixation).
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, ls storage.LoginSession) error {
+// server-side ExpiresAt bounds it), with the device description of r (withDevice). A new ID is
+// made on every login (no session fixation).
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, ls storage.LoginSession) error {
+	ls = s.withDevice(r, ls)
 	secret := httpkit.RandomString(32)
 	ls.ID = s.sessionID(secret)
 	if err := s.store.CreateLoginSession(ctx, ls); err != nil {

@@ -162,10 +162,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.endSession(ctx, w, r); err != nil {
 		s.logFailure(ctx, "end previous session", err)
 	}
-	if err := s.startSession(ctx, w, s.withDevice(r, storage.LoginSession{
+	if err := s.startSession(ctx, w, r, storage.LoginSession{
 		PersonID: person.ID, AuthTime: now, ACR: acr, AMR: amr,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime),
-	})); err != nil {
+	}); err != nil {
 		d.Error = d.T[msgServer]
 		s.render(w, s.serverStatus(ctx, w, "start session", err), s.pages.login, d)
 		return

@@ -415,7 +415,7 @@ func (s *Server) handleScanFinish(w http.ResponseWriter, r *http.Request) {
 		s.logFailure(ctx, "end previous session", err)
 	}
 	start := now.UTC().Truncate(time.Microsecond)
-	if err := s.startSession(ctx, w, storage.LoginSession{
+	if err := s.startSession(ctx, w, r, storage.LoginSession{
 		PersonID: person.ID, AuthTime: used.AuthTime, ACR: used.ACR, AMR: used.AMR,
 		CreatedAt: start, ExpiresAt: start.Add(s.cfg.SessionLifetime),
 	}); err != nil {
