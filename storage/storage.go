@@ -46,6 +46,7 @@ type Storage interface {
 	Audit
 	Throttle
 	Revocations
+	Passkeys
 	Transactor
 
 	// Ping reports whether the database answers. It reads only: a database that refuses

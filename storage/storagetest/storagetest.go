@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Revocations", testRevocations},
 		{"Transactions", testTransactions},
 		{"Concurrency", testConcurrency},
+		{"Passkeys", testPasskeys},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
