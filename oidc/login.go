@@ -87,6 +87,7 @@ func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	values, _ := acrRequest(q.Get("acr_values"), mustClaims(q.Get("claims")))
 	d.NeedOTP = requiredACRLevel(values) >= acrLevel(ACRMultiFactor)
+	s.fillLoginPasskey(&d)
 	return d
 }
 

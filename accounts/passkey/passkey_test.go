@@ -198,7 +198,9 @@ func TestRegistrationRefused(t *testing.T) {
 		want   error
 	}{
 		{"fail/user not verified", func(a *passkeytest.Authenticator, _, _ *string, _ *storage.Person) { a.UV = false }, passkey.ErrUserNotVerified},
-		{"fail/another origin", func(a *passkeytest.Authenticator, _, _ *string, _ *storage.Person) { a.Origin = "https://idp.example.gov.cn.evil.example" }, passkey.ErrOrigin},
+		{"fail/another origin", func(a *passkeytest.Authenticator, _, _ *string, _ *storage.Person) {
+			a.Origin = "https://idp.example.gov.cn.evil.example"
+		}, passkey.ErrOrigin},
 		{"fail/another RP ID", func(a *passkeytest.Authenticator, _, _ *string, _ *storage.Person) { a.RPID = "evil.example" }, passkey.ErrOrigin},
 		{"fail/another login session", func(_ *passkeytest.Authenticator, b, _ *string, _ *storage.Person) { *b = "session-2" }, passkey.ErrState},
 		{"fail/state of another person", func(_ *passkeytest.Authenticator, _, _ *string, p *storage.Person) { p.ID = "person-2" }, passkey.ErrState},
