@@ -242,10 +242,16 @@ func newPages() (*pages, error) {
 	if p.logout, err = parse("logout.html"); err != nil {
 		return nil, err
 	}
-	assets, err := fs.Glob(templateFS, "templates/*.[cj]s")
+	// "templates/*.[cj]s" matched the scripts but not style.css: list both kinds.
+	css, err := fs.Glob(templateFS, "templates/*.css")
 	if err != nil {
 		return nil, err
 	}
+	js, err := fs.Glob(templateFS, "templates/*.js")
+	if err != nil {
+		return nil, err
+	}
+	assets := append(css, js...)
 	for _, a := range assets {
 		if p.assets[path.Base(a)], err = templateFS.ReadFile(a); err != nil {
 			return nil, err
