@@ -42,17 +42,23 @@ func TestPasskeyBrowserPostgres(t *testing.T) {
 	testPasskeyBrowser(t, storagetest.Postgres(t))
 }
 
-// newLocalhostEnv is newEnv with the issuer at https://localhost:<port>.
-func newLocalhostEnv(t *testing.T, store storage.Storage) *env {
+// newLocalhostEnv is newEnv with the issuer at http(s)://localhost:<port>.
+func newLocalhostEnv(t testing.TB, store storage.Storage, o envOptions) *env {
 	t.Helper()
 	var issuer string
-	e := newEnv(t, store, envOptions{mutate: func(c *tboidc.Config) {
+	mutate := o.mutate
+	o.mutate = func(c *tboidc.Config) {
 		issuer = strings.Replace(c.Issuer, "://127.0.0.1:", "://localhost:", 1)
 		c.Issuer = issuer
-	}})
+		if mutate != nil {
+			mutate(c)
+		}
+	}
+	e := newEnv(t, store, o)
 	e.issuer = issuer
-	tr := e.hs.Client().Transport.(*http.Transport)
-	tr.TLSClientConfig.ServerName = "example.com" // the name httptest's certificate is issued for
+	if tr := e.hs.Client().Transport.(*http.Transport); tr.TLSClientConfig != nil {
+		tr.TLSClientConfig.ServerName = "example.com" // the name httptest's certificate is issued for
+	}
 	e.ctx = oidc.ClientContext(context.Background(), e.hs.Client())
 	return e
 }
@@ -159,7 +165,7 @@ func auditCount(t *testing.T, e *env, action, detail string) int {
 }
 
 func testPasskeyBrowser(t *testing.T, store storage.Storage) {
-	e := newLocalhostEnv(t, store)
+	e := newLocalhostEnv(t, store, envOptions{})
 	b := browsertest.Start(t)
 	cb := newCallbackServer(t)
 	r := e.newRP(tboidc.NewClient{RedirectURIs: []string{cb.hs.URL + "/callback"}})
