@@ -255,7 +255,7 @@ const (
 	ceremonyLogin    = "login"
 )
 
-// state is a ceremony between its begin and finish: go-webauthn's SessionData (the
+// ceremonyState is a ceremony between its begin and finish: go-webauthn's SessionData (the
 // challenge, RP ID, user handle, required user verification), which ceremony, whose (person
 // ID, registration only) and until when. It travels to the browser and back MACed:
 // base64url(JSON) "." base64url(HMAC-SM3(stateKey, JSON ‖ 0x00 ‖ binding)), so the binding
@@ -307,7 +307,7 @@ func (k *RelyingParty) openState(ctx context.Context, token, ceremony, binding s
 	return st, nil
 }
 
-// user is a person as go-webauthn sees them (webauthn.User).
+// account is a person as go-webauthn sees them (webauthn.User).
 type account struct {
 	p      storage.Person
 	handle []byte
@@ -353,7 +353,7 @@ func credential(pk storage.Passkey) webauthn.Credential {
 	}
 }
 
-// user loads the person's user handle and passkeys; with create, a person without a handle
+// loadUser loads the person's user handle and passkeys; with create, a person without a handle
 // gets a new random one (32 bytes).
 func (k *RelyingParty) loadUser(ctx context.Context, p storage.Person, create bool) (*account, []storage.Passkey, error) {
 	u := &account{p: p}
@@ -375,7 +375,7 @@ func (k *RelyingParty) loadUser(ctx context.Context, p storage.Person, create bo
 	return u, pks, nil
 }
 
-// PasskeyRef is a short opaque reference to a credential for logs, audit and URLs: the first 12
+// Ref is a short opaque reference to a credential for logs, audit and URLs: the first 12
 // bytes of SHA-256 over the credential ID, base64url (16 characters). Credential IDs are
 // random and carry no personal data, but they can be long (up to 1023 bytes).
 func Ref(credentialID []byte) string {
@@ -423,11 +423,20 @@ func (k *RelyingParty) BeginRegistration(ctx context.Context, p storage.Person, 
 // unused (it is used up by this call, whatever the outcome). Attestation is "none": the
 // authenticator's make is not checked, only that the user was verified.
 //
-// Audits "passkey.register" (detail: the PasskeyRef). Errors: ErrState,
-// ErrReplay, ErrName, ErrOrigin, ErrUserNotVerified,
-// ErrInvalid (wrapping go-webauthn's reason); storage.ErrConflict when the credential
-// is registered already; storage errors.
+// Audits "passkey.register" (detail: the Ref), or "passkey.register.failure" (detail: the
+// reason) for a refused answer. Errors: ErrState, ErrReplay, ErrName, ErrOrigin,
+// ErrUserNotVerified, ErrInvalid (wrapping go-webauthn's reason); storage.ErrConflict when the
+// credential is registered already; storage errors.
 func (k *RelyingParty) FinishRegistration(ctx context.Context, p storage.Person, state, binding string, response []byte, name string) (storage.Passkey, error) {
+	pk, err := k.finishRegistration(ctx, p, state, binding, response, name)
+	if err != nil && refusal(err) {
+		k.log.InfoContext(ctx, "passkey registration refused", "person_id", p.ID, "reason", reason(err))
+		k.audit(ctx, storage.AuditEvent{Actor: p.ID, Action: "passkey.register.failure", Subject: p.ID, Detail: reason(err)})
+	}
+	return pk, err
+}
+
+func (k *RelyingParty) finishRegistration(ctx context.Context, p storage.Person, state, binding string, response []byte, name string) (storage.Passkey, error) {
 	st, err := k.openState(ctx, state, ceremonyRegister, binding)
 	if err != nil {
 		return storage.Passkey{}, err
@@ -704,7 +713,7 @@ func (k *RelyingParty) List(ctx context.Context, personID string) ([]storage.Pas
 	return k.store.ListPasskeys(ctx, personID)
 }
 
-// findPasskey returns the person's passkey whose PasskeyRef is ref, or ErrUnknown.
+// findPasskey returns the person's passkey whose Ref is ref, or ErrUnknown.
 func (k *RelyingParty) findPasskey(ctx context.Context, personID, ref string) (storage.Passkey, error) {
 	pks, err := k.store.ListPasskeys(ctx, personID)
 	if err != nil {
@@ -718,7 +727,7 @@ func (k *RelyingParty) findPasskey(ctx context.Context, personID, ref string) (s
 	return storage.Passkey{}, ErrUnknown
 }
 
-// RenamePasskey renames the person's passkey with PasskeyRef ref; audits "passkey.rename".
+// Rename renames the person's passkey with Ref ref; audits "passkey.rename".
 // Errors: ErrName, ErrUnknown, storage errors.
 func (k *RelyingParty) Rename(ctx context.Context, personID, ref, name string) error {
 	name = strings.TrimSpace(name)
@@ -742,7 +751,7 @@ func (k *RelyingParty) Rename(ctx context.Context, personID, ref, name string) e
 	return err
 }
 
-// RemovePasskey removes the person's passkey with PasskeyRef ref; audits "passkey.remove".
+// Remove removes the person's passkey with Ref ref; audits "passkey.remove".
 // The authenticator keeps its copy, which no longer logs in (ErrUnknown). Errors:
 // ErrUnknown, storage errors.
 func (k *RelyingParty) Remove(ctx context.Context, personID, ref string) error {

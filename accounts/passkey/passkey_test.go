@@ -232,6 +232,9 @@ func TestRegistrationRefused(t *testing.T) {
 			if pks, _ := e.store.ListPasskeys(t.Context(), "person-1"); len(pks) != 0 {
 				t.Fatal("a refused registration stored a passkey")
 			}
+			if evs, _ := e.store.QueryAudit(t.Context(), storage.AuditQuery{Action: "passkey.register.failure", Limit: 5}); len(evs) != 1 {
+				t.Fatalf("audit: %+v, want one passkey.register.failure", evs)
+			}
 		})
 	}
 	t.Run("fail/replayed registration", func(t *testing.T) {
