@@ -206,8 +206,12 @@ func testPasskeyBrowser(t *testing.T, store storage.Storage) {
 		b.Screenshot(ctx, "account-passkey-"+size)
 
 		// 3. Log out.
-		do(t, ctx, "log out", chromedp.Navigate(e.issuer+"/logout"), chromedp.Click(chromedp.CSS("button[type=submit]")),
-			chromedp.WaitVisible(chromedp.CSS("h2")))
+		do(t, ctx, "log out", chromedp.Navigate(e.issuer+"/logout"), chromedp.Click(chromedp.CSS("button[type=submit]")))
+		// Wait for the page after the logout (the confirmation page has an h2 too): navigating
+		// away while the form's navigation is in flight would abort one of them.
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.innerText.includes("您已安全退出")`)); err != nil {
+			t.Fatalf("log out: %v", err)
+		}
 
 		// 4. Log in to the app with the passkey alone: the ID token says mfa.
 		successes := auditCount(t, e, "login.success", tboidc.ACRMultiFactor)
