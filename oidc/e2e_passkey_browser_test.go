@@ -123,6 +123,22 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	}
 }
 
+// waitFor evaluates the JavaScript condition every 50 ms until it is true, across navigations
+// (an evaluation in a page that is being replaced fails, and is tried again).
+func waitFor(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	for {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: %v", what, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // text returns the text of the element sel.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
@@ -209,9 +225,7 @@ func testPasskeyBrowser(t *testing.T, store storage.Storage) {
 		do(t, ctx, "log out", chromedp.Navigate(e.issuer+"/logout"), chromedp.Click(chromedp.CSS("button[type=submit]")))
 		// Wait for the page after the logout (the confirmation page has an h2 too): navigating
 		// away while the form's navigation is in flight would abort one of them.
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.innerText.includes("您已安全退出")`)); err != nil {
-			t.Fatalf("log out: %v", err)
-		}
+		waitFor(t, ctx, "log out", `document.body.innerText.includes("您已安全退出")`)
 
 		// 4. Log in to the app with the passkey alone: the ID token says mfa.
 		successes := auditCount(t, e, "login.success", tboidc.ACRMultiFactor)
