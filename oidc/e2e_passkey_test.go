@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +95,25 @@ func testPasskeyAccountLogin(t *testing.T, e *env) {
 	pks, _ := e.store.ListPasskeys(t.Context(), p.ID)
 	if len(pks) != 2 || pks[1].Name != "基准手机" {
 		t.Fatalf("passkeys %+v", pks)
+	}
+	// A refused rename shows the account page again with the reason, and changes nothing.
+	pg = b.get(e.issuer + "/account")
+	m := reCSRF.FindStringSubmatch(pg.body)
+	ref := regexp.MustCompile(`name="ref" value="([^"]+)"`).FindStringSubmatch(pg.body)
+	pg = b.post(e.issuer+"/account/passkeys/rename?ui_locales=zh-CN", url.Values{"csrf": {m[1]}, "ref": {ref[1]}, "name": {" "}})
+	if pg.status != http.StatusBadRequest || !strings.Contains(pg.body, "名称不能为空") || !strings.Contains(pg.body, `id="passkeys"`) {
+		t.Fatalf("empty name: %d, want 400 on the account page with the reason", pg.status)
+	}
+	pg = b.post(e.issuer+"/account/passkeys/rename?ui_locales=zh-CN", url.Values{"csrf": {m[1]}, "ref": {ref[1]}, "name": {"新名字"}})
+	if pg.status != http.StatusOK || !strings.Contains(pg.body, "通行密钥已改名") || !strings.Contains(pg.body, "新名字") {
+		t.Fatalf("rename: %d", pg.status)
+	}
+	pg = b.post(e.issuer+"/account/passkeys/remove", url.Values{"csrf": {"wrong"}, "ref": {ref[1]}})
+	if pg.status != http.StatusForbidden {
+		t.Fatalf("remove with a wrong CSRF token: %d", pg.status)
+	}
+	if pks, _ := e.store.ListPasskeys(t.Context(), p.ID); len(pks) != 2 {
+		t.Fatalf("%d passkeys after a forged removal", len(pks))
 	}
 }
 

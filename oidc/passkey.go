@@ -362,26 +362,27 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 // handlePasskeyRename renames a passkey (POST /account/passkeys/rename, form ref, name, csrf)
 // and answers 303 to the account page.
 func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) {
-	_, p, ok := s.accountSession(w, r, false)
+	ls, p, ok := s.accountSession(w, r, false)
 	if !ok || !s.checkAccountForm(w, r) {
 		return
 	}
-	s.passkeyFormResult(w, r, s.passkeys.Rename(r.Context(), p.ID, r.PostForm.Get("ref"), r.PostForm.Get("name")), "passkeyRenamed")
+	s.passkeyFormResult(w, r, ls, p, s.passkeys.Rename(r.Context(), p.ID, r.PostForm.Get("ref"), r.PostForm.Get("name")), "passkeyRenamed")
 }
 
 // handlePasskeyRemove removes a passkey (POST /account/passkeys/remove, form ref, csrf) after
 // a fresh login, and answers 303 to the account page.
 func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
-	_, p, ok := s.accountSession(w, r, true)
+	ls, p, ok := s.accountSession(w, r, true)
 	if !ok || !s.checkAccountForm(w, r) {
 		return
 	}
-	s.passkeyFormResult(w, r, s.passkeys.Remove(r.Context(), p.ID, r.PostForm.Get("ref")), "passkeyRemoved")
+	s.passkeyFormResult(w, r, ls, p, s.passkeys.Remove(r.Context(), p.ID, r.PostForm.Get("ref")), "passkeyRemoved")
 }
 
 // passkeyFormResult answers a rename or remove form: 303 to the account page with the notice
-// done, or the error page with a way back.
-func (s *Server) passkeyFormResult(w http.ResponseWriter, r *http.Request, err error, done string) {
+// done, or the account page again with the refusal's message (nothing of the form is lost:
+// the page shows the passkeys as stored).
+func (s *Server) passkeyFormResult(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, p storage.Person, err error, done string) {
 	if err == nil {
 		s.accountDone(w, r, done)
 		return
@@ -392,9 +393,16 @@ func (s *Server) passkeyFormResult(w http.ResponseWriter, r *http.Request, err e
 		s.pageError(r.Context(), w, r, lang, "passkey change", err)
 		return
 	}
-	d := s.newPage(lang, pathAccount, nil)
-	d.Heading, d.Message, d.Error = d.T["errorHeading"], d.T[msg], "1"
-	s.render(w, status, s.pages.message, d)
+	d := s.accountPageData(w, r, ls, p)
+	for _, fill := range s.accountSections() {
+		if err := fill(r.Context(), &d, ls, p); err != nil {
+			s.pageError(r.Context(), w, r, d.Lang, "fill account page", err)
+			return
+		}
+	}
+	d.Error = d.T[msg]
+	d.SwitchURL = s.localPath(pathAccount) + "?" + url.Values{"ui_locales": {d.SwitchLang}}.Encode()
+	s.render(w, status, s.pages.account, d)
 }
 
 func init() {
