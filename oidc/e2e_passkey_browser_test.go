@@ -299,6 +299,22 @@ func testPasskeyBrowserRefusals(t *testing.T, e *env, b *browsertest.Browser, ct
 		if auditCount(t, e, "passkey.login.failure", "user_not_verified") != 1 {
 			t.Fatal("no audit entry for the refusal")
 		}
+		// An authenticator that cannot verify the user makes no assertion at all (userVerification
+		// "required"): the page says so and the provider sees nothing.
+		if _, err := chromedp.Call(ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: auth}); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, "login page", chromedp.Navigate(loginPage))
+		if got := passkeyLoginError(t, ctx); !strings.Contains(got, "操作已取消或超时") {
+			t.Fatalf("error shown without user verification: %q", got)
+		}
+		if _, err := chromedp.Call(ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: auth,
+			IsUserVerified: true}); err != nil {
+			t.Fatal(err)
+		}
+		if auditCount(t, e, "passkey.login.failure", "") != 1 {
+			t.Fatal("a ceremony the browser refused reached the provider")
+		}
 	})
 
 	// A replayed assertion: the same finish request posted twice; the second is refused.
