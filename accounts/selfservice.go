@@ -445,8 +445,7 @@ func (s *Service) FinishRecovery(ctx context.Context, r Recovery) error {
 // opaque person ID as the pseudonym that the audit log and the issuers' licence records may
 // still name. The ID number and phone number can then be registered again.
 //
-// The person's OTP devices and recovery codes are deleted, and so are passkeys
-// (closeCredentials). The caller revokes the person's tokens first (package oidc revokes every
+// The person's passkeys, OTP devices and recovery codes are deleted (closeCredentials). The caller revokes the person's tokens first (package oidc revokes every
 // grant of the person). Audited "account.close" (actor the person).
 // Errors: storage.ErrNotFound for an unknown person; storage errors.
 func (s *Service) CloseAccount(ctx context.Context, personID string) error {
@@ -493,9 +492,18 @@ func (s *Service) PurgeAccessRecoveryCodes(ctx context.Context, now time.Time) (
 	return s.store.PurgeAccessRecoveryCodes(ctx, now)
 }
 
-// closeCredentials deletes a closing account's second factors: its OTP devices and its
-// recovery codes (passkeys: see the passkey part).
+// closeCredentials deletes a closing account's credentials besides the password: its
+// passkeys, OTP devices and recovery codes.
 func (s *Service) closeCredentials(ctx context.Context, personID string) error {
+	pks, err := s.store.ListPasskeys(ctx, personID)
+	if err != nil {
+		return err
+	}
+	for _, pk := range pks {
+		if err := s.store.DeletePasskey(ctx, personID, pk.CredentialID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	}
 	devs, err := s.store.ListOTPDevices(ctx, personID)
 	if err != nil {
 		return err

@@ -25,6 +25,7 @@ type Store interface {
 	storage.LoginSessions // self-service: a password change or recovery ends sessions
 	storage.Consents      // self-service: closing an account withdraws its consents
 	storage.SelfService   // self-service: recovery codes, sessions and consents per person
+	storage.Passkeys      // closing an account deletes its passkeys
 }
 
 // Config configures a Service. The zero value of every optional field means the default given

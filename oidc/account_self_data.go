@@ -87,7 +87,7 @@ type exportAudit struct {
 const exportAuditLimit = 1000
 
 // selfExportParts are the sections other features add to the download, each under its name in
-// dataExport.More. INTEGRATOR HOOK: the passkey and OTP parts append theirs in an init, e.g.
+// dataExport.More; the passkey and OTP parts append theirs in an init, e.g.
 // selfExportParts = append(selfExportParts, func(ctx, s, p) (string, any, error) {
 // return "passkeys", list, err }).
 var selfExportParts []func(ctx context.Context, s *Server, p storage.Person) (string, any, error)

@@ -139,7 +139,7 @@ func personClaims(acc *accounts.Service, p storage.Person, names []string, into 
 // Authentication context classes (acr, OIDC Core §2), from weakest to strongest (DESIGN §2).
 const (
 	ACRPassword    = "urn:tongban:acr:password" // password
-	ACRMultiFactor = "urn:tongban:acr:mfa"      // password and a TOTP code (RFC 6238)
+	ACRMultiFactor = "urn:tongban:acr:mfa"      // password and a TOTP code (RFC 6238), or a passkey
 )
 
 // SupportedACRValues lists the acr values in ascending strength.

@@ -61,6 +61,8 @@
 //	POST      /introspect           RFC 7662, confidential clients only
 //	POST      /revoke               RFC 7009
 //	GET, POST /logout               RP-initiated logout (end_session_endpoint)
+//	POST      /login/passkey/{begin,finish}     passwordless login with a passkey (passkey.go)
+//	POST      /account/passkeys/{begin,finish,rename,remove}  enrol and manage passkeys
 //	GET       /assets/style.css     the pages' stylesheet
 //
 // # Profile (RFC 9700, DESIGN §4)
@@ -109,7 +111,9 @@
 //
 // acr values, weakest first: urn:tongban:acr:password (password) and urn:tongban:acr:mfa
 // (password and a TOTP code; accounts.Service.EnrollTOTP). amr is ["pwd"] or ["pwd","otp"]
-// (RFC 8176), as accounts.Service.AuthenticatePassword reports it.
+// (RFC 8176), as accounts.Service.AuthenticatePassword reports it. A passkey login (a
+// user-verified WebAuthn assertion, package accounts/passkey) is urn:tongban:acr:mfa with amr
+// ["hwk","user","mfa"], or ["swk","user","mfa"] for a backup-eligible passkey.
 //
 // # Authorization requests (OIDC Core §3.1.2)
 //

@@ -79,6 +79,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/logs-without-personal-data", testLogs},
 		{"ok/account-login", testAccountLogin},
 		{"ok/assets", testAssets},
+		{"ok/account-parts-together", testAccountPartsTogether},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.t = t

@@ -88,6 +88,7 @@ func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	values, _ := acrRequest(q.Get("acr_values"), mustClaims(q.Get("claims")))
 	d.NeedOTP = requiredACRLevel(values) >= acrLevel(ACRMultiFactor)
 	s.fillLoginScan(w, r, &d) // scan.go
+	s.fillLoginPasskey(&d)    // passkey.go
 	return d
 }
 

@@ -11,9 +11,10 @@ func TestDescribeBrowser(t *testing.T) {
 		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 			"203.0.113.77", "Chrome · Windows · 203.0.113.*"},
 		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
-			"2001:db8:1234:5678::1", "Safari · MacOS · 2001:db8:1234::/48"},
+			"2001:db8:1234:5678::1", "Safari · MacOS · 2001:db8:1234::*"},
 		{"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "::ffff:198.51.100.9", "Firefox · Linux · 198.51.100.*"},
 		{"", "not an address", "?"},
+		{"curl/8.5.0", "", "?"},
 		{"curl/8.5.0", "10.1.2.3", "? · 10.1.2.*"},
 	} {
 		if got := describeBrowser(tc.ua, tc.ip); got != tc.want {

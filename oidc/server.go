@@ -13,6 +13,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 
 	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/accounts/passkey"
 	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
@@ -42,6 +43,11 @@ type Server struct {
 	validator    *openid.OpenIDConnectRequestValidator
 
 	accounts *accounts.Service // people, credentials and lockout, built from cfg
+
+	// passkeys is the WebAuthn relying party (passkey.go); nil when the issuer's host cannot
+	// be an RP ID.
+	passkeys *passkey.RelyingParty
+
 	// cookies are Secure with the __Host- prefix for an https issuer without
 	// Config.InsecureCookies; that also turns on HSTS.
 	cookies httpkit.Cookies

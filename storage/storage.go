@@ -46,6 +46,7 @@ type Storage interface {
 	Audit
 	Throttle
 	Revocations
+	Passkeys
 	Transactor
 	DeviceAuthorizations
 	OTPDevices

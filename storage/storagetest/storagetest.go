@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"OTPDevices", testOTPDevices},
 		{"ScanLogins", testScanLogins},
 		{"SelfService", testSelfService},
+		{"Passkeys", testPasskeys},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

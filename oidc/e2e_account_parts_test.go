@@ -1,0 +1,71 @@
+package oidc_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tongban/tongban/storage"
+	"testing"
+)
+
+// testAccountPartsTogether: the parts of the account page meet — the data download lists the
+// person's OTP devices and how many recovery codes are left (never a secret or a code), and
+// closing the account deletes the devices and the recovery codes.
+func testAccountPartsTogether(t *testing.T, e *env) {
+	ctx := context.Background()
+	person, num := e.person("周九", "")
+	b := e.browser()
+	b.login(b.get(e.issuer+"/account"), num, testPassword)
+	secret, _, codes := enrolOTP(t, e, b, "我的验证器")
+
+	p := b.get(e.issuer + "/account/data")
+	if p.status != http.StatusOK {
+		t.Fatalf("download: %d", p.status)
+	}
+	var doc struct {
+		More struct {
+			OTP struct {
+				Devices []struct {
+					Name, Algorithm string
+				} `json:"devices"`
+				Left int `json:"recovery_codes_left"`
+			} `json:"otp"`
+			Passkeys []any `json:"passkeys"`
+		} `json:"more"`
+	}
+	if err := json.Unmarshal([]byte(p.body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if d := doc.More.OTP.Devices; len(d) != 1 || d[0].Name != "我的验证器" || d[0].Algorithm != "totp" || doc.More.OTP.Left != len(codes) {
+		t.Errorf("download's otp section: %+v", doc.More.OTP)
+	}
+	if doc.More.Passkeys == nil {
+		t.Error("download has no passkeys section")
+	}
+	for _, c := range append(codes, secret) {
+		if c = strings.ReplaceAll(c, " ", ""); c != "" && strings.Contains(p.body, c) {
+			t.Fatalf("the download carries a secret or recovery code")
+		}
+	}
+
+	pk := storage.Passkey{CredentialID: []byte("credential-of-zhou-jiu"), PersonID: person.ID, PublicKey: []byte{0xa0},
+		Name: "我的手机", CreatedAt: e.clock.Now().UTC().Truncate(time.Microsecond)}
+	if err := e.store.CreatePasskey(ctx, pk); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.accounts.CloseAccount(ctx, person.ID); err != nil {
+		t.Fatal(err)
+	}
+	if devs, err := e.store.ListOTPDevices(ctx, person.ID); err != nil || len(devs) != 0 {
+		t.Errorf("OTP devices after closing: %v %v", devs, err)
+	}
+	if pks, err := e.store.ListPasskeys(ctx, person.ID); err != nil || len(pks) != 0 {
+		t.Errorf("passkeys after closing: %d %v", len(pks), err)
+	}
+	if n, err := e.store.CountRecoveryCodes(ctx, person.ID); err != nil || n != 0 {
+		t.Errorf("recovery codes after closing: %d %v", n, err)
+	}
+}
