@@ -176,14 +176,21 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", q.Get("client_id"), "acr", acr)
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,
 		ClientID: q.Get("client_id"), Detail: acr})
-	if p.Next != "" { // a login for the account pages, not for an app
-		http.Redirect(w, r, s.nextURL(p.Next, lang), http.StatusSeeOther)
-		return
+	http.Redirect(w, r, s.afterLogin(p, lang), http.StatusSeeOther)
+}
+
+// afterLogin returns where a login made for the pending request p continues, whatever the
+// method (password, passkey, scan-to-login): the account page or confirmation page it was for
+// (pendingAuth.Next), else the authorization request resumed, with a fresh expiry and without
+// a consent given before this login (that was another session's, or another person's).
+func (s *Server) afterLogin(p pendingAuth, lang string) string {
+	if p.Next != "" {
+		return s.nextURL(p.Next, lang)
 	}
 	p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()
 	p.Lang = lang
-	p.Consent = "" // a consent given before this login was another session's (or person's)
-	http.Redirect(w, r, s.localPath(pathResume)+"?authz="+url.QueryEscape(s.encodePending(p)), http.StatusSeeOther)
+	p.Consent = ""
+	return s.localPath(pathResume) + "?authz=" + url.QueryEscape(s.encodePending(p))
 }
 
 func firstNonEmpty(v ...string) string {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/accounts/passkey"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -297,17 +297,8 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		"method", "passkey", "passkey", passkey.Ref(a.Passkey.CredentialID))
 	s.appendAudit(ctx, storage.AuditEvent{Actor: a.Person.ID, Action: "login.success", Subject: a.Person.ID,
 		ClientID: q.Get("client_id"), Detail: acr})
-	next := ""
-	if p.Next != "" { // a login for the account pages, not for an app
-		next = s.nextURL(p.Next, lang)
-	} else {
-		p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()
-		p.Lang = lang
-		p.Consent = "" // a consent given before this login was another session's (or person's)
-		next = s.localPath(pathResume) + "?authz=" + url.QueryEscape(s.encodePending(p))
-	}
 	w.Header().Set("Cache-Control", "no-store")
-	oauthJSON.Write(w, http.StatusOK, map[string]string{"redirect": next})
+	oauthJSON.Write(w, http.StatusOK, map[string]string{"redirect": s.afterLogin(p, lang)})
 }
 
 // registerBinding ties an enrolment ceremony to the login session.

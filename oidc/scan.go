@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -212,13 +211,8 @@ func (s *Server) scanFail(w http.ResponseWriter, status int, lang, code, msg str
 // CSRF token, 400 when authz is expired or forged, 503/500 on a storage failure.
 func (s *Server) handleScanStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := r.ParseForm(); err != nil {
-		s.scanFail(w, http.StatusBadRequest, langZH, "invalid_request", msgBadRequest)
-		return
-	}
-	lang := pickLang(r.PostForm.Get("ui_locales"))
-	if !s.csrf.CheckCookie(r, scanCSRF) {
-		s.scanFail(w, http.StatusForbidden, lang, "csrf", msgCSRF)
+	lang, ok := s.scanForm(w, r)
+	if !ok {
 		return
 	}
 	p, q, err := s.pendingForm(r.PostForm.Get("authz"))
@@ -364,13 +358,8 @@ func (s *Server) handleScanStatus(w http.ResponseWriter, r *http.Request) {
 // denied or used, 410 expired.
 func (s *Server) handleScanFinish(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := r.ParseForm(); err != nil {
-		s.scanFail(w, http.StatusBadRequest, langZH, "invalid_request", msgBadRequest)
-		return
-	}
-	lang := pickLang(r.PostForm.Get("ui_locales"))
-	if !s.csrf.CheckCookie(r, scanCSRF) {
-		s.scanFail(w, http.StatusForbidden, lang, "csrf", msgCSRF)
+	lang, ok := s.scanForm(w, r)
+	if !ok {
 		return
 	}
 	sl, ok := s.boundScan(w, r, r.PostForm.Get("c"), lang)
@@ -428,14 +417,7 @@ func (s *Server) handleScanFinish(w http.ResponseWriter, r *http.Request) {
 		Detail: strings.Join(used.AMR, ",")})
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,
 		ClientID: used.ClientID, Detail: used.ACR})
-	next := s.nextURL(p.Next, lang)
-	if p.Next == "" {
-		p.Expires = s.now().Add(s.cfg.AuthRequestLifetime).UnixMicro()
-		p.Lang = lang
-		p.Consent = ""
-		next = s.localPath(pathResume) + "?authz=" + url.QueryEscape(s.encodePending(p))
-	}
-	scanJSON(w, http.StatusOK, map[string]string{"next": next})
+	scanJSON(w, http.StatusOK, map[string]string{"next": s.afterLogin(p, lang)})
 }
 
 // finishable reports whether a code in state may be finished (approved); otherwise it has
@@ -485,3 +467,18 @@ const (
 	msgScanNotConfirmed = "errScanNotConfirmed"
 	msgScanWrongBrowser = "errScanWrongBrowser"
 )
+
+// scanForm parses a computer's scan-to-login POST and checks its CSRF token (the login page's).
+// It returns the page language; on failure it has answered 400 invalid_request or 403 csrf.
+func (s *Server) scanForm(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if err := r.ParseForm(); err != nil {
+		s.scanFail(w, http.StatusBadRequest, langZH, "invalid_request", msgBadRequest)
+		return "", false
+	}
+	lang := pickLang(r.PostForm.Get("ui_locales"))
+	if !s.csrf.CheckCookie(r, scanCSRF) {
+		s.scanFail(w, http.StatusForbidden, lang, "csrf", msgCSRF)
+		return lang, false
+	}
+	return lang, true
+}

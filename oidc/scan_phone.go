@@ -57,15 +57,7 @@ func (s *Server) handleScanConfirmPage(w http.ResponseWriter, r *http.Request) {
 	lang := pickLang(r.URL.Query().Get("ui_locales"))
 	c := r.URL.Query().Get("c")
 	page := &scanConfirm{Code: c}
-	id, err := s.parseScanCode(c)
-	if err != nil {
-		s.log.InfoContext(ctx, "scan code refused on the phone", "reason", err.Error())
-		status, msg := scanCodeRefusal(err)
-		page.Error = messages[lang][msg]
-		s.renderScan(w, r, status, lang, page)
-		return
-	}
-	ls, person, ok := s.accountSession(w, r, false)
+	id, ls, person, ok := s.phoneScan(w, r, c, lang, page)
 	if !ok {
 		return
 	}
@@ -158,15 +150,7 @@ func (s *Server) handleScanDecision(w http.ResponseWriter, r *http.Request) {
 	lang := pickLang(r.PostForm.Get("ui_locales"))
 	c := r.PostForm.Get("c")
 	page := &scanConfirm{Code: c}
-	id, err := s.parseScanCode(c)
-	if err != nil {
-		s.log.InfoContext(ctx, "scan decision refused", "reason", err.Error())
-		status, msg := scanCodeRefusal(err)
-		page.Error = messages[lang][msg]
-		s.renderScan(w, r, status, lang, page)
-		return
-	}
-	ls, person, ok := s.accountSession(w, r, false)
+	id, ls, person, ok := s.phoneScan(w, r, c, lang, page)
 	if !ok {
 		return
 	}
@@ -272,4 +256,20 @@ func init() {
 			msgScanWrongBrowser:  "This QR code was not made in this browser, so the login cannot be finished here.",
 		},
 	})
+}
+
+// phoneScan checks the scan code c a phone opened or decided on (its MAC and expiry, before
+// storage) and the phone's login session. On failure it has answered — the refusal page, or the
+// login page continuing here — and returns ok false.
+func (s *Server) phoneScan(w http.ResponseWriter, r *http.Request, c, lang string, page *scanConfirm) (id string, ls *storage.LoginSession, person storage.Person, ok bool) {
+	id, err := s.parseScanCode(c)
+	if err != nil {
+		s.log.InfoContext(r.Context(), "scan code refused on the phone", "reason", err.Error(), "method", r.Method)
+		status, msg := scanCodeRefusal(err)
+		page.Error = messages[lang][msg]
+		s.renderScan(w, r, status, lang, page)
+		return "", nil, person, false
+	}
+	ls, person, ok = s.accountSession(w, r, false)
+	return id, ls, person, ok
 }
