@@ -159,7 +159,7 @@ type accountSection func(ctx context.Context, d *pageData, ls *storage.LoginSess
 
 // accountSections lists the sections of the account page in the order they appear.
 func (s *Server) accountSections() []accountSection {
-	return []accountSection{s.fillAccountSelf, s.fillAccountPasskeys, s.fillAccountOTP}
+	return []accountSection{s.fillAccountPasskeys, s.fillAccountOTP, s.fillAccountSelf}
 }
 
 // checkAccountForm parses a posted account form and checks its CSRF token (form field "csrf"
