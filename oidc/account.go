@@ -68,28 +68,48 @@ func (s *Server) nextURL(next, lang string) string {
 	return u.String()
 }
 
+// loginNeed says what a login for the account pages must give besides a session.
+type loginNeed struct {
+	// Fresh: the page wants a fresh login (Config.FreshLogin); the login page says why.
+	Fresh bool
+	// MFA: the login page asks for the second factor (as for acr_values
+	// urn:tongban:acr:mfa): a person with one enrolled must give it, or use a passkey.
+	MFA bool
+}
+
 // loginFor answers with a 303 to the login page, which continues at next (a path accountNext
-// accepts) once the person has logged in.
-func (s *Server) loginFor(w http.ResponseWriter, r *http.Request, next, lang string) {
+// accepts) once the person has logged in. The pending request carries need in its Query
+// (acr_values for MFA, notice=fresh), which only the login page reads for a Next login.
+func (s *Server) loginFor(w http.ResponseWriter, r *http.Request, next, lang string, need loginNeed) {
 	if !s.accountNext(next) {
 		next = s.localPath(pathAccount)
 	}
 	now := s.now()
-	p := pendingAuth{Next: next, RequestedAt: now.UnixMicro(), Expires: now.Add(s.cfg.AuthRequestLifetime).UnixMicro(), Lang: lang}
+	q := url.Values{}
+	if need.MFA {
+		q.Set("acr_values", ACRMultiFactor)
+	}
+	if need.Fresh {
+		q.Set("notice", "fresh")
+	}
+	p := pendingAuth{Next: next, Query: q.Encode(), RequestedAt: now.UnixMicro(), Expires: now.Add(s.cfg.AuthRequestLifetime).UnixMicro(), Lang: lang}
 	http.Redirect(w, r, s.localPath(pathLogin)+"?"+url.Values{"authz": {s.encodePending(p)}, "ui_locales": {lang}}.Encode(), http.StatusSeeOther)
 }
 
 // handleAccountLogin starts a login for the account pages (GET /account/login?next=…): the
 // "log in again" link of a page that wants a fresh login.
 func (s *Server) handleAccountLogin(w http.ResponseWriter, r *http.Request) {
-	s.loginFor(w, r, r.URL.Query().Get("next"), pickLang(r.URL.Query().Get("ui_locales")))
+	s.loginFor(w, r, r.URL.Query().Get("next"), pickLang(r.URL.Query().Get("ui_locales")), loginNeed{})
 }
 
 // accountSession returns the browser's SSO session and its person for an account page. Without
-// a live session, or with fresh and a login older than Config.FreshLogin, it has answered with a
-// 303 to the login page (continuing at r's URL for GET, at the account page otherwise) and
-// returns ok false; a disabled or missing person ends the session the same way; a storage
-// failure gets the unavailable page.
+// a live session, or with fresh and a login older than Config.FreshLogin — or, with fresh, a
+// login below urn:tongban:acr:mfa by a person who has a second factor (an OTP device or a
+// passkey: whoever manages second factors, sees full numbers or closes the account must have
+// passed the second factor, not only the password) — it has answered with a 303 to the login
+// page (continuing at r's URL for GET, at the account page otherwise) and returns ok false; a
+// disabled or missing person ends the session the same way; a storage failure gets the
+// unavailable page.
 func (s *Server) accountSession(w http.ResponseWriter, r *http.Request, fresh bool) (ls *storage.LoginSession, p storage.Person, ok bool) {
 	ctx := r.Context()
 	lang := pickLang(r.URL.Query().Get("ui_locales"))
@@ -108,8 +128,8 @@ func (s *Server) accountSession(w http.ResponseWriter, r *http.Request, fresh bo
 		s.pageError(ctx, w, r, lang, "read login session", err)
 		return nil, p, false
 	}
-	if ls == nil || (fresh && s.now().Sub(ls.AuthTime) > s.cfg.FreshLogin) {
-		s.loginFor(w, r, next, lang)
+	if ls == nil {
+		s.loginFor(w, r, next, lang, loginNeed{Fresh: fresh})
 		return nil, p, false
 	}
 	p, err = s.store.GetPerson(ctx, ls.PersonID)
@@ -118,13 +138,46 @@ func (s *Server) accountSession(w http.ResponseWriter, r *http.Request, fresh bo
 		if _, err := s.endSession(ctx, w, r); err != nil {
 			s.logFailure(ctx, "end session of a missing or disabled person", err)
 		}
-		s.loginFor(w, r, next, lang)
+		s.loginFor(w, r, next, lang, loginNeed{})
 		return nil, p, false
 	case err != nil:
 		s.pageError(ctx, w, r, lang, "read person", err)
 		return nil, p, false
 	}
+	if !fresh {
+		return ls, p, true
+	}
+	mfa := false
+	if acrLevel(ls.ACR) < acrLevel(ACRMultiFactor) {
+		if mfa, err = s.hasSecondFactor(ctx, p); err != nil {
+			s.pageError(ctx, w, r, lang, "read second factors", err)
+			return nil, p, false
+		}
+	}
+	if mfa || s.now().Sub(ls.AuthTime) > s.cfg.FreshLogin {
+		s.loginFor(w, r, next, lang, loginNeed{Fresh: true, MFA: mfa})
+		return nil, p, false
+	}
 	return ls, p, true
+}
+
+// hasSecondFactor reports whether the person can pass urn:tongban:acr:mfa: a confirmed OTP
+// device (the operator-set legacy secret included) or a passkey.
+func (s *Server) hasSecondFactor(ctx context.Context, p storage.Person) (bool, error) {
+	if p.OTPSecretSealed != nil {
+		return true, nil
+	}
+	devs, err := s.store.ListOTPDevices(ctx, p.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, d := range devs {
+		if d.Confirmed {
+			return true, nil
+		}
+	}
+	pks, err := s.store.ListPasskeys(ctx, p.ID)
+	return len(pks) > 0, err
 }
 
 // handleAccount shows the account page (GET /account): who is logged in, and a section per

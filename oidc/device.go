@@ -429,7 +429,7 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 		if norm, ok := normalizeUserCode(code); ok {
 			next += "?" + url.Values{"user_code": {formatUserCode(norm)}}.Encode()
 		}
-		s.loginFor(w, r, next, lang)
+		s.loginFor(w, r, next, lang, loginNeed{})
 		return
 	}
 	ls, p, ok := s.accountSession(w, r, false)

@@ -203,9 +203,26 @@ func testOTPFlow(t *testing.T, e *env) {
 	if match(t, reLeft, p.body) != "9" {
 		t.Errorf("recovery codes left: %s", match(t, reLeft, p.body))
 	}
-	// New recovery codes (fresh login: still within FreshLogin of the last one).
+	// New recovery codes want a fresh login that passed the second factor: this browser's
+	// session was made with the password alone (before the device existed), so the login page
+	// comes first and asks for a code — a stolen password must not mint recovery codes.
+	regen := e.issuer + match(t, reRecovery, p.body)
 	vals := url.Values{"csrf": {match(t, reCSRF, p.body)}}
-	p = b.post(e.issuer+match(t, reRecovery, p.body), vals)
+	p = b.post(regen, vals)
+	if !p.isLoginForm() || !strings.Contains(p.body, `name="otp"`) {
+		t.Fatalf("new recovery codes after a password-only login: %d %s, want the login page asking for the code", p.status, p.url)
+	}
+	if p2 := b.login(p, num, testPassword); p2.status != http.StatusUnauthorized {
+		t.Fatalf("the second-factor login without a code: %d, want 401", p2.status)
+	} else {
+		p = p2
+	}
+	p = b.login(p, num, testPassword, "otp", codes[5]) // a recovery code is a second factor too
+	if p.url.Path != "/account" || p.isLoginForm() {
+		t.Fatalf("after the second-factor login: %d %s", p.status, p.url)
+	}
+	vals = url.Values{"csrf": {match(t, reCSRF, p.body)}}
+	p = b.post(regen, vals)
 	fresh := reCode.FindAllStringSubmatch(p.body, -1)
 	if p.status != http.StatusOK || len(fresh) != 10 {
 		t.Fatalf("new recovery codes: %d, %d codes", p.status, len(fresh))
@@ -249,8 +266,9 @@ func testOTPFlow(t *testing.T, e *env) {
 	for _, ev := range events {
 		actions = append(actions, ev.Action)
 	}
-	want := []string{"otp.enrol", "otp.recovery_codes", "otp.recovery_use", "otp.recovery_reuse", "otp.recovery_codes",
-		"otp.recovery_use", "otp.remove"}
+	want := []string{"otp.enrol", "otp.recovery_codes", "otp.recovery_use", "otp.recovery_reuse",
+		"otp.recovery_use", // the second-factor login that new recovery codes asked for
+		"otp.recovery_codes", "otp.recovery_use", "otp.remove"}
 	if !slices.Equal(actions, want) {
 		t.Errorf("audit %v, want %v", actions, want)
 	}

@@ -1,6 +1,7 @@
 package oidc_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
@@ -45,6 +48,7 @@ func runScanSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/account-page-login", testScanAccountPage},
 		{"ok/phone-logs-in-first", testScanPhoneLogsInFirst},
 		{"ok/prompt-login-asks-phone-again", testScanPromptLogin},
+		{"ok/mfa-asks-phone-for-the-code", testScanMFA},
 		{"fail/relay-to-another-browser", testScanRelay},
 		{"fail/expired", testScanExpired},
 		{"fail/replay", testScanReplay},
@@ -739,4 +743,53 @@ func BenchmarkScanLoginHTTP(b *testing.B) {
 	pct := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))] }
 	b.ReportMetric(float64(pct(0.5).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(pct(0.95).Microseconds())/1000, "p95-ms")
+}
+
+// testScanMFA: an app asking acr_values=mfa gets mfa through a scan as through the password
+// form: the phone of a person with an OTP device, logged in with the password alone (for this
+// very scan), is asked for the code before it may confirm, and the computer's ID token says
+// acr mfa. (Found by a fresh-user trial: the computer got acr password.)
+func testScanMFA(t *testing.T, e *env) {
+	person, id := e.person("扫码己", "")
+	uri, err := e.accounts.EnrollTOTP(context.Background(), person.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := e.newRP(tboidc.NewClient{})
+	computer := e.browser()
+	a := app.authURL(oauth2.SetAuthURLParam("acr_values", tboidc.ACRMultiFactor))
+	s := e.startScan(t, computer, a)
+	phone := e.browser()
+	p := phone.get(s.link)
+	if !p.isLogin() {
+		t.Fatalf("phone without a session: want the login page, got %d %s", p.status, p.url)
+	}
+	p = phone.login(p, id, testPassword)
+	if !p.isLoginForm() || !strings.Contains(p.body, `name="otp"`) {
+		t.Fatalf("phone logged in with the password for an mfa request: want the login page asking for the code, got %d %s", p.status, p.url)
+	}
+	code, _ := totp.GenerateCode(key.Secret(), e.clock.Now())
+	p = phone.login(p, id, testPassword, "otp", code)
+	if p.status != 200 || p.url.Path != "/scan" || !strings.Contains(p.body, `value="approve"`) {
+		t.Fatalf("after the phone's second-factor login: %d %s", p.status, p.url)
+	}
+	action, vals := p.form(t)
+	vals.Set("decision", "approve")
+	phone.post(action, vals)
+	st, m := computer.scanFinish(s, s.code)
+	if st != 200 {
+		t.Fatalf("finish: %d %v", st, m)
+	}
+	tok, err := app.exchange(e.continueAt(t, computer, m["next"].(string), a), a.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, claims := app.verify(tok.Extra("id_token").(string), a.nonce)
+	if claims["acr"] != tboidc.ACRMultiFactor {
+		t.Errorf("computer's ID token: acr %v amr %v, want %s", claims["acr"], claims["amr"], tboidc.ACRMultiFactor)
+	}
 }

@@ -87,6 +87,9 @@ func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	values, _ := acrRequest(q.Get("acr_values"), mustClaims(q.Get("claims")))
 	d.NeedOTP = requiredACRLevel(values) >= acrLevel(ACRMultiFactor)
+	if p, err := s.decodePending(authz); err == nil && p.Next != "" && q.Get("notice") == "fresh" {
+		d.Message = d.T["freshLoginNeeded"] // loginFor: a fresh login for an account page
+	}
 	s.fillLoginScan(w, r, &d) // scan.go
 	s.fillLoginPasskey(&d)    // passkey.go
 	return d

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -76,10 +77,17 @@ func (s *Server) handleScanConfirmPage(w http.ResponseWriter, r *http.Request) {
 		s.renderScan(w, r, status, lang, page)
 		return
 	}
-	if sl.State == storage.ScanPending && s.scanNeedsLogin(pend, ls, s.now()) {
-		s.log.InfoContext(ctx, "scan login: the app asks for a new login on the phone", "client_id", sl.ClientID)
-		s.loginFor(w, r, s.localPath(pathScanConfirm)+"?c="+url.QueryEscape(c), lang)
-		return
+	if sl.State == storage.ScanPending {
+		need, mfa, err := s.scanNeedsLogin(ctx, pend, ls, person, s.now())
+		if err != nil {
+			s.pageError(ctx, w, r, lang, "read second factors", err)
+			return
+		}
+		if need {
+			s.log.InfoContext(ctx, "scan login: the app asks for a new login on the phone", "client_id", sl.ClientID, "mfa", mfa)
+			s.loginFor(w, r, s.localPath(pathScanConfirm)+"?c="+url.QueryEscape(c), lang, loginNeed{MFA: mfa})
+			return
+		}
 	}
 	if err := s.store.MarkScanLoginScanned(ctx, id, person.ID, ls.ID, s.now()); err != nil {
 		status, msg := scanCodeRefusal(err)
@@ -111,29 +119,41 @@ func (s *Server) handleScanConfirmPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // scanNeedsLogin reports whether the phone's session ls is not good enough for the pending
-// request p, judged as authorize judges a session for a request it was not made for: p asks
-// for prompt=login, a max_age the session's auth_time exceeds, or a stronger acr. The computer's
-// session inherits ls's auth_time and acr, so without a new login on the phone the computer
-// would be sent back to the login page.
-func (s *Server) scanNeedsLogin(p pendingAuth, ls *storage.LoginSession, now time.Time) bool {
-	if p.Next != "" || !ls.AuthTime.Before(time.UnixMicro(p.RequestedAt)) {
-		return false
+// request p, and whether the new login must give the second factor (mfa). For a request it was
+// not made for, a session is judged as authorize judges it: p asks for prompt=login, a max_age
+// the session's auth_time exceeds, or a stronger acr. A session made after the request (the
+// phone logged in for this scan) is still asked for the second factor when p wants
+// urn:tongban:acr:mfa, the session is below it and the person has a second factor — as the
+// password form of that request would have asked. The computer's session inherits ls's
+// auth_time and acr.
+func (s *Server) scanNeedsLogin(ctx context.Context, p pendingAuth, ls *storage.LoginSession, person storage.Person, now time.Time) (need, mfa bool, err error) {
+	if p.Next != "" {
+		return false, false, nil
 	}
-	q, err := url.ParseQuery(p.Query)
-	if err != nil {
-		return true
+	q, perr := url.ParseQuery(p.Query)
+	if perr != nil {
+		return true, false, nil
+	}
+	values, _ := acrRequest(q.Get("acr_values"), mustClaims(q.Get("claims")))
+	wantMFA := requiredACRLevel(values) >= acrLevel(ACRMultiFactor)
+	if wantMFA && acrLevel(ls.ACR) < acrLevel(ACRMultiFactor) {
+		if mfa, err = s.hasSecondFactor(ctx, person); err != nil || mfa {
+			return mfa, mfa, err
+		}
+	}
+	if !ls.AuthTime.Before(time.UnixMicro(p.RequestedAt)) {
+		return false, false, nil
 	}
 	if slices.Contains(strings.Fields(q.Get("prompt")), "login") {
-		return true
+		return true, wantMFA, nil
 	}
 	if v := q.Get("max_age"); v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || now.Sub(ls.AuthTime) > time.Duration(secs)*time.Second {
-			return true
+			return true, wantMFA, nil
 		}
 	}
-	values, _ := acrRequest(q.Get("acr_values"), mustClaims(q.Get("claims")))
-	return requiredACRLevel(values) > acrLevel(ls.ACR)
+	return requiredACRLevel(values) > acrLevel(ls.ACR), wantMFA, nil
 }
 
 // handleScanDecision records the phone's answer (POST /scan, form c, decision approve|deny,
