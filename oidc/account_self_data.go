@@ -38,7 +38,7 @@ type exportPerson struct {
 	IDNumber    string    `json:"id_number"` // masked unless full
 	Phone       string    `json:"phone,omitempty"`
 	HasPassword bool      `json:"has_password"`
-	HasTOTP     bool      `json:"has_totp"`
+	HasTOTP     bool      `json:"has_totp"` // any OTP device (more.otp lists them)
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
@@ -140,7 +140,7 @@ func (s *Server) exportData(ctx context.Context, ls *storage.LoginSession, p sto
 		return nil, err
 	}
 	doc.Person = exportPerson{ID: p.ID, Kind: string(p.Kind), Name: p.Name, IDNumber: p.IDNumberMasked,
-		Phone: accounts.MaskPhone(phone), HasPassword: p.PasswordHash != "", HasTOTP: p.OTPSecretSealed != nil,
+		Phone: accounts.MaskPhone(phone), HasPassword: p.PasswordHash != "", HasTOTP: s.hasOTPDevice(ctx, p),
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if full {
 		doc.Person.IDNumber, doc.Person.Phone = num, phone
@@ -209,4 +209,14 @@ func (s *Server) exportData(ctx context.Context, ls *storage.LoginSession, p sto
 		doc.More[name] = v
 	}
 	return doc, nil
+}
+
+// hasOTPDevice reports whether the person has a confirmed OTP device (the legacy secret
+// included); a storage error counts as false and is logged.
+func (s *Server) hasOTPDevice(ctx context.Context, p storage.Person) bool {
+	devs, err := s.accounts.ListOTPDevices(ctx, p.ID)
+	if err != nil {
+		s.logFailure(ctx, "list OTP devices", err)
+	}
+	return len(devs) > 0
 }

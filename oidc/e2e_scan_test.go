@@ -57,6 +57,7 @@ func runScanSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"fail/second-phone", testScanSecondPhone},
 		{"fail/scanned-not-confirmed", testScanNotConfirmed},
 		{"fail/csrf", testScanCSRF},
+		{"fail/start-limit-and-unknown-decision", testScanStartLimit},
 		{"ok/audit-and-logs", testScanAudit},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, e) })
@@ -791,5 +792,42 @@ func testScanMFA(t *testing.T, e *env) {
 	_, claims := app.verify(tok.Extra("id_token").(string), a.nonce)
 	if claims["acr"] != tboidc.ACRMultiFactor {
 		t.Errorf("computer's ID token: acr %v amr %v, want %s", claims["acr"], claims["amr"], tboidc.ACRMultiFactor)
+	}
+}
+
+// testScanStartLimit: one address gets at most 120 codes a minute (each is a stored row);
+// the next answers 429 slow_down with Retry-After, and a minute later codes come again. A
+// decision other than approve or deny is refused, not taken as deny.
+func testScanStartLimit(t *testing.T, e *env) {
+	_, id := e.person("扫码庚", "")
+	app := e.newRP(tboidc.NewClient{})
+	computer := e.browser()
+	a := app.authURL()
+	login := computer.get(a.url)
+	sec := scanSectionOf(t, login)
+	form := url.Values{"authz": {sec.authz}, "csrf": {sec.csrf}, "ui_locales": {sec.lang}}
+	e.clock.Advance(2 * time.Minute) // a window of its own, whatever ran before
+	defer e.clock.Advance(-3 * time.Minute)
+	var last page
+	for i := 0; i <= 120; i++ {
+		if last = computer.post(e.issuer+sec.start, form); last.status != http.StatusOK {
+			break
+		}
+	}
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") != "60" || jsonPage(t, last)["error"] != "slow_down" {
+		t.Fatalf("code 121 within a minute: %d %q %v", last.status, last.header.Get("Retry-After"), jsonPage(t, last))
+	}
+	e.clock.Advance(time.Minute + time.Second)
+	s := e.startScanOn(t, computer, login)
+
+	phone := e.loggedInPhone(t, id)
+	p := phone.get(s.link)
+	action, vals := p.form(t)
+	vals.Set("decision", "allow")
+	if got := phone.post(action, vals); got.status != http.StatusBadRequest {
+		t.Errorf("decision %q: %d, want 400", "allow", got.status)
+	}
+	if st, m := computer.scanStatus(s, ""); st != http.StatusOK || m["state"] != "scanned" {
+		t.Errorf("after an unknown decision: %d %v, want still scanned", st, m)
 	}
 }

@@ -117,6 +117,9 @@ func (s *Server) renderLoginRefused(w http.ResponseWriter, d pageData, err error
 			more = fmt.Sprintf(d.T[msgAttemptsLeft], le.Remaining)
 		}
 		d.Error = d.T[msgLoginFailed]
+		if d.NeedOTP {
+			d.Error = d.T[msgLoginFailedOTP]
+		}
 		if more != "" && d.Lang == langEN {
 			d.Error += " " // sentences: a space in English, none after the full-width 。
 		}

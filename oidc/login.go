@@ -139,6 +139,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// A form shown again (after a failure) gets a fresh token: each submission is single-use.
 	d := s.loginPage(ctx, w, r, s.encodePending(p), q, lang)
+	// A form shown again keeps the identifier the person typed (when it has an identifier's
+	// shape); the password and code are never echoed.
+	if id := r.PostForm.Get("identifier"); len(id) <= 64 {
+		if _, kind := accounts.NormalizeIdentifier(id); kind != accounts.IdentifierUnknown {
+			d.LoginHint = id
+		}
+	}
 	dev, devIssued := s.device(r)
 	a, err := s.accounts.AuthenticatePassword(ctx, accounts.PasswordLogin{
 		Identifier: r.PostForm.Get("identifier"),

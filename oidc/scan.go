@@ -220,6 +220,17 @@ func (s *Server) handleScanStart(w http.ResponseWriter, r *http.Request) {
 		s.scanFail(w, http.StatusBadRequest, lang, "request_expired", msgRequestExpired)
 		return
 	}
+	// Each code is a row for its lifetime: at most scanStartsPerAddress a minute from one
+	// client address (an office behind one address shows a few codes a minute per screen).
+	if n, err := s.store.AddFailure(ctx, "scan-start:ip:"+s.cfg.ClientIP(r), s.now(), time.Minute); err != nil {
+		s.scanFail(w, s.serverStatus(ctx, w, "count scan starts", err), lang, "server_error", msgServer)
+		return
+	} else if n > scanStartsPerAddress {
+		s.log.WarnContext(ctx, "scan-to-login codes from one address above the limit", "client_id", q.Get("client_id"), "client_ip", s.cfg.ClientIP(r))
+		w.Header().Set("Retry-After", "60")
+		s.scanFail(w, http.StatusTooManyRequests, lang, "slow_down", msgScanTooMany)
+		return
+	}
 	secret := s.cookies.Value(r, scanCookieName)
 	if len(secret) < 32 {
 		secret = httpkit.RandomString(32)
@@ -464,6 +475,7 @@ const (
 	msgScanExpired      = "errScanExpired"
 	msgScanUsed         = "errScanUsed"
 	msgScanDenied       = "errScanDenied"
+	msgScanTooMany      = "errScanTooMany"
 	msgScanNotConfirmed = "errScanNotConfirmed"
 	msgScanWrongBrowser = "errScanWrongBrowser"
 )
@@ -482,3 +494,6 @@ func (s *Server) scanForm(w http.ResponseWriter, r *http.Request) (string, bool)
 	}
 	return lang, true
 }
+
+// scanStartsPerAddress is how many scan-to-login codes one client address may ask for a minute.
+const scanStartsPerAddress = 120

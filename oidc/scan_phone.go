@@ -174,7 +174,12 @@ func (s *Server) handleScanDecision(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	approve := r.PostForm.Get("decision") == "approve"
+	decision := r.PostForm.Get("decision")
+	if decision != "approve" && decision != "deny" {
+		s.renderError(w, r, http.StatusBadRequest, lang, msgBadRequest)
+		return
+	}
+	approve := decision == "approve"
 	d := storage.ScanDecision{Approve: approve}
 	if approve {
 		d.ACR, d.AMR, d.AuthTime = ls.ACR, scanAMR(ls.AMR), ls.AuthTime
@@ -241,6 +246,7 @@ func init() {
 			msgScanExpired:       "二维码已过期，请在电脑上刷新二维码后重新扫描。",
 			msgScanUsed:          "此二维码已被处理（已确认、已拒绝或已在另一台设备上扫描），不能再次使用。",
 			msgScanDenied:        "登录已在手机上被拒绝。",
+			msgScanTooMany:       "此网络生成的二维码过多，请一分钟后再试，或使用密码登录。",
 			msgScanNotConfirmed:  "尚未在手机上确认登录。",
 			msgScanWrongBrowser:  "此二维码不是在本浏览器中生成的，不能在此完成登录。",
 		},
@@ -272,6 +278,7 @@ func init() {
 			msgScanExpired:       "The QR code has expired. Refresh it on the computer and scan again.",
 			msgScanUsed:          "This QR code has already been handled (confirmed, denied or scanned on another device) and cannot be used again.",
 			msgScanDenied:        "The login was refused on the phone.",
+			msgScanTooMany:       "Too many codes from this network. Try again in a minute, or log in with your password.",
 			msgScanNotConfirmed:  "The login has not been confirmed on the phone yet.",
 			msgScanWrongBrowser:  "This QR code was not made in this browser, so the login cannot be finished here.",
 		},
