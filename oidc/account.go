@@ -244,7 +244,7 @@ func (s *Server) accountDone(w http.ResponseWriter, r *http.Request, done string
 
 func init() {
 	addMessages(map[string]map[string]string{
-		langZH: {"accountHeading": "我的账户", "accountLink": "我的账户", "freshLoginNeeded": "为保护您的账户，请重新登录后再进行此操作。"},
-		langEN: {"accountHeading": "My account", "accountLink": "My account", "freshLoginNeeded": "For your protection, log in again before doing this."},
+		langZH: {"backToAccount": "前往我的账户", "accountHeading": "我的账户", "accountLink": "我的账户", "freshLoginNeeded": "为保护您的账户，请重新登录后再进行此操作。"},
+		langEN: {"backToAccount": "Go to my account", "accountHeading": "My account", "accountLink": "My account", "freshLoginNeeded": "For your protection, log in again before doing this."},
 	})
 }

@@ -167,6 +167,9 @@ type pageData struct {
 	Message    string
 	Scopes     []string
 	Hidden     map[string]string
+	// BackURL is the error page's way back (the account page, which logs in first when
+	// needed).
+	BackURL string
 	// Scripts are the page's scripts, local paths under pathAsset (the CSP allows no inline
 	// script).
 	Scripts []string
@@ -307,6 +310,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	d.Heading = d.T["errorHeading"]
 	d.Message = d.T[msg]
 	d.Error = "1"
+	d.BackURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // a way back
 	s.render(w, status, s.pages.message, d)
 }
 
