@@ -149,3 +149,32 @@ func (s *Service) PhoneNumber(p storage.Person) (string, error) {
 	phone, err := s.kr.OpenField(p.PhoneSealed, personAAD(p.ID, sealPhone))
 	return string(phone), err
 }
+
+// LookupPerson finds the person an operator means by ref: their opaque person ID (as
+// CreatePerson returned it), or else their ID number or mobile number in any form
+// NormalizeIdentifier accepts, looked up by blind index. Unlike a login it also finds a
+// disabled person. It returns the identifier kind ref was taken as (IdentifierUnknown for a
+// person ID) and its canonical form, so that a caller can mask it in messages.
+//
+// Errors: storage.ErrNotFound when no person matches; storage errors.
+func (s *Service) LookupPerson(ctx context.Context, ref string) (p storage.Person, kind IdentifierKind, norm string, err error) {
+	p, err = s.store.GetPerson(ctx, ref)
+	if err == nil || !errors.Is(err, storage.ErrNotFound) {
+		return p, IdentifierUnknown, "", err
+	}
+	norm, kind = NormalizeIdentifier(ref)
+	p, err = s.personByIdentifier(ctx, norm, kind)
+	return p, kind, norm, err
+}
+
+// personByIdentifier is the person whose ID number (kind IdentifierIDNumber) or phone number
+// (IdentifierPhone) has the canonical form norm; storage.ErrNotFound for any other kind.
+func (s *Service) personByIdentifier(ctx context.Context, norm string, kind IdentifierKind) (storage.Person, error) {
+	switch kind {
+	case IdentifierIDNumber:
+		return s.store.GetPersonByIDNumberIndex(ctx, s.kr.BlindIndex(norm))
+	case IdentifierPhone:
+		return s.store.GetPersonByPhoneIndex(ctx, s.kr.BlindIndex(norm))
+	}
+	return storage.Person{}, storage.ErrNotFound
+}

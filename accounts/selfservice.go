@@ -246,14 +246,7 @@ func (s *Service) endSessions(ctx context.Context, personID, keep string) (int, 
 func (s *Service) findPerson(ctx context.Context, identifier string) (p storage.Person, found bool, key string, err error) {
 	norm, kind := NormalizeIdentifier(identifier)
 	key = hex.EncodeToString(s.kr.BlindIndex(norm))
-	switch kind {
-	case IdentifierIDNumber:
-		p, err = s.store.GetPersonByIDNumberIndex(ctx, s.kr.BlindIndex(norm))
-	case IdentifierPhone:
-		p, err = s.store.GetPersonByPhoneIndex(ctx, s.kr.BlindIndex(norm))
-	default:
-		err = storage.ErrNotFound
-	}
+	p, err = s.personByIdentifier(ctx, norm, kind)
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.Person{}, false, key, nil
 	}

@@ -14,6 +14,7 @@ import (
 
 type demoBanner struct {
 	issuer, wallet, list, anchor, fingerprint, db, kek string
+	notifier                                           string // --notifier: "console" or "none"
 	licences                                           int
 }
 
@@ -31,6 +32,12 @@ func printDemo(w io.Writer, b demoBanner) {
 		"redirect_uri": {appRedirect}, "state": {"demo-state-12345"}, "nonce": {"demo-nonce-12345"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(challenge[:])}, "code_challenge_method": {"S256"},
 	}.Encode()
+	// The phone gets "forgot password" codes only from the console notifier; with none, the
+	// idp turns access recovery off.
+	phone := demoPhone + " (\"forgot password\" codes print here)"
+	if b.notifier != "console" {
+		phone = demoPhone + " (recovery by code is off: --notifier " + b.notifier + ")"
+	}
 	lines := []string{
 		"tongban demo is running. Ctrl-C stops both services.",
 		"",
@@ -41,7 +48,7 @@ func printDemo(w io.Writer, b demoBanner) {
 		"  ID number  " + demoIDNumber,
 		"  password   " + demoPassword,
 		"  name       " + demoName,
-		"  phone      " + demoPhone + " (\"forgot password\" codes print here)",
+		"  phone      " + phone,
 		"  account    " + b.issuer + "/account (password, devices, apps, my data)",
 		fmt.Sprintf("  licences   %d, one of every kind", b.licences),
 		"",

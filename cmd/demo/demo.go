@@ -189,7 +189,7 @@ func runDemo(ctx context.Context, d demoSetup) error {
 
 	printDemo(d.out, demoBanner{
 		issuer: idpCfg.Issuer, wallet: walletURL, list: listPath, anchor: anchorPath, fingerprint: fingerprint,
-		licences: licences, db: d.common.DB, kek: d.common.KEKFile,
+		licences: licences, db: d.common.DB, kek: d.common.KEKFile, notifier: d.opts.notifier,
 	})
 
 	// One database: the provider's purge deletes the wallet's expired sessions as well.

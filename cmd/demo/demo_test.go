@@ -313,7 +313,7 @@ func TestDemoDoc(t *testing.T) {
 	printDemo(&buf, demoBanner{
 		issuer: "http://127.0.0.1:8080", wallet: "http://127.0.0.1:8081", list: "var/trust-list.cose",
 		anchor: "var/trust-anchor.pem", fingerprint: "xxxx xxxx xxxx xxxx", licences: 8,
-		db: app.DefaultDB, kek: app.DefaultKEKFile,
+		db: app.DefaultDB, kek: app.DefaultKEKFile, notifier: "console",
 	})
 	block := regexp.MustCompile("(?s)```text\n(.*?)```").FindStringSubmatch(string(doc))
 	if block == nil {
@@ -327,6 +327,25 @@ func TestDemoDoc(t *testing.T) {
 			if l != "go run ./cmd/demo" && !strings.Contains(buf.String(), "       "+l+"\n") {
 				t.Errorf("docs/demo.md command %q is not one the demo prints", l)
 			}
+		}
+	}
+}
+
+// TestBannerNotifier: the banner says "forgot password" codes print in the demo's output only
+// when they do (--notifier console); with --notifier none it says recovery by code is off.
+func TestBannerNotifier(t *testing.T) {
+	for _, tc := range []struct{ notifier, want, not string }{
+		{"console", `phone      13800138000 ("forgot password" codes print here)`, "recovery by code is off"},
+		{"none", "phone      13800138000 (recovery by code is off: --notifier none)", "codes print here"},
+	} {
+		var buf strings.Builder
+		printDemo(&buf, demoBanner{
+			issuer: "http://127.0.0.1:8080", wallet: "http://127.0.0.1:8081", list: "var/trust-list.cose",
+			anchor: "var/trust-anchor.pem", fingerprint: "xxxx", licences: 8,
+			db: app.DefaultDB, kek: app.DefaultKEKFile, notifier: tc.notifier,
+		})
+		if !strings.Contains(buf.String(), tc.want+"\n") || strings.Contains(buf.String(), tc.not) {
+			t.Errorf("--notifier %s: banner lacks %q or has %q:\n%s", tc.notifier, tc.want, tc.not, buf.String())
 		}
 	}
 }

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/idnumber"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -21,10 +25,19 @@ func (c *cli) peopleOTPCmd() *cobra.Command {
 		c.peopleOTPListCmd(), c.peopleOTPRemoveCmd())
 }
 
-// otpDeviceJSON is one device in the --json output of `idp people otp list` (no secret, and
-// no name: the name is the person's own text).
+// personFlagUsage is the help text of --person. pflag takes a back-quoted word in a flag's
+// usage as the name of its value, so this text has none.
+const personFlagUsage = "the person: their ID number or mobile number, or the person ID that \"idp people add\" printed (required)"
+
+// beijing is the time zone of the times `idp people otp list` prints: China Standard Time
+// (UTC+8, Beijing time), as the operator's counter and the person's phone show them.
+var beijing = time.FixedZone("CST", 8*60*60)
+
+// otpDeviceJSON is one device in the --json output of `idp people otp list` (no secret). The
+// name is the one the person gave the device, so that they can say which one they lost.
 type otpDeviceJSON struct {
 	ID        string     `json:"id"`
+	Name      string     `json:"name,omitempty"`
 	Algorithm string     `json:"algorithm"`
 	Legacy    bool       `json:"legacy,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -32,6 +45,8 @@ type otpDeviceJSON struct {
 }
 
 type otpListJSON struct {
+	Person            string          `json:"person"`
+	IDNumberMasked    string          `json:"id_number_masked"`
 	Devices           []otpDeviceJSON `json:"devices"`
 	RecoveryCodesLeft int             `json:"recovery_codes_left"`
 }
@@ -54,18 +69,60 @@ func (c *cli) peopleService(cmd *cobra.Command) (*accounts.Service, *app.Backend
 	return svc, b, nil
 }
 
+// lookupPerson resolves --person (accounts.Service.LookupPerson: a person ID, an ID number or a
+// mobile number). An unknown person is a usage error whose message masks the number typed.
+func lookupPerson(ctx context.Context, svc *accounts.Service, ref string) (storage.Person, error) {
+	p, kind, norm, err := svc.LookupPerson(ctx, ref)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return p, err
+	}
+	switch kind {
+	case accounts.IdentifierIDNumber:
+		masked := idnumber.MaskResidentID(norm)
+		if idnumber.ValidateResidentID(norm) != nil {
+			masked = idnumber.MaskCreditCode(norm)
+		}
+		return p, app.Usagef("--person: no person with ID number %s", masked)
+	case accounts.IdentifierPhone:
+		return p, app.Usagef("--person: no person with mobile number %s", accounts.MaskPhone(norm))
+	}
+	return p, app.Usagef("--person: no person with person ID %q, and it is not a valid ID number or mobile number", ref)
+}
+
+// describePerson is how the commands name a person: their ID and masked ID number.
+func describePerson(p storage.Person) string {
+	return p.ID + " (" + p.IDNumberMasked + ")"
+}
+
+// printable replaces control and formatting characters (bidirectional overrides among them)
+// of a person's own text with "?", so that it cannot rearrange the operator's terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 func (c *cli) peopleOTPListCmd() *cobra.Command {
 	var (
 		person string
 		asJSON bool
 	)
 	cmd := &cobra.Command{
-		Use:   "list --person ID",
+		Use:   "list --person ID-NUMBER|PHONE|PERSON-ID",
 		Short: "List a person's confirmed one-time-password devices and unused recovery codes",
-		Args:  cobra.NoArgs,
+		Long: `List a person's confirmed one-time-password devices, with the name the person gave each,
+its algorithm, when it was added and when a code of it was last accepted (Beijing time, UTC+8,
+to the minute), and how many recovery codes they have left. The person is named by their
+resident ID number (or unified social credit code), their mobile number, or their person ID;
+only the masked ID number is printed.`,
+		Example: "  idp people otp list --person 11010519491231002X\n  idp people otp list --person 138-0013-8000",
+		Args:    cobra.NoArgs,
 	}
-	cmd.Flags().StringVar(&person, "person", "", "the person's ID, as `idp people add` printed it (required)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&person, "person", "", personFlagUsage)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON (times in UTC, RFC 3339)")
 	_ = cmd.MarkFlagRequired("person")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		svc, b, err := c.peopleService(cmd)
@@ -74,20 +131,21 @@ func (c *cli) peopleOTPListCmd() *cobra.Command {
 		}
 		defer b.Close()
 		ctx := cmd.Context()
-		devs, err := svc.ListOTPDevices(ctx, person)
-		if errors.Is(err, storage.ErrNotFound) {
-			return app.Usage(fmt.Errorf("--person: no person %q", person))
-		}
+		p, err := lookupPerson(ctx, svc, person)
 		if err != nil {
 			return err
 		}
-		left, err := svc.RecoveryCodesLeft(ctx, person)
+		devs, err := svc.ListOTPDevices(ctx, p.ID)
 		if err != nil {
 			return err
 		}
-		out := otpListJSON{Devices: []otpDeviceJSON{}, RecoveryCodesLeft: left}
+		left, err := svc.RecoveryCodesLeft(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		out := otpListJSON{Person: p.ID, IDNumberMasked: p.IDNumberMasked, Devices: []otpDeviceJSON{}, RecoveryCodesLeft: left}
 		for _, d := range devs {
-			j := otpDeviceJSON{ID: d.ID, Algorithm: d.Algorithm, Legacy: d.Legacy}
+			j := otpDeviceJSON{ID: d.ID, Name: d.Name, Algorithm: d.Algorithm, Legacy: d.Legacy}
 			if !d.CreatedAt.IsZero() {
 				j.CreatedAt = &d.CreatedAt
 			}
@@ -99,18 +157,27 @@ func (c *cli) peopleOTPListCmd() *cobra.Command {
 		if asJSON {
 			return app.PrintJSON(c.out, out)
 		}
+		if _, err := fmt.Fprintf(c.out, "person %s\n", describePerson(p)); err != nil {
+			return err
+		}
 		rows := make([][]string, 0, len(out.Devices))
 		for _, d := range out.Devices {
-			created, used := "-", "-"
+			created, used := "-", "never"
 			if d.CreatedAt != nil {
-				created = d.CreatedAt.UTC().Format(time.RFC3339)
+				created = d.CreatedAt.In(beijing).Format("2006-01-02 15:04")
 			}
 			if d.LastUsed != nil {
-				used = d.LastUsed.UTC().Format(time.RFC3339)
+				used = d.LastUsed.In(beijing).Format("2006-01-02 15:04")
 			}
-			rows = append(rows, []string{d.ID, d.Algorithm, created, used})
+			name := printable(d.Name)
+			if d.Legacy {
+				name = "(set up by an administrator)"
+			}
+			// The name goes last: Chinese characters are two columns wide, which the
+			// alignment of the other columns does not know.
+			rows = append(rows, []string{d.ID, d.Algorithm, created, used, name})
 		}
-		if err := app.Table(c.out, []string{"DEVICE", "ALGORITHM", "CREATED", "LAST USED"}, rows); err != nil {
+		if err := app.Table(c.out, []string{"DEVICE", "ALGORITHM", "CREATED (BEIJING TIME)", "LAST USED (BEIJING TIME)", "NAME"}, rows); err != nil {
 			return err
 		}
 		_, err = fmt.Fprintln(c.out, "recovery codes left: "+strconv.Itoa(left))
@@ -122,15 +189,16 @@ func (c *cli) peopleOTPListCmd() *cobra.Command {
 func (c *cli) peopleOTPRemoveCmd() *cobra.Command {
 	var person, device string
 	cmd := &cobra.Command{
-		Use:   "remove --person ID --device DEVICE",
+		Use:   "remove --person ID-NUMBER|PHONE|PERSON-ID --device DEVICE",
 		Short: "Remove one of a person's one-time-password devices (audited as the operator)",
 		Long: `Remove one of a person's one-time-password devices, for a person who lost it together with
 their recovery codes and has proved who they are in another way. Removing the last device also
-voids the person's recovery codes. The removal is audited (otp.remove, actor "operator").`,
+voids the person's recovery codes. The removal is audited (otp.remove, actor "operator").
+The person is named as for "idp people otp list", which prints the device IDs.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.Flags().StringVar(&person, "person", "", "the person's ID (required)")
-	cmd.Flags().StringVar(&device, "device", "", "the device ID, as `idp people otp list` prints it (required)")
+	cmd.Flags().StringVar(&person, "person", "", personFlagUsage)
+	cmd.Flags().StringVar(&device, "device", "", "the device ID, as \"idp people otp list\" prints it (required)")
 	_ = cmd.MarkFlagRequired("person")
 	_ = cmd.MarkFlagRequired("device")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
@@ -139,14 +207,19 @@ voids the person's recovery codes. The removal is audited (otp.remove, actor "op
 			return err
 		}
 		defer b.Close()
-		err = svc.RemoveOTPDeviceAsOperator(cmd.Context(), person, device)
+		ctx := cmd.Context()
+		p, err := lookupPerson(ctx, svc, person)
+		if err != nil {
+			return err
+		}
+		err = svc.RemoveOTPDeviceAsOperator(ctx, p.ID, device)
 		if errors.Is(err, accounts.ErrOTPDeviceNotFound) {
-			return app.Usage(fmt.Errorf("--device: person %q has no device %q", person, device))
+			return app.Usagef("--device: person %s has no device %q", describePerson(p), device)
 		}
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(c.out, "removed device %s of person %s\n", device, person)
+		_, err = fmt.Fprintf(c.out, "removed device %s of person %s\n", device, describePerson(p))
 		return err
 	})
 	return cmd
