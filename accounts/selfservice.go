@@ -270,12 +270,15 @@ func newAccessRecoveryCode() string {
 	return fmt.Sprintf("%0*d", RecoveryCodeDigits, n)
 }
 
-// recoveryWindow is the window of the recovery throttles: the longer of the lockout windows
-// (Config.AccountLockWindow, Config.IPLockWindow; 15 minutes by default), the span that
-// PurgeFailures keeps, since the throttles count in storage.Throttle too.
-func (s *Service) recoveryWindow() time.Duration {
-	return max(s.cfg.AccountLockWindow, s.cfg.IPLockWindow)
-}
+// recoveryWindow is the window of the recovery throttles: Config.IPLockWindow (15 minutes by
+// default), which PurgeFailures keeps (it keeps the longer lockout window), since the
+// throttles count in storage.Throttle too. (Not the account window: that is 24 hours by
+// default, and a person who asked for three codes would wait a day.)
+func (s *Service) recoveryWindow() time.Duration { return s.cfg.IPLockWindow }
+
+// RecoveryWindow is how long a throttled access recovery waits (ErrRecoveryThrottled): the
+// window its throttles count in.
+func (s *Service) RecoveryWindow() time.Duration { return s.recoveryWindow() }
 
 // throttle records one event of key and reports whether more than limit happened within
 // recoveryWindow.

@@ -435,6 +435,7 @@ func (s *Server) handleRecoverStart(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, accounts.ErrRecoveryThrottled):
 		d.Self.Step = "start"
 		d.Error = d.T["selfRecoverThrottled"]
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(s.accounts.RecoveryWindow()), 10))
 		s.render(w, http.StatusTooManyRequests, s.pages.page("recover.html"), d)
 	default:
 		s.pageError(r.Context(), w, r, lang, "start recovery", err)
@@ -476,6 +477,7 @@ func (s *Server) handleRecoverFinish(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, accounts.ErrRecoveryCode):
 		fail(http.StatusUnauthorized, "selfRecoverBadCode")
 	case errors.Is(err, accounts.ErrRecoveryThrottled):
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(s.accounts.RecoveryWindow()), 10))
 		fail(http.StatusTooManyRequests, "selfRecoverThrottled")
 	default:
 		s.pageError(r.Context(), w, r, lang, "finish recovery", err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -518,6 +519,7 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, ls *stor
 	}
 	if locked {
 		s.log.InfoContext(ctx, "user code refused: too many wrong codes", "person_id", ls.PersonID)
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(userCodeWindow), 10))
 		s.renderDeviceEnter(w, r, lang, http.StatusTooManyRequests, "", msgDeviceTooMany)
 		return rec, "", false
 	}
@@ -538,6 +540,7 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, ls *stor
 		if locked {
 			s.appendAudit(ctx, storage.AuditEvent{Actor: ls.PersonID, Action: "device.user_code_locked", Subject: ls.PersonID})
 			s.log.WarnContext(ctx, "user-code guessing limit reached", "person_id", ls.PersonID)
+			w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(userCodeWindow), 10))
 			s.renderDeviceEnter(w, r, lang, http.StatusTooManyRequests, "", msgDeviceTooMany)
 			return rec, "", false
 		}

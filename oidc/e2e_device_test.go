@@ -431,8 +431,8 @@ func testDeviceGuessing(t *testing.T, e *env) {
 			t.Fatalf("wrong code %d: %d", i, p.status)
 		}
 	}
-	if p := phone.enterCode(wrong[4]); p.status != http.StatusTooManyRequests {
-		t.Fatalf("fifth wrong code: %d, want 429", p.status)
+	if p := phone.enterCode(wrong[4]); p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "900" {
+		t.Fatalf("fifth wrong code: %d Retry-After %q, want 429 and 900", p.status, p.header.Get("Retry-After"))
 	}
 	// Locked for the person, in this and any other session; the right code too.
 	if p := phone.enterCode(uc); p.status != http.StatusTooManyRequests {
