@@ -9,11 +9,12 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/trustelem/zxcvbn"
 
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -48,10 +49,12 @@ var (
 	ErrWeakPassword = errors.New("accounts: password too weak")
 	// ErrPasswordTooShort, ErrPasswordTooCommon and ErrPasswordUnchanged are wrapped with
 	// ErrWeakPassword and say which rule a new password broke.
-	ErrPasswordTooShort  = errors.New("accounts: password too short")
-	ErrPasswordTooLong   = errors.New("accounts: password too long")
-	ErrPasswordTooCommon = errors.New("accounts: password too common or too easy to guess")
-	ErrPasswordUnchanged = errors.New("accounts: new password is the old one")
+	ErrPasswordTooShort = errors.New("accounts: password too short")
+	// ErrPasswordCharacters: the password has control characters or is not valid UTF-8.
+	ErrPasswordCharacters = errors.New("accounts: password has characters that cannot be typed")
+	ErrPasswordTooLong    = errors.New("accounts: password too long")
+	ErrPasswordTooCommon  = errors.New("accounts: password too common or too easy to guess")
+	ErrPasswordUnchanged  = errors.New("accounts: new password is the old one")
 	// ErrWrongPassword: the current password given to ChangePassword is wrong (counted
 	// against the account's lockout like a failed login).
 	ErrWrongPassword = errors.New("accounts: wrong password")
@@ -98,8 +101,23 @@ func CheckPasswordPolicy(pw []byte, userInputs ...string) error {
 	switch {
 	case len(pw) > MaxPasswordBytes:
 		return fmt.Errorf("%w: %w: at most %d bytes", ErrWeakPassword, ErrPasswordTooLong, MaxPasswordBytes)
-	case !utf8.Valid(pw) || utf8.RuneCount(pw) < MinPasswordLength:
+	case !utf8.Valid(pw) || strings.IndexFunc(string(pw), unicode.IsControl) >= 0:
+		// Control characters (NUL included: PBKDF2 input ends there for some clients) and
+		// invalid UTF-8 cannot be typed into a password field and would not be the same
+		// password on another device.
+		return fmt.Errorf("%w: %w", ErrWeakPassword, ErrPasswordCharacters)
+	case utf8.RuneCount(pw) < MinPasswordLength:
 		return fmt.Errorf("%w: %w: at least %d characters", ErrWeakPassword, ErrPasswordTooShort, MinPasswordLength)
+	case strings.TrimFunc(string(pw), unicode.IsSpace) == "":
+		return fmt.Errorf("%w: %w: only spaces", ErrWeakPassword, ErrPasswordTooCommon)
+	}
+	for _, in := range userInputs {
+		// The person's own data as a long run inside the password (a name repeated, the ID
+		// number's first digits): zxcvbn matches user inputs only as whole tokens.
+		if in = strings.ToLower(strings.TrimSpace(in)); utf8.RuneCountInString(in) >= 3 &&
+			strings.Count(strings.ToLower(string(pw)), in)*utf8.RuneCountInString(in)*2 >= utf8.RuneCount(pw) {
+			return fmt.Errorf("%w: %w: built from the person's own data", ErrWeakPassword, ErrPasswordTooCommon)
+		}
 	}
 	s := string(pw)
 	if r := []rune(s); len(r) > passwordScoreRunes {
@@ -117,14 +135,18 @@ func CheckPasswordPolicy(pw []byte, userInputs ...string) error {
 	return nil
 }
 
-// personInputs are the person's own data a password must not be built from: the ID number,
-// its birth date (characters 7–14 of a resident ID number) and the phone number.
+// personInputs are the person's own data a password must not be built from: the name, the ID
+// number and its runs (the region and birth date of a resident ID number: characters 1–6,
+// 7–14, 11–14, and the first 14) and the phone number.
 func (s *Service) personInputs(p storage.Person) []string {
 	var in []string
+	if p.Name != "" {
+		in = append(in, p.Name)
+	}
 	if num, err := s.IDNumber(p); err == nil && num != "" {
 		in = append(in, num)
 		if p.Kind == storage.NaturalPerson && len(num) == 18 {
-			in = append(in, num[6:14], num[10:14])
+			in = append(in, num[:14], num[:6], num[6:14], num[10:14])
 		}
 	}
 	if phone, err := s.PhoneNumber(p); err == nil && phone != "" {

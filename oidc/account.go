@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -202,10 +203,17 @@ func (s *Server) accountPageData(w http.ResponseWriter, r *http.Request, ls *sto
 	lang := pickLang(r.URL.Query().Get("ui_locales"))
 	d := s.newPage(lang, r.URL.Path, url.Values{})
 	d.CSRF = s.csrf.CookieToken(w, r, csrfAccount)
-	d.Account = &accountPage{Name: p.Name, IDMasked: p.IDNumberMasked, AuthTime: ls.AuthTime,
-		Notice: d.T[r.URL.Query().Get("done")]}
+	d.Account = &accountPage{Name: p.Name, IDMasked: p.IDNumberMasked, AuthTime: ls.AuthTime}
+	if done := r.URL.Query().Get("done"); slices.Contains(accountNotices, done) {
+		d.Account.Notice = d.T[done]
+	}
 	return d
 }
+
+// accountNotices are the message keys accountDone may show on the account page (?done=); any
+// other value shows nothing, so a crafted link cannot make the page claim what did not happen.
+var accountNotices = []string{"otpAdded", "otpErrNoDevice", "otpRemoved", "selfConsentWithdrawn",
+	"selfPwChanged", "selfSessionEnded", "selfSessionsEnded", "passkeyAdded", "passkeyRemoved", "passkeyRenamed"}
 
 // accountSection fills one section of the account page.
 type accountSection func(ctx context.Context, d *pageData, ls *storage.LoginSession, p storage.Person) error

@@ -177,6 +177,8 @@ func passwordMessage(err error) string {
 		return "selfPwTooLong"
 	case errors.Is(err, accounts.ErrPasswordUnchanged):
 		return "selfPwUnchanged"
+	case errors.Is(err, accounts.ErrPasswordCharacters):
+		return "selfPwCharacters"
 	}
 	return "selfPwTooCommon"
 }
@@ -190,6 +192,18 @@ func (s *Server) handleSelfPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	// The old password proves only the password: a person with a second factor changes it
+	// from a session that passed the second factor, so a stolen password cannot lock the
+	// owner out (found by a fresh-user trial).
+	if acrLevel(ls.ACR) < acrLevel(ACRMultiFactor) {
+		if mfa, err := s.hasSecondFactor(ctx, p); err != nil {
+			s.pageError(ctx, w, r, pickLang(r.URL.Query().Get("ui_locales")), "read second factors", err)
+			return
+		} else if mfa {
+			s.loginFor(w, r, s.localPath(pathAccount), pickLang(r.URL.Query().Get("ui_locales")), loginNeed{Fresh: true, MFA: true})
+			return
+		}
+	}
 	nw := r.PostForm.Get("new")
 	if nw != r.PostForm.Get("new2") {
 		s.accountFailed(w, r, ls, p, http.StatusBadRequest, "selfPwMismatch")

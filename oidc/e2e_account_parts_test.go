@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/storage"
 	"testing"
 )
@@ -21,7 +23,29 @@ func testAccountPartsTogether(t *testing.T, e *env) {
 	b.login(b.get(e.issuer+"/account"), num, testPassword)
 	secret, _, codes := enrolOTP(t, e, b, "我的验证器")
 
-	p := b.get(e.issuer + "/account/data")
+	// The browser's session was made with the password alone (before the device existed):
+	// changing the password now wants the second factor first, and a crafted ?done= shows no
+	// claim of what did not happen.
+	p := b.get(e.issuer + "/account?done=selfPwChanged&ui_locales=zh-CN")
+	if !strings.Contains(p.body, "密码已修改") {
+		t.Fatalf("the account page's own notice is not shown: %.300s", p.body)
+	}
+	if p = b.get(e.issuer + "/account?done=scanAgo"); strings.Contains(p.body, `class="notice"`) {
+		t.Error("a message key that is not an account notice is shown")
+	}
+	csrf := match(t, reCSRF, p.body)
+	p = b.post(e.issuer+"/account/password?ui_locales=zh-CN", url.Values{"csrf": {csrf}, "old": {testPassword},
+		"new": {"Zt8#qWm4!vRn2"}, "new2": {"Zt8#qWm4!vRn2"}})
+	if !p.isLoginForm() || !strings.Contains(p.body, `name="otp"`) {
+		t.Fatalf("password change from a password-only session of a person with a second factor: %d %s, want the login page asking for the code", p.status, p.url)
+	}
+	if pp, _ := e.store.GetPerson(ctx, person.ID); pp.PasswordHash == "" {
+		t.Fatal("person lost")
+	} else if _, err := e.accounts.AuthenticatePassword(ctx, accounts.PasswordLogin{Identifier: num, Password: []byte(testPassword), ClientIP: "192.0.2.1"}); err != nil {
+		t.Fatalf("the password changed without the second factor: %v", err)
+	}
+
+	p = b.get(e.issuer + "/account/data")
 	if p.status != http.StatusOK {
 		t.Fatalf("download: %d", p.status)
 	}

@@ -186,8 +186,11 @@ func (s *Server) scanBinding(secret string) []byte {
 
 // fillLoginScan adds the scan-to-login section to a login page.
 func (s *Server) fillLoginScan(w http.ResponseWriter, r *http.Request, d *pageData) {
-	if p, err := s.decodePending(d.Authz); err == nil && strings.HasPrefix(p.Next, s.localPath(pathScanConfirm)) {
-		return // the phone logging in to confirm a code: no code to scan on this page
+	if p, err := s.decodePending(d.Authz); err == nil && (strings.HasPrefix(p.Next, s.localPath(pathScanConfirm)) ||
+		(p.Next != "" && d.Message != "")) {
+		// The phone logging in to confirm a code, or a fresh login an account action asks
+		// for (the notice says so; a scan would carry the phone's older login): no code.
+		return
 	}
 	d.Scan = &scanPage{Start: s.localPath(pathScanStart), Status: s.localPath(pathScanStatus),
 		Finish: s.localPath(pathScanFinish), CSRF: d.CSRF}
