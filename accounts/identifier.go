@@ -46,11 +46,17 @@ func NormalizeIdentifier(s string) (string, IdentifierKind) {
 }
 
 // normalizePhone accepts a mainland mobile number with an optional +86 / 0086 / 86 prefix and
-// returns its 11 digits.
+// returns its 11 digits. Full-width digits, plus and hyphen (as Chinese input methods type
+// them) are folded to ASCII; the ideographic space is dropped like a space.
 func normalizePhone(s string) (string, bool) {
 	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
+		switch {
+		case r == ' ' || r == '-' || r == '\u3000' || r == '－':
 			return -1
+		case r >= '０' && r <= '９':
+			return r - '０' + '0'
+		case r == '＋':
+			return '+'
 		}
 		return r
 	}, s)

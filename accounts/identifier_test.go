@@ -18,6 +18,8 @@ func TestNormalizeIdentifier(t *testing.T) {
 		{"+86 138-0013-8000", "13800138000", accounts.IdentifierPhone},
 		{"008613800138000", "13800138000", accounts.IdentifierPhone},
 		{"8613800138000", "13800138000", accounts.IdentifierPhone},
+		{"１３８００１３８０００", "13800138000", accounts.IdentifierPhone},
+		{"＋８６\u3000１３８－００１３－８０００", "13800138000", accounts.IdentifierPhone},
 		{"11010519491231002Y", "11010519491231002Y", accounts.IdentifierUnknown},
 		{"23800138000", "23800138000", accounts.IdentifierUnknown},
 		{"alice", "ALICE", accounts.IdentifierUnknown},

@@ -182,6 +182,8 @@ func TestOTPEnrolmentRefused(t *testing.T) {
 		{"fail/empty name", "  ", storage.OTPAlgTOTP, accounts.ErrInvalidOTPName},
 		{"fail/long name", strings.Repeat("名", accounts.MaxOTPNameLen+1), storage.OTPAlgTOTP, accounts.ErrInvalidOTPName},
 		{"fail/control character", "a\x00b", storage.OTPAlgTOTP, accounts.ErrInvalidOTPName},
+		{"fail/bidi override", "a\u202eenohp", storage.OTPAlgTOTP, accounts.ErrInvalidOTPName},
+		{"fail/zero-width space alone", "\u200b", storage.OTPAlgTOTP, accounts.ErrInvalidOTPName},
 		{"fail/unknown algorithm", "x", "hotp", accounts.ErrInvalidOTPAlgorithm},
 		{"ok/longest name", strings.Repeat("名", accounts.MaxOTPNameLen), storage.OTPAlgTOTP, nil},
 	} {

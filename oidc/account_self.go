@@ -437,6 +437,14 @@ func (s *Server) handleRecoverStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	identifier := strings.TrimSpace(r.PostForm.Get("identifier"))
+	if _, kind := accounts.NormalizeIdentifier(identifier); kind == accounts.IdentifierUnknown {
+		// Not the shape of an ID number, credit code or mobile number: saying so tells
+		// nothing about who is registered, and nothing is sent or counted.
+		d := s.recoverPage(w, r, lang, "start")
+		d.Error = d.T["selfRecoverBadIdentifier"]
+		s.render(w, http.StatusBadRequest, s.pages.page("recover.html"), d)
+		return
+	}
 	err := s.accounts.StartRecovery(r.Context(), identifier, s.cfg.ClientIP(r))
 	d := s.recoverPage(w, r, lang, "code")
 	d.Self.Identifier = identifier

@@ -760,4 +760,12 @@ func testSelfRecoverNoEnumeration(t *testing.T, e *selfEnv) {
 			t.Errorf("request %d: %d, want 429", accounts.RecoveryCodesPerIdentifier+1, status)
 		}
 	}
+	// Something that is no identifier at all is asked for again: nothing is sent or counted.
+	for _, bad := range []string{"", "   ", "alice", "12345"} {
+		b := e.uaBrowserFrom(uaAndroid, "198.51.100.250")
+		if p := b.submit(b.get(e.issuer+"/account/recover"), "/account/recover", "identifier", bad); p.status != http.StatusBadRequest ||
+			!strings.Contains(p.body, "11 位手机号码") {
+			t.Errorf("identifier %q: %d, want 400 asking for an ID number or mobile number", bad, p.status)
+		}
+	}
 }

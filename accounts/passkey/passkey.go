@@ -771,15 +771,15 @@ func (k *RelyingParty) Remove(ctx context.Context, personID, ref string) error {
 	return err
 }
 
-// checkName checks a passkey name: 1 to 64 characters of valid UTF-8, no control
-// characters.
+// checkName checks a passkey name: 1 to 64 characters of valid UTF-8, no control (Cc) or
+// format (Cf: zero-width, bidirectional overrides) characters.
 func checkName(name string) error {
 	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxName {
 		return fmt.Errorf("%w: empty, longer than %d characters or not UTF-8", ErrName, maxName)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: control character", ErrName)
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("%w: control or format character", ErrName)
 		}
 	}
 	return nil

@@ -540,6 +540,7 @@ func TestRenameRemove(t *testing.T) {
 		{"fail/empty name", "person-1", ref, "  ", passkey.ErrName},
 		{"fail/65 characters", "person-1", ref, strings.Repeat("钥", 65), passkey.ErrName},
 		{"fail/control character", "person-1", ref, "a\nb", passkey.ErrName},
+		{"fail/bidi override", "person-1", ref, "a\u202eenohp", passkey.ErrName},
 		{"fail/another person's passkey", "person-2", ref, "x", passkey.ErrUnknown},
 		{"fail/unknown reference", "person-1", "AAAAAAAAAAAAAAAA", "x", passkey.ErrUnknown},
 	} {
