@@ -42,13 +42,30 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 
 // parseAuthorizeRequest lets fosite parse and validate an authorization request given as a
 // form-encoded query: client, redirect URI (exact, loopback port may vary), response type,
-// scopes, state.
+// scopes, state. Request objects are not supported (discovery says so): a request with
+// request or request_uri is validated without it and then answered request_not_supported or
+// request_uri_not_supported (OIDC Core §6.1, §6.2) at its redirect URI — not with an error page
+// about the redirect URI, which is what fosite's attempt to read the object would give.
 func (s *Server) parseAuthorizeRequest(ctx context.Context, query string) (fosite.AuthorizeRequester, error) {
+	var unsupported *fosite.RFC6749Error
+	if q, err := url.ParseQuery(query); err == nil && (q.Has("request") || q.Has("request_uri")) {
+		unsupported = fosite.ErrRequestNotSupported
+		if q.Has("request_uri") {
+			unsupported = fosite.ErrRequestURINotSupported
+		}
+		q.Del("request")
+		q.Del("request_uri")
+		query = q.Encode()
+	}
 	fr, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url(pathAuthorize)+"?"+query, nil)
 	if err != nil {
 		return nil, fosite.ErrInvalidRequest.WithWrap(err)
 	}
-	return s.provider.NewAuthorizeRequest(ctx, fr)
+	ar, err := s.provider.NewAuthorizeRequest(ctx, fr)
+	if err == nil && unsupported != nil {
+		err = unsupported
+	}
+	return ar, err
 }
 
 // oidcParams are the OIDC Core §3.1.2.1 parameters tongban acts on before issuing a code.

@@ -127,3 +127,23 @@ func testParamLimits(t *testing.T, e *env) {
 		}
 	})
 }
+
+// testRequestObjectNotSupported: request objects are not supported (discovery says so); a
+// request carrying one is answered request_not_supported or request_uri_not_supported at its
+// registered redirect URI (OIDC Core §6), with its state — and one with a wrong redirect URI
+// still gets the error page, never a redirect.
+func testRequestObjectNotSupported(t *testing.T, e *env) {
+	r := e.newRP(tboidc.NewClient{})
+	for param, want := range map[string]string{"request": "request_not_supported", "request_uri": "request_uri_not_supported"} {
+		a := r.authURL(oauth2.SetAuthURLParam(param, "eyJhbGciOiJub25lIn0.e30."))
+		p := e.browser().get(a.url)
+		q := p.callback(t)
+		if q.Get("error") != want || q.Get("state") != a.state {
+			t.Errorf("%s: callback %v, want error %s with the state", param, q, want)
+		}
+	}
+	r.oauth.RedirectURL = "https://evil.example/cb"
+	if p := e.browser().get(r.authURL(oauth2.SetAuthURLParam("request", "x")).url); p.location != "" || p.status != 400 {
+		t.Errorf("request object with a wrong redirect URI: %d %q", p.status, p.location)
+	}
+}

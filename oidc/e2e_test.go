@@ -55,6 +55,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"fail/pkce", testPKCE},
 		{"fail/redirect-uri-mismatch", testRedirectMismatch},
 		{"fail/unknown-client", testUnknownClient},
+		{"fail/request-object-not-supported", testRequestObjectNotSupported},
 		{"fail/expired-code", testExpiredCode},
 		{"fail/prompt-none", testPromptNone},
 		{"fail/login-no-enumeration", testNoEnumeration},
