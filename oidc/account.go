@@ -165,17 +165,9 @@ func (s *Server) accountSession(w http.ResponseWriter, r *http.Request, fresh bo
 // hasSecondFactor reports whether the person can pass urn:tongban:acr:mfa: a confirmed OTP
 // device (the operator-set legacy secret included) or a passkey.
 func (s *Server) hasSecondFactor(ctx context.Context, p storage.Person) (bool, error) {
-	if p.OTPSecretSealed != nil {
-		return true, nil
-	}
-	devs, err := s.store.ListOTPDevices(ctx, p.ID)
-	if err != nil {
-		return false, err
-	}
-	for _, d := range devs {
-		if d.Confirmed {
-			return true, nil
-		}
+	devs, err := s.accounts.ListOTPDevices(ctx, p.ID) // confirmed ones, the legacy secret included
+	if err != nil || len(devs) > 0 {
+		return len(devs) > 0, err
 	}
 	pks, err := s.store.ListPasskeys(ctx, p.ID)
 	return len(pks) > 0, err

@@ -219,7 +219,7 @@ func (s *Server) handleSelfPassword(w http.ResponseWriter, r *http.Request) {
 		s.accountFailed(w, r, ls, p, http.StatusUnauthorized, "selfPwWrongOld")
 	case errors.Is(err, accounts.ErrLoginLocked), errors.Is(err, accounts.ErrLoginThrottled):
 		if le := (*accounts.LoginError)(nil); errors.As(err, &le) && le.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(le.RetryAfter), 10))
+			setRetryAfter(w, le.RetryAfter)
 		}
 		s.accountFailed(w, r, ls, p, http.StatusTooManyRequests, msgLocked)
 	case errors.Is(err, accounts.ErrWeakPassword):
@@ -457,7 +457,7 @@ func (s *Server) handleRecoverStart(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, accounts.ErrRecoveryThrottled):
 		d.Self.Step = "start"
 		d.Error = d.T["selfRecoverThrottled"]
-		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(s.accounts.RecoveryWindow()), 10))
+		setRetryAfter(w, s.accounts.RecoveryWindow())
 		s.render(w, http.StatusTooManyRequests, s.pages.page("recover.html"), d)
 	default:
 		s.pageError(r.Context(), w, r, lang, "start recovery", err)
@@ -499,7 +499,7 @@ func (s *Server) handleRecoverFinish(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, accounts.ErrRecoveryCode):
 		fail(http.StatusUnauthorized, "selfRecoverBadCode")
 	case errors.Is(err, accounts.ErrRecoveryThrottled):
-		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(s.accounts.RecoveryWindow()), 10))
+		setRetryAfter(w, s.accounts.RecoveryWindow())
 		fail(http.StatusTooManyRequests, "selfRecoverThrottled")
 	default:
 		s.pageError(r.Context(), w, r, lang, "finish recovery", err)

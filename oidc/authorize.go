@@ -15,7 +15,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/accounts/passkey/passkeytest"
 	tboidc "github.com/tongban/tongban/oidc"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage/storagetest"
 )
 

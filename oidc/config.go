@@ -13,7 +13,7 @@ import (
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/keyring"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 

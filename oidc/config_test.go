@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	tboidc "github.com/tongban/tongban/oidc"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 )
 
 func TestNewServerConfig(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"github.com/tongban/tongban/internal/httpkit"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 

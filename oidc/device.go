@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -228,7 +227,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	} else if n > deviceAuthPerAddress {
 		s.metrics.errors.WithLabelValues("device_authorization", "slow_down").Inc()
 		s.log.WarnContext(ctx, "device authorizations from one address above the limit", "client_id", c.GetID())
-		w.Header().Set("Retry-After", "60")
+		setRetryAfter(w, time.Minute)
 		oauthJSON.Error(w, http.StatusTooManyRequests, "slow_down", "Too many device authorization requests from this address; try again in a minute.")
 		return
 	}
@@ -519,7 +518,7 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, ls *stor
 	}
 	if locked {
 		s.log.InfoContext(ctx, "user code refused: too many wrong codes", "person_id", ls.PersonID)
-		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(userCodeWindow), 10))
+		setRetryAfter(w, userCodeWindow)
 		s.renderDeviceEnter(w, r, lang, http.StatusTooManyRequests, "", msgDeviceTooMany)
 		return rec, "", false
 	}
@@ -540,7 +539,7 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, ls *stor
 		if locked {
 			s.appendAudit(ctx, storage.AuditEvent{Actor: ls.PersonID, Action: "device.user_code_locked", Subject: ls.PersonID})
 			s.log.WarnContext(ctx, "user-code guessing limit reached", "person_id", ls.PersonID)
-			w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(userCodeWindow), 10))
+			setRetryAfter(w, userCodeWindow)
 			s.renderDeviceEnter(w, r, lang, http.StatusTooManyRequests, "", msgDeviceTooMany)
 			return rec, "", false
 		}

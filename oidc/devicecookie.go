@@ -9,7 +9,7 @@ import (
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/internal/httpkit"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 )
 
 // Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): after a

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"testing"
+
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/storage"
-	"testing"
 )
 
 // testAccountPartsTogether: the parts of the account page meet — the data download lists the

@@ -12,7 +12,7 @@ import (
 
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage/sqlite"
 )
 

@@ -29,7 +29,7 @@ import (
 	"github.com/tongban/tongban/accounts/accountstest"
 	"github.com/tongban/tongban/keyring"
 	tboidc "github.com/tongban/tongban/oidc"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/sm-crypto/smjose"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/storagetest"

@@ -79,10 +79,15 @@ func waitText(t map[string]string, d time.Duration) string {
 	}
 }
 
-// retryAfterSeconds is d in whole seconds, rounded up, at least 1: the value of Retry-After
-// (RFC 9110 §10.2.3).
+// retryAfterSeconds is d in whole seconds, rounded up, at least 1: the wait pages state and
+// Retry-After carries.
 func retryAfterSeconds(d time.Duration) int64 {
 	return max(int64((d+time.Second-1)/time.Second), 1)
+}
+
+// setRetryAfter sets Retry-After (RFC 9110 §10.2.3) to retryAfterSeconds(d).
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(d), 10))
 }
 
 // renderLoginRefused answers a login that accounts refused or failed (a *accounts.LoginError):
@@ -103,7 +108,7 @@ func (s *Server) renderLoginRefused(w http.ResponseWriter, d pageData, err error
 		}
 		s.metrics.logins.WithLabelValues(result).Inc()
 		d.Error = fmt.Sprintf(d.T[msg], waitText(d.T, le.RetryAfter))
-		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(le.RetryAfter), 10))
+		setRetryAfter(w, le.RetryAfter)
 		s.render(w, http.StatusTooManyRequests, s.pages.login, d)
 	case errors.Is(err, accounts.ErrLoginFailed):
 		s.metrics.logins.WithLabelValues("failure").Inc()

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/internal/httpkit"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 

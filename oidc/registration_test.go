@@ -11,7 +11,7 @@ import (
 
 	"github.com/tongban/tongban/keyring"
 	tboidc "github.com/tongban/tongban/oidc"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/storagetest"
 )

@@ -230,7 +230,7 @@ func (s *Server) handleScanStart(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if n > scanStartsPerAddress {
 		s.log.WarnContext(ctx, "scan-to-login codes from one address above the limit", "client_id", q.Get("client_id"), "client_ip", s.cfg.ClientIP(r))
-		w.Header().Set("Retry-After", "60")
+		setRetryAfter(w, time.Minute)
 		s.scanFail(w, http.StatusTooManyRequests, lang, "slow_down", msgScanTooMany)
 		return
 	}

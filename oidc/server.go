@@ -17,7 +17,7 @@ import (
 	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 

@@ -69,6 +69,20 @@ func (c *cli) peopleService(cmd *cobra.Command) (*accounts.Service, *app.Backend
 	return svc, b, nil
 }
 
+// operatorPerson opens the people service for an operator command and finds the person ref
+// names (lookupPerson); done closes the database.
+func (c *cli) operatorPerson(cmd *cobra.Command, ref string) (svc *accounts.Service, p storage.Person, done func(), err error) {
+	svc, b, err := c.peopleService(cmd)
+	if err != nil {
+		return nil, p, nil, err
+	}
+	if p, err = lookupPerson(cmd.Context(), svc, ref); err != nil {
+		b.Close()
+		return nil, p, nil, err
+	}
+	return svc, p, func() { b.Close() }, nil
+}
+
 // lookupPerson resolves --person (accounts.Service.LookupPerson: a person ID, an ID number or a
 // mobile number). An unknown person is a usage error whose message masks the number typed.
 func lookupPerson(ctx context.Context, svc *accounts.Service, ref string) (storage.Person, error) {
@@ -125,16 +139,12 @@ only the masked ID number is printed.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON (times in UTC, RFC 3339)")
 	_ = cmd.MarkFlagRequired("person")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		svc, b, err := c.peopleService(cmd)
+		svc, p, done, err := c.operatorPerson(cmd, person)
 		if err != nil {
 			return err
 		}
-		defer b.Close()
+		defer done()
 		ctx := cmd.Context()
-		p, err := lookupPerson(ctx, svc, person)
-		if err != nil {
-			return err
-		}
 		devs, err := svc.ListOTPDevices(ctx, p.ID)
 		if err != nil {
 			return err
@@ -202,16 +212,12 @@ The person is named as for "idp people otp list", which prints the device IDs.`,
 	_ = cmd.MarkFlagRequired("person")
 	_ = cmd.MarkFlagRequired("device")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		svc, b, err := c.peopleService(cmd)
+		svc, p, done, err := c.operatorPerson(cmd, person)
 		if err != nil {
 			return err
 		}
-		defer b.Close()
+		defer done()
 		ctx := cmd.Context()
-		p, err := lookupPerson(ctx, svc, person)
-		if err != nil {
-			return err
-		}
 		err = svc.RemoveOTPDeviceAsOperator(ctx, p.ID, device)
 		if errors.Is(err, accounts.ErrOTPDeviceNotFound) {
 			return app.Usagef("--device: person %s has no device %q", describePerson(p), device)
