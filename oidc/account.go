@@ -36,7 +36,7 @@ type accountPage struct {
 }
 
 // accountNext reports whether next is a path the login may continue at: the account pages,
-// and the scan-to-login and device-code confirmation pages, under the issuer's path, with no
+// the scan-to-login and device-code confirmation pages, and the admin console (adminsession.go), under the issuer's path, with no
 // scheme, host, "//" or backslash (no open redirect).
 func (s *Server) accountNext(next string) bool {
 	if next == "" || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "//") {
@@ -55,7 +55,7 @@ func (s *Server) accountNext(next string) bool {
 }
 
 // accountNextPrefixes are the pages a login may continue at (accountNext).
-var accountNextPrefixes = []string{pathAccount, pathScanConfirm, pathDevice}
+var accountNextPrefixes = []string{pathAccount, pathScanConfirm, pathDevice, pathAdmin}
 
 // nextURL is where a login for pendingAuth.Next continues: next with the page language.
 func (s *Server) nextURL(next, lang string) string {

@@ -54,7 +54,7 @@ type Server struct {
 	// csrf protects the login, consent and logout forms: tokens bound to a random secret in
 	// the tb_csrf cookie and to the purposes "login", "consent" and "logout".
 	csrf      httpkit.CSRF
-	keys      struct{ csrf, authz, session, pairwise []byte }
+	keys      struct{ csrf, authz, session, pairwise, adminBinding []byte }
 	deviceKey []byte // HMAC-SM3 key of the device cookie (devicecookie.go)
 	pages     *pages
 	discovery []byte
@@ -91,6 +91,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
 		derive("csrf"), derive("authz"), derive("session"), derive("pairwise-subject")
 	s.deviceKey = derive("device-cookie")
+	s.keys.adminBinding = derive("admin-session")
 	s.csrf = httpkit.CSRF{Key: s.keys.csrf, Cookies: s.cookies, Cookie: csrfCookieName}
 	s.accounts, err = accounts.New(accounts.Config{
 		Store: s.store, Keyring: s.kr, Now: s.now, Logger: s.log,
