@@ -72,4 +72,3 @@ func (s *Server) AdminLogin(w http.ResponseWriter, r *http.Request, next, lang s
 
 // AdminPath is the path of the admin console on this host: the issuer's path + "/admin".
 func (s *Server) AdminPath() string { return s.localPath(pathAdmin) }
-
