@@ -29,10 +29,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/admin"
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/health"
 )
@@ -287,10 +288,13 @@ type Service struct {
 	Metrics *app.Metrics
 	// OIDC is the provider.
 	OIDC *oidc.Server
+	// Admin is the admin console and API, served at OIDC.AdminPath() (package admin).
+	Admin *admin.Handler
 	// Health tells whether the database accepts writes: /readyz answers it. Run starts its
 	// checks (app.StartHealth).
 	Health *health.Monitor
-	// Handler serves the provider and /healthz, /readyz, /metrics (app.OpsHandler).
+	// Handler serves the provider, the admin console and /healthz, /readyz, /metrics
+	// (app.OpsHandler).
 	Handler http.Handler
 
 	ownBackend bool
@@ -353,13 +357,18 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		}
 		return nil, fmt.Errorf("start provider: %w", err)
 	}
+	adm, err := NewAdmin(srv, b, cfg, adminBackends(srv, b))
+	if err != nil {
+		return nil, fmt.Errorf("start admin console: %w", err)
+	}
 	h := app.NewHealth(b.Store, "idp", log)
 	return &Service{
 		Backend: b,
 		Metrics: m,
 		OIDC:    srv,
+		Admin:   adm,
 		Health:  h,
-		Handler: app.OpsHandler(srv.Handler(), h.Ready, m, log),
+		Handler: app.OpsHandler(withAdmin(srv.Handler(), adm), h.Ready, m, log),
 	}, nil
 }
 

@@ -116,6 +116,24 @@ func TestOpenInProcess(t *testing.T) {
 			t.Errorf("/metrics lacks the discovery route label")
 		}
 	}
+	// The admin console is mounted: its API wants a login, its pages send to the login page.
+	resp, err := http.Get(srv.URL + "/admin/api/v1/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "login_required") {
+		t.Errorf("/admin/api/v1/me: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.Get(srv.URL + "/admin/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/login" {
+		t.Errorf("/admin/: %d %s, want the login page", resp.StatusCode, resp.Request.URL)
+	}
 }
 
 // TestServicePurge: the service's purge loop deletes an expired login session within a few
