@@ -52,6 +52,8 @@ func (c *cli) newRoot() *cobra.Command {
   idp people add            register a person (password read from standard input)
   idp people otp list|remove
                             a person's one-time-password devices (lost-device help)
+  idp admins grant|revoke|list
+                            roles of the admin console at /admin
   idp clients add|list      register and list relying apps
   idp keys list|rotate      list and rotate the ID-token signing keys
   idp keys rewrap           move the stored keys to a key-encryption key in a PKCS#11 token
@@ -78,7 +80,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.clientsCmd(), c.keysCmd(), c.kekCmd(), app.AuditCommands{
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.adminsCmd(), c.clientsCmd(), c.keysCmd(), c.kekCmd(), app.AuditCommands{
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)
 			if err != nil {
