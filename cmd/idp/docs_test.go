@@ -83,3 +83,25 @@ func TestAuditGuide(t *testing.T) {
 		t.Errorf("ran only %d commands of docs/operators/audit.md", n)
 	}
 }
+
+// TestAdminConsoleGuide runs the ```sh examples of docs/operators/admin-console.md (granting,
+// listing and revoking console roles) in a fresh directory, by the conventions of
+// TestOperatorGuide.
+func TestAdminConsoleGuide(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(testEnv(),
+		"PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PASSWORD="+testPassword,
+		"TONGBAN_ADDR="+addr,
+		"TONGBAN_ISSUER=http://"+addr,
+	)
+	if n := clitest.RunDocExamples(t, "../../docs/operators/admin-console.md", dir, env, "http://"+addr+"/readyz"); n < 11 {
+		t.Errorf("ran only %d commands of docs/operators/admin-console.md", n)
+	}
+}
