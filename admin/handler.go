@@ -347,11 +347,16 @@ func (h *Handler) checkCSRF(r *http.Request, in url.Values, s Session) bool {
 	return h.csrf.Valid(tok, csrfPurpose, s.Binding)
 }
 
-// crossSite reports whether r comes from another site: Sec-Fetch-Site other than
-// same-origin or none, or an Origin header other than origin.
+// crossSite reports whether r comes from another site. A browser's Sec-Fetch-Site decides
+// when present (same-origin and none — typed or bookmarked — pass); browsers send
+// "Origin: null" on a form post from a page with Referrer-Policy no-referrer, as the console's
+// pages are, so the Origin header is compared (with origin) only without it. A request with
+// neither (a tool) passes here and stands on its CSRF token.
 func crossSite(r *http.Request, origin string) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "same-origin", "none":
+		return false
+	case "":
 	default:
 		return true
 	}

@@ -120,6 +120,8 @@ func TestCrossSite(t *testing.T) {
 		{"fail/cross site", "cross-site", "", true},
 		{"fail/other origin", "", "https://evil.example", true},
 		{"fail/null origin", "", "null", true},
+		{"ok/null origin of a same-origin post", "same-origin", "null", false},
+		{"fail/cross site with our origin", "cross-site", "https://idp.example", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := newRequest(tc.site, tc.origin)
