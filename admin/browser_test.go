@@ -65,7 +65,13 @@ func TestConsoleBrowser(t *testing.T) {
 				if a, _ := e.apps.GetApp(context.Background(), appID); a.Pending != nil || a.Name != "户籍证明在线开具（新版）" {
 					t.Errorf("after approve: %+v", a)
 				}
-				page("people", "/admin/people?q="+citizen.number, ".items")
+				if err := chromedp.Do(ctx, chromedp.Navigate(e.issuer+"/admin/people"), chromedp.WaitVisible(chromedp.CSS("#q")),
+					chromedp.SendKeys(chromedp.CSS("#q"), citizen.number), chromedp.Submit(chromedp.CSS("#q")),
+					chromedp.WaitVisible(chromedp.CSS(".items"))); err != nil {
+					t.Fatalf("people search: %v", err)
+				}
+				b.Screenshot(ctx, "people-"+name)
+				browsertest.CheckFits(t, ctx, v)
 				page("person", "/admin/people/"+citizen.id, "#disable")
 				if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#disable")), chromedp.WaitVisible(chromedp.CSS("textarea[name=reason]")),
 					chromedp.SendKeys(chromedp.CSS("textarea[name=reason]"), "本人申请停用")); err != nil {

@@ -119,10 +119,13 @@ func (h *Handler) pageIAT(w http.ResponseWriter, r *http.Request, c *call) {
 	h.render(w, http.StatusOK, "iat", d)
 }
 
-// pagePeople searches people (GET /people?q=).
+// pagePeople shows the people search (GET /people) and its results (POST /people, q: the
+// identifier is posted so that it stays out of URLs, access logs and browser history).
 func (h *Handler) pagePeople(w http.ResponseWriter, r *http.Request, c *call) {
 	d := h.newPage(r, c, "navPeople")
-	d.Query = strings.TrimSpace(c.in.Get("q"))
+	if r.Method == http.MethodPost {
+		d.Query = strings.TrimSpace(c.in.Get("q"))
+	}
 	if d.Query != "" {
 		if h.cfg.People == nil {
 			h.unavailable(w, r, route{path: "/people", action: "people.find"}, c)

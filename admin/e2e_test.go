@@ -124,7 +124,10 @@ func testOperatorDisables(t *testing.T, e *env) {
 	if p.status != http.StatusOK {
 		t.Fatalf("console: %d %s", p.status, p.url)
 	}
-	p = b.get("/admin/people?q=" + url.QueryEscape(citizen.number))
+	p = b.get("/admin/people")
+	search, sv := p.form(t, "/admin/people")
+	sv.Set("q", citizen.number)
+	p = b.post(search, sv)
 	if !strings.Contains(p.body, "/admin/people/"+citizen.id) {
 		t.Fatalf("search: %d\n%s", p.status, p.body)
 	}

@@ -166,13 +166,19 @@ type route struct {
 	scope        scope
 	action       string
 	fn           func(h *Handler, w http.ResponseWriter, r *http.Request, c *call)
+	// reads marks a POST that changes nothing (the console's people search, posted so that
+	// the identifier stays out of URLs, logs and history): CSRF-checked, no fresh login.
+	reads bool
 }
 
 // api reports whether the route is in the JSON API.
 func (rt route) api() bool { return strings.HasPrefix(rt.path, APIPrefix+"/") }
 
-// mutating reports whether the route changes something (needs CSRF and a fresh login).
-func (rt route) mutating() bool { return rt.method != http.MethodGet }
+// posted reports whether the route takes a POST (needs the CSRF token, refused cross-site).
+func (rt route) posted() bool { return rt.method != http.MethodGet }
+
+// mutating reports whether the route changes something (needs a fresh login as well).
+func (rt route) mutating() bool { return rt.posted() && !rt.reads }
 
 // call is one authorised request.
 type call struct {
@@ -261,7 +267,7 @@ func (h *Handler) guard(rt route) http.Handler {
 			h.answerErr(w, r, rt, c, err)
 			return
 		}
-		if rt.mutating() {
+		if rt.posted() {
 			if crossSite(r, h.cfg.Origin) {
 				h.deny(w, r, rt, c, "", "", "cross_site")
 				return

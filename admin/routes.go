@@ -25,6 +25,7 @@ func (h *Handler) routeTable() []route {
 		{method: "GET", path: "/apps/{id}", perm: PermAppsRead, scope: scopeApp, action: "apps.read", fn: (*Handler).pageApp},
 		{method: "GET", path: "/initial-access-tokens", perm: PermIATIssue, scope: scopeDept, action: "iat.form", fn: (*Handler).pageIAT},
 		{method: "GET", path: "/people", perm: PermPeopleRead, action: "people.find", fn: (*Handler).pagePeople},
+		{method: "POST", path: "/people", perm: PermPeopleRead, action: "people.find", fn: (*Handler).pagePeople, reads: true},
 		{method: "GET", path: "/people/{id}", perm: PermPeopleRead, action: "people.read", fn: (*Handler).pagePerson},
 		{method: "GET", path: "/people/{id}/confirm", perm: PermPeopleManage, action: "people.confirm", fn: (*Handler).pageConfirm},
 		{method: "GET", path: "/corrections", perm: PermCorrectionsRead, action: "corrections.list", fn: (*Handler).pageCorrections},
