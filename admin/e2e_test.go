@@ -41,6 +41,7 @@ func runConsoleSuite(t *testing.T, open func(testing.TB) storage.Storage) {
 		{"fail/department-admin-other-department", testDepartmentAdmin},
 		{"fail/stale-login", testStaleLogin},
 		{"ok/api-read", testAPIRead},
+		{"ok/shown-once", testShownOnce},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, newEnv(t, open(t))) })
 	}
@@ -386,5 +387,52 @@ func testAPIRead(t *testing.T, e *env) {
 	}
 	if p := b2.get("/admin/api/v1/apps"); p.status != http.StatusForbidden {
 		t.Errorf("auditor reads apps: %d", p.status)
+	}
+}
+
+func testShownOnce(t *testing.T, e *env) {
+	e.apps.add(admin.App{ID: "app-conf", Name: "乙", Status: admin.StatusPublished, Department: "shebao", CreatedAt: t0})
+	op := e.newPerson("褚运维", false, storage.RoleOperator)
+	citizen := e.newPerson("卫市民", true)
+	b := e.browser()
+	b.adminLogin(op)
+	p := b.get("/admin/apps/app-conf")
+	action, vals := p.form(t, "/rotate-secret")
+	p = b.post(action, vals)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="once-value">new-secret-app-conf<`) || p.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("rotate: %d %s", p.status, p.body)
+	}
+	p = b.get("/admin/initial-access-tokens")
+	action, vals = p.form(t, "/initial-access-tokens")
+	vals.Set("department", "shebao")
+	vals.Set("ttl_hours", "48")
+	p = b.post(action, vals)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "iat-shebao") {
+		t.Errorf("issue: %d %s", p.status, p.body)
+	}
+	vals.Set("department", "Not A Code")
+	if p := b.post(action, vals); p.status != http.StatusBadRequest {
+		t.Errorf("issue for a bad department: %d", p.status)
+	}
+	p = b.get("/admin/people/" + citizen.id + "/confirm?action=reset-link")
+	action, vals = p.form(t, "/reset-link")
+	p = b.post(action, vals)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "recover?t=test-"+citizen.id) {
+		t.Errorf("reset link: %d %s", p.status, p.body)
+	}
+	for _, a := range []string{"client.secret.rotate", "iat.issue", "person.reset_link"} {
+		if es := e.auditEntries(a); len(es) != 1 || es[0].Actor != op.id || !strings.Contains(es[0].Detail, "role=operator") {
+			t.Errorf("%s audit %+v", a, es)
+		}
+	}
+	// A reason that is too long or holds a bidirectional override is refused and changes nothing.
+	p = b.get("/admin/apps/app-conf")
+	action, vals = p.form(t, "/suspend")
+	vals.Set("reason", "ok\u202e")
+	if p := b.post(action, vals); p.status != http.StatusBadRequest {
+		t.Errorf("suspend with a bad reason: %d", p.status)
+	}
+	if a, _ := e.apps.GetApp(context.Background(), "app-conf"); a.Status != admin.StatusPublished {
+		t.Errorf("suspended with a bad reason")
 	}
 }
