@@ -277,6 +277,15 @@ func (h *Handler) guard(rt route) http.Handler {
 				return
 			}
 		}
+		if !c.p.Global(rt.perm) && len(c.p.Departments(rt.perm)) == 0 {
+			// No role of theirs has it for any department.
+			object, clientID := r.PathValue("id"), ""
+			if rt.scope == scopeApp {
+				clientID = object
+			}
+			h.deny(w, r, rt, c, object, clientID, "role")
+			return
+		}
 		object, clientID, department := "", "", ""
 		switch rt.scope {
 		case scopeApp:
