@@ -154,7 +154,7 @@ type scope int
 const (
 	scopeNone scope = iota // none: only roles without department (and PermMe)
 	scopeApp               // the app named by {id}: its Department
-	scopeDept              // the "department" query or form value (default: the admin's one department)
+	scopeDept              // the "department" query or form value (default: the first of a department-admin's departments)
 )
 
 // route is one entry of the route table: method and path below Config.Path (a Go ServeMux
@@ -310,7 +310,7 @@ func (h *Handler) guard(rt route) http.Handler {
 			department = c.app.Department
 		case scopeDept:
 			department = strings.TrimSpace(c.in.Get("department"))
-			if depts := c.p.Departments(rt.perm); department == "" && !c.p.Global(rt.perm) && len(depts) == 1 {
+			if depts := c.p.Departments(rt.perm); department == "" && !c.p.Global(rt.perm) && len(depts) > 0 {
 				department = depts[0]
 			}
 			c.dept = department
