@@ -26,6 +26,7 @@ type Store interface {
 	storage.Consents      // self-service: closing an account withdraws its consents
 	storage.SelfService   // self-service: recovery codes, sessions and consents per person
 	storage.Passkeys      // closing an account deletes its passkeys
+	agentStore            // agents.go: legal representatives and agents
 }
 
 // Config configures a Service. The zero value of every optional field means the default given
@@ -85,6 +86,13 @@ type Config struct {
 	// Notifier sends the one-time codes of access recovery (StartRecovery) to the person's
 	// phone. Nil means recovery is off: StartRecovery returns ErrRecoveryOff.
 	Notifier Notifier
+
+	// RevokeGrant revokes every token of a grant (storage.TokenRecord.RequestID) when an
+	// agent's authorisation is withdrawn (WithdrawAgent); the identity provider passes its
+	// token store's revocation. Nil means the storage-level revocation: stored refresh and
+	// access tokens inactive, and an entry of the revoked-grant list for sealed access tokens
+	// (RevocationFallbackTTL).
+	RevokeGrant func(ctx context.Context, requestID string) error
 }
 
 // Defaults of Config.
