@@ -211,6 +211,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		return
 	}
 
+	// 1b. Acting for a company (agents.go): after the login, before consent.
+	act, ok := s.decideActing(w, r, ar, c, ls, pending, none)
+	if !ok {
+		return
+	}
+
 	// 2. Consent. A consent given on the consent page counts only in the login session (and
 	// for the person) that gave it: see pendingAuth.Consent.
 	consented := s.consentedBy(pending, ls)
@@ -234,8 +240,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		AMR:         ls.AMR,
 		Claims:      op.claims,
 	}
+	if act != nil {
+		sess.Subject = s.subjectFor(c, act.company.ID)
+		sess.ActingFor = act.company.ID
+		sess.ActorSubject = s.subjectFor(c, ls.PersonID)
+	}
 	for _, scope := range ar.GetRequestedScopes() {
-		ar.GrantScope(scope)
+		if act == nil || act.allowsScope(scope) { // scopes beyond the authorisation are not granted
+			ar.GrantScope(scope)
+		}
 	}
 	for _, aud := range ar.GetRequestedAudience() {
 		ar.GrantAudience(aud)

@@ -29,7 +29,7 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":              []string{"S256"},
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash",
-			ClaimName, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType},
+			ClaimName, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType, ClaimCreditCode, ClaimAct},
 		"claim_types_supported":                          []string{"normal"},
 		"claims_parameter_supported":                     true,
 		"request_parameter_supported":                    false,

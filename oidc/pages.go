@@ -182,6 +182,8 @@ type pageData struct {
 	Self     *selfPage    // account_self.go
 	Scan     *scanPage    // scan.go
 	Device   *devicePage  // device.go
+	Acting   *actingPage  // agents.go
+	Agents   *agentsPage  // account_agents.go
 }
 
 // addMessages adds page texts of a feature (keyed by language, then message key) to messages;
@@ -319,6 +321,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 var extraPages = []string{
 	"device.html",                       // device.go
 	"recover.html", "closeaccount.html", // account_self.go
+	"acting.html", // agents.go
 }
 
 // handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows

@@ -99,6 +99,8 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
 		AccountDelay: cfg.AccountDelay, AccountMaxDelay: cfg.AccountMaxDelay, DeviceLockThreshold: cfg.DeviceLockThreshold,
 		Notifier: cfg.Notifier,
+		// Withdrawing an agent revokes the grants issued while acting (s.fstore exists by then).
+		RevokeGrant: func(ctx context.Context, requestID string) error { return s.fstore.RevokeGrant(ctx, requestID) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -253,6 +255,7 @@ func (s *Server) routes() {
 	s.routesOTP(handle)
 	s.routesScan(handle)
 	s.routesDevice(handle)
+	s.routesAgents(handle)
 	s.mux = mux
 }
 
@@ -372,5 +375,7 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&otpEnrolments, "OTP enrolments", s.accounts.PurgeOTPEnrolments, now)
 	step(&c.ScanLogins, "scan logins", s.store.DeleteExpiredScanLogins, now)
 	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeAccessRecoveryCodes, now)
+	var actingGrants int64 // agents.go: grants issued while acting, past their refresh tokens' expiry
+	step(&actingGrants, "acting grants", s.store.PurgeActingGrants, now)
 	return c, errors.Join(errs...)
 }

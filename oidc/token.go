@@ -126,6 +126,9 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		err = narrowRefreshScope(ar, st, strings.Fields(r.PostForm.Get("scope")))
 		fositeadapter.AdvanceGeneration(ar, st)
 	}
+	if err == nil && (grant == "authorization_code" || grant == "refresh_token") {
+		err = s.checkActingGrant(ctx, ar) // agents.go: the authorisation must still stand
+	}
 	if err != nil {
 		if merr := s.fstore.MarkFailedRedemption(ctx, st); merr != nil {
 			err = fosite.ErrServerError.WithWrap(merr)
@@ -154,6 +157,9 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		// credentials. A token whose entry cannot be written is not issued.
 		if aerr := s.fstore.AuditGrant(ctx, "token.issue", ar, "grant="+grant+" request="+ar.GetID()); aerr != nil {
 			return ar, nil, fosite.ErrServerError.WithWrap(aerr).WithHint("The token could not be audited.")
+		}
+		if rerr := s.recordActingGrant(ctx, ar); rerr != nil { // agents.go
+			return ar, nil, fosite.ErrServerError.WithWrap(rerr).WithHint("The grant could not be recorded.")
 		}
 	}
 	return ar, resp, err
@@ -305,6 +311,9 @@ type introspection struct {
 	TokenType string   `json:"token_type,omitempty"`
 	ACR       string   `json:"acr,omitempty"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
+	// Act is {"sub": the agent's subject} for a token issued to an agent acting for a
+	// company (RFC 8693 §4.1, agents.go); Sub is then the company's.
+	Act map[string]string `json:"act,omitempty"`
 }
 
 // handleIntrospect serves token introspection (RFC 7662). Only confidential clients may
@@ -347,6 +356,19 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
+		if sess, _ := ar.GetSession().(*fositeadapter.Session); sess != nil && sess.ActingFor != "" {
+			// agents.go: a withdrawn or expired authorisation makes the token inactive.
+			if _, aerr := s.actingCompany(ctx, sess, ar.GetClient().GetID()); aerr != nil {
+				if unavailable(aerr) {
+					s.writeUnavailable(w)
+					return
+				}
+				oauthJSON.Write(w, http.StatusOK, introspection{})
+				return
+			}
+		}
+	}
+	if err == nil {
 		sess, _ := ar.GetSession().(*fositeadapter.Session)
 		out = introspection{
 			Active:   true,
@@ -358,6 +380,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		}
 		if sess != nil {
 			out.Sub = sess.Subject
+			if sess.ActingFor != "" {
+				out.Act = map[string]string{"sub": sess.ActorSubject}
+			}
 			out.ACR = sess.ACR
 			if sess.AuthTime != 0 {
 				out.AuthTime = fositeadapter.FromNanos(sess.AuthTime).Unix()

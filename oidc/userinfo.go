@@ -79,7 +79,29 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if sess.Claims != nil {
 		member = sess.Claims.UserInfo
 	}
-	if err := personClaims(s.accounts, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
+	released := releasedClaims(ar.GetGrantedScopes(), member)
+	if sess.ActingFor != "" { // agents.go: the authorisation must still stand
+		co, err := s.actingCompany(ctx, sess, ar.GetClient().GetID())
+		if errors.Is(err, errActingEnded) {
+			invalid("the authorisation to act for the company was withdrawn or has expired")
+			return
+		} else if unavailable(err) {
+			s.writeUnavailable(w)
+			return
+		} else if err != nil {
+			s.log.ErrorContext(ctx, "userinfo: read acting authorisation", "err", err)
+			oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		if err := s.actingClaims(sess, co, released, claims); err != nil {
+			s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
+			oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		oauthJSON.Write(w, http.StatusOK, claims)
+		return
+	}
+	if err := personClaims(s.accounts, p, released, claims); err != nil {
 		s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
 		oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
 		return
