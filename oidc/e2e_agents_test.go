@@ -271,6 +271,22 @@ func runAgents(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		t.Fatalf("after expiry: %v", q)
 	}
 
+	// Scopes beyond the authorisation are not granted while acting: no offline_access, no
+	// refresh token.
+	if _, err := e.accounts.AuthoriseAgent(ctx, audit.Actor{ID: rep.ID}, co.ID, accounts.AgentGrant{IDNumber: agentNum, Name: "李经办",
+		Scopes: []string{"openid", "profile"}, Until: time.Now().Add(5 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	a = app.authURL(oauth2.SetAuthURLParam("acting_for", agentsCreditCode))
+	q = ab.finish(ab.get(a.url))
+	narrow, err := app.exchange(q.Get("code"), a.verifier)
+	if err != nil {
+		t.Fatalf("narrowed: %v (%v)", err, q)
+	}
+	if narrow.RefreshToken != "" || narrow.Extra("scope") != "openid profile" {
+		t.Errorf("narrowed grant: refresh %q, scope %v; want none and \"openid profile\"", narrow.RefreshToken, narrow.Extra("scope"))
+	}
+
 	// Audit: the authorisations and the withdrawal, without names or numbers.
 	events, err := e.store.ListAudit(ctx, 0, 10000)
 	if err != nil {
@@ -285,7 +301,7 @@ func runAgents(t *testing.T, newStore func(testing.TB) storage.Storage) {
 			}
 		}
 	}
-	if counts["agent.authorise"] != 2 || counts["agent.withdraw"] != 1 || counts["admin.denied"] != 1 {
+	if counts["agent.authorise"] != 3 || counts["agent.withdraw"] != 1 || counts["admin.denied"] != 1 {
 		t.Errorf("audit counts %v", counts)
 	}
 	for _, s := range append(e.pii, agentsCreditCode) {
