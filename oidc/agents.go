@@ -296,6 +296,18 @@ func (s *Server) actingClaims(sess *fositeadapter.Session, co storage.Person, re
 	return nil
 }
 
+// hintSubject is the subject of the person an id_token_hint names: its sub, or for an ID token
+// issued while acting for a company its act.sub — the agent who logged in, not the company.
+func hintSubject(claims map[string]any) string {
+	if act, ok := claims[ClaimAct].(map[string]any); ok {
+		if sub, ok := act["sub"].(string); ok {
+			return sub
+		}
+	}
+	sub, _ := claims["sub"].(string)
+	return sub
+}
+
 // routesAgents adds the routes of the acting page and of the account page's companies
 // section (account_agents.go).
 func (s *Server) routesAgents(handle func(method, path string, h http.HandlerFunc)) {

@@ -118,7 +118,7 @@ func (s *Server) parseOIDCParams(ctx context.Context, form url.Values) (oidcPara
 		if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired) && tok != nil) {
 			return p, fosite.ErrInvalidRequest.WithHint("id_token_hint is not an ID token issued by this provider.")
 		}
-		p.hintSub, _ = tok.Claims["sub"].(string)
+		p.hintSub = hintSubject(tok.Claims)
 		if p.hintSub == "" {
 			return p, fosite.ErrInvalidRequest.WithHint("id_token_hint has no subject.")
 		}

@@ -196,6 +196,12 @@ func runAgents(t *testing.T, newStore func(testing.TB) storage.Storage) {
 	if _, c := app.verify(codeTok.Extra("id_token").(string), a.nonce); c["sub"] != co.ID {
 		t.Fatalf("acting_for=code: claims %v", c)
 	}
+	// An acting ID token as id_token_hint names the agent who logged in (its act.sub).
+	q = ab.get(app.authURL(oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("acting_for", agentsCreditCode),
+		oauth2.SetAuthURLParam("id_token_hint", codeTok.Extra("id_token").(string))).url).callback(t)
+	if q.Get("code") == "" {
+		t.Errorf("prompt=none with an acting id_token_hint: %v", q)
+	}
 	for _, v := range []string{agentsOtherCode, "91440300MA5F000182", "not-a-code"} {
 		q = ab.get(app.authURL(oauth2.SetAuthURLParam("acting_for", v)).url).callback(t)
 		if q.Get("error") != "access_denied" {
