@@ -143,6 +143,22 @@ type actingPage struct {
 	Companies []accounts.Company
 	// Self: the person may also choose themself (the app did not ask for a company).
 	Self bool
+	// For is the name of the company the person acts for, on the consent page ("" = themself).
+	For string
+}
+
+// consentActing returns what the consent page shows of acting: the company the pending
+// request authz acts for, nil when the person acts for themself.
+func (s *Server) consentActing(r *http.Request, authz string) *actingPage {
+	p, err := s.decodePending(authz)
+	if err != nil || p.Acting == "" || p.Acting == actingSelf {
+		return nil
+	}
+	co, err := s.store.GetPerson(r.Context(), p.Acting)
+	if err != nil || co.Kind != storage.LegalPerson {
+		return nil
+	}
+	return &actingPage{For: co.Name}
 }
 
 // actingPageData fills the acting page for the person of ls and the pending request.
@@ -326,6 +342,7 @@ func init() {
 			"actingHelp":    "以企业身份登录时，应用看到的是企业（名称与统一社会信用代码），并知道由您经办。",
 			"actingChoose":  "请选择一个身份。",
 			"actingButton":  "继续",
+			"actingConsent": "您正在代表企业登录：",
 		},
 		langEN: {
 			"actingHeading": "Choose who you sign in as",
@@ -334,6 +351,7 @@ func init() {
 			"actingHelp":    "Signed in for a company, the app sees the company (its name and unified social credit code) and that you act for it as its agent.",
 			"actingChoose":  "Choose one.",
 			"actingButton":  "Continue",
+			"actingConsent": "You are signing in for the company",
 		},
 	})
 }

@@ -226,6 +226,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 			s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The person has not consented to these scopes."))
 			return
 		}
+		if act != nil { // the consent page names the company (agents.go)
+			pending.Acting = act.company.ID
+		}
 		http.Redirect(w, r, s.localPath(pathConsent)+"?authz="+url.QueryEscape(s.encodePending(pending)), http.StatusSeeOther)
 		return
 	}

@@ -20,6 +20,7 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, authz strin
 	if c, err := s.clients.Get(r.Context(), q.Get("client_id")); err == nil {
 		d.ClientName = c.DisplayName()
 	}
+	d.Acting = s.consentActing(r, authz) // agents.go
 	for _, sc := range strings.Fields(q.Get("scope")) {
 		d.Scopes = append(d.Scopes, scopeText(lang, sc))
 	}

@@ -149,7 +149,11 @@ func runAgents(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		t.Fatalf("choice of another company: status %d", bad.status)
 	}
 	p = ab.get(a.url)
-	q := ab.finish(ab.choose(p, co.ID))
+	p = ab.choose(p, co.ID)
+	if !p.isConsent() || !strings.Contains(p.body, agentsCompany) {
+		t.Fatalf("the consent page does not name the company: status %d\n%s", p.status, p.body)
+	}
+	q := ab.finish(p)
 	if q.Get("state") != a.state || q.Get("code") == "" {
 		t.Fatalf("callback %v", q)
 	}

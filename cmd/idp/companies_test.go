@@ -11,7 +11,7 @@ import (
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/audit"
 	"github.com/tongban/tongban/keyring"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage/sqlite"
 )
 
