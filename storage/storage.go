@@ -181,6 +181,12 @@ type Client struct {
 	// AccessTokenFormat is "opaque" (HMAC-SM3 opaque tokens, the default; "" means the same)
 	// or "jwt" (RFC 9068 JWT access tokens signed with the IDTokenSignedResponseAlg key).
 	AccessTokenFormat string
+	// Purpose is why the app reads licences (一证通办 licence lookup), in Chinese, shown to the
+	// holder on the consent page beside the licence scopes (licence:<kind>); at most 200
+	// characters; "" for an app without licence scopes. PurposeEn is its English text, shown
+	// on the English page; "" means Purpose is shown there too.
+	Purpose   string
+	PurposeEn string
 }
 
 // Clients stores OAuth clients.

@@ -13,7 +13,8 @@ import (
 
 const clientColumns = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris,
 	grant_types, response_types, scopes, audience, id_token_signed_response_alg,
-	token_endpoint_auth_method, subject_type, sector_identifier, created_at, access_token_format`
+	token_endpoint_auth_method, subject_type, sector_identifier, created_at, access_token_format,
+	purpose, purpose_en`
 
 type clientRow struct {
 	ID                       string `db:"id"`
@@ -32,6 +33,8 @@ type clientRow struct {
 	SectorIdentifier         string `db:"sector_identifier"`
 	CreatedAt                int64  `db:"created_at"`
 	AccessTokenFormat        string `db:"access_token_format"`
+	Purpose                  string `db:"purpose"`
+	PurposeEn                string `db:"purpose_en"`
 }
 
 func (r clientRow) client() (storage.Client, error) {
@@ -46,6 +49,8 @@ func (r clientRow) client() (storage.Client, error) {
 		SectorIdentifier:         r.SectorIdentifier,
 		CreatedAt:                fromMicros(r.CreatedAt),
 		AccessTokenFormat:        r.AccessTokenFormat,
+		Purpose:                  r.Purpose,
+		PurposeEn:                r.PurposeEn,
 	}
 	for _, f := range []struct {
 		dst *[]string
@@ -72,13 +77,15 @@ func clientArgs(c storage.Client) []any {
 	return []any{c.Name, blob(c.SecretHash), c.Public, list(c.RedirectURIs),
 		list(c.PostLogoutRedirectURIs), list(c.GrantTypes), list(c.ResponseTypes), list(c.Scopes),
 		list(c.Audience), c.IDTokenSignedResponseAlg, c.TokenEndpointAuthMethod, c.SubjectType,
-		c.SectorIdentifier, micros(c.CreatedAt), c.AccessTokenFormat}
+		c.SectorIdentifier, micros(c.CreatedAt), c.AccessTokenFormat,
+		c.Purpose, c.PurposeEn}
 }
 
 // CreateClient inserts c; ErrConflict when the ID exists.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.exec(ctx, "create client", `INSERT INTO clients (`+clientColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		?, ?)`,
 		append([]any{c.ID}, clientArgs(c)...)...)
 	return err
 }
@@ -138,7 +145,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE clients SET name = ?, secret_hash = ?, public = ?,
 			redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, response_types = ?,
 			scopes = ?, audience = ?, id_token_signed_response_alg = ?, token_endpoint_auth_method = ?,
-			subject_type = ?, sector_identifier = ?, created_at = ?, access_token_format = ? WHERE id = ?`),
+			subject_type = ?, sector_identifier = ?, created_at = ?, access_token_format = ?,
+			purpose = ?, purpose_en = ?
+			WHERE id = ?`),
 			append(clientArgs(c), id)...)
 		return s.wrap(op, err)
 	})
