@@ -143,6 +143,9 @@ func scopeText(lang, scope string) string {
 	if scope == ScopeOfflineAccess {
 		return messages[lang]["scope_offline"]
 	}
+	if t, ok := licenceScopeText(lang, scope); ok {
+		return t
+	}
 	if t, ok := messages[lang]["scope_"+scope]; ok {
 		return t
 	}
@@ -177,11 +180,12 @@ type pageData struct {
 	// Account is set on the account pages (account.go); each feature has its own field,
 	// filled by its accountSection or its own pages.
 	Account  *accountPage
-	Passkeys *passkeyPage // passkey.go
-	OTP      *otpPage     // account_otp.go
-	Self     *selfPage    // account_self.go
-	Scan     *scanPage    // scan.go
-	Device   *devicePage  // device.go
+	Passkeys *passkeyPage   // passkey.go
+	OTP      *otpPage       // account_otp.go
+	Self     *selfPage      // account_self.go
+	Scan     *scanPage      // scan.go
+	Device   *devicePage    // device.go
+	Lookup   *lookupConsent // lookup.go: the consent page's licence-lookup box
 }
 
 // addMessages adds page texts of a feature (keyed by language, then message key) to messages;

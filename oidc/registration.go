@@ -76,6 +76,13 @@ type NewClient struct {
 	// (RFC 9068 JWT access tokens, typ at+jwt, signed with the IDTokenAlg key and verifiable
 	// with the JWKS).
 	AccessTokenFormat string
+	// Purpose is why the app reads licences, in Chinese (zh-CN): shown to the holder on the
+	// consent page beside the licence scopes (LicenceScopes). Required when Scopes has a
+	// licence scope; at most MaxPurposeLength (200) characters; surrounding spaces are
+	// dropped. PurposeEn is its English text for the English page (optional: "" shows
+	// Purpose there too).
+	Purpose   string
+	PurposeEn string
 }
 
 // Access token formats (NewClient.AccessTokenFormat, storage.Client.AccessTokenFormat).
@@ -95,7 +102,8 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
 // A public client's secret is "".
 //
 // Errors: ErrInvalidClientID, ErrInvalidRedirectURI, ErrInvalidGrantType, ErrInvalidScope,
-// ErrInvalidAlgorithm, ErrInvalidAuthMethod, ErrInvalidSubjectType, ErrInvalidAccessTokenFormat — joined when several
+// ErrInvalidAlgorithm, ErrInvalidAuthMethod, ErrInvalidSubjectType, ErrInvalidAccessTokenFormat,
+// ErrInvalidPurpose (a licence scope without a purpose, or a bad purpose text) — joined when several
 // apply; ErrClientExists when the ID is taken.
 func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyring, nc NewClient) (storage.Client, string, error) {
 	c, problems := buildClient(nc)
@@ -176,6 +184,8 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 			bad(ErrInvalidScope, "%q (supported: %s)", sc, strings.Join(SupportedScopes, " "))
 		}
 	}
+	purpose, purposeEn := strings.TrimSpace(nc.Purpose), strings.TrimSpace(nc.PurposeEn)
+	problems = append(problems, validatePurpose(purpose, purposeEn, scopes)...)
 	if hasCode && !slices.Contains(scopes, ScopeOpenID) {
 		bad(ErrInvalidScope, "an authorization_code client needs the openid scope")
 	}
@@ -261,6 +271,8 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 		SubjectType:              subject,
 		SectorIdentifier:         nc.SectorIdentifier,
 		AccessTokenFormat:        format,
+		Purpose:                  purpose,
+		PurposeEn:                purposeEn,
 	}, problems
 }
 

@@ -136,7 +136,8 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		// RFC 6749 §4.4: the requested scopes, already checked against the client's, are
 		// granted; openid and offline_access mean nothing without a person.
 		for _, sc := range ar.GetRequestedScopes() {
-			if sc != ScopeOpenID && sc != ScopeOfflineAccess {
+			// Nor a licence scope: only a holder's consent grants one (lookup.go).
+			if _, licence := LicenceScopeKind(sc); sc != ScopeOpenID && sc != ScopeOfflineAccess && !licence {
 				ar.GrantScope(sc)
 			}
 		}
