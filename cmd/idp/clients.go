@@ -33,6 +33,8 @@ type clientJSON struct {
 	AccessTokenFormat        string    `json:"access_token_format"`
 	SubjectType              string    `json:"subject_type,omitempty"`
 	CreatedAt                time.Time `json:"created_at"`
+	Purpose                  string    `json:"purpose,omitempty"`
+	PurposeEn                string    `json:"purpose_en,omitempty"`
 }
 
 func toClientJSON(cl storage.Client, secret string) clientJSON {
@@ -50,6 +52,8 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		IDTokenSignedResponseAlg: cl.IDTokenSignedResponseAlg, SubjectType: cl.SubjectType,
 		AccessTokenFormat: accessTokenFormat(cl),
 		CreatedAt:         cl.CreatedAt,
+		Purpose:           cl.Purpose,
+		PurposeEn:         cl.PurposeEn,
 	}
 }
 
@@ -74,10 +78,19 @@ Defaults: scopes "openid profile offline_access", grant types authorization_code
 refresh_token, ID tokens signed with RS256 (the OpenID Connect default). A service calling
 APIs on its own behalf uses --grant-types client_credentials and no redirect URI. A TV or
 self-service terminal app uses the device authorization grant (RFC 8628): --public --grant-types
-urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.`,
+urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.
+
+A department app that reads citizens' licences at the wallet's lookup API (一证通办,
+docs/developers/licence-lookup.md) asks for a licence scope per kind it needs
+(licence:resident-id, licence:driving-licence, …) and must say why: --purpose, in Chinese, at
+most 200 characters, shown to the holder on the consent page (--purpose-en for the English
+page).`,
 		Example: `  idp clients add --id tax-portal --name 电子税务局 \
       --redirect-uri https://tax.example.gov.cn/callback --id-token-alg SGD_SM3_SM2 --json
-  idp clients add --id batch-job --grant-types client_credentials --scopes "" --json`,
+  idp clients add --id batch-job --grant-types client_credentials --scopes "" --json
+  idp clients add --id juzhuzheng --name 居住证办理 \
+      --redirect-uri https://jzz.example.gov.cn/callback \
+      --scopes "openid profile licence:resident-id" --purpose 办理居住证时核验您的身份`,
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
@@ -92,6 +105,8 @@ urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.`
 	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default: sealed with SM4-GCM, stored nowhere) or jwt (RFC 9068, signed with the ID-token algorithm's key)")
 	f.StringVar(&nc.TokenEndpointAuthMethod, "token-endpoint-auth-method", "", "client_secret_basic (default) or client_secret_post; none for --public")
 	f.StringVar(&nc.SubjectType, "subject-type", "", "public (default: sub is the person ID) or pairwise (sub differs per sector)")
+	f.StringVar(&nc.Purpose, "purpose", "", "why the app reads licences, in Chinese, shown on the consent page (required with a licence: scope; at most 200 characters)")
+	f.StringVar(&nc.PurposeEn, "purpose-en", "", "the purpose in English, for the English consent page (optional)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	_ = cmd.MarkFlagRequired("id")
 

@@ -129,6 +129,7 @@ var validationErrors = []error{
 	oidc.ErrInvalidConfig, oidc.ErrInvalidClientID,
 	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
 	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod, oidc.ErrInvalidAccessTokenFormat,
+	oidc.ErrInvalidPurpose, // licence lookup
 }
 
 // A duplicate (accounts.ErrPersonExists, oidc.ErrClientExists) is a conflict with the stored
