@@ -27,7 +27,7 @@ import (
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/qr/qrimage"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/storagetest"
 	"github.com/tongban/tongban/wallet"
