@@ -1,13 +1,17 @@
 package oidc
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/storage"
 )
 
 // Licence lookup (一证通办, docs/developers/licence-lookup.md): a department app reads the full
@@ -55,6 +59,7 @@ var ErrInvalidPurpose = errors.New("oidc: invalid purpose")
 
 func init() {
 	SupportedScopes = append(SupportedScopes, LicenceScopes...)
+	selfExportParts = append(selfExportParts, exportLookups)
 	// A licence scope releases the holder's number at userinfo (and in the ID token): every
 	// full licence carries it anyway (credentials.Licence.Holder), and the wallet's lookup API
 	// finds the holder by it, asking userinfo with the app's token.
@@ -126,3 +131,54 @@ func validatePurpose(purpose, purposeEn string, scopes []string) []error {
 	}
 	return problems
 }
+
+// lookupExport is one read of the person's licence by an app, in the account data download.
+type lookupExport struct {
+	Time     time.Time `json:"time"`
+	ClientID string    `json:"client_id"`
+	App      string    `json:"app"`
+	Kind     string    `json:"kind"`
+	Licence  string    `json:"licence_id"`
+}
+
+// exportLookups is the download's "licence_lookups" section: the reads of the person's own
+// licences by apps (audit action licence.lookup, written by the wallet), newest first, at most
+// exportAuditLimit. Those entries name the licence, not the person, so the person's audit
+// section does not hold them; they are found through the licences this database holds for the
+// person — none when the wallet keeps its licences and audit log in a database of its own
+// (the wallet's records page shows them there).
+func exportLookups(ctx context.Context, s *Server, p storage.Person) (string, any, error) {
+	out := []lookupExport{}
+	num, err := s.accounts.IDNumber(p)
+	if err != nil {
+		return "", nil, err
+	}
+	held, err := s.store.ListLicencesByHolder(ctx, s.kr.BlindIndex(num))
+	if err != nil {
+		return "", nil, err
+	}
+	for _, l := range held {
+		es, err := s.store.QueryAudit(ctx, storage.AuditQuery{Action: actionLicenceLookup, Person: l.ID, Limit: exportAuditLimit, Descending: true})
+		if err != nil {
+			return "", nil, err
+		}
+		for _, e := range es {
+			if e.Subject != l.ID {
+				continue
+			}
+			name := e.ClientID
+			if cl, err := s.clients.Get(ctx, e.ClientID); err == nil {
+				name = cl.DisplayName()
+			}
+			out = append(out, lookupExport{Time: e.Time, ClientID: e.ClientID, App: name, Kind: l.Kind, Licence: l.ID})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b lookupExport) int { return b.Time.Compare(a.Time) })
+	if len(out) > exportAuditLimit {
+		out = out[:exportAuditLimit]
+	}
+	return "licence_lookups", out, nil
+}
+
+// actionLicenceLookup is the wallet's audit action of a licence read (wallet.ActionLookup).
+const actionLicenceLookup = "licence.lookup"

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -233,6 +234,23 @@ func testLookup(t *testing.T, o worldOptions) {
 	// Without a login the page shows none of them (it sends the browser to log in).
 	if r := wallettest.NewBrowser(t).Get(w.wal.URL + "/records"); r.URL.Path == "/records" && strings.Contains(r.Body, deptName) {
 		t.Error("records page without a login shows reads")
+	}
+	// The provider's account data download lists them too (one database here).
+	p = hb.Get(w.idp.URL + "/account/data")
+	var doc struct {
+		More struct {
+			Lookups []struct {
+				ClientID string `json:"client_id"`
+				App      string `json:"app"`
+				Kind     string `json:"kind"`
+			} `json:"licence_lookups"`
+		} `json:"more"`
+	}
+	if err := json.Unmarshal([]byte(p.Body), &doc); err != nil {
+		t.Fatalf("account data: %d %v\n%s", p.Status, err, p.Body)
+	}
+	if l := doc.More.Lookups; len(l) != 3 || l[0].App != deptName || l[0].ClientID != deptApp {
+		t.Errorf("account data download: licence_lookups %+v", l)
 	}
 	w.checkLogs(t, tokA, tokAll, tokRevoked, mobileTok)
 }
