@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tongban/tongban/cmd/internal/clitest"
 )
 
 // TestClientsAddPurpose: a client with a licence scope is registered only with --purpose
@@ -38,5 +42,22 @@ func TestClientsAddPurpose(t *testing.T) {
 	mustOK(t, r, "clients list")
 	if got := decode[[]clientJSON](t, r); len(got) != 1 || got[0].Purpose != c.Purpose {
 		t.Errorf("clients list: %s", r.Stdout)
+	}
+}
+
+// TestLookupGuide runs the ```sh examples of docs/developers/licence-lookup.md (registering a
+// department app with a licence scope and a purpose, and the refusal without one) in a fresh
+// directory, by the conventions of TestOperatorGuide.
+func TestLookupGuide(t *testing.T) {
+	dir := t.TempDir()
+	initVar(t, dir) // the operator's provider, already set up
+	env := append(testEnv(), "PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if n := clitest.RunDocExamples(t, "../../docs/developers/licence-lookup.md", dir, env, ""); n != 2 {
+		t.Errorf("ran %d commands of docs/developers/licence-lookup.md, want 2", n)
+	}
+	r := idp(t, dir, "", nil, "clients", "list", "--json")
+	mustOK(t, r, "clients list")
+	if got := decode[[]clientJSON](t, r); len(got) != 1 || got[0].ClientID != "juzhuzheng" || got[0].Purpose == "" {
+		t.Errorf("after the guide: %s", r.Stdout)
 	}
 }
