@@ -59,7 +59,7 @@ type Server struct {
 	pages     *pages
 	discovery []byte
 	mux       *http.ServeMux
-	scan      scanHub // scan.go: wakes held scan-to-login status requests
+	scan      scanHub             // scan.go: wakes held scan-to-login status requests
 	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
 }
 
