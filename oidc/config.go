@@ -135,6 +135,18 @@ type Config struct {
 	// read again, so changes made by `idp clients …` reach a running server within this time.
 	// Zero means 10 seconds; a negative value disables the cache.
 	ClientCacheTTL time.Duration
+
+	// MetricClients bounds the distinct values of the client label of the Prometheus series
+	// (metrics.go): the first MetricClients registered clients this process counts keep their
+	// ID, later ones are counted under client="_other" for the process's lifetime. Zero means
+	// 256 (DefaultMetricClients). Server.AppStats is exact for every app whatever this is.
+	MetricClients int
+	// AppStatsFlushInterval is how often StartAppStats adds the per-app counts accumulated
+	// in memory to storage (storage.AppStats). Zero means 10 seconds.
+	AppStatsFlushInterval time.Duration
+	// AppStatsRetention is how long per-app hourly counts are kept: Purge deletes older
+	// hours. Zero means 31 days.
+	AppStatsRetention time.Duration
 }
 
 // Defaults of Config.
@@ -225,6 +237,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	if c.ClientCacheTTL == 0 {
 		c.ClientCacheTTL = DefaultClientCacheTTL
 	}
+	appStatsDefaults(&c, &problems) // appstats.go
 	if c.PasswordParams == (smcrypto.PasswordParams{}) {
 		c.PasswordParams = smcrypto.DefaultPasswordParams
 	}

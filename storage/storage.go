@@ -52,6 +52,7 @@ type Storage interface {
 	OTPDevices
 	ScanLogins // scan_login.go
 	SelfService
+	AppStats // appstats.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

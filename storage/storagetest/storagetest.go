@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SelfService", testSelfService},
 		{"Passkeys", testPasskeys},
 		{"ClientPurpose", testClientPurpose}, // lookup.go
+		{"AppStats", testAppStats}, // appstats.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
