@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,9 +15,12 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ory/fosite"
+
 	"github.com/tongban/tongban/audit"
 	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/keyring"
+	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/sm-crypto/smjose"
 	"github.com/tongban/tongban/storage"
 )
@@ -457,4 +461,46 @@ func slicesOrEmpty(s []string) []string {
 		return []string{}
 	}
 	return slices.Clone(s)
+}
+
+// errClientNotPublished is the internal cause of a token of an app that is not published,
+// answered as inactive (introspection) or invalid_token (UserInfo).
+var errClientNotPublished = errors.New("oidc: the token's app is not published")
+
+// clientPublished reports whether fc is a published app (tokens of other apps are inactive).
+func clientPublished(fc fosite.Client) bool {
+	c, ok := fc.(*fositeadapter.Client)
+	return ok && c.Registration.EffectiveStatus() == storage.ClientPublished
+}
+
+// checkClientPublished answers an authorization request of an app that is not published with
+// a page saying why (zh/en, 403), never with a redirect: the app is not trusted (any more) to
+// receive anything. It returns true when the request may go on (published, or not a known
+// client: fosite answers those).
+func (s *Server) checkClientPublished(w http.ResponseWriter, r *http.Request, query string) bool {
+	form, _ := url.ParseQuery(query)
+	id := form.Get("client_id")
+	if id == "" {
+		return true
+	}
+	c, err := s.clients.Get(r.Context(), id)
+	if err != nil {
+		return true // unknown or unreadable: the normal path answers it
+	}
+	var msg string
+	switch c.Registration.EffectiveStatus() {
+	case storage.ClientPublished:
+		return true
+	case storage.ClientSuspended:
+		msg = msgAppSuspended
+	case storage.ClientRetired:
+		msg = msgAppRetired
+	default: // pending_review, rejected
+		msg = msgAppPending
+	}
+	s.metrics.errors.WithLabelValues("authorize", "unauthorized_client").Inc()
+	s.log.InfoContext(r.Context(), "authorization request of an app that is not published",
+		"client_id", id, "status", c.Registration.EffectiveStatus())
+	s.renderError(w, r, http.StatusForbidden, form.Get("ui_locales"), msg)
+	return false
 }
