@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/ory/fosite"
@@ -155,10 +156,10 @@ func (s *Server) verifyClientAssertion(ctx context.Context, r *http.Request, for
 			return nil, fail("nbf or iat in the future")
 		}
 	}
-	if cl.Jti == "" || len(cl.Jti) > 256 {
-		return nil, fail("jti missing or longer than 256 bytes")
+	if cl.Jti == "" || len(cl.Jti) > 256 || strings.IndexFunc(cl.Jti, unicode.IsControl) >= 0 {
+		return nil, fail("jti missing, longer than 256 bytes or with control characters")
 	}
-	if err := s.store.UseNonce(ctx, nsClientAssertion, id+"\x00"+cl.Jti, exp); err != nil {
+	if err := s.store.UseNonce(ctx, nsClientAssertion, id+":"+cl.Jti, exp); err != nil {
 		if errors.Is(err, storage.ErrAlreadyUsed) {
 			s.log.WarnContext(ctx, "client assertion replayed", "client_id", id)
 			return nil, fosite.ErrInvalidClient.WithHint("The client assertion was already used (jti).").WithWrap(err)
