@@ -154,6 +154,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 	if !s.precheckAuthorize(w, r, pending.Query) {
 		return
 	}
+	if !s.checkClientPublished(w, r, pending.Query) {
+		return
+	}
 	ar, err := s.parseAuthorizeRequest(ctx, pending.Query)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)

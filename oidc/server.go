@@ -254,6 +254,7 @@ func (s *Server) routes() {
 	s.routesOTP(handle)
 	s.routesScan(handle)
 	s.routesDevice(handle)
+	s.routesRegistration(handle) // dcr.go
 	s.mux = mux
 }
 

@@ -347,6 +347,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.writeUnavailable(w)
 		return
 	}
+	if err == nil && !clientPublished(ar.GetClient()) {
+		err = errClientNotPublished // a suspended or retired app's tokens are inactive
+	}
 	if err == nil {
 		sess, _ := ar.GetSession().(*fositeadapter.Session)
 		out = introspection{

@@ -51,6 +51,7 @@ type Storage interface {
 	DeviceAuthorizations
 	OTPDevices
 	ScanLogins // scan_login.go
+	Apps       // apps.go
 	SelfService
 	AppStats // appstats.go
 
@@ -188,6 +189,36 @@ type Client struct {
 	// on the English page; "" means Purpose is shown there too.
 	Purpose   string
 	PurposeEn string
+
+	// App lifecycle (统一应用管理, storage/apps.go, docs/design/app-management.md).
+
+	// Status is ClientPendingReview, ClientPublished, ClientRejected, ClientSuspended or
+	// ClientRetired; "" (rows stored before the lifecycle existed) means ClientPublished.
+	// Only published apps log anyone in or get tokens.
+	Status string
+	// Department is the short code of the department the app belongs to ([a-z0-9-]{1,64},
+	// e.g. "gongan"); "" for apps registered before departments existed.
+	Department string
+	// LogoURI is the app's logo (https URL, RFC 7591 logo_uri); "" when none.
+	LogoURI string
+	// ReviewNote is the reason of the last rejection or suspension ("" otherwise). It is shown
+	// to operators and to the app's developers, never to citizens; it holds no personal data.
+	ReviewNote string
+	// PendingChange is the JSON of a published app's proposed metadata (oidc.ClientChange),
+	// waiting for review; nil when none. The app keeps its published metadata meanwhile.
+	PendingChange []byte
+	// RegistrationTokenHash is HMAC-SM3 (32 bytes) of the RFC 7592 registration access token
+	// of an app registered through RFC 7591; nil when none.
+	RegistrationTokenHash []byte
+	// PreviousSecretHash is HMAC-SM3 of the secret replaced by the last rotation; it keeps
+	// working until PreviousSecretExpiresAt (exclusive). nil when none.
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt time.Time
+	// JWKS is the app's registered JSON Web Key Set (RFC 7517) for private_key_jwt client
+	// authentication (RFC 7523 §2.2); nil when none.
+	JWKS []byte
+	// UpdatedAt is when the record last changed (zero for rows that never changed).
+	UpdatedAt time.Time
 }
 
 // Clients stores OAuth clients.

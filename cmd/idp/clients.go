@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 
 func (c *cli) clientsCmd() *cobra.Command {
 	return app.Group("clients", "Manage the relying apps (OAuth 2.0 / OpenID Connect clients)",
-		c.clientsAddCmd(), c.clientsListCmd())
+		c.clientsAddCmd(), c.clientsListCmd(), c.clientsShowCmd(), c.clientsApproveCmd(), c.clientsRejectCmd(),
+		c.clientsSuspendCmd(), c.clientsResumeCmd(), c.clientsRetireCmd(), c.clientsRotateSecretCmd(), c.clientsIATCmd())
 }
 
 // clientJSON is the --json form of a client. ClientSecret is set only in the output of
@@ -35,6 +37,11 @@ type clientJSON struct {
 	CreatedAt                time.Time `json:"created_at"`
 	Purpose                  string    `json:"purpose,omitempty"`
 	PurposeEn                string    `json:"purpose_en,omitempty"`
+	Status                   string    `json:"status"`
+	Department               string    `json:"department,omitempty"`
+	LogoURI                  string    `json:"logo_uri,omitempty"`
+	ReviewNote               string    `json:"review_note,omitempty"`
+	PendingChange            any       `json:"pending_change,omitempty"`
 }
 
 func toClientJSON(cl storage.Client, secret string) clientJSON {
@@ -54,6 +61,8 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		CreatedAt:         cl.CreatedAt,
 		Purpose:           cl.Purpose,
 		PurposeEn:         cl.PurposeEn,
+		Status:            cl.EffectiveStatus(), Department: cl.Department, LogoURI: cl.LogoURI, ReviewNote: cl.ReviewNote,
+		PendingChange: pendingChangeJSON(cl),
 	}
 }
 
@@ -63,6 +72,7 @@ func (c *cli) clientsAddCmd() *cobra.Command {
 		grantTypes, scopes    string
 		redirects, postLogout []string
 		asJSON                bool
+		jwksFile              string
 	)
 	cmd := &cobra.Command{
 		Use:   "add --id ID [--redirect-uri URI]… [flags]",
@@ -103,10 +113,13 @@ page).`,
 	f.StringVar(&scopes, "scopes", "", `scopes the client may request, blank-separated (default "openid profile offline_access")`)
 	f.StringVar(&nc.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: SGD_SM3_SM2, ES256 or RS256 (default RS256)")
 	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default: sealed with SM4-GCM, stored nowhere) or jwt (RFC 9068, signed with the ID-token algorithm's key)")
-	f.StringVar(&nc.TokenEndpointAuthMethod, "token-endpoint-auth-method", "", "client_secret_basic (default) or client_secret_post; none for --public")
+	f.StringVar(&nc.TokenEndpointAuthMethod, "token-endpoint-auth-method", "", "client_secret_basic (default), client_secret_post or private_key_jwt (with --jwks-file); none for --public")
 	f.StringVar(&nc.SubjectType, "subject-type", "", "public (default: sub is the person ID) or pairwise (sub differs per sector)")
 	f.StringVar(&nc.Purpose, "purpose", "", "why the app reads licences, in Chinese, shown on the consent page (required with a licence: scope; at most 200 characters)")
 	f.StringVar(&nc.PurposeEn, "purpose-en", "", "the purpose in English, for the English consent page (optional)")
+	f.StringVar(&nc.Department, "department", "", "department code, [a-z0-9-]{1,64} (e.g. gongan)")
+	f.StringVar(&nc.LogoURI, "logo-uri", "", "logo of the app: an https URL")
+	f.StringVar(&jwksFile, "jwks-file", "", "JWK Set file of the app's public keys (SM2, ES256), with --token-endpoint-auth-method private_key_jwt")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	_ = cmd.MarkFlagRequired("id")
 
@@ -117,6 +130,11 @@ page).`,
 		}
 		nc.RedirectURIs = redirects
 		nc.PostLogoutRedirectURIs = postLogout
+		if jwksFile != "" {
+			if nc.JWKS, err = os.ReadFile(jwksFile); err != nil {
+				return app.Usage(fmt.Errorf("--jwks-file: %w", err))
+			}
+		}
 		if cmd.Flags().Changed("grant-types") {
 			nc.GrantTypes = splitList(grantTypes)
 		}
@@ -165,43 +183,3 @@ func clientType(cl storage.Client) string {
 	return "confidential"
 }
 
-func (c *cli) clientsListCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the registered relying apps (without secrets)",
-		Args:  cobra.NoArgs,
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		if _, err := c.setup(cmd, true, nil); err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		store, err := app.OpenExistingStore(ctx, c.cfg.DB)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		clients, err := store.ListClients(ctx)
-		if err != nil {
-			return fmt.Errorf("list clients: %w", err)
-		}
-		if asJSON {
-			out := make([]clientJSON, 0, len(clients))
-			for _, cl := range clients {
-				out = append(out, toClientJSON(cl, ""))
-			}
-			return app.PrintJSON(c.out, out)
-		}
-		rows := make([][]string, 0, len(clients))
-		for _, cl := range clients {
-			rows = append(rows, []string{
-				cl.ID, cl.Name, clientType(cl), strings.Join(cl.GrantTypes, ","),
-				strings.Join(cl.Scopes, " "), cl.IDTokenSignedResponseAlg, strings.Join(cl.RedirectURIs, " "),
-			})
-		}
-		return app.Table(c.out, []string{"ID", "NAME", "TYPE", "GRANTS", "SCOPES", "ID TOKEN ALG", "REDIRECT URIS"}, rows)
-	})
-	return cmd
-}

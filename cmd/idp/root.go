@@ -130,6 +130,8 @@ var validationErrors = []error{
 	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
 	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod, oidc.ErrInvalidAccessTokenFormat,
 	oidc.ErrInvalidPurpose, // licence lookup
+	oidc.ErrReasonRequired, oidc.ErrInvalidOverlap, oidc.ErrInvalidDepartment, oidc.ErrInvalidTTL, // clients_lifecycle.go
+	oidc.ErrInvalidLogoURI, oidc.ErrInvalidJWKS,
 }
 
 // A duplicate (accounts.ErrPersonExists, oidc.ErrClientExists) is a conflict with the stored

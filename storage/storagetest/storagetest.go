@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Passkeys", testPasskeys},
 		{"ClientPurpose", testClientPurpose}, // lookup.go
 		{"AppStats", testAppStats}, // appstats.go
+		{"Apps", testApps}, // apps.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

@@ -14,7 +14,7 @@ import (
 const clientColumns = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris,
 	grant_types, response_types, scopes, audience, id_token_signed_response_alg,
 	token_endpoint_auth_method, subject_type, sector_identifier, created_at, access_token_format,
-	purpose, purpose_en`
+	purpose, purpose_en, ` + lifecycleColumns
 
 type clientRow struct {
 	ID                       string `db:"id"`
@@ -35,6 +35,7 @@ type clientRow struct {
 	AccessTokenFormat        string `db:"access_token_format"`
 	Purpose                  string `db:"purpose"`
 	PurposeEn                string `db:"purpose_en"`
+	lifecycleRow
 }
 
 func (r clientRow) client() (storage.Client, error) {
@@ -52,6 +53,7 @@ func (r clientRow) client() (storage.Client, error) {
 		Purpose:                  r.Purpose,
 		PurposeEn:                r.PurposeEn,
 	}
+	r.lifecycleRow.apply(&c)
 	for _, f := range []struct {
 		dst *[]string
 		src string
@@ -74,18 +76,19 @@ func (r clientRow) client() (storage.Client, error) {
 
 // clientArgs are the column values of c after the ID, in clientColumns order.
 func clientArgs(c storage.Client) []any {
-	return []any{c.Name, blob(c.SecretHash), c.Public, list(c.RedirectURIs),
+	args := []any{c.Name, blob(c.SecretHash), c.Public, list(c.RedirectURIs),
 		list(c.PostLogoutRedirectURIs), list(c.GrantTypes), list(c.ResponseTypes), list(c.Scopes),
 		list(c.Audience), c.IDTokenSignedResponseAlg, c.TokenEndpointAuthMethod, c.SubjectType,
 		c.SectorIdentifier, micros(c.CreatedAt), c.AccessTokenFormat,
 		c.Purpose, c.PurposeEn}
+	return append(args, lifecycleArgs(c)...)
 }
 
 // CreateClient inserts c; ErrConflict when the ID exists.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.exec(ctx, "create client", `INSERT INTO clients (`+clientColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		?, ?)`,
+		?, ?, `+lifecyclePlaceholders+`)`,
 		append([]any{c.ID}, clientArgs(c)...)...)
 	return err
 }
@@ -146,8 +149,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 			redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, response_types = ?,
 			scopes = ?, audience = ?, id_token_signed_response_alg = ?, token_endpoint_auth_method = ?,
 			subject_type = ?, sector_identifier = ?, created_at = ?, access_token_format = ?,
-			purpose = ?, purpose_en = ?
-			WHERE id = ?`),
+			purpose = ?, purpose_en = ?, `+lifecycleSet+` WHERE id = ?`),
 			append(clientArgs(c), id)...)
 		return s.wrap(op, err)
 	})
