@@ -498,7 +498,7 @@ func (s *Server) checkClientPublished(w http.ResponseWriter, r *http.Request, qu
 	default: // pending_review, rejected
 		msg = msgAppPending
 	}
-	s.metrics.errors.WithLabelValues("authorize", "unauthorized_client").Inc()
+	s.countError(r.Context(), "authorize", "unauthorized_client", id)
 	s.log.InfoContext(r.Context(), "authorization request of an app that is not published",
 		"client_id", id, "status", c.Registration.EffectiveStatus())
 	s.renderError(w, r, http.StatusForbidden, form.Get("ui_locales"), msg)

@@ -71,7 +71,7 @@ type registrationResponse struct {
 
 // registrationError writes an RFC 7591 §3.2.2 error.
 func (s *Server) registrationError(w http.ResponseWriter, status int, code, desc string) {
-	s.metrics.errors.WithLabelValues("register", code).Inc()
+	s.countError(context.Background(), "register", code, "") // no client: registration creates it
 	oauthJSON.Error(w, status, code, desc)
 }
 
