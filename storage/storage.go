@@ -52,6 +52,8 @@ type Storage interface {
 	OTPDevices
 	ScanLogins // scan_login.go
 	SelfService
+	PasswordResets // people_admin.go
+	Corrections    // people_admin.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ScanLogins", testScanLogins},
 		{"SelfService", testSelfService},
 		{"Passkeys", testPasskeys},
+		{"PeopleAdmin", testPeopleAdmin}, // people_admin.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
