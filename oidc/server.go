@@ -98,7 +98,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
 		AccountDelay: cfg.AccountDelay, AccountMaxDelay: cfg.AccountMaxDelay, DeviceLockThreshold: cfg.DeviceLockThreshold,
-		Notifier: cfg.Notifier,
+		Notifier: cfg.Notifier, PasswordResetURL: s.url(pathPasswordReset), Licences: cfg.Licences,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -251,6 +251,7 @@ func (s *Server) routes() {
 	s.routesSelf(handle)
 	s.routesPasskeys(handle)
 	s.routesOTP(handle)
+	s.routesCorrections(handle) // account_corrections.go
 	s.routesScan(handle)
 	s.routesDevice(handle)
 	s.mux = mux
