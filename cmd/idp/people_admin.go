@@ -217,7 +217,7 @@ stored: it is shown here once. Audited as person.reset_link, actor "operator".`,
 	app.Configurable(f, "issuer")
 	_ = cmd.MarkFlagRequired("person")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		svc, b, err := c.peopleServiceWith(cmd, strings.TrimSuffix(c.cfg.Issuer, "/")+"/account/reset")
+		svc, b, err := c.peopleServiceWith(cmd, func() string { return strings.TrimSuffix(c.cfg.Issuer, "/") + "/account/reset" })
 		if err != nil {
 			return err
 		}

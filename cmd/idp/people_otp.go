@@ -52,11 +52,12 @@ type otpListJSON struct {
 
 // peopleService opens the backend and an accounts.Service on it; close the backend after use.
 func (c *cli) peopleService(cmd *cobra.Command) (*accounts.Service, *app.Backend, error) {
-	return c.peopleServiceWith(cmd, "")
+	return c.peopleServiceWith(cmd, nil)
 }
 
-// peopleServiceWith is peopleService with accounts.Config.PasswordResetURL resetURL.
-func (c *cli) peopleServiceWith(cmd *cobra.Command, resetURL string) (*accounts.Service, *app.Backend, error) {
+// peopleServiceWith is peopleService with accounts.Config.PasswordResetURL resetURL(), called
+// once the settings are loaded (nil: no reset links).
+func (c *cli) peopleServiceWith(cmd *cobra.Command, resetURL func() string) (*accounts.Service, *app.Backend, error) {
 	log, err := c.setup(cmd, true, nil)
 	if err != nil {
 		return nil, nil, err
@@ -65,8 +66,12 @@ func (c *cli) peopleServiceWith(cmd *cobra.Command, resetURL string) (*accounts.
 	if err != nil {
 		return nil, nil, err
 	}
+	reset := ""
+	if resetURL != nil {
+		reset = resetURL()
+	}
 	svc, err := accounts.New(accounts.Config{Store: b.Store, Keyring: b.Keyring, Logger: log, PasswordParams: c.cfg.PasswordParams(),
-		PasswordResetURL: resetURL})
+		PasswordResetURL: reset})
 	if err != nil {
 		b.Close()
 		return nil, nil, classify(err)
