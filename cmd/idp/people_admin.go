@@ -47,14 +47,15 @@ func (c *cli) peopleFindCmd() *cobra.Command {
 		Short: "Find a person by ID number, credit code, mobile number or person ID",
 		Long: `Find a person by their resident ID number or unified social credit code, their mobile
 number (full-width digits, spaces, hyphens and +86 are accepted, as typed at a counter), or
-their person ID. Prints the person ID, kind, masked name, ID number and mobile number, and
+their person ID; several arguments are joined with spaces, so the number may be typed with
+spaces unquoted. Prints the person ID, kind, masked name, ID number and mobile number, and
 whether the account is disabled.`,
 		Example: "  idp people find 11010519491231002X\n  idp people find 138-0013-8000 --json",
-		Args:    cobra.ExactArgs(1),
+		Args:    cobra.MinimumNArgs(1),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		svc, p, done, err := c.operatorPerson(cmd, args[0])
+		svc, p, done, err := c.operatorPerson(cmd, strings.Join(args, " "))
 		if err != nil {
 			return err
 		}
