@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tongban/tongban/audit"
+	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/idnumber"
 	"github.com/tongban/tongban/storage"
 )
@@ -64,17 +65,17 @@ var (
 )
 
 // LicenceFields reads and changes single fields of stored licences (电子证照) for corrections.
-// Package wallet's Service implements it (the lead wires it in cmd/internal/idpserver). holder
-// is the person's resident ID number or unified social credit code, in clear: an
-// implementation answers only for a licence that holder holds.
+// Package wallet's *Service implements it (wallet/corrections.go). holder is the person's
+// resident ID number or unified social credit code, in clear: an implementation answers only
+// for a licence that holder holds.
 type LicenceFields interface {
 	// LicenceField returns the value of field of licence licenceID ("" when the field is not
 	// set). Errors: one wrapping storage.ErrNotFound when there is no such licence of holder; one
-	// wrapping ErrCorrectionField when the licence's kind has no such field.
+	// wrapping credentials.ErrUnknownField when the licence's kind has no such field.
 	LicenceField(ctx context.Context, holder, licenceID, field string) (string, error)
 	// CheckLicenceField checks value for field of that licence with the rules of licence
-	// import (credentials.Licence.Validate). Errors as LicenceField, and one wrapping
-	// ErrCorrectionValue when value breaks a rule.
+	// import (credentials.Licence.Validate). Errors as LicenceField, and Validate's
+	// (credentials.ErrInvalidField …) when value breaks a rule.
 	CheckLicenceField(ctx context.Context, holder, licenceID, field, value string) error
 	// SetLicenceField sets field of that licence to value (checked again) and stores it.
 	// Errors as CheckLicenceField.
@@ -162,20 +163,33 @@ func (s *Service) correctionValue(ctx context.Context, p storage.Person, req Cor
 		return "", "", err
 	}
 	cur, err := s.cfg.Licences.LicenceField(ctx, holder, id, req.Field)
-	if errors.Is(err, storage.ErrNotFound) {
-		return "", "", fmt.Errorf("%w: no licence %q of the person", ErrCorrectionTarget, id)
-	}
 	if err != nil {
-		return "", "", err
+		return "", "", licenceErr(id, err)
 	}
 	v := strings.TrimSpace(req.Value)
 	if err := s.cfg.Licences.CheckLicenceField(ctx, holder, id, req.Field, v); err != nil {
-		return "", "", err
+		return "", "", licenceErr(id, err)
 	}
 	if v == cur {
 		return "", "", fmt.Errorf("%w: same as the current value", ErrCorrectionValue)
 	}
 	return v, maskText(cur), nil
+}
+
+// licenceErr maps an error of LicenceFields to the corrections' errors: no such licence of
+// the person → ErrCorrectionTarget, no such field → ErrCorrectionField, a value that breaks
+// the licence's rules → ErrCorrectionValue; others as they are.
+func licenceErr(id string, err error) error {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%w: no licence %q of the person", ErrCorrectionTarget, id)
+	case errors.Is(err, credentials.ErrUnknownField):
+		return fmt.Errorf("%w: %w", ErrCorrectionField, err)
+	case errors.Is(err, credentials.ErrInvalidField), errors.Is(err, credentials.ErrMissingField),
+		errors.Is(err, credentials.ErrInvalidDates), errors.Is(err, credentials.ErrInvalidNumber):
+		return fmt.Errorf("%w: %w", ErrCorrectionValue, err)
+	}
+	return err
 }
 
 // FileCorrection files a person's correction: the target and field must exist, the value must
@@ -342,9 +356,8 @@ func (s *Service) ApplyCorrection(ctx context.Context, actor audit.Actor, id, no
 			if herr != nil {
 				return herr
 			}
-			err = s.cfg.Licences.SetLicenceField(ctx, holder, lid, c.Field, v)
-			if errors.Is(err, storage.ErrNotFound) {
-				err = fmt.Errorf("%w: no licence %q of the person", ErrCorrectionTarget, lid)
+			if err = s.cfg.Licences.SetLicenceField(ctx, holder, lid, c.Field, v); err != nil {
+				err = licenceErr(lid, err)
 			}
 		}
 		if err != nil {
