@@ -348,7 +348,7 @@ func (c PurgeCounts) Map() map[string]int64 {
 // Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
 // values (TOTP codes) past their lifetime, login sessions that expired before now and login
 // failures older than the lockout windows (accounts.Service.PurgeFailures), the entries of the
-// revoked-grant list whose access tokens have all expired, and expired access-recovery codes; run it periodically
+// revoked-grant list whose access tokens have all expired, expired access-recovery codes and password-reset links; run it periodically
 // (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
 // so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
 // records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
@@ -373,5 +373,7 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&otpEnrolments, "OTP enrolments", s.accounts.PurgeOTPEnrolments, now)
 	step(&c.ScanLogins, "scan logins", s.store.DeleteExpiredScanLogins, now)
 	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeAccessRecoveryCodes, now)
+	var resets int64 // account_corrections.go: password-reset links past their expiry
+	step(&resets, "password-reset links", s.store.PurgePasswordResets, now)
 	return c, errors.Join(errs...)
 }
