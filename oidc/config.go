@@ -121,6 +121,11 @@ type Config struct {
 	// recovery page says so.
 	Notifier accounts.Notifier
 
+	// Licences reaches the fields of licences (电子证照) for corrections of a licence
+	// (accounts.Config.Licences; package wallet implements it). Nil means only corrections of
+	// the person record (name, mobile number) can be filed and applied.
+	Licences accounts.LicenceFields
+
 	// InsecureCookies drops the Secure attribute and the __Host- prefix from the session and
 	// CSRF cookies. It is required for an http issuer (local development) and must stay false
 	// in production. With an https issuer cookies are always Secure unless this is set.

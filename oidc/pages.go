@@ -188,13 +188,14 @@ type pageData struct {
 
 	// Account is set on the account pages (account.go); each feature has its own field,
 	// filled by its accountSection or its own pages.
-	Account  *accountPage
-	Passkeys *passkeyPage   // passkey.go
-	OTP      *otpPage       // account_otp.go
-	Self     *selfPage      // account_self.go
-	Scan     *scanPage      // scan.go
-	Device   *devicePage    // device.go
-	Lookup   *lookupConsent // lookup.go: the consent page's licence-lookup box
+	Account     *accountPage
+	Passkeys    *passkeyPage     // passkey.go
+	OTP         *otpPage         // account_otp.go
+	Self        *selfPage        // account_self.go
+	Scan        *scanPage        // scan.go
+	Device      *devicePage      // device.go
+	Lookup      *lookupConsent   // lookup.go: the consent page's licence-lookup box
+	Corrections *correctionsPage // account_corrections.go
 }
 
 // addMessages adds page texts of a feature (keyed by language, then message key) to messages;
@@ -332,6 +333,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 var extraPages = []string{
 	"device.html",                       // device.go
 	"recover.html", "closeaccount.html", // account_self.go
+	"reset.html", // account_corrections.go
 }
 
 // handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows

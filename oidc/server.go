@@ -99,7 +99,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
 		AccountDelay: cfg.AccountDelay, AccountMaxDelay: cfg.AccountMaxDelay, DeviceLockThreshold: cfg.DeviceLockThreshold,
-		Notifier: cfg.Notifier,
+		Notifier: cfg.Notifier, PasswordResetURL: s.url(pathPasswordReset), Licences: cfg.Licences,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -252,6 +252,7 @@ func (s *Server) routes() {
 	s.routesSelf(handle)
 	s.routesPasskeys(handle)
 	s.routesOTP(handle)
+	s.routesCorrections(handle) // account_corrections.go
 	s.routesScan(handle)
 	s.routesDevice(handle)
 	s.routesRegistration(handle) // dcr.go
@@ -350,8 +351,9 @@ func (c PurgeCounts) Map() map[string]int64 {
 // Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
 // values (TOTP codes) past their lifetime, login sessions that expired before now and login
 // failures older than the lockout windows (accounts.Service.PurgeFailures), the entries of the
-// revoked-grant list whose access tokens have all expired, expired access-recovery codes, and
-// per-app hourly counts older than Config.AppStatsRetention; run it periodically
+// revoked-grant list whose access tokens have all expired, expired access-recovery codes and
+// password-reset links, and per-app hourly counts older than Config.AppStatsRetention; run it
+// periodically
 // (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
 // so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
 // records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
@@ -377,5 +379,7 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&c.ScanLogins, "scan logins", s.store.DeleteExpiredScanLogins, now)
 	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeAccessRecoveryCodes, now)
 	step(&c.AppStats, "app stats", s.store.PurgeAppStats, now.Add(-s.cfg.AppStatsRetention))
+	var resets int64 // account_corrections.go: password-reset links past their expiry
+	step(&resets, "password-reset links", s.store.PurgePasswordResets, now)
 	return c, errors.Join(errs...)
 }

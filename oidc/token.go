@@ -342,6 +342,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	out := introspection{}
 	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), &fositeadapter.Session{})
+	if err == nil {
+		err = s.checkPersonActive(ctx, ar) // person_active.go: a disabled person's tokens are inactive
+	}
 	if unavailable(err) { // the token may well be active: say nothing rather than "inactive"
 		s.countError(ctx, "introspect", errUnavailable.ErrorField, c.GetID())
 		s.writeUnavailable(w)

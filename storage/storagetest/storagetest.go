@@ -43,8 +43,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SelfService", testSelfService},
 		{"Passkeys", testPasskeys},
 		{"ClientPurpose", testClientPurpose}, // lookup.go
-		{"AppStats", testAppStats}, // appstats.go
-		{"Apps", testApps}, // apps.go
+		{"AppStats", testAppStats},           // appstats.go
+		{"Apps", testApps},                   // apps.go
+		{"PeopleAdmin", testPeopleAdmin},     // people_admin.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
