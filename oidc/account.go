@@ -206,6 +206,7 @@ func (s *Server) accountPageData(w http.ResponseWriter, r *http.Request, ls *sto
 // other value shows nothing, so a crafted link cannot make the page claim what did not happen.
 var accountNotices = []string{"otpAdded", "otpErrNoDevice", "otpRemoved", "selfConsentWithdrawn",
 	"selfPwChanged", "selfSessionEnded", "selfSessionsEnded", "passkeyAdded", "passkeyRemoved", "passkeyRenamed",
+	"corrFiled",
 	"agentAuthorised", "agentWithdrawn", // account_agents.go
 }
 
@@ -214,7 +215,7 @@ type accountSection func(ctx context.Context, d *pageData, ls *storage.LoginSess
 
 // accountSections lists the sections of the account page in the order they appear.
 func (s *Server) accountSections() []accountSection {
-	return []accountSection{s.fillAccountPasskeys, s.fillAccountOTP, s.fillAccountSelf,
+	return []accountSection{s.fillAccountPasskeys, s.fillAccountOTP, s.fillAccountSelf, s.fillAccountCorrections,
 		s.fillAccountAgents, // account_agents.go
 	}
 }

@@ -154,11 +154,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 	if !s.precheckAuthorize(w, r, pending.Query) {
 		return
 	}
+	if !s.checkClientPublished(w, r, pending.Query) {
+		return
+	}
 	ar, err := s.parseAuthorizeRequest(ctx, pending.Query)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
 		return
 	}
+	attribute(ctx, ar.GetClient().GetID()) // for the latency of this request (timed)
 	op, err := s.parseOIDCParams(ctx, ar.GetRequestForm())
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
@@ -284,11 +288,11 @@ func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosit
 		err = fosite.ErrTemporarilyUnavailable.WithWrap(err).WithHint("The identity provider cannot store data right now; try again later.")
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
-	s.metrics.errors.WithLabelValues("authorize", rfc.ErrorField).Inc()
 	clientID := ""
 	if ar != nil && ar.GetClient() != nil {
-		clientID = ar.GetClient().GetID()
+		clientID = ar.GetClient().GetID() // fosite looked it up: a registered client
 	}
+	s.countError(r.Context(), "authorize", rfc.ErrorField, clientID)
 	if ar == nil || !ar.IsRedirectURIValid() {
 		s.log.InfoContext(r.Context(), "authorization request refused without redirect",
 			"client_id", clientID, "error", rfc.ErrorField, "hint", rfc.HintField)
@@ -397,8 +401,8 @@ func (s *Server) precheckAuthorize(w http.ResponseWriter, r *http.Request, query
 		}
 	}
 	if dup != "" {
-		s.metrics.errors.WithLabelValues("authorize", "invalid_request").Inc()
 		if dup == "client_id" || dup == "redirect_uri" {
+			s.countError(ctx, "authorize", "invalid_request", "")
 			s.log.InfoContext(ctx, "authorization request refused without redirect", "error", "invalid_request",
 				"hint", "duplicate "+dup)
 			msg := msgBadRedirect
@@ -435,7 +439,7 @@ func (s *Server) precheckAuthorize(w http.ResponseWriter, r *http.Request, query
 			return true
 		}
 	}
-	s.metrics.errors.WithLabelValues("authorize", "invalid_request").Inc()
+	s.countError(ctx, "authorize", "invalid_request", c.GetID())
 	s.log.InfoContext(ctx, "authorization request refused without redirect", "client_id", c.GetID(),
 		"error", "invalid_request", "hint", "redirect_uri not registered")
 	s.renderError(w, r, http.StatusBadRequest, form.Get("ui_locales"), msgBadRedirect)

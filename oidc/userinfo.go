@@ -41,23 +41,23 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	invalid := func(desc string) {
-		s.metrics.errors.WithLabelValues("userinfo", "invalid_token").Inc()
+		s.countError(ctx, "userinfo", "invalid_token", "")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_token"`)
 		oauthJSON.Error(w, http.StatusUnauthorized, "invalid_token", desc)
 	}
 	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &fositeadapter.Session{})
 	if unavailable(err) {
-		s.metrics.errors.WithLabelValues("userinfo", errUnavailable.ErrorField).Inc()
+		s.countError(ctx, "userinfo", errUnavailable.ErrorField, "")
 		s.writeUnavailable(w)
 		return
 	}
-	if err != nil || tu != fosite.AccessToken {
+	if err != nil || tu != fosite.AccessToken || !clientPublished(ar.GetClient()) {
 		invalid("the access token is invalid, expired or revoked")
 		return
 	}
 	sess, ok := ar.GetSession().(*fositeadapter.Session)
 	if !ok || sess.PersonID == "" || !ar.GetGrantedScopes().Has(ScopeOpenID) {
-		s.metrics.errors.WithLabelValues("userinfo", "insufficient_scope").Inc()
+		s.countError(ctx, "userinfo", "insufficient_scope", ar.GetClient().GetID())
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="insufficient_scope", scope="openid"`)
 		oauthJSON.Error(w, http.StatusForbidden, "insufficient_scope", "the access token was not granted the openid scope")
 		return
