@@ -26,6 +26,15 @@ type Store interface {
 	storage.Consents      // self-service: closing an account withdraws its consents
 	storage.SelfService   // self-service: recovery codes, sessions and consents per person
 	storage.Passkeys      // closing an account deletes its passkeys
+
+	// People administration and corrections (admin.go, corrections.go).
+	storage.Transactor     // every administrative change commits with its audit entry
+	storage.Tokens         // disabling a person revokes their grants …
+	storage.Revocations    // … and their sealed access tokens
+	storage.PasswordResets // single-use password-reset links
+	storage.Corrections    // corrections (纠错)
+
+	agentStore // agents.go: legal representatives and agents
 }
 
 // Config configures a Service. The zero value of every optional field means the default given
@@ -82,9 +91,26 @@ type Config struct {
 	// IPLockWindow is the sliding window of IPLockThreshold. Zero means DefaultIPLockWindow.
 	IPLockWindow time.Duration
 
+	// PasswordResetURL is the absolute URL of the provider's password-reset page (package oidc:
+	// the issuer followed by /account/reset), to which IssuePasswordReset adds the token. ""
+	// means no reset links: IssuePasswordReset returns ErrResetLinkOff.
+	PasswordResetURL string
+
+	// Licences reaches the fields of licences (电子证照) for corrections whose target is a
+	// licence (FileCorrection, ApplyCorrection). Nil means such corrections are refused with
+	// ErrCorrectionTarget; person corrections work without it.
+	Licences LicenceFields
+
 	// Notifier sends the one-time codes of access recovery (StartRecovery) to the person's
 	// phone. Nil means recovery is off: StartRecovery returns ErrRecoveryOff.
 	Notifier Notifier
+
+	// RevokeGrant revokes every token of a grant (storage.TokenRecord.RequestID) when an
+	// agent's authorisation is withdrawn (WithdrawAgent); the identity provider passes its
+	// token store's revocation. Nil means the storage-level revocation: stored refresh and
+	// access tokens inactive, and an entry of the revoked-grant list for sealed access tokens
+	// (RevocationFallbackTTL).
+	RevokeGrant func(ctx context.Context, requestID string) error
 }
 
 // Defaults of Config.

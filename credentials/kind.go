@@ -64,6 +64,10 @@ func (k Kind) Valid() bool {
 // or "" for an unknown kind.
 func (k Kind) ChineseName() string { return kindInfo[k].chinese }
 
+// EnglishName returns the kind's English name, e.g. "Resident ID card", or "" for an
+// unknown kind.
+func (k Kind) EnglishName() string { return kindInfo[k].english }
+
 // HolderType returns who holds licences of this kind; 0 for an unknown kind.
 func (k Kind) HolderType() HolderType { return kindInfo[k].holder }
 
@@ -77,15 +81,16 @@ type kindMeta struct {
 	chinese  string
 	holder   HolderType
 	longTerm bool
+	english  string
 }
 
 var kindInfo = map[Kind]kindMeta{
-	ResidentID:       {"居民身份证", NaturalPerson, true},
-	SocialSecurity:   {"社会保障卡", NaturalPerson, true},
-	MedicalInsurance: {"医保电子凭证", NaturalPerson, true},
-	DrivingLicence:   {"机动车驾驶证", NaturalPerson, true},
-	VehicleLicence:   {"机动车行驶证", NaturalPerson, false},
-	BusinessLicence:  {"营业执照", LegalPerson, true},
-	HealthCode:       {"健康码", NaturalPerson, false},
-	TransitCode:      {"乘车码", NaturalPerson, true},
+	ResidentID:       {"居民身份证", NaturalPerson, true, "Resident ID card"},
+	SocialSecurity:   {"社会保障卡", NaturalPerson, true, "Social security card"},
+	MedicalInsurance: {"医保电子凭证", NaturalPerson, true, "Medical insurance e-voucher"},
+	DrivingLicence:   {"机动车驾驶证", NaturalPerson, true, "Driving licence"},
+	VehicleLicence:   {"机动车行驶证", NaturalPerson, false, "Vehicle licence"},
+	BusinessLicence:  {"营业执照", LegalPerson, true, "Business licence"},
+	HealthCode:       {"健康码", NaturalPerson, false, "Health code"},
+	TransitCode:      {"乘车码", NaturalPerson, true, "Transit code"},
 }

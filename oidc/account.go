@@ -205,14 +205,19 @@ func (s *Server) accountPageData(w http.ResponseWriter, r *http.Request, ls *sto
 // accountNotices are the message keys accountDone may show on the account page (?done=); any
 // other value shows nothing, so a crafted link cannot make the page claim what did not happen.
 var accountNotices = []string{"otpAdded", "otpErrNoDevice", "otpRemoved", "selfConsentWithdrawn",
-	"selfPwChanged", "selfSessionEnded", "selfSessionsEnded", "passkeyAdded", "passkeyRemoved", "passkeyRenamed"}
+	"selfPwChanged", "selfSessionEnded", "selfSessionsEnded", "passkeyAdded", "passkeyRemoved", "passkeyRenamed",
+	"corrFiled",
+	"agentAuthorised", "agentWithdrawn", // account_agents.go
+}
 
 // accountSection fills one section of the account page.
 type accountSection func(ctx context.Context, d *pageData, ls *storage.LoginSession, p storage.Person) error
 
 // accountSections lists the sections of the account page in the order they appear.
 func (s *Server) accountSections() []accountSection {
-	return []accountSection{s.fillAccountPasskeys, s.fillAccountOTP, s.fillAccountSelf}
+	return []accountSection{s.fillAccountPasskeys, s.fillAccountOTP, s.fillAccountSelf, s.fillAccountCorrections,
+		s.fillAccountAgents, // account_agents.go
+	}
 }
 
 // checkAccountForm parses a posted account form and checks its CSRF token (form field "csrf"

@@ -118,7 +118,7 @@ func (s *Server) parseOIDCParams(ctx context.Context, form url.Values) (oidcPara
 		if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired) && tok != nil) {
 			return p, fosite.ErrInvalidRequest.WithHint("id_token_hint is not an ID token issued by this provider.")
 		}
-		p.hintSub, _ = tok.Claims["sub"].(string)
+		p.hintSub = hintSubject(tok.Claims)
 		if p.hintSub == "" {
 			return p, fosite.ErrInvalidRequest.WithHint("id_token_hint has no subject.")
 		}
@@ -154,11 +154,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 	if !s.precheckAuthorize(w, r, pending.Query) {
 		return
 	}
+	if !s.checkClientPublished(w, r, pending.Query) {
+		return
+	}
 	ar, err := s.parseAuthorizeRequest(ctx, pending.Query)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
 		return
 	}
+	attribute(ctx, ar.GetClient().GetID()) // for the latency of this request (timed)
 	op, err := s.parseOIDCParams(ctx, ar.GetRequestForm())
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
@@ -211,6 +215,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		return
 	}
 
+	// 1b. Acting for a company (agents.go): after the login, before consent.
+	act, ok := s.decideActing(w, r, ar, c, ls, pending, none)
+	if !ok {
+		return
+	}
+
 	// 2. Consent. A consent given on the consent page counts only in the login session (and
 	// for the person) that gave it: see pendingAuth.Consent.
 	consented := s.consentedBy(pending, ls)
@@ -219,6 +229,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		if none {
 			s.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The person has not consented to these scopes."))
 			return
+		}
+		if act != nil { // the consent page names the company (agents.go)
+			pending.Acting = act.company.ID
 		}
 		http.Redirect(w, r, s.localPath(pathConsent)+"?authz="+url.QueryEscape(s.encodePending(pending)), http.StatusSeeOther)
 		return
@@ -234,8 +247,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		AMR:         ls.AMR,
 		Claims:      op.claims,
 	}
+	if act != nil {
+		sess.Subject = s.subjectFor(c, act.company.ID)
+		sess.ActingFor = act.company.ID
+		sess.ActorSubject = s.subjectFor(c, ls.PersonID)
+	}
 	for _, scope := range ar.GetRequestedScopes() {
-		ar.GrantScope(scope)
+		if act == nil || act.allowsScope(scope) { // scopes beyond the authorisation are not granted
+			ar.GrantScope(scope)
+		}
 	}
 	for _, aud := range ar.GetRequestedAudience() {
 		ar.GrantAudience(aud)
@@ -268,11 +288,11 @@ func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosit
 		err = fosite.ErrTemporarilyUnavailable.WithWrap(err).WithHint("The identity provider cannot store data right now; try again later.")
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
-	s.metrics.errors.WithLabelValues("authorize", rfc.ErrorField).Inc()
 	clientID := ""
 	if ar != nil && ar.GetClient() != nil {
-		clientID = ar.GetClient().GetID()
+		clientID = ar.GetClient().GetID() // fosite looked it up: a registered client
 	}
+	s.countError(r.Context(), "authorize", rfc.ErrorField, clientID)
 	if ar == nil || !ar.IsRedirectURIValid() {
 		s.log.InfoContext(r.Context(), "authorization request refused without redirect",
 			"client_id", clientID, "error", rfc.ErrorField, "hint", rfc.HintField)
@@ -381,8 +401,8 @@ func (s *Server) precheckAuthorize(w http.ResponseWriter, r *http.Request, query
 		}
 	}
 	if dup != "" {
-		s.metrics.errors.WithLabelValues("authorize", "invalid_request").Inc()
 		if dup == "client_id" || dup == "redirect_uri" {
+			s.countError(ctx, "authorize", "invalid_request", "")
 			s.log.InfoContext(ctx, "authorization request refused without redirect", "error", "invalid_request",
 				"hint", "duplicate "+dup)
 			msg := msgBadRedirect
@@ -419,7 +439,7 @@ func (s *Server) precheckAuthorize(w http.ResponseWriter, r *http.Request, query
 			return true
 		}
 	}
-	s.metrics.errors.WithLabelValues("authorize", "invalid_request").Inc()
+	s.countError(ctx, "authorize", "invalid_request", c.GetID())
 	s.log.InfoContext(ctx, "authorization request refused without redirect", "client_id", c.GetID(),
 		"error", "invalid_request", "hint", "redirect_uri not registered")
 	s.renderError(w, r, http.StatusBadRequest, form.Get("ui_locales"), msgBadRedirect)

@@ -98,7 +98,9 @@ func releasedClaims(granted fosite.Arguments, member map[string]*fositeadapter.C
 					continue
 				}
 			}
-			out = append(out, c)
+			if !slices.Contains(out, c) { // id_number comes with id_number and every licence scope
+				out = append(out, c)
+			}
 		}
 	}
 	return out

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/ory/fosite"
 
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
+	"github.com/tongban/tongban/storage"
 )
 
 // secretHasher is the fosite.Hasher for client secrets: HMAC-SM3 under the keyring's
@@ -40,16 +42,41 @@ func (h secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
 // introspection endpoints (RFC 6749 §2.3.1):
 //   - a confidential client authenticates with client_secret_basic (HTTP Basic, form-encoded
 //     ID and secret) or client_secret_post (client_id and client_secret in the body); either
-//     is accepted whatever TokenEndpointAuthMethod was registered;
+//     is accepted whatever secret method was registered. During a secret rotation's overlap
+//     (RotateClientSecret) the previous secret is accepted too, until its expiry;
+//   - a private_key_jwt client (RFC 7523 §2.2, OIDC Core §9) sends client_assertion_type
+//     urn:ietf:params:oauth:client-assertion-type:jwt-bearer and a client_assertion signed
+//     with one of its registered keys (SGD_SM3_SM2 or ES256), checked by
+//     verifyClientAssertion; it has no secret;
 //   - a public client sends only client_id (token_endpoint_auth_method "none") and must not
 //     present a secret;
-//   - using two methods at once, or client assertions (private_key_jwt), is refused.
+//   - using two methods at once is refused.
+//
+// An authenticated app that is not published (storage.Client.Status: waiting for review,
+// rejected, suspended, retired) is refused with invalid_client too (RFC 6749 §5.2: its
+// credentials are not valid for anything while it is not published; unauthorized_client would
+// wrongly suggest another grant type might work), with a description naming the state — told
+// only to a caller that proved it is the app, or the app is public.
 //
 // Every failure is invalid_client (RFC 6749 §5.2); an unknown client, a missing and a wrong
-// secret get the same description (no client enumeration).
+// secret or assertion get the same description (no client enumeration).
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	c, err := s.authenticateClientCredentials(ctx, r, form)
+	if err != nil {
+		return nil, err
+	}
+	if st := c.Registration.EffectiveStatus(); st != storage.ClientPublished {
+		return nil, fosite.ErrInvalidClient.WithHintf("This app is %s: only published apps may get tokens.", strings.ReplaceAll(st, "_", " "))
+	}
+	return c, nil
+}
+
+func (s *Server) authenticateClientCredentials(ctx context.Context, r *http.Request, form url.Values) (*fositeadapter.Client, error) {
 	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
-		return nil, fosite.ErrInvalidClient.WithHint("Client assertions (private_key_jwt) are not supported; use client_secret_basic or client_secret_post.")
+		if _, _, basic := r.BasicAuth(); basic || form.Get("client_secret") != "" {
+			return nil, fosite.ErrInvalidRequest.WithHint("Use one client authentication method, not two.")
+		}
+		return s.verifyClientAssertion(ctx, r, form)
 	}
 	id, secret, basic := r.BasicAuth()
 	if basic {
@@ -88,7 +115,13 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if secret == "" {
 		return nil, fosite.ErrInvalidClient.WithHint(clientAuthFailed)
 	}
-	if err := s.fositeConfig.GetSecretsHasher(ctx).Compare(ctx, c.GetHashedSecret(), []byte(secret)); err != nil {
+	hasher := s.fositeConfig.GetSecretsHasher(ctx)
+	err = hasher.Compare(ctx, c.GetHashedSecret(), []byte(secret))
+	if err != nil && s.now().Before(c.Registration.PreviousSecretExpiresAt) {
+		// The rotated-out secret, during its overlap (RotateClientSecret).
+		err = hasher.Compare(ctx, c.Registration.PreviousSecretHash, []byte(secret))
+	}
+	if err != nil {
 		return nil, fosite.ErrInvalidClient.WithHint(clientAuthFailed).WithWrap(err)
 	}
 	return c, nil

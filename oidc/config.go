@@ -121,6 +121,11 @@ type Config struct {
 	// recovery page says so.
 	Notifier accounts.Notifier
 
+	// Licences reaches the fields of licences (电子证照) for corrections of a licence
+	// (accounts.Config.Licences; package wallet implements it). Nil means only corrections of
+	// the person record (name, mobile number) can be filed and applied.
+	Licences accounts.LicenceFields
+
 	// InsecureCookies drops the Secure attribute and the __Host- prefix from the session and
 	// CSRF cookies. It is required for an http issuer (local development) and must stay false
 	// in production. With an https issuer cookies are always Secure unless this is set.
@@ -135,6 +140,18 @@ type Config struct {
 	// read again, so changes made by `idp clients …` reach a running server within this time.
 	// Zero means 10 seconds; a negative value disables the cache.
 	ClientCacheTTL time.Duration
+
+	// MetricClients bounds the distinct values of the client label of the Prometheus series
+	// (metrics.go): the first MetricClients registered clients this process counts keep their
+	// ID, later ones are counted under client="_other" for the process's lifetime. Zero means
+	// 256 (DefaultMetricClients). Server.AppStats is exact for every app whatever this is.
+	MetricClients int
+	// AppStatsFlushInterval is how often StartAppStats adds the per-app counts accumulated
+	// in memory to storage (storage.AppStats). Zero means 10 seconds.
+	AppStatsFlushInterval time.Duration
+	// AppStatsRetention is how long per-app hourly counts are kept: Purge deletes older
+	// hours. Zero means 31 days.
+	AppStatsRetention time.Duration
 }
 
 // Defaults of Config.
@@ -225,6 +242,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	if c.ClientCacheTTL == 0 {
 		c.ClientCacheTTL = DefaultClientCacheTTL
 	}
+	appStatsDefaults(&c, &problems) // appstats.go
 	if c.PasswordParams == (smcrypto.PasswordParams{}) {
 		c.PasswordParams = smcrypto.DefaultPasswordParams
 	}

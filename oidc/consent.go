@@ -17,10 +17,24 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, authz strin
 	d.Authz = authz
 	d.CSRF = s.csrf.CookieToken(w, r, "consent")
 	d.ClientName = q.Get("client_id")
+	purpose := ""
 	if c, err := s.clients.Get(r.Context(), q.Get("client_id")); err == nil {
 		d.ClientName = c.DisplayName()
+		purpose = c.Registration.Purpose
+		if lang == langEN && c.Registration.PurposeEn != "" {
+			purpose = c.Registration.PurposeEn
+		}
 	}
+	d.Acting = s.consentActing(r, authz) // agents.go
 	for _, sc := range strings.Fields(q.Get("scope")) {
+		// Licence scopes get a box of their own, with the app's purpose (lookup.go).
+		if t, ok := licenceScopeText(lang, sc); ok {
+			if d.Lookup == nil {
+				d.Lookup = &lookupConsent{Purpose: purpose}
+			}
+			d.Lookup.Licences = append(d.Lookup.Licences, t)
+			continue
+		}
 		d.Scopes = append(d.Scopes, scopeText(lang, sc))
 	}
 	return d

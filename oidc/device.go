@@ -166,7 +166,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			s.metrics.errors.WithLabelValues("device_authorization", "invalid_request").Inc()
+			s.countError(ctx, "device_authorization", "invalid_request", "")
 			oauthJSON.Error(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
 			return
 		}
@@ -218,14 +218,14 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	// deviceAuthPerAddress per minute from one client address.
 	if n, err := s.store.AddFailure(ctx, "device-authorization:ip:"+s.cfg.ClientIP(r), now, time.Minute); err != nil {
 		if unavailable(err) {
-			s.metrics.errors.WithLabelValues("device_authorization", errUnavailable.ErrorField).Inc()
+			s.countError(ctx, "device_authorization", errUnavailable.ErrorField, c.GetID())
 			s.writeUnavailable(w)
 			return
 		}
 		s.deviceAuthError(w, r, fosite.ErrServerError.WithWrap(err))
 		return
 	} else if n > deviceAuthPerAddress {
-		s.metrics.errors.WithLabelValues("device_authorization", "slow_down").Inc()
+		s.countError(ctx, "device_authorization", "slow_down", c.GetID())
 		s.log.WarnContext(ctx, "device authorizations from one address above the limit", "client_id", c.GetID())
 		setRetryAfter(w, time.Minute)
 		oauthJSON.Error(w, http.StatusTooManyRequests, "slow_down", "Too many device authorization requests from this address; try again in a minute.")
@@ -254,7 +254,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	if err != nil {
 		if unavailable(err) {
-			s.metrics.errors.WithLabelValues("device_authorization", errUnavailable.ErrorField).Inc()
+			s.countError(ctx, "device_authorization", errUnavailable.ErrorField, c.GetID())
 			s.writeUnavailable(w)
 			return
 		}
@@ -279,7 +279,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 // WWW-Authenticate for invalid_client when the client tried HTTP Basic.
 func (s *Server) deviceAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	s.metrics.errors.WithLabelValues("device_authorization", rfc.ErrorField).Inc()
+	s.countError(r.Context(), "device_authorization", rfc.ErrorField, "")
 	level := s.log.InfoContext
 	if rfc.CodeField >= http.StatusInternalServerError {
 		level = s.log.ErrorContext

@@ -172,13 +172,20 @@
 // device.user_code_locked, device.replay).
 // Prometheus collectors (registered on Config.Registerer):
 //
-//	tongban_idp_logins_total{result="success|failure|throttled|locked|csrf"}
-//	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials|urn:…:device_code"}
-//	tongban_idp_oauth_errors_total{endpoint,error}
+//	tongban_idp_logins_total{result="success|failure|throttled|locked|csrf",client}
+//	tongban_idp_tokens_issued_total{grant="authorization_code|refresh_token|client_credentials|urn:…:device_code",client}
+//	tongban_idp_oauth_errors_total{endpoint,error,client}
 //	tongban_idp_replays_total{kind="authorization_code|refresh_token|device_code"}
+//	tongban_idp_request_duration_seconds{endpoint="authorize|token",client}  histogram, LatencyBuckets
 //
-// Request latency is left to the service that serves Handler (cmd/idp measures every route as
-// tongban_http_request_duration_seconds{method,route,code}).
+// client is a registered client's ID, at most Config.MetricClients of them per process (first
+// come), LabelOtherClients for the rest, LabelNoClient ("") when no registered client is
+// responsible (appstats.go). The latency of every other route is left to the service that
+// serves Handler (cmd/idp measures every route as tongban_http_request_duration_seconds{method,route,code}).
+//
+// Per-app hourly counts, exact for every app and summed over replicas, are accumulated in
+// memory and added to storage.AppStats by FlushAppStats (StartAppStats runs it every
+// Config.AppStatsFlushInterval and at stop); AppStats reads them for the console.
 //
 // # fosite seams (DESIGN §8)
 //

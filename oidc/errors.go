@@ -101,3 +101,31 @@ func (s *Server) serverStatus(ctx context.Context, w http.ResponseWriter, what s
 func (s *Server) pageError(ctx context.Context, w http.ResponseWriter, r *http.Request, lang, what string, err error) {
 	s.renderError(w, r, s.serverStatus(ctx, w, what, err), lang, msgServer)
 }
+
+// Errors of the app lifecycle (apps.go, dcr.go; docs/design/app-management.md), wrapped with a
+// message naming the app and its state; test them with errors.Is. The validation errors above
+// apply to proposed changes and registrations too.
+var (
+	// ErrInvalidTransition: the app's state does not allow the action (e.g. resuming an app
+	// that is not suspended, approving a published app without a pending change).
+	ErrInvalidTransition = errors.New("oidc: the app's state does not allow this action")
+	// ErrClientNotPendingReview: the action needs an app waiting for review (reject).
+	ErrClientNotPendingReview = errors.New("oidc: the app is not waiting for review")
+	// ErrClientRetired: the app is retired; nothing can change it any more.
+	ErrClientRetired = errors.New("oidc: the app is retired")
+	// ErrReasonRequired: a rejection or suspension without a reason, or a reason longer than
+	// 500 characters or with control characters.
+	ErrReasonRequired = errors.New("oidc: a reason is required")
+	// ErrInvalidOverlap: a secret rotation overlap below zero or above MaxSecretOverlap.
+	ErrInvalidOverlap = errors.New("oidc: invalid secret rotation overlap")
+	// ErrInvalidDepartment: a department code outside [a-z0-9-]{1,64}.
+	ErrInvalidDepartment = errors.New("oidc: invalid department code")
+	// ErrInvalidTTL: an initial access token lifetime below zero or above MaxInitialAccessTokenTTL.
+	ErrInvalidTTL = errors.New("oidc: invalid initial access token lifetime")
+	// ErrInvalidLogoURI: a logo URI that is not an absolute https URL of at most 2,000 bytes.
+	ErrInvalidLogoURI = errors.New("oidc: invalid logo URI")
+	// ErrInvalidJWKS: a JWK Set that does not parse, has no usable SM2 or ES256 public
+	// signing key, holds private key material, or is larger than 16 KiB; or private_key_jwt
+	// without a JWK Set, or a JWK Set without private_key_jwt.
+	ErrInvalidJWKS = errors.New("oidc: invalid JWK Set")
+)

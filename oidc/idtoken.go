@@ -118,7 +118,19 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 	if sess.Claims != nil {
 		member = sess.Claims.IDToken
 	}
-	if err := personClaims(s.accounts, p, releasedClaims(req.GetGrantedScopes(), member), claims); err != nil {
+	released := releasedClaims(req.GetGrantedScopes(), member)
+	if sess.ActingFor != "" { // agents.go: the company's claims, and act
+		co, err := s.actingCompany(ctx, sess, c.GetID())
+		if errors.Is(err, errActingEnded) {
+			_ = s.fstore.RevokeGrant(ctx, req.GetID())
+			return fosite.ErrInvalidGrant.WithHint("The authorisation to act for the company was withdrawn or has expired.")
+		} else if err != nil {
+			return fosite.ErrServerError.WithWrap(err)
+		}
+		if err := s.actingClaims(sess, co, released, claims); err != nil {
+			return fosite.ErrServerError.WithWrap(err)
+		}
+	} else if err := personClaims(s.accounts, p, released, claims); err != nil {
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	tok, _, err := s.signer.Generate(ctx, claims, &jwt.Headers{Extra: map[string]any{"alg": alg}})

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -90,12 +91,13 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(d), 10))
 }
 
-// renderLoginRefused answers a login that accounts refused or failed (a *accounts.LoginError):
+// renderLoginRefused answers a login for the app clientID (the pending request's) that
+// accounts refused or failed (a *accounts.LoginError), and counts it (countLogin):
 // 429 with Retry-After and how long to wait for ErrLoginThrottled and ErrLoginLocked; 401 with
 // the one failure message for ErrLoginFailed, plus the wait that now applies or a warning when
 // few failures are left before a pause. It returns false for any other error, having written
 // nothing.
-func (s *Server) renderLoginRefused(w http.ResponseWriter, d pageData, err error) bool {
+func (s *Server) renderLoginRefused(ctx context.Context, w http.ResponseWriter, d pageData, clientID string, err error) bool {
 	var le *accounts.LoginError
 	if !errors.As(err, &le) {
 		return false
@@ -106,12 +108,12 @@ func (s *Server) renderLoginRefused(w http.ResponseWriter, d pageData, err error
 		if errors.Is(err, accounts.ErrLoginLocked) {
 			result, msg = "locked", msgAddressLocked
 		}
-		s.metrics.logins.WithLabelValues(result).Inc()
+		s.countLogin(ctx, result, clientID)
 		d.Error = fmt.Sprintf(d.T[msg], waitText(d.T, le.RetryAfter))
 		setRetryAfter(w, le.RetryAfter)
 		s.render(w, http.StatusTooManyRequests, s.pages.login, d)
 	case errors.Is(err, accounts.ErrLoginFailed):
-		s.metrics.logins.WithLabelValues("failure").Inc()
+		s.countLogin(ctx, "failure", clientID)
 		var more string
 		switch {
 		case le.RetryAfter > 0:

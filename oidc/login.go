@@ -127,7 +127,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	authz, p, q, lang := f.authz, f.p, f.q, f.lang
 	if !s.csrf.CheckCookie(r, "login") {
-		s.metrics.logins.WithLabelValues("csrf").Inc()
+		s.countLogin(ctx, "csrf", q.Get("client_id"))
 		s.log.InfoContext(ctx, "login refused: CSRF token missing or wrong", "client_id", q.Get("client_id"))
 		d := s.loginPage(ctx, w, r, authz, q, lang)
 		d.Error = d.T[msgCSRF]
@@ -158,7 +158,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	})
 	person, amr := a.Person, a.AMR
 	switch {
-	case err != nil && s.renderLoginRefused(w, d, err): // failed, paused or locked (lockout.go)
+	case err != nil && s.renderLoginRefused(ctx, w, d, q.Get("client_id"), err): // failed, paused or locked (lockout.go)
 		return
 	case err != nil:
 		d.Error = d.T[msgServer]
@@ -182,7 +182,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renewDeviceCookie(w, person.ID, dev, devIssued)
-	s.metrics.logins.WithLabelValues("success").Inc()
+	s.countLogin(ctx, "success", q.Get("client_id"))
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", q.Get("client_id"), "acr", acr)
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,
 		ClientID: q.Get("client_id"), Detail: acr})

@@ -44,7 +44,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, http.StatusBadRequest, lang, msgBadRequest)
 			return
 		}
-		hintSub, _ = tok.Claims["sub"].(string)
+		hintSub = hintSubject(tok.Claims)
 		aud := audience(tok.Claims["aud"])
 		if len(aud) == 0 || f.Get("client_id") != "" && !slices.Contains(aud, f.Get("client_id")) {
 			s.renderError(w, r, http.StatusBadRequest, lang, msgBadRequest)

@@ -52,6 +52,9 @@ const (
 	msgServer         = "errServer"
 	msgBadLogoutURI   = "errBadLogoutURI"
 	msgLoggedOut      = "loggedOut"
+	msgAppPending     = "errAppPending"   // apps.go: waiting for review (or rejected)
+	msgAppSuspended   = "errAppSuspended" // apps.go: suspended by an operator
+	msgAppRetired     = "errAppRetired"   // apps.go: retired
 )
 
 var messages = map[string]map[string]string{
@@ -93,6 +96,9 @@ var messages = map[string]map[string]string{
 		msgServer:         "服务暂时不可用，请稍后再试。",
 		msgBadLogoutURI:   "应用提供的退出后跳转地址未登记，已停止跳转。您已安全退出。",
 		msgLoggedOut:      "您已安全退出。",
+		msgAppPending:     "该应用正在等待平台审核，审核通过前无法使用本平台登录。请联系应用的提供方。",
+		msgAppSuspended:   "该应用已被平台暂停使用，暂时无法通过本平台登录。请联系应用的提供方。",
+		msgAppRetired:     "该应用已停止服务，无法再通过本平台登录。",
 	},
 	langEN: {
 		"title":           "Unified Identity Authentication",
@@ -132,6 +138,9 @@ var messages = map[string]map[string]string{
 		msgServer:         "The service is temporarily unavailable. Please try again later.",
 		msgBadLogoutURI:   "The app's post-logout address is not registered, so you were not redirected. You are signed out.",
 		msgLoggedOut:      "You are signed out.",
+		msgAppPending:     "This app is waiting for review by the platform and cannot sign you in until it is approved. Please contact the app's provider.",
+		msgAppSuspended:   "This app has been suspended by the platform and cannot sign you in for now. Please contact the app's provider.",
+		msgAppRetired:     "This app has been withdrawn and can no longer sign you in.",
 	},
 }
 
@@ -142,6 +151,9 @@ var pageZone = time.FixedZone("CST", 8*60*60)
 func scopeText(lang, scope string) string {
 	if scope == ScopeOfflineAccess {
 		return messages[lang]["scope_offline"]
+	}
+	if t, ok := licenceScopeText(lang, scope); ok {
+		return t
 	}
 	if t, ok := messages[lang]["scope_"+scope]; ok {
 		return t
@@ -176,12 +188,16 @@ type pageData struct {
 
 	// Account is set on the account pages (account.go); each feature has its own field,
 	// filled by its accountSection or its own pages.
-	Account  *accountPage
-	Passkeys *passkeyPage // passkey.go
-	OTP      *otpPage     // account_otp.go
-	Self     *selfPage    // account_self.go
-	Scan     *scanPage    // scan.go
-	Device   *devicePage  // device.go
+	Account     *accountPage
+	Passkeys    *passkeyPage     // passkey.go
+	OTP         *otpPage         // account_otp.go
+	Self        *selfPage        // account_self.go
+	Scan        *scanPage        // scan.go
+	Device      *devicePage      // device.go
+	Lookup      *lookupConsent   // lookup.go: the consent page's licence-lookup box
+	Corrections *correctionsPage // account_corrections.go
+	Acting      *actingPage      // agents.go
+	Agents      *agentsPage      // account_agents.go
 }
 
 // addMessages adds page texts of a feature (keyed by language, then message key) to messages;
@@ -319,6 +335,8 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 var extraPages = []string{
 	"device.html",                       // device.go
 	"recover.html", "closeaccount.html", // account_self.go
+	"reset.html",  // account_corrections.go
+	"acting.html", // agents.go
 }
 
 // handleAsset serves the stylesheet and the page scripts (GET /assets/{name}; the CSP allows

@@ -248,7 +248,7 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 	ctx := r.Context()
 	lang := pickLang(r.URL.Query().Get("ui_locales"))
 	if !s.checkLoginCSRF(r) {
-		s.metrics.logins.WithLabelValues("csrf").Inc()
+		s.countLogin(r.Context(), "csrf", "") // the pending request is not read before the CSRF check
 		passkeyError(w, http.StatusForbidden, lang, msgCSRF)
 		return
 	}
@@ -274,7 +274,7 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 		if errors.Is(err, passkey.ErrLocked) {
 			result = "locked"
 		}
-		s.metrics.logins.WithLabelValues(result).Inc()
+		s.countLogin(ctx, result, q.Get("client_id"))
 		passkeyError(w, status, lang, msg)
 		return
 	}
@@ -292,7 +292,7 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 	}
 	dev, devIssued := s.device(r) // the browser is the person's device from now on (devicecookie.go)
 	s.renewDeviceCookie(w, a.Person.ID, dev, devIssued)
-	s.metrics.logins.WithLabelValues("success").Inc()
+	s.countLogin(ctx, "success", q.Get("client_id"))
 	s.log.InfoContext(ctx, "login", "person_id", a.Person.ID, "client_id", q.Get("client_id"), "acr", acr,
 		"method", "passkey", "passkey", passkey.Ref(a.Passkey.CredentialID))
 	s.appendAudit(ctx, storage.AuditEvent{Actor: a.Person.ID, Action: "login.success", Subject: a.Person.ID,

@@ -37,6 +37,9 @@ type pendingAuth struct {
 	// login instead of resuming an authorization request: the account page and the pages that
 	// confirm a scan-to-login or device code. Query is then empty.
 	Next string `json:"x,omitempty"`
+	// Acting is the choice made on the acting page (agents.go): actingSelf, or the person ID
+	// of the company the person acts for; "" = not chosen yet.
+	Acting string `json:"a,omitempty"`
 	// N is random, fresh at every encoding, so each login or consent form carries its own
 	// token and a submission can be used once (useForm).
 	N string `json:"n,omitempty"`

@@ -76,6 +76,22 @@ type NewClient struct {
 	// (RFC 9068 JWT access tokens, typ at+jwt, signed with the IDTokenAlg key and verifiable
 	// with the JWKS).
 	AccessTokenFormat string
+	// Purpose is why the app reads licences, in Chinese (zh-CN): shown to the holder on the
+	// consent page beside the licence scopes (LicenceScopes). Required when Scopes has a
+	// licence scope; at most MaxPurposeLength (200) characters; surrounding spaces are
+	// dropped. PurposeEn is its English text for the English page (optional: "" shows
+	// Purpose there too).
+	Purpose   string
+	PurposeEn string
+	// Department is the short code of the department the app belongs to ([a-z0-9-]{1,64});
+	// empty for none.
+	Department string
+	// LogoURI is the app's logo: an absolute https URL; empty for none.
+	LogoURI string
+	// JWKS is the app's JSON Web Key Set (RFC 7517) for TokenEndpointAuthMethod
+	// "private_key_jwt": SM2 (SGD_SM3_SM2) and ES256 (P-256) public signing keys, at most
+	// 16 KiB. Required with private_key_jwt, refused otherwise.
+	JWKS []byte
 }
 
 // Access token formats (NewClient.AccessTokenFormat, storage.Client.AccessTokenFormat).
@@ -95,7 +111,8 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
 // A public client's secret is "".
 //
 // Errors: ErrInvalidClientID, ErrInvalidRedirectURI, ErrInvalidGrantType, ErrInvalidScope,
-// ErrInvalidAlgorithm, ErrInvalidAuthMethod, ErrInvalidSubjectType, ErrInvalidAccessTokenFormat — joined when several
+// ErrInvalidAlgorithm, ErrInvalidAuthMethod, ErrInvalidSubjectType, ErrInvalidAccessTokenFormat,
+// ErrInvalidPurpose (a licence scope without a purpose, or a bad purpose text) — joined when several
 // apply; ErrClientExists when the ID is taken.
 func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyring, nc NewClient) (storage.Client, string, error) {
 	c, problems := buildClient(nc)
@@ -103,11 +120,12 @@ func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 		return storage.Client{}, "", errors.Join(problems...)
 	}
 	secret := ""
-	if !c.Public {
+	if !c.Public && c.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
 		secret = httpkit.RandomString(32)
 		c.SecretHash = kr.ClientSecretHash(secret)
 	}
 	c.CreatedAt = timeNow().UTC()
+	c.Status = storage.ClientPublished
 	if err := store.CreateClient(ctx, c); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return storage.Client{}, "", fmt.Errorf("%w: %q", ErrClientExists, c.ID)
@@ -124,8 +142,8 @@ func CreateClient(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 func ResetClientSecret(ctx context.Context, store storage.Storage, kr *keyring.Keyring, clientID string) (string, error) {
 	secret := httpkit.RandomString(32)
 	err := store.UpdateClient(ctx, clientID, func(c *storage.Client) error {
-		if c.Public {
-			return fmt.Errorf("%w: %q is a public client and has no secret", ErrInvalidAuthMethod, clientID)
+		if c.Public || c.TokenEndpointAuthMethod == AuthPrivateKeyJWT {
+			return fmt.Errorf("%w: %q is a public or private_key_jwt client and has no secret", ErrInvalidAuthMethod, clientID)
 		}
 		c.SecretHash = kr.ClientSecretHash(secret)
 		return nil
@@ -176,6 +194,8 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 			bad(ErrInvalidScope, "%q (supported: %s)", sc, strings.Join(SupportedScopes, " "))
 		}
 	}
+	purpose, purposeEn := strings.TrimSpace(nc.Purpose), strings.TrimSpace(nc.PurposeEn)
+	problems = append(problems, validatePurpose(purpose, purposeEn, scopes)...)
 	if hasCode && !slices.Contains(scopes, ScopeOpenID) {
 		bad(ErrInvalidScope, "an authorization_code client needs the openid scope")
 	}
@@ -214,9 +234,10 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 		bad(ErrInvalidAuthMethod, "a public client uses none, not %q", method)
 	case method == "":
 		method = "client_secret_basic"
-	case method != "client_secret_basic" && method != "client_secret_post":
-		bad(ErrInvalidAuthMethod, "%q (supported: client_secret_basic, client_secret_post; none for public clients)", method)
+	case method != "client_secret_basic" && method != "client_secret_post" && method != AuthPrivateKeyJWT:
+		bad(ErrInvalidAuthMethod, "%q (supported: client_secret_basic, client_secret_post, private_key_jwt; none for public clients)", method)
 	}
+	problems = append(problems, validateLifecycleFields(nc, method)...)
 	subject := nc.SubjectType
 	if subject == "" {
 		subject = "public"
@@ -261,6 +282,11 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 		SubjectType:              subject,
 		SectorIdentifier:         nc.SectorIdentifier,
 		AccessTokenFormat:        format,
+		Purpose:                  purpose,
+		PurposeEn:                purposeEn,
+		Department:               nc.Department,
+		LogoURI:                  nc.LogoURI,
+		JWKS:                     slices.Clone(nc.JWKS),
 	}, problems
 }
 

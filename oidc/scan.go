@@ -425,7 +425,7 @@ func (s *Server) handleScanFinish(w http.ResponseWriter, r *http.Request) {
 		s.scanFail(w, s.serverStatus(ctx, w, "start session", err), lang, "server_error", msgServer)
 		return
 	}
-	s.metrics.logins.WithLabelValues("success").Inc()
+	s.countLogin(ctx, "success", used.ClientID)
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", used.ClientID, "acr", used.ACR, "method", "scan")
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "scan.finish", Subject: used.ID, ClientID: used.ClientID,
 		Detail: strings.Join(used.AMR, ",")})

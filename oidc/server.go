@@ -59,7 +59,8 @@ type Server struct {
 	pages     *pages
 	discovery []byte
 	mux       *http.ServeMux
-	scan      scanHub // scan.go: wakes held scan-to-login status requests
+	scan      scanHub             // scan.go: wakes held scan-to-login status requests
+	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -99,12 +100,14 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
 		AccountDelay: cfg.AccountDelay, AccountMaxDelay: cfg.AccountMaxDelay, DeviceLockThreshold: cfg.DeviceLockThreshold,
-		Notifier: cfg.Notifier,
+		Notifier: cfg.Notifier, PasswordResetURL: s.url(pathPasswordReset), Licences: cfg.Licences,
+		// Withdrawing an agent revokes the grants issued while acting (s.fstore exists by then).
+		RevokeGrant: func(ctx context.Context, requestID string) error { return s.fstore.RevokeGrant(ctx, requestID) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if s.metrics, err = newMetrics(cfg.Registerer); err != nil {
+	if s.metrics, err = newMetrics(cfg.Registerer, cfg.MetricClients); err != nil {
 		return nil, fmt.Errorf("oidc: metrics: %w", err)
 	}
 	if s.pages, err = newPages(); err != nil {
@@ -229,14 +232,14 @@ func (s *Server) routes() {
 		mux.HandleFunc("GET "+pathASMetadata+s.path, s.handleDiscovery)
 	}
 	handle("GET", pathJWKS, s.handleJWKS)
-	handle("GET", pathAuthorize, s.handleAuthorize)
-	handle("POST", pathAuthorize, s.handleAuthorize)
-	handle("GET", pathResume, s.handleResume)
+	handle("GET", pathAuthorize, s.timed(endpointAuthorize, s.handleAuthorize))
+	handle("POST", pathAuthorize, s.timed(endpointAuthorize, s.handleAuthorize))
+	handle("GET", pathResume, s.timed(endpointAuthorize, s.handleResume))
 	handle("GET", pathLogin, s.handleLoginPage)
 	handle("POST", pathLogin, s.handleLogin)
 	handle("GET", pathConsent, s.handleConsentPage)
 	handle("POST", pathConsent, s.handleConsent)
-	handle("POST", pathToken, cors(s.handleToken))
+	handle("POST", pathToken, cors(s.timed(endpointToken, s.handleToken)))
 	handle("GET", pathUserinfo, cors(s.handleUserinfo))
 	handle("POST", pathUserinfo, cors(s.handleUserinfo))
 	handle("POST", pathIntrospect, s.handleIntrospect)
@@ -252,8 +255,11 @@ func (s *Server) routes() {
 	s.routesSelf(handle)
 	s.routesPasskeys(handle)
 	s.routesOTP(handle)
+	s.routesCorrections(handle) // account_corrections.go
 	s.routesScan(handle)
 	s.routesDevice(handle)
+	s.routesRegistration(handle) // dcr.go
+	s.routesAgents(handle)
 	s.mux = mux
 }
 
@@ -334,6 +340,7 @@ type PurgeCounts struct {
 	Devices       int64 // expired device authorizations (RFC 8628)
 	ScanLogins    int64 // expired scan-to-login requests
 	RecoveryCodes int64 // access-recovery codes past their lifetime
+	AppStats      int64 // per-app hourly counts older than Config.AppStatsRetention
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
@@ -341,14 +348,16 @@ func (c PurgeCounts) Map() map[string]int64 {
 	return map[string]int64{
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
 		"revocations": c.Revocations, "device_authorizations": c.Devices, "scan_logins": c.ScanLogins,
-		"access_recovery_codes": c.RecoveryCodes,
+		"access_recovery_codes": c.RecoveryCodes, "app_stats": c.AppStats,
 	}
 }
 
 // Purge deletes token records (codes, access and refresh tokens) that expired before now, one-time
 // values (TOTP codes) past their lifetime, login sessions that expired before now and login
 // failures older than the lockout windows (accounts.Service.PurgeFailures), the entries of the
-// revoked-grant list whose access tokens have all expired, and expired access-recovery codes; run it periodically
+// revoked-grant list whose access tokens have all expired, expired access-recovery codes and
+// password-reset links, and per-app hourly counts older than Config.AppStatsRetention; run it
+// periodically
 // (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
 // so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
 // records of each kind went and the failures joined. It deletes by expiry only, so it is idempotent
@@ -373,5 +382,10 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&otpEnrolments, "OTP enrolments", s.accounts.PurgeOTPEnrolments, now)
 	step(&c.ScanLogins, "scan logins", s.store.DeleteExpiredScanLogins, now)
 	step(&c.RecoveryCodes, "recovery codes", s.accounts.PurgeAccessRecoveryCodes, now)
+	step(&c.AppStats, "app stats", s.store.PurgeAppStats, now.Add(-s.cfg.AppStatsRetention))
+	var resets int64 // account_corrections.go: password-reset links past their expiry
+	step(&resets, "password-reset links", s.store.PurgePasswordResets, now)
+	var actingGrants int64 // agents.go: grants issued while acting, past their refresh tokens' expiry
+	step(&actingGrants, "acting grants", s.store.PurgeActingGrants, now)
 	return c, errors.Join(errs...)
 }

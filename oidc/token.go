@@ -23,7 +23,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			s.metrics.errors.WithLabelValues("token", "invalid_request").Inc()
+			s.countError(ctx, "token", "invalid_request", "")
 			oauthJSON.Error(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
 			return
 		}
@@ -64,7 +64,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(ctx, w, r, ar, grant, err)
 		return
 	}
-	s.metrics.tokens.WithLabelValues(grant).Inc()
+	s.countToken(ctx, grant, ar.GetClient().GetID())
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
 }
 
@@ -126,6 +126,9 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		err = narrowRefreshScope(ar, st, strings.Fields(r.PostForm.Get("scope")))
 		fositeadapter.AdvanceGeneration(ar, st)
 	}
+	if err == nil && (grant == "authorization_code" || grant == "refresh_token") {
+		err = s.checkActingGrant(ctx, ar) // agents.go: the authorisation must still stand
+	}
 	if err != nil {
 		if merr := s.fstore.MarkFailedRedemption(ctx, st); merr != nil {
 			err = fosite.ErrServerError.WithWrap(merr)
@@ -136,7 +139,8 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		// RFC 6749 §4.4: the requested scopes, already checked against the client's, are
 		// granted; openid and offline_access mean nothing without a person.
 		for _, sc := range ar.GetRequestedScopes() {
-			if sc != ScopeOpenID && sc != ScopeOfflineAccess {
+			// Nor a licence scope: only a holder's consent grants one (lookup.go).
+			if _, licence := LicenceScopeKind(sc); sc != ScopeOpenID && sc != ScopeOfflineAccess && !licence {
 				ar.GrantScope(sc)
 			}
 		}
@@ -154,6 +158,9 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 		// credentials. A token whose entry cannot be written is not issued.
 		if aerr := s.fstore.AuditGrant(ctx, "token.issue", ar, "grant="+grant+" request="+ar.GetID()); aerr != nil {
 			return ar, nil, fosite.ErrServerError.WithWrap(aerr).WithHint("The token could not be audited.")
+		}
+		if rerr := s.recordActingGrant(ctx, ar); rerr != nil { // agents.go
+			return ar, nil, fosite.ErrServerError.WithWrap(rerr).WithHint("The grant could not be recorded.")
 		}
 	}
 	return ar, resp, err
@@ -201,11 +208,11 @@ func narrowRefreshScope(ar fosite.AccessRequester, st *fositeadapter.TokenState,
 // client tried HTTP Basic.
 func (s *Server) tokenError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, grant string, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	s.metrics.errors.WithLabelValues("token", rfc.ErrorField).Inc()
 	clientID := ""
 	if ar != nil && ar.GetClient() != nil {
-		clientID = ar.GetClient().GetID()
+		clientID = ar.GetClient().GetID() // set by fosite once the client authenticated
 	}
+	s.countError(ctx, "token", rfc.ErrorField, clientID) // counted for no client before authentication
 	if clientID == "" {
 		clientID = r.PostFormValue("client_id")
 	}
@@ -279,14 +286,14 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil && (unavailable(err) || errors.Is(err, fosite.ErrTemporarilyUnavailable) || fosite.ErrorToRFC6749Error(err).CodeField >= 500) {
 		// Nothing was revoked: say so (503, retry), never 200.
-		s.metrics.errors.WithLabelValues("revoke", errUnavailable.ErrorField).Inc()
+		s.countError(ctx, "revoke", errUnavailable.ErrorField, "")
 		s.logFailure(ctx, "revocation failed", err)
 		s.writeUnavailable(w)
 		return
 	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
-		s.metrics.errors.WithLabelValues("revoke", rfc.ErrorField).Inc()
+		s.countError(ctx, "revoke", rfc.ErrorField, "")
 		s.log.InfoContext(ctx, "revocation", "error", rfc.ErrorField, "hint", rfc.HintField)
 	}
 	s.provider.WriteRevocationResponse(ctx, w, err)
@@ -305,6 +312,9 @@ type introspection struct {
 	TokenType string   `json:"token_type,omitempty"`
 	ACR       string   `json:"acr,omitempty"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
+	// Act is {"sub": the agent's subject} for a token issued to an agent acting for a
+	// company (RFC 8693 §4.1, agents.go); Sub is then the company's.
+	Act map[string]string `json:"act,omitempty"`
 }
 
 // handleIntrospect serves token introspection (RFC 7662). Only confidential clients may
@@ -327,7 +337,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
-		s.metrics.errors.WithLabelValues("introspect", rfc.ErrorField).Inc()
+		s.countError(ctx, "introspect", rfc.ErrorField, "") // the client did not authenticate
 		if _, _, basic := r.BasicAuth(); basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="introspect"`)
 		}
@@ -341,10 +351,29 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	out := introspection{}
 	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), &fositeadapter.Session{})
+	if err == nil {
+		err = s.checkPersonActive(ctx, ar) // person_active.go: a disabled person's tokens are inactive
+	}
 	if unavailable(err) { // the token may well be active: say nothing rather than "inactive"
-		s.metrics.errors.WithLabelValues("introspect", errUnavailable.ErrorField).Inc()
+		s.countError(ctx, "introspect", errUnavailable.ErrorField, c.GetID())
 		s.writeUnavailable(w)
 		return
+	}
+	if err == nil && !clientPublished(ar.GetClient()) {
+		err = errClientNotPublished // a suspended or retired app's tokens are inactive
+	}
+	if err == nil {
+		if sess, _ := ar.GetSession().(*fositeadapter.Session); sess != nil && sess.ActingFor != "" {
+			// agents.go: a withdrawn or expired authorisation makes the token inactive.
+			if _, aerr := s.actingCompany(ctx, sess, ar.GetClient().GetID()); aerr != nil {
+				if unavailable(aerr) {
+					s.writeUnavailable(w)
+					return
+				}
+				oauthJSON.Write(w, http.StatusOK, introspection{})
+				return
+			}
+		}
 	}
 	if err == nil {
 		sess, _ := ar.GetSession().(*fositeadapter.Session)
@@ -358,6 +387,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		}
 		if sess != nil {
 			out.Sub = sess.Subject
+			if sess.ActingFor != "" {
+				out.Act = map[string]string{"sub": sess.ActorSubject}
+			}
 			out.ACR = sess.ACR
 			if sess.AuthTime != 0 {
 				out.AuthTime = fositeadapter.FromNanos(sess.AuthTime).Unix()

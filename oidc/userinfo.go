@@ -41,23 +41,23 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	invalid := func(desc string) {
-		s.metrics.errors.WithLabelValues("userinfo", "invalid_token").Inc()
+		s.countError(ctx, "userinfo", "invalid_token", "")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_token"`)
 		oauthJSON.Error(w, http.StatusUnauthorized, "invalid_token", desc)
 	}
 	tu, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, &fositeadapter.Session{})
 	if unavailable(err) {
-		s.metrics.errors.WithLabelValues("userinfo", errUnavailable.ErrorField).Inc()
+		s.countError(ctx, "userinfo", errUnavailable.ErrorField, "")
 		s.writeUnavailable(w)
 		return
 	}
-	if err != nil || tu != fosite.AccessToken {
+	if err != nil || tu != fosite.AccessToken || !clientPublished(ar.GetClient()) {
 		invalid("the access token is invalid, expired or revoked")
 		return
 	}
 	sess, ok := ar.GetSession().(*fositeadapter.Session)
 	if !ok || sess.PersonID == "" || !ar.GetGrantedScopes().Has(ScopeOpenID) {
-		s.metrics.errors.WithLabelValues("userinfo", "insufficient_scope").Inc()
+		s.countError(ctx, "userinfo", "insufficient_scope", ar.GetClient().GetID())
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="insufficient_scope", scope="openid"`)
 		oauthJSON.Error(w, http.StatusForbidden, "insufficient_scope", "the access token was not granted the openid scope")
 		return
@@ -79,7 +79,29 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if sess.Claims != nil {
 		member = sess.Claims.UserInfo
 	}
-	if err := personClaims(s.accounts, p, releasedClaims(ar.GetGrantedScopes(), member), claims); err != nil {
+	released := releasedClaims(ar.GetGrantedScopes(), member)
+	if sess.ActingFor != "" { // agents.go: the authorisation must still stand
+		co, err := s.actingCompany(ctx, sess, ar.GetClient().GetID())
+		if errors.Is(err, errActingEnded) {
+			invalid("the authorisation to act for the company was withdrawn or has expired")
+			return
+		} else if unavailable(err) {
+			s.writeUnavailable(w)
+			return
+		} else if err != nil {
+			s.log.ErrorContext(ctx, "userinfo: read acting authorisation", "err", err)
+			oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		if err := s.actingClaims(sess, co, released, claims); err != nil {
+			s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
+			oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		oauthJSON.Write(w, http.StatusOK, claims)
+		return
+	}
+	if err := personClaims(s.accounts, p, released, claims); err != nil {
 		s.log.ErrorContext(ctx, "userinfo: claims", "err", err)
 		oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
 		return

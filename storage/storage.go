@@ -51,7 +51,12 @@ type Storage interface {
 	DeviceAuthorizations
 	OTPDevices
 	ScanLogins // scan_login.go
+	Apps       // apps.go
 	SelfService
+	AppStats       // appstats.go
+	PasswordResets // people_admin.go
+	Corrections    // people_admin.go
+	Agents         // agents.go
 	AdminRoleStore // admin_roles.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
@@ -182,6 +187,42 @@ type Client struct {
 	// AccessTokenFormat is "opaque" (HMAC-SM3 opaque tokens, the default; "" means the same)
 	// or "jwt" (RFC 9068 JWT access tokens signed with the IDTokenSignedResponseAlg key).
 	AccessTokenFormat string
+	// Purpose is why the app reads licences (一证通办 licence lookup), in Chinese, shown to the
+	// holder on the consent page beside the licence scopes (licence:<kind>); at most 200
+	// characters; "" for an app without licence scopes. PurposeEn is its English text, shown
+	// on the English page; "" means Purpose is shown there too.
+	Purpose   string
+	PurposeEn string
+
+	// App lifecycle (统一应用管理, storage/apps.go, docs/design/app-management.md).
+
+	// Status is ClientPendingReview, ClientPublished, ClientRejected, ClientSuspended or
+	// ClientRetired; "" (rows stored before the lifecycle existed) means ClientPublished.
+	// Only published apps log anyone in or get tokens.
+	Status string
+	// Department is the short code of the department the app belongs to ([a-z0-9-]{1,64},
+	// e.g. "gongan"); "" for apps registered before departments existed.
+	Department string
+	// LogoURI is the app's logo (https URL, RFC 7591 logo_uri); "" when none.
+	LogoURI string
+	// ReviewNote is the reason of the last rejection or suspension ("" otherwise). It is shown
+	// to operators and to the app's developers, never to citizens; it holds no personal data.
+	ReviewNote string
+	// PendingChange is the JSON of a published app's proposed metadata (oidc.ClientChange),
+	// waiting for review; nil when none. The app keeps its published metadata meanwhile.
+	PendingChange []byte
+	// RegistrationTokenHash is HMAC-SM3 (32 bytes) of the RFC 7592 registration access token
+	// of an app registered through RFC 7591; nil when none.
+	RegistrationTokenHash []byte
+	// PreviousSecretHash is HMAC-SM3 of the secret replaced by the last rotation; it keeps
+	// working until PreviousSecretExpiresAt (exclusive). nil when none.
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt time.Time
+	// JWKS is the app's registered JSON Web Key Set (RFC 7517) for private_key_jwt client
+	// authentication (RFC 7523 §2.2); nil when none.
+	JWKS []byte
+	// UpdatedAt is when the record last changed (zero for rows that never changed).
+	UpdatedAt time.Time
 }
 
 // Clients stores OAuth clients.

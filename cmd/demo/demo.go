@@ -195,6 +195,8 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	// One database: the provider's purge deletes the wallet's expired sessions as well.
 	stopPurge := idp.StartPurge(ctx, idpCfg.PurgeInterval, d.log.With("service", "idp"))
 	defer stopPurge() // before b.Close
+	stopAppStats := idp.OIDC.StartAppStats(ctx)
+	defer stopAppStats() // after the servers drained their requests: flushes the last per-app counts
 	// One database, one audit chain: checkpoints signed by one process.
 	stopAudit, err := app.StartAudit(ctx, idpCfg.Audit, b, d.log)
 	if err != nil {

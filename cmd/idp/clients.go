@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 
 func (c *cli) clientsCmd() *cobra.Command {
 	return app.Group("clients", "Manage the relying apps (OAuth 2.0 / OpenID Connect clients)",
-		c.clientsAddCmd(), c.clientsListCmd())
+		c.clientsAddCmd(), c.clientsListCmd(), c.clientsShowCmd(), c.clientsApproveCmd(), c.clientsRejectCmd(),
+		c.clientsSuspendCmd(), c.clientsResumeCmd(), c.clientsRetireCmd(), c.clientsRotateSecretCmd(), c.clientsIATCmd())
 }
 
 // clientJSON is the --json form of a client. ClientSecret is set only in the output of
@@ -33,6 +35,13 @@ type clientJSON struct {
 	AccessTokenFormat        string    `json:"access_token_format"`
 	SubjectType              string    `json:"subject_type,omitempty"`
 	CreatedAt                time.Time `json:"created_at"`
+	Purpose                  string    `json:"purpose,omitempty"`
+	PurposeEn                string    `json:"purpose_en,omitempty"`
+	Status                   string    `json:"status"`
+	Department               string    `json:"department,omitempty"`
+	LogoURI                  string    `json:"logo_uri,omitempty"`
+	ReviewNote               string    `json:"review_note,omitempty"`
+	PendingChange            any       `json:"pending_change,omitempty"`
 }
 
 func toClientJSON(cl storage.Client, secret string) clientJSON {
@@ -50,6 +59,10 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		IDTokenSignedResponseAlg: cl.IDTokenSignedResponseAlg, SubjectType: cl.SubjectType,
 		AccessTokenFormat: accessTokenFormat(cl),
 		CreatedAt:         cl.CreatedAt,
+		Purpose:           cl.Purpose,
+		PurposeEn:         cl.PurposeEn,
+		Status:            cl.EffectiveStatus(), Department: cl.Department, LogoURI: cl.LogoURI, ReviewNote: cl.ReviewNote,
+		PendingChange: pendingChangeJSON(cl),
 	}
 }
 
@@ -59,6 +72,7 @@ func (c *cli) clientsAddCmd() *cobra.Command {
 		grantTypes, scopes    string
 		redirects, postLogout []string
 		asJSON                bool
+		jwksFile              string
 	)
 	cmd := &cobra.Command{
 		Use:   "add --id ID [--redirect-uri URI]… [flags]",
@@ -74,10 +88,19 @@ Defaults: scopes "openid profile offline_access", grant types authorization_code
 refresh_token, ID tokens signed with RS256 (the OpenID Connect default). A service calling
 APIs on its own behalf uses --grant-types client_credentials and no redirect URI. A TV or
 self-service terminal app uses the device authorization grant (RFC 8628): --public --grant-types
-urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.`,
+urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.
+
+A department app that reads citizens' licences at the wallet's lookup API (一证通办,
+docs/developers/licence-lookup.md) asks for a licence scope per kind it needs
+(licence:resident-id, licence:driving-licence, …) and must say why: --purpose, in Chinese, at
+most 200 characters, shown to the holder on the consent page (--purpose-en for the English
+page).`,
 		Example: `  idp clients add --id tax-portal --name 电子税务局 \
       --redirect-uri https://tax.example.gov.cn/callback --id-token-alg SGD_SM3_SM2 --json
-  idp clients add --id batch-job --grant-types client_credentials --scopes "" --json`,
+  idp clients add --id batch-job --grant-types client_credentials --scopes "" --json
+  idp clients add --id juzhuzheng --name 居住证办理 \
+      --redirect-uri https://jzz.example.gov.cn/callback \
+      --scopes "openid profile licence:resident-id" --purpose 办理居住证时核验您的身份`,
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
@@ -90,8 +113,13 @@ urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.`
 	f.StringVar(&scopes, "scopes", "", `scopes the client may request, blank-separated (default "openid profile offline_access")`)
 	f.StringVar(&nc.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: SGD_SM3_SM2, ES256 or RS256 (default RS256)")
 	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default: sealed with SM4-GCM, stored nowhere) or jwt (RFC 9068, signed with the ID-token algorithm's key)")
-	f.StringVar(&nc.TokenEndpointAuthMethod, "token-endpoint-auth-method", "", "client_secret_basic (default) or client_secret_post; none for --public")
+	f.StringVar(&nc.TokenEndpointAuthMethod, "token-endpoint-auth-method", "", "client_secret_basic (default), client_secret_post or private_key_jwt (with --jwks-file); none for --public")
 	f.StringVar(&nc.SubjectType, "subject-type", "", "public (default: sub is the person ID) or pairwise (sub differs per sector)")
+	f.StringVar(&nc.Purpose, "purpose", "", "why the app reads licences, in Chinese, shown on the consent page (required with a licence: scope; at most 200 characters)")
+	f.StringVar(&nc.PurposeEn, "purpose-en", "", "the purpose in English, for the English consent page (optional)")
+	f.StringVar(&nc.Department, "department", "", "department code, [a-z0-9-]{1,64} (e.g. gongan)")
+	f.StringVar(&nc.LogoURI, "logo-uri", "", "logo of the app: an https URL")
+	f.StringVar(&jwksFile, "jwks-file", "", "JWK Set file of the app's public keys (SM2, ES256), with --token-endpoint-auth-method private_key_jwt")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	_ = cmd.MarkFlagRequired("id")
 
@@ -102,6 +130,11 @@ urn:ietf:params:oauth:grant-type:device_code,refresh_token and no redirect URI.`
 		}
 		nc.RedirectURIs = redirects
 		nc.PostLogoutRedirectURIs = postLogout
+		if jwksFile != "" {
+			if nc.JWKS, err = os.ReadFile(jwksFile); err != nil {
+				return app.Usage(fmt.Errorf("--jwks-file: %w", err))
+			}
+		}
 		if cmd.Flags().Changed("grant-types") {
 			nc.GrantTypes = splitList(grantTypes)
 		}
@@ -150,43 +183,3 @@ func clientType(cl storage.Client) string {
 	return "confidential"
 }
 
-func (c *cli) clientsListCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the registered relying apps (without secrets)",
-		Args:  cobra.NoArgs,
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		if _, err := c.setup(cmd, true, nil); err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		store, err := app.OpenExistingStore(ctx, c.cfg.DB)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		clients, err := store.ListClients(ctx)
-		if err != nil {
-			return fmt.Errorf("list clients: %w", err)
-		}
-		if asJSON {
-			out := make([]clientJSON, 0, len(clients))
-			for _, cl := range clients {
-				out = append(out, toClientJSON(cl, ""))
-			}
-			return app.PrintJSON(c.out, out)
-		}
-		rows := make([][]string, 0, len(clients))
-		for _, cl := range clients {
-			rows = append(rows, []string{
-				cl.ID, cl.Name, clientType(cl), strings.Join(cl.GrantTypes, ","),
-				strings.Join(cl.Scopes, " "), cl.IDTokenSignedResponseAlg, strings.Join(cl.RedirectURIs, " "),
-			})
-		}
-		return app.Table(c.out, []string{"ID", "NAME", "TYPE", "GRANTS", "SCOPES", "ID TOKEN ALG", "REDIRECT URIS"}, rows)
-	})
-	return cmd
-}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/cmd/internal/app"
-	"github.com/tongban/tongban/idnumber"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -53,6 +52,12 @@ type otpListJSON struct {
 
 // peopleService opens the backend and an accounts.Service on it; close the backend after use.
 func (c *cli) peopleService(cmd *cobra.Command) (*accounts.Service, *app.Backend, error) {
+	return c.peopleServiceWith(cmd, nil)
+}
+
+// peopleServiceWith is peopleService with accounts.Config.PasswordResetURL resetURL(), called
+// once the settings are loaded (nil: no reset links).
+func (c *cli) peopleServiceWith(cmd *cobra.Command, resetURL func() string) (*accounts.Service, *app.Backend, error) {
 	log, err := c.setup(cmd, true, nil)
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +66,12 @@ func (c *cli) peopleService(cmd *cobra.Command) (*accounts.Service, *app.Backend
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := accounts.New(accounts.Config{Store: b.Store, Keyring: b.Keyring, Logger: log, PasswordParams: c.cfg.PasswordParams()})
+	reset := ""
+	if resetURL != nil {
+		reset = resetURL()
+	}
+	svc, err := accounts.New(accounts.Config{Store: b.Store, Keyring: b.Keyring, Logger: log, PasswordParams: c.cfg.PasswordParams(),
+		PasswordResetURL: reset})
 	if err != nil {
 		b.Close()
 		return nil, nil, classify(err)
@@ -83,24 +93,14 @@ func (c *cli) operatorPerson(cmd *cobra.Command, ref string) (svc *accounts.Serv
 	return svc, p, func() { b.Close() }, nil
 }
 
-// lookupPerson resolves --person (accounts.Service.LookupPerson: a person ID, an ID number or a
+// lookupPerson resolves --person (accounts.Service.FindPerson: a person ID, an ID number or a
 // mobile number). An unknown person is a usage error whose message masks the number typed.
 func lookupPerson(ctx context.Context, svc *accounts.Service, ref string) (storage.Person, error) {
-	p, kind, norm, err := svc.LookupPerson(ctx, ref)
-	if !errors.Is(err, storage.ErrNotFound) {
-		return p, err
+	p, err := svc.FindPerson(ctx, ref)
+	if nf := (*accounts.PersonNotFoundError)(nil); errors.As(err, &nf) {
+		return p, app.Usagef("--person: %s", nf.Desc)
 	}
-	switch kind {
-	case accounts.IdentifierIDNumber:
-		masked := idnumber.MaskResidentID(norm)
-		if idnumber.ValidateResidentID(norm) != nil {
-			masked = idnumber.MaskCreditCode(norm)
-		}
-		return p, app.Usagef("--person: no person with ID number %s", masked)
-	case accounts.IdentifierPhone:
-		return p, app.Usagef("--person: no person with mobile number %s", accounts.MaskPhone(norm))
-	}
-	return p, app.Usagef("--person: no person with person ID %q, and it is not a valid ID number or mobile number", ref)
+	return p, err
 }
 
 // describePerson is how the commands name a person: their ID and masked ID number.

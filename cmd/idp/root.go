@@ -52,6 +52,10 @@ func (c *cli) newRoot() *cobra.Command {
   idp people add            register a person (password read from standard input)
   idp people otp list|remove
                             a person's one-time-password devices (lost-device help)
+  idp people find|disable|enable|unlock|reset-link|end-sessions
+                            people administration at a service hall (audited)
+  idp corrections list|apply|reject
+                            the corrections (纠错) people ask for on their account page
   idp admins grant|revoke|list
                             roles of the admin console at /admin
   idp clients add|list      register and list relying apps
@@ -80,7 +84,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.adminsCmd(), c.clientsCmd(), c.keysCmd(), c.kekCmd(), app.AuditCommands{
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.correctionsCmd(), c.adminsCmd(), c.clientsCmd(), c.companiesCmd(), c.keysCmd(), c.kekCmd(), app.AuditCommands{
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)
 			if err != nil {
@@ -131,6 +135,9 @@ var validationErrors = []error{
 	oidc.ErrInvalidConfig, oidc.ErrInvalidClientID,
 	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
 	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod, oidc.ErrInvalidAccessTokenFormat,
+	oidc.ErrInvalidPurpose,                                                                        // licence lookup
+	oidc.ErrReasonRequired, oidc.ErrInvalidOverlap, oidc.ErrInvalidDepartment, oidc.ErrInvalidTTL, // clients_lifecycle.go
+	oidc.ErrInvalidLogoURI, oidc.ErrInvalidJWKS,
 }
 
 // A duplicate (accounts.ErrPersonExists, oidc.ErrClientExists) is a conflict with the stored

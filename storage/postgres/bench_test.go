@@ -20,3 +20,8 @@ func BenchmarkUseNonceParallel(b *testing.B) {
 func BenchmarkInvalidateToken(b *testing.B) {
 	storagetest.BenchInvalidateToken(b, storagetest.Postgres(b))
 }
+
+// BenchmarkListClientsPage: 10,000 apps listed 100 a page; budget 50 ms a page.
+func BenchmarkListClientsPage(b *testing.B) {
+	storagetest.BenchListClientsPage(b, storagetest.Postgres(b))
+}

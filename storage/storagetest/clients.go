@@ -11,7 +11,7 @@ import (
 func wantClient(c storage.Client) storage.Client {
 	c.SecretHash = storedBytes(c.SecretHash)
 	c.CreatedAt = stored(c.CreatedAt)
-	return c
+	return wantLifecycle(c)
 }
 
 func wantClients(cs ...storage.Client) []storage.Client {

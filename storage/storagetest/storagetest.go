@@ -42,7 +42,12 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ScanLogins", testScanLogins},
 		{"SelfService", testSelfService},
 		{"Passkeys", testPasskeys},
-		{"AdminRoles", testAdminRoles}, // admin_roles.go
+		{"ClientPurpose", testClientPurpose}, // lookup.go
+		{"AppStats", testAppStats},           // appstats.go
+		{"Apps", testApps},                   // apps.go
+		{"PeopleAdmin", testPeopleAdmin},     // people_admin.go
+		{"Agents", testAgents},               // agents.go
+		{"AdminRoles", testAdminRoles},       // admin_roles.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

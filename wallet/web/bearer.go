@@ -10,14 +10,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 )
 
 // principal is the person behind a bearer access token.
 type principal struct {
 	sub      string
 	clientID string
-	index    []byte // HolderIndex of their ID number
+	index    []byte   // HolderIndex of their ID number
+	scopes   []string // granted scopes (lookup API only, lookup.go)
 }
 
 // maxCachedTokens bounds the bearer-token cache.

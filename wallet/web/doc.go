@@ -13,6 +13,10 @@
 //     the provider's bearer access tokens, checked by introspection (RFC 7662) and userinfo,
 //     and accepts only tokens meant for the wallet (Config.APIClients, Config.APIAudience;
 //     none by default);
+//   - the licence lookup API for department apps (GET /api/v1/lookup/licences, 一证通办): the
+//     holder's licences in full, for tokens granted licence:<kind> by the holder's consent, every
+//     read audited (wallet.Service.Lookup); and the holder's records page (GET /records) listing
+//     those reads (docs/developers/licence-lookup.md);
 //   - GET /trust-list (wallet.Service.TrustList) and GET /status-list
 //     (wallet.Service.StatusList) for verifiers.
 //

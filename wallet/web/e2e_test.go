@@ -27,7 +27,7 @@ import (
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/qr/qrimage"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/storagetest"
 	"github.com/tongban/tongban/wallet"
@@ -117,13 +117,19 @@ type worldOptions struct {
 	// walletStore, when not nil, is the wallet's own store (licences, keys, sessions), apart
 	// from the provider's: a fault of one does not touch the other.
 	walletStore storage.Storage
+	// store, when not nil, is the provider's store (and the wallet's unless walletStore is
+	// set) instead of a fresh SQLite file, e.g. storagetest.Postgres.
+	store storage.Storage
 }
 
 func newWorldOpts(t *testing.T, o worldOptions) *world {
 	t.Helper()
 	alg, mod := o.alg, o.mod
 	ctx := context.Background()
-	w := &world{store: storagetest.SQLite(t)}
+	w := &world{store: o.store}
+	if w.store == nil {
+		w.store = storagetest.SQLite(t)
+	}
 	kek, err := smcrypto.GenerateKEK(nil)
 	must(t, err)
 	w.kr, err = keyring.Open(ctx, w.store, kek)

@@ -18,6 +18,7 @@ import (
 // pages are the HTML templates, each a clone of the layout with its own "content".
 type pages struct {
 	home, show, bundle, message *template.Template
+	records                     *template.Template // lookup.go
 }
 
 func newPages() (*pages, error) {
@@ -36,7 +37,8 @@ func newPages() (*pages, error) {
 	for _, x := range []struct {
 		dst  **template.Template
 		name string
-	}{{&p.home, "home.html"}, {&p.show, "show.html"}, {&p.bundle, "bundle.html"}, {&p.message, "message.html"}} {
+	}{{&p.home, "home.html"}, {&p.show, "show.html"}, {&p.bundle, "bundle.html"}, {&p.message, "message.html"},
+		{&p.records, "records.html"}} {
 		if *x.dst, err = one(x.name); err != nil {
 			return nil, fmt.Errorf("wallet: templates: %w", err)
 		}
@@ -57,6 +59,7 @@ type pageData struct {
 	Code     *codeView
 	Message  string
 	IsError  bool
+	Records  []recordView // the records page (lookup.go)
 }
 
 // licenceView is a licence as the pages show it: masked.

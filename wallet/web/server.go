@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/internal/httpkit"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/wallet"
 )
@@ -114,7 +114,10 @@ type Server struct {
 	sessionKey []byte                // HMAC-SM3 key: session SID → stored session ID
 	sessions   storage.LoginSessions // live logins; logout deletes them
 	tokens     *tokenCache
-	mux        *http.ServeMux
+	// lookupTokens caches the lookup API's token answers (lookup.go), apart from tokens: the
+	// two APIs check different things.
+	lookupTokens *tokenCache
+	mux          *http.ServeMux
 }
 
 //go:embed templates/*.html assets/*
@@ -201,11 +204,12 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, svc: cfg.Service, log: cfg.Logger, now: cfg.Now,
 		public: public, issuerOrg: iss.Scheme + "://" + iss.Host,
-		cookies:    httpkit.Cookies{Secure: pub.Scheme == "https"},
-		cookieAEAD: cookieAEAD,
-		sessionKey: derive("session-id"),
-		sessions:   cfg.Sessions,
-		tokens:     newTokenCache(cfg.TokenCacheTTL, cfg.Now),
+		cookies:      httpkit.Cookies{Secure: pub.Scheme == "https"},
+		cookieAEAD:   cookieAEAD,
+		sessionKey:   derive("session-id"),
+		sessions:     cfg.Sessions,
+		tokens:       newTokenCache(cfg.TokenCacheTTL, cfg.Now),
+		lookupTokens: newTokenCache(cfg.TokenCacheTTL, cfg.Now),
 	}
 	s.csrf = httpkit.CSRF{Key: derive("csrf"), Cookies: s.cookies}
 	s.idp = &idp{
@@ -240,6 +244,8 @@ const (
 	pathStatusList = "/status-list"
 	pathAPILic     = "/api/v1/licences"
 	pathAPICodes   = "/api/v1/codes"
+	pathAPILookup  = "/api/v1/lookup/licences" // lookup.go
+	pathRecords    = "/records"                // lookup.go
 )
 
 // routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405.
@@ -259,6 +265,8 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET "+pathStatusList, s.handleStatusList)
 	mux.HandleFunc("GET "+pathAPILic, s.handleAPILicences)
 	mux.HandleFunc("POST "+pathAPICodes, s.handleAPICodes)
+	mux.HandleFunc("GET "+pathAPILookup, s.handleLookup)
+	mux.HandleFunc("GET "+pathRecords, s.handleRecords)
 	s.mux = mux
 }
 

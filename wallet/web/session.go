@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/health"
 )

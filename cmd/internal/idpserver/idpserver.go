@@ -45,7 +45,7 @@ const (
 )
 
 // PurgedRecords names what the provider's purge deletes, for the --purge-interval help.
-const PurgedRecords = "codes, tokens, one-time values, login sessions, old login failures, expired grant revocations and recovery codes"
+const PurgedRecords = "codes, tokens, one-time values, login sessions, old login failures, expired grant revocations, recovery codes and per-app hourly counts older than 31 days"
 
 // SigningAlgorithms are the ID-token signing algorithms the provider keeps an active key for;
 // Open creates the missing keys on first start.
@@ -395,8 +395,9 @@ func (s *Service) Close() error {
 
 // Run is `idp serve`: it opens the service, listens on cfg.HTTP.Addr and serves until ctx ends
 // (SIGINT or SIGTERM through app.SignalContext), then shuts down gracefully and closes
-// storage. Meanwhile it purges expired records every cfg.PurgeInterval and checks every second
-// that the database accepts writes (Service.Health). ready, when not nil, is called with the
+// storage. Meanwhile it purges expired records every cfg.PurgeInterval, stores the per-app
+// counts every 10 seconds (oidc.Server.StartAppStats; once more at shutdown) and checks every
+// second that the database accepts writes (Service.Health). ready, when not nil, is called with the
 // listening address once requests are accepted. cfg must have passed Validate.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
 	svc, err := Open(ctx, cfg, log)
@@ -420,6 +421,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	}
 	stopPurge := svc.StartPurge(ctx, cfg.PurgeInterval, log)
 	defer stopPurge() // before svc.Close
+	stopAppStats := svc.OIDC.StartAppStats(ctx)
+	defer stopAppStats() // after the server drained its requests: flushes the last per-app counts
 	stopAudit, err := app.StartAudit(ctx, cfg.Audit, svc.Backend, log)
 	if err != nil {
 		return err

@@ -52,6 +52,12 @@ type Session struct {
 	// since, whatever its own expiry says, so that an entry of the revoked-grant list — kept
 	// that long — outlives every token it revokes even after the lifetime was shortened.
 	AccessIssued int64 `json:"ai,omitempty"`
+	// ActingFor is the person ID of the legal person (法人) that PersonID, an agent (经办人),
+	// acts for in this grant (oidc's agents.go); "" when the person acts for themself. Subject
+	// is then the company's subject for this client, and ActorSubject the agent's (the "act"
+	// claim, RFC 8693 §4.1).
+	ActingFor    string `json:"af,omitempty"`
+	ActorSubject string `json:"as,omitempty"`
 
 	idClaims  *jwt.IDTokenClaims
 	idHeaders *jwt.Headers

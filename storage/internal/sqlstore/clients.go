@@ -13,7 +13,8 @@ import (
 
 const clientColumns = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris,
 	grant_types, response_types, scopes, audience, id_token_signed_response_alg,
-	token_endpoint_auth_method, subject_type, sector_identifier, created_at, access_token_format`
+	token_endpoint_auth_method, subject_type, sector_identifier, created_at, access_token_format,
+	purpose, purpose_en, ` + lifecycleColumns
 
 type clientRow struct {
 	ID                       string `db:"id"`
@@ -32,6 +33,9 @@ type clientRow struct {
 	SectorIdentifier         string `db:"sector_identifier"`
 	CreatedAt                int64  `db:"created_at"`
 	AccessTokenFormat        string `db:"access_token_format"`
+	Purpose                  string `db:"purpose"`
+	PurposeEn                string `db:"purpose_en"`
+	lifecycleRow
 }
 
 func (r clientRow) client() (storage.Client, error) {
@@ -46,7 +50,10 @@ func (r clientRow) client() (storage.Client, error) {
 		SectorIdentifier:         r.SectorIdentifier,
 		CreatedAt:                fromMicros(r.CreatedAt),
 		AccessTokenFormat:        r.AccessTokenFormat,
+		Purpose:                  r.Purpose,
+		PurposeEn:                r.PurposeEn,
 	}
+	r.lifecycleRow.apply(&c)
 	for _, f := range []struct {
 		dst *[]string
 		src string
@@ -69,16 +76,19 @@ func (r clientRow) client() (storage.Client, error) {
 
 // clientArgs are the column values of c after the ID, in clientColumns order.
 func clientArgs(c storage.Client) []any {
-	return []any{c.Name, blob(c.SecretHash), c.Public, list(c.RedirectURIs),
+	args := []any{c.Name, blob(c.SecretHash), c.Public, list(c.RedirectURIs),
 		list(c.PostLogoutRedirectURIs), list(c.GrantTypes), list(c.ResponseTypes), list(c.Scopes),
 		list(c.Audience), c.IDTokenSignedResponseAlg, c.TokenEndpointAuthMethod, c.SubjectType,
-		c.SectorIdentifier, micros(c.CreatedAt), c.AccessTokenFormat}
+		c.SectorIdentifier, micros(c.CreatedAt), c.AccessTokenFormat,
+		c.Purpose, c.PurposeEn}
+	return append(args, lifecycleArgs(c)...)
 }
 
 // CreateClient inserts c; ErrConflict when the ID exists.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.exec(ctx, "create client", `INSERT INTO clients (`+clientColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		?, ?, `+lifecyclePlaceholders+`)`,
 		append([]any{c.ID}, clientArgs(c)...)...)
 	return err
 }
@@ -138,7 +148,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE clients SET name = ?, secret_hash = ?, public = ?,
 			redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, response_types = ?,
 			scopes = ?, audience = ?, id_token_signed_response_alg = ?, token_endpoint_auth_method = ?,
-			subject_type = ?, sector_identifier = ?, created_at = ?, access_token_format = ? WHERE id = ?`),
+			subject_type = ?, sector_identifier = ?, created_at = ?, access_token_format = ?,
+			purpose = ?, purpose_en = ?, `+lifecycleSet+` WHERE id = ?`),
 			append(clientArgs(c), id)...)
 		return s.wrap(op, err)
 	})

@@ -12,11 +12,13 @@ import (
 
 // LicenceStatusIndex returns the licence's status index, allocating MAX + 1 on first call.
 // Two concurrent allocations may pick the same value (PostgreSQL, read committed); the unique
-// index refuses the second, which retries.
+// index refuses the second, which retries. Every refusal means another allocation committed,
+// so a caller loses at most once per concurrent allocator: statusIndexAttempts bounds that
+// generously (five attempts were too few for eight allocations at once on a loaded machine).
 func (s *Store) LicenceStatusIndex(ctx context.Context, id string) (uint64, error) {
 	const op = "licence status index"
 	var err error
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < statusIndexAttempts; attempt++ {
 		var idx sql.NullInt64
 		err = s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 			if err := tx.GetContext(ctx, &idx, s.q(`SELECT status_idx FROM licences WHERE id = ?`), id); err != nil {
@@ -64,5 +66,8 @@ func (s *Store) ListLicenceStatuses(ctx context.Context) ([]storage.LicenceStatu
 	}
 	return out, nil
 }
+
+// statusIndexAttempts bounds LicenceStatusIndex's retries after a conflict.
+const statusIndexAttempts = 64
 
 const opListStatuses = "list licence statuses"
