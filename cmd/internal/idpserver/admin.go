@@ -1,10 +1,13 @@
 package idpserver
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/admin"
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/oidc"
@@ -21,14 +24,23 @@ type AdminBackends struct {
 	Stats       admin.Stats
 }
 
-// adminBackends returns the backends of the console over the provider srv and backend b.
-// The adapters to oidc's app lifecycle, accounts' people administration and corrections, and
-// oidc's per-app figures are wired here when those parts are merged
-// (docs/design/app-management.md); until then the console serves roles, the audit log and
-// its own pages, and answers 501 for the rest.
-func adminBackends(srv *oidc.Server, b *app.Backend) AdminBackends {
-	_, _ = srv, b
-	return AdminBackends{}
+// adminBackends returns the backends of the console over the provider srv and backend b
+// (adminadapters.go): the app lifecycle and figures of oidc, and an accounts.Service for
+// people administration and corrections, configured as the provider's (password parameters,
+// notifier, the provider's password-reset page for reset links).
+func adminBackends(srv *oidc.Server, b *app.Backend, cfg Config, log *slog.Logger) (AdminBackends, error) {
+	acc, err := accounts.New(accounts.Config{Store: b.Store, Keyring: b.Keyring, Logger: log,
+		PasswordParams: cfg.PasswordParams(), Notifier: cfg.notifier(),
+		PasswordResetURL: strings.TrimSuffix(cfg.Issuer, "/") + "/account/reset"})
+	if err != nil {
+		return AdminBackends{}, err
+	}
+	return AdminBackends{
+		Apps:        adminApps{store: b.Store, kr: b.Keyring},
+		People:      adminPeople{store: b.Store, acc: acc, now: time.Now},
+		Corrections: adminCorrections{acc: acc},
+		Stats:       adminStats{srv: srv},
+	}, nil
 }
 
 // adminSessions adapts the provider's SSO session (oidc.Server.AdminSession, AdminLogin) to

@@ -357,7 +357,11 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		}
 		return nil, fmt.Errorf("start provider: %w", err)
 	}
-	adm, err := NewAdmin(srv, b, cfg, adminBackends(srv, b))
+	backends, err := adminBackends(srv, b, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("start admin console: %w", err)
+	}
+	adm, err := NewAdmin(srv, b, cfg, backends)
 	if err != nil {
 		return nil, fmt.Errorf("start admin console: %w", err)
 	}

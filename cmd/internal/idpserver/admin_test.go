@@ -1,0 +1,195 @@
+package idpserver
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/accounts/accountstest"
+	"github.com/tongban/tongban/admin"
+	"github.com/tongban/tongban/audit"
+	"github.com/tongban/tongban/oidc"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/storage"
+)
+
+// TestAdminRealBackends drives the console of a real service (NewService's wiring, the real
+// adapters of adminadapters.go) over HTTP: an operator and reviewer logs in with password and
+// TOTP, approves an app waiting for review, disables a person through the API with the CSRF
+// token, reads the correction queue and the app's figures; the store and the audit log show
+// each change with the role and address.
+func TestAdminRealBackends(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.DB = filepath.Join(dir, "tongban.db")
+	cfg.KEKFile = filepath.Join(dir, "kek")
+	cfg.PasswordIterations = 1000
+	cfg.Issuer = "http://" + ln.Addr().String()
+	ctx := context.Background()
+	svc, err := Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	hs := httptest.NewUnstartedServer(svc.Handler)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	defer hs.Close()
+	store, kr := svc.Backend.Store, svc.Backend.Keyring
+
+	acc, err := accounts.New(accounts.Config{Store: store, Keyring: kr, PasswordParams: smcrypto.PasswordParams{Iterations: 1000, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "correct horse battery staple"
+	newPerson := func(name string) (storage.Person, string) {
+		num := accountstest.ResidentID(t)
+		p, err := acc.CreatePerson(ctx, accounts.NewPerson{IDNumber: num, Name: name, Password: []byte(password)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, num
+	}
+	op, opNum := newPerson("王运维")
+	citizen, _ := newPerson("张三丰")
+	for _, r := range []string{storage.RoleOperator, storage.RoleReviewer} {
+		if err := admin.GrantRole(ctx, store, audit.Shell, time.Now(), op.ID, r, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uri, err := acc.EnrollTOTP(ctx, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := oidc.CreateClient(ctx, store, kr, oidc.NewClient{ID: "app-review", Name: "待审应用", Department: "shebao",
+		RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{"openid"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.UpdateClient(ctx, "app-review", func(c *storage.Client) error { c.Status = storage.ClientPendingReview; return nil }); err != nil {
+		t.Fatal(err)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(path string) (int, string, *url.URL) {
+		t.Helper()
+		resp, err := c.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Request.URL
+	}
+	post := func(u string, form url.Values, header ...string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	hidden := regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+	formOf := func(body, actionPart string) (string, url.Values) {
+		t.Helper()
+		re := regexp.MustCompile(`(?s)<form method="post" action="([^"]*` + regexp.QuoteMeta(actionPart) + `[^"]*)"[^>]*>(.*?)</form>`)
+		m := re.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no form %q in:\n%s", actionPart, body)
+		}
+		v := url.Values{}
+		for _, h := range hidden.FindAllStringSubmatch(m[2], -1) {
+			v.Set(h[1], strings.ReplaceAll(h[2], "&amp;", "&"))
+		}
+		u, _ := url.Parse(hs.URL)
+		a, _ := u.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+		return a.String(), v
+	}
+
+	// Log in through the console: the login page asks for the code.
+	_, body, _ := get("/admin/")
+	action, v := formOf(body, "/login")
+	code, err := totp.GenerateCode(key.Secret(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Set("identifier", opNum)
+	v.Set("password", password)
+	v.Set("otp", code)
+	if st, body := post(action, v); st != http.StatusOK || !strings.Contains(body, `id="pending-apps">1<`) {
+		t.Fatalf("login: %d\n%s", st, body)
+	}
+
+	// Approve the app waiting for review.
+	_, body, _ = get("/admin/apps/app-review")
+	action, v = formOf(body, "/approve")
+	if st, body := post(action, v); st != http.StatusOK || !strings.Contains(body, "已批准") {
+		t.Fatalf("approve: %d\n%s", st, body)
+	}
+	if cl, err := store.GetClient(ctx, "app-review"); err != nil || cl.EffectiveStatus() != storage.ClientPublished {
+		t.Errorf("app after approve: %s %v", cl.Status, err)
+	}
+
+	// Disable a person through the API.
+	_, me, _ := get("/admin/api/v1/me")
+	tok := regexp.MustCompile(`"csrf_token":"([^"]+)"`).FindStringSubmatch(me)
+	if tok == nil {
+		t.Fatalf("me: %s", me)
+	}
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/admin/api/v1/people/"+citizen.ID+"/disable", strings.NewReader(`{"reason":"依本人申请停用"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", tok[1])
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(rb), `"disabled":true`) || strings.Contains(string(rb), "张三丰") {
+		t.Fatalf("disable: %d %s", resp.StatusCode, rb)
+	}
+	if p, _ := store.GetPerson(ctx, citizen.ID); !p.Disabled {
+		t.Errorf("the person is not disabled")
+	}
+	for _, path := range []string{"/admin/api/v1/corrections?status=pending", "/admin/api/v1/apps/app-review/stats", "/admin/api/v1/people?q=" + citizen.ID, "/admin/corrections"} {
+		if st, body, _ := get(path); st != http.StatusOK {
+			t.Errorf("%s: %d %s", path, st, body)
+		}
+	}
+	for _, want := range []struct{ action, role string }{{"client.approve", "role=reviewer"}, {"person.disable", "role=operator"}} {
+		es, err := store.QueryAudit(ctx, storage.AuditQuery{Action: want.action, Limit: 10})
+		if err != nil || len(es) != 1 || es[0].Actor != op.ID || !strings.Contains(es[0].Detail, want.role) || !strings.Contains(es[0].Detail, "from=127.0.0.1") {
+			t.Errorf("%s audit: %+v %v", want.action, es, err)
+		}
+	}
+}
