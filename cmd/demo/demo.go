@@ -35,6 +35,15 @@ const (
 	// Printing a verifier defeats PKCE: it is for the demo app only.
 	demoVerifier = "tongban-demo-verifier-0123456789-abcdefghijklmnop"
 	demoAppPort  = "9999" // any loopback port works for the demo app (RFC 8252 §7.3)
+
+	// The admin console's demo (seedAdmin): a made-up operator with the roles operator,
+	// reviewer and auditor (same password as the citizen), a department app reading resident
+	// ID cards after consent, and an app waiting for review.
+	demoOperatorIDNumber = "110102198005150033"
+	demoOperatorName     = "周建国"
+	demoDepartment       = "demo"
+	demoLookupAppID      = "demo-lookup"
+	demoPendingAppID     = "demo-pending"
 )
 
 // demoOptions are the flags of the demo beyond the common ones.
