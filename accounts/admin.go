@@ -389,3 +389,44 @@ func (s *Service) FinishPasswordReset(ctx context.Context, token string, newPass
 	s.log.InfoContext(ctx, "password set by reset link", "person_id", p.ID, "sessions_ended", ended)
 	return nil
 }
+
+// LockStatus is what the lockout holds against a person's account (lockout.go), for the
+// admin console: Failures is the largest failure count in the window among the person's
+// account keys (person ID, ID number, phone), PausedUntil when logins from untrusted clients
+// are paused (zero when they are not). Browsers the person logged in with before (trusted
+// device cookies) are not paused.
+type LockStatus struct {
+	Failures    int
+	PausedUntil time.Time
+}
+
+// Locked reports whether logins from untrusted clients are paused now.
+func (l LockStatus) Locked() bool { return !l.PausedUntil.IsZero() }
+
+// LockStatus returns the lockout's state of the person's account, read only (no failure is
+// counted). Errors: ErrPersonNotFound, storage errors.
+func (s *Service) LockStatus(ctx context.Context, personID string) (LockStatus, error) {
+	p, err := s.getPerson(ctx, personID)
+	if err != nil {
+		return LockStatus{}, err
+	}
+	keys := []string{keyPerson + p.ID}
+	for _, idx := range [][]byte{p.IDNumberIndex, p.PhoneIndex} {
+		if len(idx) > 0 {
+			keys = append(keys, keyIdentifier+hex.EncodeToString(idx))
+		}
+	}
+	now := s.now()
+	var out LockStatus
+	for _, k := range keys {
+		st, err := s.store.FailureStats(ctx, k, now, s.cfg.AccountLockWindow)
+		if err != nil {
+			return LockStatus{}, err
+		}
+		out.Failures = max(out.Failures, st.Count)
+		if wait := s.Delay(st.Count); wait > 0 && now.Before(st.Last.Add(wait)) && st.Last.Add(wait).After(out.PausedUntil) {
+			out.PausedUntil = st.Last.Add(wait).UTC()
+		}
+	}
+	return out, nil
+}

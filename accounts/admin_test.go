@@ -172,8 +172,15 @@ func TestUnlockPerson(t *testing.T) {
 	if err := e.login(t, adminPassword); !errors.Is(err, accounts.ErrLoginThrottled) {
 		t.Fatalf("login while paused: %v, want ErrLoginThrottled", err)
 	}
+	st, err := e.svc.LockStatus(t.Context(), e.p.ID)
+	if err != nil || !st.Locked() || st.Failures < 3 || !st.PausedUntil.After(e.now) {
+		t.Fatalf("LockStatus while paused: %+v, %v", st, err)
+	}
 	if err := e.svc.UnlockPerson(t.Context(), console, e.p.ID); err != nil {
 		t.Fatal(err)
+	}
+	if st, err := e.svc.LockStatus(t.Context(), e.p.ID); err != nil || st.Locked() || st.Failures != 0 {
+		t.Fatalf("LockStatus after unlock: %+v, %v", st, err)
 	}
 	if err := e.login(t, adminPassword); err != nil {
 		t.Fatalf("login after unlock: %v", err)

@@ -181,6 +181,11 @@ func (a adminPeople) person(ctx context.Context, p storage.Person) (admin.Person
 		return out, err
 	}
 	out.SecondFactor = len(devs)+len(pks) > 0
+	lock, err := a.acc.LockStatus(ctx, p.ID)
+	if err != nil {
+		return out, err
+	}
+	out.Locked = lock.Locked()
 	ss, err := a.store.ListLoginSessionsForPerson(ctx, p.ID, a.now())
 	out.Sessions = len(ss)
 	return out, err
