@@ -36,6 +36,7 @@ import (
 	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/health"
+	"github.com/tongban/tongban/wallet"
 )
 
 // Defaults of Config.
@@ -329,7 +330,15 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		return nil, fmt.Errorf("create signing keys: %w", err)
 	}
 	m := app.NewMetrics()
+	// Corrections of a licence field (纠错) reach the licences in the provider's database: those
+	// of a wallet that shares it (the demo; one database for both). With separate databases
+	// the provider's holds none, and such a correction is refused as naming no licence.
+	licences, err := wallet.NewService(ctx, wallet.ServiceConfig{Store: b.Store, Keyring: b.Keyring, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("start provider: licences for corrections: %w", err)
+	}
 	srv, err := oidc.NewServer(ctx, oidc.Config{
+		Licences:             licences,
 		Issuer:               strings.TrimSuffix(cfg.Issuer, "/"),
 		Store:                b.Store,
 		Keyring:              b.Keyring,
