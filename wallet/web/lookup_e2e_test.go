@@ -64,6 +64,10 @@ func (w *world) lookupToken(t *testing.T, b *wallettest.Browser, scope string, l
 		vals.Set("password", password)
 		p = b.PostForm(action, vals)
 	}
+	if action, vals, ok := p.Form("choice"); ok { // an agent's choice (agents.go): as themself
+		vals.Set("choice", "self")
+		p = b.PostForm(action, vals)
+	}
 	if action, vals, ok := p.Form("decision"); ok {
 		consent = html.UnescapeString(p.Body)
 		vals.Set("decision", "allow")
