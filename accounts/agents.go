@@ -159,6 +159,11 @@ func (s *Service) requireRepresentative(ctx context.Context, actor audit.Actor, 
 	if _, err := s.company(ctx, companyID); err != nil {
 		return err
 	}
+	if action == "agent.withdraw" && actor.ID == audit.ShellOperator {
+		// An operator on the shell may withdraw (not grant) an authorisation, for a company
+		// whose representative cannot (`idp companies withdraw`).
+		return nil
+	}
 	rep, err := s.agents().GetRepresentative(ctx, companyID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err

@@ -20,7 +20,7 @@ import (
 // (docs/citizens/agents.md), and shows who may act for a company.
 func (c *cli) companiesCmd() *cobra.Command {
 	return app.Group("companies", "Manage legal persons' representatives and see their agents",
-		c.companiesRepresentativeCmd(), c.companiesShowCmd())
+		c.companiesRepresentativeCmd(), c.companiesShowCmd(), c.companiesWithdrawCmd())
 }
 
 // companyJSON is the --json output of `idp companies representative` and `idp companies show`:
@@ -150,6 +150,56 @@ Audited as company.representative (actor "operator").`,
 		}
 		if err := svc.SetRepresentative(cmd.Context(), audit.Shell, co.ID, p.ID); errors.Is(err, accounts.ErrNotCompany) {
 			return app.Usagef("--person: %s is not a natural person", describePerson(p))
+		} else if err != nil {
+			return err
+		}
+		out, err := companyOut(cmd, svc, b, co)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return app.PrintJSON(c.out, out)
+		}
+		return c.printCompany(out)
+	})
+	return cmd
+}
+
+func (c *cli) companiesWithdrawCmd() *cobra.Command {
+	var company, agent string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "withdraw --company CREDIT-CODE --agent ID-NUMBER|PHONE|PERSON-ID",
+		Short: "Withdraw an agent's authorisation to act for a company (audited as the operator)",
+		Long: `Withdraw the authorisation of an agent (经办人) to act for a company, for a company whose legal
+representative cannot do it on their account page (after checking the company's papers). As a
+withdrawal by the representative, it revokes every grant the agent was issued while acting for
+the company: their refresh tokens are refused and their access tokens inactive at once.
+Audited as agent.withdraw (actor "operator"). Exit status 2 when no authorisation stands.`,
+		Example: "  idp companies withdraw --company 91440300MA5F000181 --agent 11010519491231002X",
+		Args:    cobra.NoArgs,
+	}
+	cmd.Flags().StringVar(&company, "company", "", "the company's unified social credit code (required)")
+	cmd.Flags().StringVar(&agent, "agent", "", "the agent: resident ID number, mobile number or person ID (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the company afterwards as JSON")
+	_ = cmd.MarkFlagRequired("company")
+	_ = cmd.MarkFlagRequired("agent")
+	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
+		svc, b, err := c.peopleService(cmd)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		co, err := lookupCompany(cmd, svc, company)
+		if err != nil {
+			return err
+		}
+		p, err := lookupPerson(cmd.Context(), svc, agent)
+		if err != nil {
+			return err
+		}
+		if err := svc.WithdrawAgent(cmd.Context(), audit.Shell, co.ID, p.ID); errors.Is(err, accounts.ErrNoAuthorisation) {
+			return app.Usagef("--agent: %s is not authorised to act for this company", describePerson(p))
 		} else if err != nil {
 			return err
 		}

@@ -90,10 +90,24 @@ func TestCompanies(t *testing.T) {
 		}
 	}
 
+	// The operator withdraws the agent (the representative could not); a second withdrawal
+	// finds nothing standing.
+	r = idp(t, dir, "", nil, "companies", "withdraw", "--company", testCreditCode, "--agent", "110101199002020020", "--json")
+	mustOK(t, r, "withdraw")
+	if c := decode[companyJSON](t, r); len(c.Agents) != 0 {
+		t.Fatalf("agents after withdrawal: %s", r.Stdout)
+	}
+	r = idp(t, dir, "", nil, "companies", "withdraw", "--company", testCreditCode, "--agent", agent.ID)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "is not authorised to act for this company") {
+		t.Fatalf("second withdrawal: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+
 	r = idp(t, dir, "", nil, "audit", "list", "--json")
 	mustOK(t, r, "audit list")
-	if !strings.Contains(r.Stdout, `"company.representative"`) || !strings.Contains(r.Stdout, `"agent.authorise"`) {
-		t.Errorf("audit lacks the representative or the authorisation: %s", r.Stdout)
+	for _, want := range []string{`"company.representative"`, `"agent.authorise"`, `"agent.withdraw"`} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("audit lacks %s: %s", want, r.Stdout)
+		}
 	}
 }
 
