@@ -34,7 +34,8 @@ var (
 
 // NewClient is a relying app to register.
 type NewClient struct {
-	// ID is the client_id: 1 to 128 characters of [A-Za-z0-9._~-].
+	// ID is the client_id: 1 to 128 characters of [A-Za-z0-9._~-], not starting with "_"
+	// (reserved for metric labels).
 	ID string
 	// Name is shown on the consent page; empty means ID.
 	Name string
@@ -103,7 +104,9 @@ const (
 // timeNow stamps records made by the admin operations.
 var timeNow = time.Now
 
-var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+// clientIDPattern is the client_id syntax. A leading "_" is reserved for the metric labels
+// that are no client (LabelOtherClients).
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9.~-][A-Za-z0-9._~-]{0,127}$`)
 
 // CreateClient validates nc, applies the defaults documented on NewClient and stores the
 // client. A confidential client gets a new secret: 256 random bits, base64url without padding
@@ -162,7 +165,7 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 		problems = append(problems, fmt.Errorf("%w: "+format, append([]any{err}, a...)...))
 	}
 	if !clientIDPattern.MatchString(nc.ID) {
-		bad(ErrInvalidClientID, "%q must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -", nc.ID)
+		bad(ErrInvalidClientID, "%q must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -, not starting with _", nc.ID)
 	}
 	grants := nc.GrantTypes
 	if grants == nil {
