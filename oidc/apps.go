@@ -504,3 +504,9 @@ func (s *Server) checkClientPublished(w http.ResponseWriter, r *http.Request, qu
 	s.renderError(w, r, http.StatusForbidden, form.Get("ui_locales"), msg)
 	return false
 }
+
+// ForgetClient makes this server read client id from storage on its next use, instead of
+// from its cache: callers that change a client in storage (the admin console's adapters)
+// call it so that the change applies here at once; other replicas see it within
+// Config.ClientCacheTTL.
+func (s *Server) ForgetClient(id string) { s.clients.Forget(id) }

@@ -308,6 +308,7 @@ func (s *Server) handleRegistrationUpdate(w http.ResponseWriter, r *http.Request
 		change.Scopes = strings.Fields(md.Scope)
 	}
 	actor := audit.Actor{ID: c.ID, Address: s.cfg.ClientIP(r)}
+	defer s.ForgetClient(c.ID)
 	if err := ProposeClientChange(ctx, s.store, actor, c.ID, change); err != nil {
 		if unavailable(err) {
 			s.writeUnavailable(w)
@@ -337,6 +338,7 @@ func (s *Server) handleRegistrationDelete(w http.ResponseWriter, r *http.Request
 		return
 	}
 	actor := audit.Actor{ID: c.ID, Address: s.cfg.ClientIP(r)}
+	defer s.ForgetClient(c.ID)
 	if err := RetireClient(r.Context(), s.store, actor, c.ID); err != nil {
 		if unavailable(err) {
 			s.writeUnavailable(w)

@@ -28,15 +28,15 @@ type AdminBackends struct {
 // (adminadapters.go): the app lifecycle and figures of oidc, and an accounts.Service for
 // people administration and corrections, configured as the provider's (password parameters,
 // notifier, the provider's password-reset page for reset links).
-func adminBackends(srv *oidc.Server, b *app.Backend, cfg Config, log *slog.Logger) (AdminBackends, error) {
+func adminBackends(srv *oidc.Server, b *app.Backend, cfg Config, log *slog.Logger, licences accounts.LicenceFields) (AdminBackends, error) {
 	acc, err := accounts.New(accounts.Config{Store: b.Store, Keyring: b.Keyring, Logger: log,
 		PasswordParams: cfg.PasswordParams(), Notifier: cfg.notifier(),
-		PasswordResetURL: strings.TrimSuffix(cfg.Issuer, "/") + "/account/reset"})
+		PasswordResetURL: strings.TrimSuffix(cfg.Issuer, "/") + "/account/reset", Licences: licences})
 	if err != nil {
 		return AdminBackends{}, err
 	}
 	return AdminBackends{
-		Apps:        adminApps{store: b.Store, kr: b.Keyring},
+		Apps:        adminApps{store: b.Store, kr: b.Keyring, forget: srv.ForgetClient},
 		People:      adminPeople{store: b.Store, acc: acc, now: time.Now},
 		Corrections: adminCorrections{acc: acc},
 		Stats:       adminStats{srv: srv},

@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	"golang.org/x/oauth2"
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/accounts/accountstest"
@@ -192,4 +194,112 @@ func TestAdminRealBackends(t *testing.T) {
 			t.Errorf("%s audit: %+v %v", want.action, es, err)
 		}
 	}
+
+	// Issue 9's headline end to end: a department registers an app through RFC 7591 with an
+	// initial access token the operator issued in the console; the app logs nobody in until
+	// the reviewer approves it; then a real OIDC login (x/oauth2 + go-oidc) works, and its
+	// series appear in /metrics.
+	_, me, _ = get("/admin/api/v1/me")
+	tok = regexp.MustCompile(`"csrf_token":"([^"]+)"`).FindStringSubmatch(me)
+	req, _ = http.NewRequest(http.MethodPost, hs.URL+"/admin/api/v1/initial-access-tokens", strings.NewReader(`{"department":"shebao","ttl":"1h"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", tok[1])
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	iat := regexp.MustCompile(`"token":"([^"]+)"`).FindSubmatch(rb)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated || iat == nil {
+		t.Fatalf("initial access token: %d %s", resp.StatusCode, rb)
+	}
+	const redirect = "http://127.0.0.1:1/cb"
+	req, _ = http.NewRequest(http.MethodPost, hs.URL+"/register", strings.NewReader(`{"client_name":"社保查询","redirect_uris":["`+redirect+`"],"token_endpoint_auth_method":"none","scope":"openid profile","id_token_signed_response_alg":"ES256"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+string(iat[1]))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	idm := regexp.MustCompile(`"client_id":"([^"]+)"`).FindSubmatch(rb)
+	if resp.StatusCode != http.StatusCreated || idm == nil {
+		t.Fatalf("RFC 7591 registration: %d %s", resp.StatusCode, rb)
+	}
+	clientID := string(idm[1])
+	provider, err := gooidc.NewProvider(ctx, hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := oauth2.Config{ClientID: clientID, RedirectURL: redirect, Endpoint: provider.Endpoint(), Scopes: []string{"openid", "profile"}}
+	noFollow := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	authorize := func() (*http.Response, string) {
+		t.Helper()
+		verifier := oauth2.GenerateVerifier()
+		resp, err := noFollow.Get(oc.AuthCodeURL("state-0123456789", oauth2.S256ChallengeOption(verifier), oidcNonce("nonce-0123456789")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp, verifier
+	}
+	if resp, _ := authorize(); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("authorization request of an app waiting for review: %d %s, want 403 page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body, _ = get("/admin/apps/" + clientID)
+	action, v = formOf(body, "/approve")
+	if st, body := post(action, v); st != http.StatusOK {
+		t.Fatalf("approve the registered app: %d\n%s", st, body)
+	}
+	// The operator's own session logs in to the app; the consent page asks once.
+	resp, verifier := authorize()
+	for hop := 0; hop < 6; hop++ {
+		loc, _ := resp.Location()
+		if loc != nil && strings.HasPrefix(loc.String(), redirect) {
+			break
+		}
+		var page *http.Response
+		if loc != nil {
+			page, err = noFollow.Get(loc.String())
+		} else {
+			t.Fatalf("login to the approved app: %d without a redirect", resp.StatusCode)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(page.Body)
+		page.Body.Close()
+		resp = page
+		if page.StatusCode == http.StatusOK { // the consent page
+			action, v := formOf(string(b), "/consent")
+			v.Set("decision", "allow")
+			req, _ := http.NewRequest(http.MethodPost, action, strings.NewReader(v.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if resp, err = noFollow.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+	loc, _ := resp.Location()
+	if loc == nil || !strings.HasPrefix(loc.String(), redirect) || loc.Query().Get("code") == "" {
+		t.Fatalf("login to the approved app: %d %v", resp.StatusCode, loc)
+	}
+	tk, err := oc.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tk.Extra("id_token").(string)
+	idt, err := provider.Verifier(&gooidc.Config{ClientID: clientID, SupportedSigningAlgs: []string{"ES256"}}).Verify(ctx, raw)
+	if err != nil || idt.Subject != op.ID {
+		t.Fatalf("ID token of the approved app: %v, sub %v", err, idt)
+	}
+	if _, metrics, _ := get("/metrics"); !strings.Contains(metrics, `client="`+clientID+`"`) {
+		t.Errorf("/metrics has no series of %s", clientID)
+	}
 }
+
+// oidcNonce is the OIDC nonce parameter of an authorization request.
+func oidcNonce(n string) oauth2.AuthCodeOption { return oauth2.SetAuthURLParam("nonce", n) }

@@ -53,6 +53,9 @@ func adminErr(err error) error {
 type adminApps struct {
 	store storage.Storage
 	kr    *keyring.Keyring
+	// forget drops an app from the provider's client cache after a change, so that it
+	// applies in this process at once (oidc.Server.ForgetClient).
+	forget func(id string)
 }
 
 func appOf(c storage.Client) admin.App {
@@ -110,28 +113,34 @@ func (a adminApps) GetApp(ctx context.Context, id string) (admin.App, error) {
 }
 
 func (a adminApps) ApproveApp(ctx context.Context, actor audit.Actor, id string) error {
+	defer a.forget(id)
 	return adminErr(oidc.ApproveClient(ctx, a.store, actor, id))
 }
 
 func (a adminApps) RejectApp(ctx context.Context, actor audit.Actor, id, reason string) error {
+	defer a.forget(id)
 	return adminErr(oidc.RejectClient(ctx, a.store, actor, id, reason))
 }
 
 func (a adminApps) SuspendApp(ctx context.Context, actor audit.Actor, id, reason string) error {
+	defer a.forget(id)
 	return adminErr(oidc.SuspendClient(ctx, a.store, actor, id, reason))
 }
 
 func (a adminApps) ResumeApp(ctx context.Context, actor audit.Actor, id string) error {
+	defer a.forget(id)
 	return adminErr(oidc.ResumeClient(ctx, a.store, actor, id))
 }
 
 // RetireApp retires the app; oidc.RetireClient takes no reason (the console still requires one,
 // so that an operator states it; it is not stored).
 func (a adminApps) RetireApp(ctx context.Context, actor audit.Actor, id, reason string) error {
+	defer a.forget(id)
 	return adminErr(oidc.RetireClient(ctx, a.store, actor, id))
 }
 
 func (a adminApps) RotateAppSecret(ctx context.Context, actor audit.Actor, id string) (string, error) {
+	defer a.forget(id)
 	s, err := oidc.RotateClientSecret(ctx, a.store, a.kr, actor, id, adminSecretOverlap)
 	return s, adminErr(err)
 }

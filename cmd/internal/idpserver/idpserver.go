@@ -366,7 +366,7 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		}
 		return nil, fmt.Errorf("start provider: %w", err)
 	}
-	backends, err := adminBackends(srv, b, cfg, log)
+	backends, err := adminBackends(srv, b, cfg, log, licences)
 	if err != nil {
 		return nil, fmt.Errorf("start admin console: %w", err)
 	}

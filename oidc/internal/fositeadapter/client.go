@@ -88,6 +88,15 @@ type cachedClient struct {
 	fetched time.Time
 }
 
+// Forget drops id from the cache, so that the next Get reads storage: for changes made
+// through this process (the admin console, RFC 7592), which then apply at once rather than
+// after the TTL. Other replicas still see them within the TTL.
+func (cc *ClientCache) Forget(id string) {
+	cc.mu.Lock()
+	delete(cc.m, id)
+	cc.mu.Unlock()
+}
+
 // maxCachedClients bounds the cache (unknown IDs are attacker-chosen).
 const maxCachedClients = 10000
 
