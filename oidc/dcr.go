@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/tongban/tongban/audit"
@@ -52,6 +53,11 @@ type registrationMetadata struct {
 	JWKSURI                  string          `json:"jwks_uri,omitempty"`
 	IDTokenSignedResponseAlg string          `json:"id_token_signed_response_alg,omitempty"`
 	SubjectType              string          `json:"subject_type,omitempty"`
+	// Purpose and PurposeEn are tongban's extension members: why the app reads licences
+	// (NewClient.Purpose, shown to the holder on the consent page), required with a licence
+	// scope (licence:<kind>). Set at registration; a change goes through an operator.
+	Purpose   string `json:"purpose,omitempty"`
+	PurposeEn string `json:"purpose_en,omitempty"`
 }
 
 // registrationResponse is the client information response (RFC 7591 §3.2.1, RFC 7592 §3),
@@ -92,7 +98,7 @@ func (s *Server) readMetadata(w http.ResponseWriter, r *http.Request) (registrat
 		return md, false
 	}
 	if err := json.Unmarshal(body, &md); err != nil {
-		s.registrationError(w, http.StatusBadRequest, "invalid_client_metadata", "The request body is not a JSON object of client metadata: "+err.Error())
+		s.registrationError(w, http.StatusBadRequest, "invalid_client_metadata", "The request body is not a JSON object of client metadata: "+jsonProblem(err))
 		return md, false
 	}
 	return md, true
@@ -111,7 +117,7 @@ func newClientFromMetadata(md registrationMetadata, id, department string) (NewC
 		ID: id, Name: md.ClientName, RedirectURIs: md.RedirectURIs, PostLogoutRedirectURIs: md.PostLogoutRedirectURIs,
 		Public: md.TokenEndpointAuthMethod == "none", GrantTypes: md.GrantTypes, IDTokenAlg: md.IDTokenSignedResponseAlg,
 		TokenEndpointAuthMethod: md.TokenEndpointAuthMethod, SubjectType: md.SubjectType,
-		Department: department, LogoURI: md.LogoURI,
+		Department: department, LogoURI: md.LogoURI, Purpose: md.Purpose, PurposeEn: md.PurposeEn,
 	}
 	if md.Scope != "" {
 		nc.Scopes = strings.Fields(md.Scope)
@@ -218,7 +224,7 @@ func (s *Server) registrationInfo(c storage.Client) registrationResponse {
 		ClientID: c.ID, RedirectURIs: slicesOrEmpty(c.RedirectURIs), PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, GrantTypes: slicesOrEmpty(c.GrantTypes),
 		ResponseTypes: c.ResponseTypes, ClientName: c.Name, LogoURI: c.LogoURI, Scope: strings.Join(c.Scopes, " "),
-		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg, SubjectType: c.SubjectType,
+		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg, SubjectType: c.SubjectType, Purpose: c.Purpose, PurposeEn: c.PurposeEn,
 	}
 	if len(c.JWKS) > 0 {
 		md.JWKS = c.JWKS
@@ -360,4 +366,35 @@ func jsonEqual(a, b []byte) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
+}
+
+// jsonProblem describes a JSON decoding error in the request's terms: the member and the
+// type it must have, without Go's struct names.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := "of another type"
+		switch te.Type.Kind() {
+		case reflect.String:
+			want = "a string"
+		case reflect.Slice:
+			want = "an array"
+			if te.Type.Elem().Kind() == reflect.String {
+				want = "an array of strings"
+			}
+		case reflect.Map, reflect.Struct:
+			want = "an object"
+		case reflect.Bool:
+			want = "true or false"
+		}
+		if te.Field == "" {
+			return "the body must be a JSON object"
+		}
+		return fmt.Sprintf("member %s must be %s, not %s", te.Field, want, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("malformed JSON at byte %d", se.Offset)
+	}
+	return "malformed JSON"
 }

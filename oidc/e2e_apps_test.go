@@ -296,7 +296,14 @@ func testAppRegistrationErrors(t *testing.T, e *env) {
 		{"private_key_jwt without keys", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata", "JWK Set"},
 		{"bad jwks", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "token_endpoint_auth_method": "private_key_jwt", "jwks": map[string]any{"keys": []any{map[string]any{"kty": "oct", "k": "AAAA"}}}}, "invalid_client_metadata", "JWK Set"},
 		{"http logo", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "logo_uri": "http://a.example.gov.cn/l.png"}, "invalid_client_metadata", "logo"},
-		{"wrong type", map[string]any{"redirect_uris": "https://a.example.gov.cn/cb"}, "invalid_client_metadata", "JSON"},
+		{"wrong type", map[string]any{"redirect_uris": "https://a.example.gov.cn/cb"}, "invalid_client_metadata", "member redirect_uris must be an array of strings"},
+		{"number as name", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "client_name": 12}, "invalid_client_metadata", "member client_name must be a string"},
+		{"text-direction override in name", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "client_name": "\u202egnp.exe 局务税"}, "invalid_client_metadata", "invisible characters"},
+		{"zero-width space in name", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "client_name": "税务\u200b局"}, "invalid_client_metadata", "invisible characters"},
+		{"long name", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "client_name": strings.Repeat("局", 101)}, "invalid_client_metadata", "at most 100"},
+		{"too many redirect URIs", map[string]any{"redirect_uris": manyRedirects(21)}, "invalid_redirect_uri", "at most 20"},
+		{"long redirect URI", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/" + strings.Repeat("a", 2000)}}, "invalid_redirect_uri", "at most 2000"},
+		{"licence scope without purpose", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "scope": "openid licence:resident-id"}, "invalid_client_metadata", "purpose"},
 		{"not json", []byte("redirect_uris=x"), "invalid_client_metadata", "JSON"},
 	} {
 		status, out, raw := e.call("POST", e.issuer+"/register", iat, tc.body)
@@ -314,8 +321,15 @@ func testAppRegistrationErrors(t *testing.T, e *env) {
 	if status, _, _ := e.call("POST", e.issuer+"/register", "tb_iat_forged", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}}); status != 401 {
 		t.Errorf("forged token: %d", status)
 	}
+	// A department app reading licences gives its purpose in tongban's extension members.
+	status, out, raw := e.call("POST", e.issuer+"/register", e.iat("shebao"), map[string]any{
+		"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "token_endpoint_auth_method": "none",
+		"scope": "openid licence:resident-id", "purpose": "核对居民身份证", "purpose_en": "To check your ID card"})
+	if status != 201 || out["purpose"] != "核对居民身份证" || out["purpose_en"] != "To check your ID card" {
+		t.Errorf("register with a purpose: %d %s", status, raw)
+	}
 	// Refused registrations did not spend the token: a public app registers with it.
-	status, out, raw := e.call("POST", e.issuer+"/register", iat, map[string]any{
+	status, out, raw = e.call("POST", e.issuer+"/register", iat, map[string]any{
 		"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "token_endpoint_auth_method": "none"})
 	if status != 201 || out["client_secret"] != nil || out["department"] != "shebao" {
 		t.Errorf("register after refusals: %d %s", status, raw)
@@ -583,4 +597,13 @@ func testAppTransitions(t *testing.T, e *env) {
 	if err := tboidc.ResumeClient(ctx, e.store, audit.Shell, id); !errors.Is(err, tboidc.ErrClientRetired) {
 		t.Errorf("resume retired: %v", err)
 	}
+}
+
+// manyRedirects returns n distinct https redirect URIs.
+func manyRedirects(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("https://a.example.gov.cn/cb/%d", i)
+	}
+	return out
 }

@@ -30,6 +30,9 @@ var (
 	// the loopback IP literal (RFC 8252 §8.3), or is neither https, http on a loopback address
 	// (RFC 8252 §7.3), nor a private-use scheme with a dot (RFC 8252 §7.1).
 	ErrInvalidRedirectURI = errors.New("oidc: invalid redirect URI")
+	// ErrInvalidClientName: an app's name longer than MaxClientNameLength characters, not
+	// UTF-8, or holding control or invisible characters (text-direction overrides).
+	ErrInvalidClientName = errors.New("oidc: invalid client name")
 	// ErrInvalidGrantType: a grant type other than authorization_code, refresh_token,
 	// client_credentials and the device code (GrantDeviceCode), refresh_token without
 	// authorization_code or the device code, or a public client with client_credentials.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/keyring"
@@ -103,6 +105,17 @@ const (
 
 // timeNow stamps records made by the admin operations.
 var timeNow = time.Now
+
+// Limits of client metadata (CreateClient, RFC 7591 registration, changes).
+const (
+	MaxClientNameLength  = 100  // characters of NewClient.Name
+	MaxRedirectURIs      = 20   // redirect URIs, and post-logout redirect URIs, per client
+	MaxRedirectURILength = 2000 // bytes of one redirect URI
+)
+
+// invisibleRune reports control and format (Cf) characters, which have no place in a name
+// shown to people.
+func invisibleRune(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // clientIDPattern is the client_id syntax. A leading "_" is reserved for the metric labels
 // that are no client (LabelOtherClients).
@@ -205,15 +218,36 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 	if hasCode && len(nc.RedirectURIs) == 0 {
 		bad(ErrInvalidRedirectURI, "an authorization_code client needs at least one redirect URI")
 	}
+	for _, l := range []struct {
+		what string
+		uris []string
+	}{{"redirect URIs", nc.RedirectURIs}, {"post-logout redirect URIs", nc.PostLogoutRedirectURIs}} {
+		if len(l.uris) > MaxRedirectURIs {
+			bad(ErrInvalidRedirectURI, "%d %s, at most %d", len(l.uris), l.what, MaxRedirectURIs)
+		}
+	}
 	for _, u := range nc.RedirectURIs {
-		if err := validateRedirectURI(u); err != nil {
+		if len(u) > MaxRedirectURILength {
+			bad(ErrInvalidRedirectURI, "a redirect URI of %d bytes, at most %d", len(u), MaxRedirectURILength)
+		} else if err := validateRedirectURI(u); err != nil {
 			problems = append(problems, err)
 		}
 	}
 	for _, u := range nc.PostLogoutRedirectURIs {
-		if err := validateRedirectURI(u); err != nil {
+		if len(u) > MaxRedirectURILength {
+			bad(ErrInvalidRedirectURI, "post-logout: a redirect URI of %d bytes, at most %d", len(u), MaxRedirectURILength)
+		} else if err := validateRedirectURI(u); err != nil {
 			problems = append(problems, fmt.Errorf("post-logout: %w", err))
 		}
+	}
+	if name := strings.TrimSpace(nc.Name); !utf8.ValidString(name) {
+		bad(ErrInvalidClientName, "the name is not UTF-8")
+	} else if n := utf8.RuneCountInString(name); n > MaxClientNameLength {
+		bad(ErrInvalidClientName, "the name has %d characters, at most %d", n, MaxClientNameLength)
+	} else if strings.ContainsFunc(name, invisibleRune) {
+		// Control and format characters (bidirectional overrides such as U+202E, zero-width
+		// characters) would let an app show citizens and reviewers another name than its own.
+		bad(ErrInvalidClientName, "the name contains control or invisible characters (such as text-direction overrides)")
 	}
 	alg := nc.IDTokenAlg
 	if alg == "" {

@@ -62,6 +62,7 @@ func TestCreateClient(t *testing.T) {
 		{"ok/pairwise", tboidc.NewClient{ID: "a3", SubjectType: "pairwise", RedirectURIs: []string{cb, "https://app.example.gov.cn/other"}}, nil, nil},
 		{"fail/duplicate", tboidc.NewClient{ID: "a1", RedirectURIs: []string{cb}}, []error{tboidc.ErrClientExists}, nil},
 		{"fail/id", tboidc.NewClient{ID: "bad id!", RedirectURIs: []string{cb}}, []error{tboidc.ErrInvalidClientID}, nil},
+		{"fail/name with a text-direction override", tboidc.NewClient{ID: "rlo", Name: "a\u202eb", RedirectURIs: []string{cb}}, []error{tboidc.ErrInvalidClientName}, nil},
 		{"fail/id reserved for metric labels", tboidc.NewClient{ID: tboidc.LabelOtherClients, RedirectURIs: []string{cb}}, []error{tboidc.ErrInvalidClientID}, nil},
 		{"fail/http-redirect", tboidc.NewClient{ID: "b1", RedirectURIs: []string{"http://app.example.gov.cn/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},
 		{"fail/dot-localhost", tboidc.NewClient{ID: "b2", RedirectURIs: []string{"http://evil.localhost/cb"}}, []error{tboidc.ErrInvalidRedirectURI}, nil},

@@ -133,7 +133,7 @@ var validationErrors = []error{
 	accounts.ErrInvalidConfig, accounts.ErrInvalidPersonKind, accounts.ErrInvalidIDNumber, accounts.ErrInvalidName,
 	accounts.ErrInvalidPhone, accounts.ErrInvalidPassword,
 	oidc.ErrInvalidConfig, oidc.ErrInvalidClientID,
-	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
+	oidc.ErrInvalidRedirectURI, oidc.ErrInvalidClientName, oidc.ErrInvalidGrantType, oidc.ErrInvalidScope,
 	oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType, oidc.ErrInvalidAuthMethod, oidc.ErrInvalidAccessTokenFormat,
 	oidc.ErrInvalidPurpose,                                                                        // licence lookup
 	oidc.ErrReasonRequired, oidc.ErrInvalidOverlap, oidc.ErrInvalidDepartment, oidc.ErrInvalidTTL, // clients_lifecycle.go
