@@ -182,4 +182,3 @@ func clientType(cl storage.Client) string {
 	}
 	return "confidential"
 }
-

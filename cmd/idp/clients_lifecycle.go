@@ -152,27 +152,37 @@ func (c *cli) lifecycleCmd(use, short, done string, needReason bool, fn func(ctx
 
 func (c *cli) clientsApproveCmd() *cobra.Command {
 	return c.lifecycleCmd("approve ID", "Publish an app waiting for review, or apply a published app's pending change", "approved", false,
-		func(ctx context.Context, s storage.Storage, id, _ string) error { return oidc.ApproveClient(ctx, s, audit.Shell, id) })
+		func(ctx context.Context, s storage.Storage, id, _ string) error {
+			return oidc.ApproveClient(ctx, s, audit.Shell, id)
+		})
 }
 
 func (c *cli) clientsRejectCmd() *cobra.Command {
 	return c.lifecycleCmd("reject ID --reason R", "Refuse an app waiting for review, or discard a published app's pending change", "rejected", true,
-		func(ctx context.Context, s storage.Storage, id, r string) error { return oidc.RejectClient(ctx, s, audit.Shell, id, r) })
+		func(ctx context.Context, s storage.Storage, id, r string) error {
+			return oidc.RejectClient(ctx, s, audit.Shell, id, r)
+		})
 }
 
 func (c *cli) clientsSuspendCmd() *cobra.Command {
 	return c.lifecycleCmd("suspend ID --reason R", "Stop a published app: no logins or tokens, its tokens inactive, its grants revoked", "suspended", true,
-		func(ctx context.Context, s storage.Storage, id, r string) error { return oidc.SuspendClient(ctx, s, audit.Shell, id, r) })
+		func(ctx context.Context, s storage.Storage, id, r string) error {
+			return oidc.SuspendClient(ctx, s, audit.Shell, id, r)
+		})
 }
 
 func (c *cli) clientsResumeCmd() *cobra.Command {
 	return c.lifecycleCmd("resume ID", "Publish a suspended app again", "resumed", false,
-		func(ctx context.Context, s storage.Storage, id, _ string) error { return oidc.ResumeClient(ctx, s, audit.Shell, id) })
+		func(ctx context.Context, s storage.Storage, id, _ string) error {
+			return oidc.ResumeClient(ctx, s, audit.Shell, id)
+		})
 }
 
 func (c *cli) clientsRetireCmd() *cobra.Command {
 	return c.lifecycleCmd("retire ID", "Withdraw an app for good (final): no logins or tokens, its grants revoked", "retired", false,
-		func(ctx context.Context, s storage.Storage, id, _ string) error { return oidc.RetireClient(ctx, s, audit.Shell, id) })
+		func(ctx context.Context, s storage.Storage, id, _ string) error {
+			return oidc.RetireClient(ctx, s, audit.Shell, id)
+		})
 }
 
 func (c *cli) clientsRotateSecretCmd() *cobra.Command {
