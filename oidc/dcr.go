@@ -337,7 +337,7 @@ func (s *Server) handleRegistrationDelete(w http.ResponseWriter, r *http.Request
 		return
 	}
 	actor := audit.Actor{ID: c.ID, Address: s.cfg.ClientIP(r)}
-	if err := RetireClient(r.Context(), s.store, actor, c.ID); err != nil {
+	if err := RetireClient(r.Context(), s.store, actor, c.ID, ""); err != nil {
 		if unavailable(err) {
 			s.writeUnavailable(w)
 			return
