@@ -109,6 +109,16 @@ type Apps interface {
 	// IssueInitialAccessToken issues an RFC 7591 initial access token for department, valid
 	// for ttl (iat.issue).
 	IssueInitialAccessToken(ctx context.Context, actor audit.Actor, department string, ttl time.Duration) (InitialAccessToken, error)
+	// RegisterApp registers app for review (pending_review, in app.Department), validated as
+	// the shell's `idp clients add` validates, and returns it with its client secret, shown
+	// once ("" for a public app) (client.register). ErrInvalid names what is wrong;
+	// ErrConflict when the ID is taken. (appforms.go)
+	RegisterApp(ctx context.Context, actor audit.Actor, app NewApp) (App, string, error)
+	// ChangeApp proposes new metadata for the app: applied at once to an app waiting for
+	// review (or rejected: it goes back to review), stored as the pending change of a
+	// published or suspended one until a reviewer approves it (client.update). ErrInvalid
+	// names what is wrong; ErrConflict for a retired app. (appforms.go)
+	ChangeApp(ctx context.Context, actor audit.Actor, id string, change AppEdit) error
 }
 
 // AppHour is one hour of one app's figures (oidc/appstats.go).

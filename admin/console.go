@@ -92,7 +92,7 @@ func (h *Handler) pageApp(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 	}
 	// Only what the admin may do to this app's department shows as buttons.
-	for _, perm := range []Permission{PermAppsReview, PermAppsManage, PermAppsSecret, PermAppsStats} {
+	for _, perm := range []Permission{PermAppsReview, PermAppsManage, PermAppsSecret, PermAppsStats, PermAppsChange} {
 		_, d.Can[string(perm)] = c.p.Allow(perm, a.Department)
 	}
 	if d.Can[string(PermAppsStats)] {

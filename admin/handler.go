@@ -192,9 +192,9 @@ type call struct {
 	in    url.Values // the query of a GET; the form or JSON object (strings, numbers) of a POST
 }
 
-// readInput returns r's input: the query of a GET; of a POST the JSON object of its body
-// (Content-Type application/json; string, number and boolean members) or its form. A body
-// that is neither is ErrInvalid.
+// readInput returns r's input: the query of a GET; of a POST or PUT the JSON object of its
+// body (Content-Type application/json; string, number and boolean members, and arrays of
+// strings, one value each) or its form. A body that is neither is ErrInvalid.
 func readInput(r *http.Request) (url.Values, error) {
 	if r.Method == http.MethodGet {
 		return r.URL.Query(), nil
@@ -211,6 +211,15 @@ func readInput(r *http.Request) (url.Values, error) {
 				in.Set(k, v)
 			case float64, bool:
 				in.Set(k, fmt.Sprint(v))
+			case []any:
+				in[k] = []string{} // present, maybe empty
+				for _, e := range v {
+					s, ok := e.(string)
+					if !ok {
+						return nil, fmt.Errorf("%w: %s must be an array of strings", ErrInvalid, k)
+					}
+					in[k] = append(in[k], s)
+				}
 			}
 		}
 		return in, nil

@@ -145,6 +145,7 @@ type pageData struct {
 	Once                *onceData
 	IATDepartmentLocked bool
 	IATDefaultTTLHours  int
+	AppForm             *appFormData // appforms.go
 }
 
 // newPage fills the fields every console page has.
@@ -159,7 +160,7 @@ func (h *Handler) newPage(r *http.Request, c *call, active string) pageData {
 	d := pageData{Lang: lang, T: messages[lang], SwitchLang: other, SwitchURL: r.URL.Path + "?" + q.Encode(),
 		Base: h.cfg.Path, CSS: h.cfg.Path + "/assets/admin.css", JS: h.cfg.Path + "/assets/admin.js",
 		CSRF: c.csrf, PersonID: c.p.PersonID, Roles: c.p.Roles(), Can: map[string]bool{}}
-	for _, perm := range []Permission{PermAppsRead, PermAppsReview, PermAppsManage, PermAppsSecret, PermIATIssue,
+	for _, perm := range []Permission{PermAppsRead, PermAppsReview, PermAppsManage, PermAppsSecret, PermIATIssue, PermAppsRegister, PermAppsChange,
 		PermPeopleRead, PermPeopleManage, PermCorrectionsRead, PermCorrectionsDecide, PermAuditRead, PermAppsStats} {
 		if c.p.Global(perm) || len(c.p.Departments(perm)) > 0 {
 			d.Can[string(perm)] = true
@@ -182,7 +183,7 @@ func (h *Handler) newPage(r *http.Request, c *call, active string) pageData {
 	for i := range d.Nav {
 		d.Nav[i].Active = d.Nav[i].Key == active
 	}
-	if done := r.URL.Query().Get("done"); done != "" && slices.ContainsFunc(actions, func(a action) bool { return a.name == done }) {
+	if done := r.URL.Query().Get("done"); done != "" && (slices.ContainsFunc(actions, func(a action) bool { return a.name == done }) || slices.Contains(formActions, done)) {
 		d.Notice = d.T["done."+done]
 	}
 	return d

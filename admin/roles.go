@@ -25,6 +25,8 @@ const (
 	PermAppsReview        Permission = "apps.review"        // approve, reject
 	PermAppsManage        Permission = "apps.manage"        // suspend, resume, retire
 	PermAppsSecret        Permission = "apps.secret"        // rotate an app's secret
+	PermAppsRegister      Permission = "apps.register"      // register an app for review
+	PermAppsChange        Permission = "apps.change"        // propose a change of an app's metadata
 	PermIATIssue          Permission = "iat.issue"          // issue initial access tokens
 	PermPeopleRead        Permission = "people.read"        // search and read people
 	PermPeopleManage      Permission = "people.manage"      // disable, enable, unlock, reset link, end sessions
@@ -35,14 +37,15 @@ const (
 
 // rolePermissions is what each role may do. An operator manages apps and people but does not
 // review; a reviewer only reads and reviews apps; an auditor only reads the audit log; a
-// department-admin reads, sees the figures of and rotates the secrets of its department's apps
-// and issues initial access tokens for its department — it never approves.
+// department-admin reads, registers (for review), changes (through review), sees the figures of
+// and rotates the secrets of its department's apps and issues initial access tokens for its
+// department — it never approves.
 var rolePermissions = map[string][]Permission{
-	storage.RoleOperator: {PermMe, PermAppsRead, PermAppsStats, PermAppsManage, PermAppsSecret, PermIATIssue,
+	storage.RoleOperator: {PermMe, PermAppsRead, PermAppsStats, PermAppsManage, PermAppsSecret, PermIATIssue, PermAppsRegister, PermAppsChange,
 		PermPeopleRead, PermPeopleManage, PermCorrectionsRead, PermCorrectionsDecide, PermAuditRead},
 	storage.RoleReviewer:        {PermMe, PermAppsRead, PermAppsStats, PermAppsReview},
 	storage.RoleAuditor:         {PermMe, PermAuditRead},
-	storage.RoleDepartmentAdmin: {PermMe, PermAppsRead, PermAppsStats, PermAppsSecret, PermIATIssue},
+	storage.RoleDepartmentAdmin: {PermMe, PermAppsRead, PermAppsStats, PermAppsSecret, PermIATIssue, PermAppsRegister, PermAppsChange},
 }
 
 // Principal is an administrator and their grants.

@@ -301,7 +301,9 @@ func RejectClient(ctx context.Context, store storage.Storage, actor audit.Actor,
 // SuspendClient stops a published app (published → suspended): its logins get a page saying
 // so, the token endpoint refuses it, its access tokens are inactive at introspection and
 // UserInfo, and every grant it holds is revoked (storage.Apps.RevokeClientGrants: refresh
-// tokens do not come back on resume). Errors: ErrReasonRequired; storage.ErrNotFound;
+// tokens do not come back on resume). Its TokensNotBefore becomes now, so the access tokens
+// it holds stay inactive after a resume too — also self-contained ones without a grant
+// record (client_credentials). Errors: ErrReasonRequired; storage.ErrNotFound;
 // ErrClientRetired; ErrInvalidTransition when the app is not published.
 func SuspendClient(ctx context.Context, store storage.Storage, actor audit.Actor, id, reason string) error {
 	reason, err := validReason(reason)
@@ -313,12 +315,15 @@ func SuspendClient(ctx context.Context, store storage.Storage, actor audit.Actor
 			return "", fmt.Errorf("%w: %q is %s, not published", ErrInvalidTransition, id, st)
 		}
 		c.Status, c.ReviewNote = storage.ClientSuspended, reason
+		cutTokens(c)
 		return "", nil
 	})
 }
 
 // ResumeClient publishes a suspended app again (suspended → published). Grants revoked by the
-// suspension stay revoked. Errors: storage.ErrNotFound; ErrClientRetired;
+// suspension stay revoked, and every access token issued before the resume stays inactive
+// (TokensNotBefore becomes now: this also catches tokens issued during the suspension by a
+// replica whose client cache, Config.ClientCacheTTL, still held the app as published). Errors: storage.ErrNotFound; ErrClientRetired;
 // ErrInvalidTransition when the app is not suspended.
 func ResumeClient(ctx context.Context, store storage.Storage, actor audit.Actor, id string) error {
 	return lifecycleTx(ctx, store, actor, id, actionResume, func(c *storage.Client) (string, error) {
@@ -326,19 +331,32 @@ func ResumeClient(ctx context.Context, store storage.Storage, actor audit.Actor,
 			return "", fmt.Errorf("%w: %q is %s, not suspended", ErrInvalidTransition, id, st)
 		}
 		c.Status, c.ReviewNote = storage.ClientPublished, ""
+		cutTokens(c) // also the tokens a replica's stale cache issued during the suspension
 		return "", nil
 	})
 }
 
 // RetireClient withdraws an app for good (any state → retired): as SuspendClient, and final;
 // its pending change, registration access token and previous secret are dropped. The record
-// stays (audit entries and consents refer to it). Errors: storage.ErrNotFound;
-// ErrClientRetired when it already is.
-func RetireClient(ctx context.Context, store storage.Storage, actor audit.Actor, id string) error {
+// stays (audit entries and consents refer to it). reason (why, at most 500 characters, no
+// control characters) is stored as its ReviewNote like a suspension's, never in the audit
+// log; "" keeps no reason (the shell's `idp clients retire` without --reason; the console
+// requires one). Errors: ErrReasonRequired for a reason too long or with control
+// characters; storage.ErrNotFound; ErrClientRetired when it already is.
+func RetireClient(ctx context.Context, store storage.Storage, actor audit.Actor, id, reason string) error {
+	if strings.TrimSpace(reason) != "" {
+		var err error
+		if reason, err = validReason(reason); err != nil {
+			return err
+		}
+	} else {
+		reason = ""
+	}
 	return lifecycleTx(ctx, store, actor, id, actionRetire, func(c *storage.Client) (string, error) {
-		c.Status = storage.ClientRetired
+		c.Status, c.ReviewNote = storage.ClientRetired, reason
 		c.PendingChange, c.RegistrationTokenHash, c.PreviousSecretHash = nil, nil, nil
 		c.PreviousSecretExpiresAt = time.Time{}
+		cutTokens(c)
 		return "", nil
 	})
 }
@@ -346,7 +364,10 @@ func RetireClient(ctx context.Context, store storage.Storage, actor audit.Actor,
 // RotateClientSecret gives a confidential (client_secret_*) app a new secret and returns it
 // once (256 random bits, base64url, 43 characters; stored only as keyring.ClientSecretHash).
 // The old secret keeps working until now + overlap (exclusive) so the app can roll out the new
-// one; overlap 0 ends it at once. A rotation during an earlier overlap ends that overlap: only
+// one; overlap 0 ends it at once — the answer to a leaked secret — and with it every access
+// token issued so far (TokensNotBefore becomes now: an attacker holding the secret may have
+// got client_credentials tokens); refresh tokens stay, so the app's users stay logged in once
+// it refreshes with the new secret. A rotation with overlap leaves the tokens alone. A rotation during an earlier overlap ends that overlap: only
 // the newest two secrets ever work. Errors: ErrInvalidOverlap (below 0 or above
 // MaxSecretOverlap); storage.ErrNotFound; ErrClientRetired; ErrInvalidAuthMethod for a
 // public or private_key_jwt app.
@@ -363,6 +384,8 @@ func RotateClientSecret(ctx context.Context, store storage.Storage, kr *keyring.
 		if overlap > 0 {
 			c.PreviousSecretHash = c.SecretHash
 			c.PreviousSecretExpiresAt = timeNow().Add(overlap).UTC()
+		} else {
+			cutTokens(c)
 		}
 		c.SecretHash = kr.ClientSecretHash(secret)
 		return "overlap=" + overlap.String(), nil
@@ -467,10 +490,40 @@ func slicesOrEmpty(s []string) []string {
 // answered as inactive (introspection) or invalid_token (UserInfo).
 var errClientNotPublished = errors.New("oidc: the token's app is not published")
 
+// errTokenCut is the internal cause of an access token issued at or before its app's
+// TokensNotBefore, answered as inactive (introspection) or invalid_token (UserInfo).
+var errTokenCut = errors.New("oidc: the access token was issued before its app's tokens were cut")
+
 // clientPublished reports whether fc is a published app (tokens of other apps are inactive).
 func clientPublished(fc fosite.Client) bool {
 	c, ok := fc.(*fositeadapter.Client)
 	return ok && c.Registration.EffectiveStatus() == storage.ClientPublished
+}
+
+// accessTokenAccepted reports whether ar, the request of an access token, may be accepted:
+// its app is published and the token was issued after the app's TokensNotBefore (compared at
+// microsecond precision, the storage's: a token issued within the same microsecond counts as
+// before). The issue time is the session's AccessIssued (sealed and JWT access tokens), else
+// the request's time (stored opaque tokens made before sealed tokens existed).
+func accessTokenAccepted(ar fosite.Requester) bool {
+	c, ok := ar.GetClient().(*fositeadapter.Client)
+	if !ok || c.Registration.EffectiveStatus() != storage.ClientPublished {
+		return false
+	}
+	nb := c.Registration.TokensNotBefore
+	if nb.IsZero() {
+		return true
+	}
+	issued := ar.GetRequestedAt()
+	if sess, ok := ar.GetSession().(*fositeadapter.Session); ok && sess.AccessIssued != 0 {
+		issued = fositeadapter.FromNanos(sess.AccessIssued)
+	}
+	return issued.UnixMicro() > nb.UnixMicro()
+}
+
+// cutTokens makes every access token c was issued so far inactive (Client.TokensNotBefore).
+func cutTokens(c *storage.Client) {
+	c.TokensNotBefore = timeNow().UTC()
 }
 
 // checkClientPublished answers an authorization request of an app that is not published with

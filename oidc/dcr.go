@@ -345,7 +345,7 @@ func (s *Server) handleRegistrationDelete(w http.ResponseWriter, r *http.Request
 	}
 	actor := audit.Actor{ID: c.ID, Address: s.cfg.ClientIP(r)}
 	defer s.ForgetClient(c.ID)
-	if err := RetireClient(r.Context(), s.store, actor, c.ID); err != nil {
+	if err := RetireClient(r.Context(), s.store, actor, c.ID, ""); err != nil {
 		if unavailable(err) {
 			s.writeUnavailable(w)
 			return

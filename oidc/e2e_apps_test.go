@@ -591,8 +591,17 @@ func testAppTransitions(t *testing.T, e *env) {
 	if c.Name != r.client.Name || c.PendingChange != nil || c.EffectiveStatus() != storage.ClientPublished || c.ReviewNote != "名称不规范" {
 		t.Errorf("after rejecting a change: %+v", c)
 	}
-	if err := tboidc.RetireClient(ctx, e.store, audit.Shell, id); err != nil {
+	if err := tboidc.RetireClient(ctx, e.store, audit.Shell, id, "停止\x00服务"); !errors.Is(err, tboidc.ErrReasonRequired) {
+		t.Errorf("retire with a control character in the reason: %v", err)
+	}
+	if err := tboidc.RetireClient(ctx, e.store, audit.Shell, id, " 业务已停办 "); err != nil {
 		t.Fatal(err)
+	}
+	if c, _ := e.store.GetClient(ctx, id); c.ReviewNote != "业务已停办" || c.EffectiveStatus() != storage.ClientRetired || c.TokensNotBefore.IsZero() {
+		t.Errorf("after retiring with a reason: %q %s %v", c.ReviewNote, c.Status, c.TokensNotBefore)
+	}
+	if !e.auditHas("client.retire", id, "to=retired") || e.auditHas("client.retire", id, "停办") {
+		t.Error("retirement not audited, or its reason in the audit log")
 	}
 	if err := tboidc.ResumeClient(ctx, e.store, audit.Shell, id); !errors.Is(err, tboidc.ErrClientRetired) {
 		t.Errorf("resume retired: %v", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongban/tongban/audit"
 	tboidc "github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/storagetest"
@@ -38,9 +39,19 @@ func TestPurge(t *testing.T) {
 		}
 	}
 
+	// Initial access tokens (RFC 7591): one valid a minute, one a day.
+	shortIAT, _, err := tboidc.IssueInitialAccessToken(ctx, e.store, e.kr, audit.Shell, "gongan", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longIAT, _, err := tboidc.IssueInitialAccessToken(ctx, e.store, e.kr, audit.Shell, "gongan", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	got, err := e.srv.Purge(ctx)
-	if err != nil || got.LoginSessions != 1 || got.Tokens != 0 || got.Revocations != 0 {
-		t.Errorf("Purge now = %+v, %v; want 1 login session, no tokens, no revocations", got, err)
+	if err != nil || got.LoginSessions != 1 || got.Tokens != 0 || got.Revocations != 0 || got.InitialAccessTokens != 0 {
+		t.Errorf("Purge now = %+v, %v; want 1 login session, no tokens, no revocations, no initial access tokens", got, err)
 	}
 	if _, err := e.store.GetLoginSession(ctx, "wallet:expired", now.Add(-time.Hour)); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("expired session after purge: %v, want ErrNotFound", err)
@@ -54,8 +65,14 @@ func TestPurge(t *testing.T) {
 	e.clock.Advance(tboidc.DefaultSessionLifetime + time.Minute)
 	defer e.clock.Advance(-tboidc.DefaultSessionLifetime - time.Minute)
 	got, err = e.srv.Purge(ctx)
-	if err != nil || got.LoginSessions != 2 || got.Tokens < 1 || got.Revocations != 1 {
-		t.Errorf("Purge after session lifetime = %+v, %v; want 2 login sessions, some tokens and 1 revocation", got, err)
+	if err != nil || got.LoginSessions != 2 || got.Tokens < 1 || got.Revocations != 1 || got.InitialAccessTokens != 1 {
+		t.Errorf("Purge after session lifetime = %+v, %v; want 2 login sessions, some tokens, 1 revocation and 1 initial access token", got, err)
+	}
+	if _, err := e.store.UseInitialAccessToken(ctx, e.kr.ClientSecretHash(shortIAT), now); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("expired initial access token after purge: %v, want ErrNotFound", err)
+	}
+	if _, err := e.store.UseInitialAccessToken(ctx, e.kr.ClientSecretHash(longIAT), now); err != nil {
+		t.Errorf("live initial access token after purge: %v", err)
 	}
 	if _, err := e.store.GetLoginSession(ctx, "wallet:live", now); err != nil {
 		t.Errorf("live session after purge: %v", err)

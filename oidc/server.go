@@ -341,6 +341,9 @@ type PurgeCounts struct {
 	ScanLogins    int64 // expired scan-to-login requests
 	RecoveryCodes int64 // access-recovery codes past their lifetime
 	AppStats      int64 // per-app hourly counts older than Config.AppStatsRetention
+	// InitialAccessTokens are RFC 7591 initial access tokens (IssueInitialAccessToken) that
+	// expired, used or not.
+	InitialAccessTokens int64
 }
 
 // Map returns the counts keyed by snake_case kind, for logs.
@@ -349,6 +352,7 @@ func (c PurgeCounts) Map() map[string]int64 {
 		"tokens": c.Tokens, "nonces": c.Nonces, "login_sessions": c.LoginSessions, "failures": c.Failures,
 		"revocations": c.Revocations, "device_authorizations": c.Devices, "scan_logins": c.ScanLogins,
 		"access_recovery_codes": c.RecoveryCodes, "app_stats": c.AppStats,
+		"initial_access_tokens": c.InitialAccessTokens,
 	}
 }
 
@@ -356,7 +360,8 @@ func (c PurgeCounts) Map() map[string]int64 {
 // values (TOTP codes) past their lifetime, login sessions that expired before now and login
 // failures older than the lockout windows (accounts.Service.PurgeFailures), the entries of the
 // revoked-grant list whose access tokens have all expired, expired access-recovery codes and
-// password-reset links, and per-app hourly counts older than Config.AppStatsRetention; run it
+// password-reset links, expired initial access tokens (RFC 7591), and per-app hourly counts
+// older than Config.AppStatsRetention; run it
 // periodically
 // (`idp serve` does, every --purge-interval). Inactive refresh tokens are kept until they expire,
 // so reuse is still detected. Every step runs even when an earlier one fails; it returns how many
@@ -387,5 +392,6 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	step(&resets, "password-reset links", s.store.PurgePasswordResets, now)
 	var actingGrants int64 // agents.go: grants issued while acting, past their refresh tokens' expiry
 	step(&actingGrants, "acting grants", s.store.PurgeActingGrants, now)
+	step(&c.InitialAccessTokens, "initial access tokens", s.store.PurgeInitialAccessTokens, now)
 	return c, errors.Join(errs...)
 }

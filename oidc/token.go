@@ -362,6 +362,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !clientPublished(ar.GetClient()) {
 		err = errClientNotPublished // a suspended or retired app's tokens are inactive
 	}
+	if err == nil && tu == fosite.AccessToken && !accessTokenAccepted(ar) {
+		err = errTokenCut // issued before the app was suspended, resumed, retired or re-keyed
+	}
 	if err == nil {
 		if sess, _ := ar.GetSession().(*fositeadapter.Session); sess != nil && sess.ActingFor != "" {
 			// agents.go: a withdrawn or expired authorisation makes the token inactive.

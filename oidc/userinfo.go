@@ -51,7 +51,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		s.writeUnavailable(w)
 		return
 	}
-	if err != nil || tu != fosite.AccessToken || !clientPublished(ar.GetClient()) {
+	if err != nil || tu != fosite.AccessToken || !accessTokenAccepted(ar) {
 		invalid("the access token is invalid, expired or revoked")
 		return
 	}

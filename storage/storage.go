@@ -223,6 +223,11 @@ type Client struct {
 	JWKS []byte
 	// UpdatedAt is when the record last changed (zero for rows that never changed).
 	UpdatedAt time.Time
+	// TokensNotBefore: access tokens of the app issued at or before this instant are inactive
+	// (introspection, UserInfo), whatever their own expiry says; stored at microsecond
+	// precision; zero = none. oidc sets it when the app is suspended, resumed or retired and
+	// when its secret is rotated with no overlap, so tokens from before do not come back.
+	TokensNotBefore time.Time
 }
 
 // Clients stores OAuth clients.

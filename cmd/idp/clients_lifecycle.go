@@ -126,13 +126,25 @@ func (c *cli) clientsShowCmd() *cobra.Command {
 	return cmd
 }
 
+// reasonFlag says whether a lifecycle command takes --reason.
+type reasonFlag int
+
+const (
+	noReason       reasonFlag = iota
+	reasonRequired            // --reason R must be given
+	reasonOptional            // --reason R may be given
+)
+
 // lifecycleCmd is a command ID [--reason R] that runs one lifecycle function.
-func (c *cli) lifecycleCmd(use, short, done string, needReason bool, fn func(ctx context.Context, store storage.Storage, id, reason string) error) *cobra.Command {
+func (c *cli) lifecycleCmd(use, short, done string, rf reasonFlag, fn func(ctx context.Context, store storage.Storage, id, reason string) error) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1)}
-	if needReason {
+	switch rf {
+	case reasonRequired:
 		cmd.Flags().StringVar(&reason, "reason", "", "why (stored with the app and shown to its developers; no personal data) (required)")
 		_ = cmd.MarkFlagRequired("reason")
+	case reasonOptional:
+		cmd.Flags().StringVar(&reason, "reason", "", "why (stored with the app and shown to its developers; no personal data)")
 	}
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		return c.withStore(cmd, func(ctx context.Context, b *app.Backend) error {
@@ -151,37 +163,37 @@ func (c *cli) lifecycleCmd(use, short, done string, needReason bool, fn func(ctx
 }
 
 func (c *cli) clientsApproveCmd() *cobra.Command {
-	return c.lifecycleCmd("approve ID", "Publish an app waiting for review, or apply a published app's pending change", "approved", false,
+	return c.lifecycleCmd("approve ID", "Publish an app waiting for review, or apply a published app's pending change", "approved", noReason,
 		func(ctx context.Context, s storage.Storage, id, _ string) error {
 			return oidc.ApproveClient(ctx, s, audit.Shell, id)
 		})
 }
 
 func (c *cli) clientsRejectCmd() *cobra.Command {
-	return c.lifecycleCmd("reject ID --reason R", "Refuse an app waiting for review, or discard a published app's pending change", "rejected", true,
+	return c.lifecycleCmd("reject ID --reason R", "Refuse an app waiting for review, or discard a published app's pending change", "rejected", reasonRequired,
 		func(ctx context.Context, s storage.Storage, id, r string) error {
 			return oidc.RejectClient(ctx, s, audit.Shell, id, r)
 		})
 }
 
 func (c *cli) clientsSuspendCmd() *cobra.Command {
-	return c.lifecycleCmd("suspend ID --reason R", "Stop a published app: no logins or tokens, its tokens inactive, its grants revoked", "suspended", true,
+	return c.lifecycleCmd("suspend ID --reason R", "Stop a published app: no logins or tokens, its tokens inactive, its grants revoked", "suspended", reasonRequired,
 		func(ctx context.Context, s storage.Storage, id, r string) error {
 			return oidc.SuspendClient(ctx, s, audit.Shell, id, r)
 		})
 }
 
 func (c *cli) clientsResumeCmd() *cobra.Command {
-	return c.lifecycleCmd("resume ID", "Publish a suspended app again", "resumed", false,
+	return c.lifecycleCmd("resume ID", "Publish a suspended app again", "resumed", noReason,
 		func(ctx context.Context, s storage.Storage, id, _ string) error {
 			return oidc.ResumeClient(ctx, s, audit.Shell, id)
 		})
 }
 
 func (c *cli) clientsRetireCmd() *cobra.Command {
-	return c.lifecycleCmd("retire ID", "Withdraw an app for good (final): no logins or tokens, its grants revoked", "retired", false,
-		func(ctx context.Context, s storage.Storage, id, _ string) error {
-			return oidc.RetireClient(ctx, s, audit.Shell, id)
+	return c.lifecycleCmd("retire ID [--reason R]", "Withdraw an app for good (final): no logins or tokens, its grants revoked", "retired", reasonOptional,
+		func(ctx context.Context, s storage.Storage, id, r string) error {
+			return oidc.RetireClient(ctx, s, audit.Shell, id, r)
 		})
 }
 

@@ -52,12 +52,17 @@ func TestClientLifecycleCommands(t *testing.T) {
 	if r = idp(t, dir, "", nil, "clients", "iat", "--department", "Bad Dept"); r.Code != 2 {
 		t.Errorf("iat bad department: %d %s", r.Code, r.Stderr)
 	}
-	mustOK(t, idp(t, dir, "", nil, "clients", "retire", "hukou"), "retire")
+	if r = idp(t, dir, "", nil, "clients", "retire", "hukou", "--reason", strings.Repeat("停", 501)); r.Code != 2 {
+		t.Errorf("retire with a 501-character reason: %d %s", r.Code, r.Stderr)
+	}
+	mustOK(t, idp(t, dir, "", nil, "clients", "retire", "hukou", "--reason", "业务已停办"), "retire")
 	r = idp(t, dir, "", nil, "clients", "show", "hukou")
 	mustOK(t, r, "show")
-	if show := decode[clientJSON](t, r); show.Status != "retired" {
+	if show := decode[clientJSON](t, r); show.Status != "retired" || show.ReviewNote != "业务已停办" {
 		t.Errorf("show: %s", r.Stdout)
 	}
+	mustOK(t, idp(t, dir, "", nil, "clients", "add", "--id", "quiet", "--redirect-uri", "https://q.example.gov.cn/cb"), "clients add quiet")
+	mustOK(t, idp(t, dir, "", nil, "clients", "retire", "quiet"), "retire without reason")
 	if r = idp(t, dir, "", nil, "clients", "show", "nobody"); r.Code != 1 || !strings.Contains(r.Stderr, "no such client") {
 		t.Errorf("show unknown: %d %s", r.Code, r.Stderr)
 	}

@@ -24,6 +24,9 @@ func wantLifecycle(c storage.Client) storage.Client {
 	if !c.UpdatedAt.IsZero() {
 		c.UpdatedAt = stored(c.UpdatedAt)
 	}
+	if !c.TokensNotBefore.IsZero() {
+		c.TokensNotBefore = stored(c.TokensNotBefore)
+	}
 	return c
 }
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"PeopleAdmin", testPeopleAdmin},     // people_admin.go
 		{"Agents", testAgents},               // agents.go
 		{"AdminRoles", testAdminRoles},       // admin_roles.go
+		{"AppGaps", testAppGaps},             // appgaps.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

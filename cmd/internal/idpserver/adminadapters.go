@@ -61,7 +61,7 @@ type adminApps struct {
 func appOf(c storage.Client) admin.App {
 	a := admin.App{ID: c.ID, Name: c.Name, Status: c.EffectiveStatus(), Department: c.Department,
 		RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, GrantTypes: c.GrantTypes, LogoURI: c.LogoURI,
-		AuthMethod: c.TokenEndpointAuthMethod, CreatedAt: c.CreatedAt}
+		AuthMethod: c.TokenEndpointAuthMethod, CreatedAt: c.CreatedAt, StatusReason: c.ReviewNote}
 	if c.PendingChange != nil {
 		var ch oidc.ClientChange
 		if json.Unmarshal(c.PendingChange, &ch) == nil {
@@ -132,11 +132,10 @@ func (a adminApps) ResumeApp(ctx context.Context, actor audit.Actor, id string) 
 	return adminErr(oidc.ResumeClient(ctx, a.store, actor, id))
 }
 
-// RetireApp retires the app; oidc.RetireClient takes no reason (the console still requires one,
-// so that an operator states it; it is not stored).
+// RetireApp retires the app with reason, stored as its ReviewNote (the console requires one).
 func (a adminApps) RetireApp(ctx context.Context, actor audit.Actor, id, reason string) error {
 	defer a.forget(id)
-	return adminErr(oidc.RetireClient(ctx, a.store, actor, id))
+	return adminErr(oidc.RetireClient(ctx, a.store, actor, id, reason))
 }
 
 func (a adminApps) RotateAppSecret(ctx context.Context, actor audit.Actor, id string) (string, error) {

@@ -118,6 +118,9 @@ func (t *TokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 		}
 		return tok, "", nil // nothing to store (Store.CreateAccessTokenSession)
 	}
+	// Stored with the token's record: oidc's introspection and UserInfo compare it with the
+	// app's TokensNotBefore, as they do a sealed token's.
+	sess.AccessIssued = now.UnixNano()
 	sub := sess.Subject
 	if sub == "" { // client credentials: the client is the subject (RFC 9068 §2.2)
 		sub = c.GetID()

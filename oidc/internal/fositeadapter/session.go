@@ -47,10 +47,11 @@ type Session struct {
 	// self-contained access token carries it, so that a refresh can revoke the access tokens
 	// issued before it (storage.Revocations) and not the new one.
 	Gen int64 `json:"g,omitempty"`
-	// AccessIssued is when a sealed access token was made (UnixNano). Such a token is valid
-	// only while less than the access-token lifetime now configured (plus a minute) has passed
-	// since, whatever its own expiry says, so that an entry of the revoked-grant list — kept
-	// that long — outlives every token it revokes even after the lifetime was shortened.
+	// AccessIssued is when a sealed or JWT access token was made (UnixNano). A sealed token
+	// is valid only while less than the access-token lifetime now configured (plus a minute)
+	// has passed since, whatever its own expiry says, so that an entry of the revoked-grant
+	// list — kept that long — outlives every token it revokes even after the lifetime was
+	// shortened. Either kind is inactive when it is not after its app's TokensNotBefore.
 	AccessIssued int64 `json:"ai,omitempty"`
 	// ActingFor is the person ID of the legal person (法人) that PersonID, an agent (经办人),
 	// acts for in this grant (oidc's agents.go); "" when the person acts for themself. Subject

@@ -11,13 +11,15 @@ import (
 	"github.com/tongban/tongban/storage"
 )
 
-// App lifecycle columns of clients (migration 00014), in lifecycleArgs order.
+// App lifecycle columns of clients (migrations 00014 and 00020), in lifecycleArgs order.
 const (
 	lifecycleColumns = `status, department, logo_uri, review_note, pending_change,
-	registration_token_hash, previous_secret_hash, previous_secret_expires_at, jwks, updated_at`
-	lifecyclePlaceholders = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+	registration_token_hash, previous_secret_hash, previous_secret_expires_at, jwks, updated_at,
+	tokens_not_before`
+	lifecyclePlaceholders = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
 	lifecycleSet          = `status = ?, department = ?, logo_uri = ?, review_note = ?, pending_change = ?,
-	registration_token_hash = ?, previous_secret_hash = ?, previous_secret_expires_at = ?, jwks = ?, updated_at = ?`
+	registration_token_hash = ?, previous_secret_hash = ?, previous_secret_expires_at = ?, jwks = ?, updated_at = ?,
+	tokens_not_before = ?`
 )
 
 type lifecycleRow struct {
@@ -31,6 +33,7 @@ type lifecycleRow struct {
 	PreviousSecretExpiresAt int64  `db:"previous_secret_expires_at"`
 	JWKS                    []byte `db:"jwks"`
 	UpdatedAt               int64  `db:"updated_at"`
+	TokensNotBefore         int64  `db:"tokens_not_before"`
 }
 
 func (r lifecycleRow) apply(c *storage.Client) {
@@ -44,12 +47,13 @@ func (r lifecycleRow) apply(c *storage.Client) {
 	c.PreviousSecretExpiresAt = fromOptMicros(r.PreviousSecretExpiresAt)
 	c.JWKS = fromBlob(r.JWKS)
 	c.UpdatedAt = fromOptMicros(r.UpdatedAt)
+	c.TokensNotBefore = fromOptMicros(r.TokensNotBefore)
 }
 
 func lifecycleArgs(c storage.Client) []any {
 	return []any{c.Status, c.Department, c.LogoURI, c.ReviewNote, blob(c.PendingChange),
 		blob(c.RegistrationTokenHash), blob(c.PreviousSecretHash), optMicros(c.PreviousSecretExpiresAt),
-		blob(c.JWKS), optMicros(c.UpdatedAt)}
+		blob(c.JWKS), optMicros(c.UpdatedAt), optMicros(c.TokensNotBefore)}
 }
 
 // maxClientPage bounds ListClientsPage's limit.
