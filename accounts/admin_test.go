@@ -124,8 +124,8 @@ func TestDisableEnablePerson(t *testing.T) {
 	}
 
 	must(e.svc.DisablePerson(ctx, console, e.p.ID, "ticket 2026-17"))
-	if err := e.login(t, adminPassword); !errors.Is(err, accounts.ErrLoginFailed) {
-		t.Errorf("login of a disabled person: %v, want ErrLoginFailed", err)
+	if err := e.login(t, adminPassword); !errors.Is(err, accounts.ErrLoginDisabled) {
+		t.Errorf("login of a disabled person: %v, want ErrLoginDisabled", err)
 	}
 	if _, err := e.store.GetLoginSession(ctx, "s1", e.now); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("session after disable: %v, want ErrNotFound", err)

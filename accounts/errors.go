@@ -44,4 +44,8 @@ var (
 	// Config.IPLockWindow (Config.IPLockThreshold); the attempt was refused before any other
 	// work. LoginError.RetryAfter says when the oldest of them leaves the window.
 	ErrLoginLocked = errors.New("accounts: login locked")
+	// ErrLoginDisabled: the password (and second factor, when asked) was right but an operator
+	// has disabled the person (Person.Disabled); wrapped in a *LoginError. Said only after the
+	// password was proven, so it tells an attacker nothing about who is registered.
+	ErrLoginDisabled = errors.New("accounts: account disabled")
 )

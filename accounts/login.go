@@ -82,7 +82,7 @@ func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Au
 	switch {
 	case err == nil:
 		known = true
-		found = !p.Disabled && p.PasswordHash != ""
+		found = p.PasswordHash != "" // a disabled person's password is checked too (ErrLoginDisabled)
 	case !errors.Is(err, storage.ErrNotFound):
 		return Authentication{}, err
 	}
@@ -123,6 +123,14 @@ func (s *Service) AuthenticatePassword(ctx context.Context, l PasswordLogin) (Au
 			s.audit(ctx, storage.AuditEvent{Actor: p.ID, Action: "login.failure", Subject: p.ID, ClientID: l.ClientID, Detail: reason})
 		}
 		return Authentication{}, ferr
+	}
+	if p.Disabled {
+		// Right credentials for a disabled account: say so (the owner should go to the service
+		// hall); not a guessing failure, so the attempt's count is cleared as for a success.
+		g.Succeed(ctx)
+		s.log.InfoContext(ctx, "login refused: person disabled", "trusted_device", g.Trusted())
+		s.audit(ctx, storage.AuditEvent{Actor: p.ID, Action: "login.failure", Subject: p.ID, ClientID: l.ClientID, Detail: "disabled"})
+		return Authentication{}, &LoginError{Err: ErrLoginDisabled}
 	}
 	g.Succeed(ctx)
 	if smcrypto.NeedsRehash(p.PasswordHash, s.cfg.PasswordParams) {

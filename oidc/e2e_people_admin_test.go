@@ -116,8 +116,16 @@ func testAdminDisable(t *testing.T, e *peopleEnv) {
 	action, vals := p.form(t)
 	vals.Set("identifier", num)
 	vals.Set("password", testPassword)
-	if got := b2.post(action, vals); got.status != http.StatusUnauthorized || !got.isLoginForm() {
-		t.Errorf("login of a disabled person: %d", got.status)
+	got := b2.post(action, vals)
+	if got.status != http.StatusForbidden || !got.isLoginForm() || !strings.Contains(got.body, "此账户已被停用") {
+		t.Fatalf("login of a disabled person with the right password: %d, want 403 saying the account is disabled", got.status)
+	}
+	// A wrong password says nothing about the account's state.
+	action, vals = got.form(t)
+	vals.Set("identifier", num)
+	vals.Set("password", "not the password")
+	if got := b2.post(action, vals); got.status != http.StatusUnauthorized || strings.Contains(got.body, "停用") {
+		t.Errorf("wrong password for a disabled person: %d", got.status)
 	}
 	ev := e.lastAudit(t, person.ID, "person.disable")
 	if ev.Actor != operator.ID || !strings.Contains(ev.Detail, "role=operator from=192.0.2.8") || !strings.Contains(ev.Detail, "grants_revoked=1") {

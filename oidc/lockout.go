@@ -112,6 +112,10 @@ func (s *Server) renderLoginRefused(ctx context.Context, w http.ResponseWriter, 
 		d.Error = fmt.Sprintf(d.T[msg], waitText(d.T, le.RetryAfter))
 		setRetryAfter(w, le.RetryAfter)
 		s.render(w, http.StatusTooManyRequests, s.pages.login, d)
+	case errors.Is(err, accounts.ErrLoginDisabled):
+		s.countLogin(ctx, "disabled", clientID)
+		d.Error = d.T[msgLoginDisabled]
+		s.render(w, http.StatusForbidden, s.pages.login, d)
 	case errors.Is(err, accounts.ErrLoginFailed):
 		s.countLogin(ctx, "failure", clientID)
 		var more string

@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer, maxClients int) (*metrics, error) {
 	m := &metrics{
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "tongban", Subsystem: "idp", Name: "logins_total",
-			Help: "Logins (password, OTP, passkey, scan) by result — success, failure (unknown user, wrong password or code), throttled (account paused for untrusted clients), locked (client address locked), csrf — and by client (the app the login was for; \"\" none, \"_other\" past the label limit).",
+			Help: "Logins (password, OTP, passkey, scan) by result — success, failure (unknown user, wrong password or code), throttled (account paused for untrusted clients), locked (client address locked), disabled (right password, account disabled by an operator), csrf — and by client (the app the login was for; \"\" none, \"_other\" past the label limit).",
 		}, []string{"result", "client"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "tongban", Subsystem: "idp", Name: "tokens_issued_total",

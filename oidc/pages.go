@@ -46,6 +46,7 @@ const (
 	msgUnknownClient  = "errUnknownClient"
 	msgBadRedirect    = "errBadRedirect"
 	msgLoginFailed    = "errLoginFailed"
+	msgLoginDisabled  = "errLoginDisabled"
 	msgLoginFailedOTP = "errLoginFailedOTP" // the same, on a login page that asked for a code too
 	msgLocked         = "errLocked"
 	msgCSRF           = "errCSRF"
@@ -90,6 +91,7 @@ var messages = map[string]map[string]string{
 		msgUnknownClient:  "发起登录的应用未在本平台登记。",
 		msgBadRedirect:    "应用提供的回调地址与登记信息不符，为保护您的安全，已停止跳转。",
 		msgLoginFailed:    "证件号码、手机号或密码不正确。",
+		msgLoginDisabled:  "此账户已被停用。如需恢复使用，请携带本人身份证件到政务服务大厅办理。",
 		msgLoginFailedOTP: "证件号码、手机号、密码或动态口令不正确。动态口令每个只能使用一次。",
 		msgLocked:         "登录失败次数过多，请稍后再试。",
 		msgCSRF:           "页面已过期，请重新提交。",
@@ -132,6 +134,7 @@ var messages = map[string]map[string]string{
 		msgUnknownClient:  "The app that sent you here is not registered with this service.",
 		msgBadRedirect:    "The app's return address does not match its registration; for your safety you were not redirected.",
 		msgLoginFailed:    "The ID number, mobile number or password is incorrect.",
+		msgLoginDisabled:  "This account has been disabled. To use it again, bring your ID card to a government service hall.",
 		msgLoginFailedOTP: "The ID number, mobile number, password or one-time code is incorrect. Each code works once.",
 		msgLocked:         "Too many failed attempts. Try again later.",
 		msgCSRF:           "The page has expired. Please submit it again.",

@@ -18,6 +18,7 @@ import (
 	"github.com/tongban/tongban/cmd/internal/walletserver"
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage/health"
+	"github.com/tongban/tongban/wallet"
 )
 
 // The demo's made-up citizen: the holder of docs/examples/licences.jsonl (a valid GB 11643-1999
@@ -167,6 +168,11 @@ func runDemo(ctx context.Context, d demoSetup) error {
 		return err
 	}
 	defer b.Close()
+	// Corrections of licence fields reach the demo's licences: the wallet shares the database.
+	idpCfg.Licences, err = wallet.NewService(ctx, wallet.ServiceConfig{Store: b.Store, Keyring: b.Keyring, Logger: d.log})
+	if err != nil {
+		return err
+	}
 	idp, err := idpserver.NewService(ctx, idpCfg, b, d.log)
 	if err != nil {
 		return err

@@ -36,7 +36,6 @@ import (
 	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/health"
-	"github.com/tongban/tongban/wallet"
 )
 
 // Defaults of Config.
@@ -88,6 +87,11 @@ type Config struct {
 	Notifier string
 	// NotifierOut is where the console notifier writes; nil means standard output.
 	NotifierOut io.Writer
+	// Licences, when set, lets corrections of a licence field (纠错) reach the licences: the
+	// demo sets it to its wallet, which shares the provider's database. `idp serve` leaves it
+	// nil (the provider does not depend on the wallet), so only name and phone corrections
+	// are offered there.
+	Licences accounts.LicenceFields
 
 	// Lifetimes and lockout (see oidc.Config for each; flags in AddFlags).
 	CodeLifetime         time.Duration
@@ -330,13 +334,7 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 		return nil, fmt.Errorf("create signing keys: %w", err)
 	}
 	m := app.NewMetrics()
-	// Corrections of a licence field (纠错) reach the licences in the provider's database: those
-	// of a wallet that shares it (the demo; one database for both). With separate databases
-	// the provider's holds none, and such a correction is refused as naming no licence.
-	licences, err := wallet.NewService(ctx, wallet.ServiceConfig{Store: b.Store, Keyring: b.Keyring, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("start provider: licences for corrections: %w", err)
-	}
+	licences := cfg.Licences
 	srv, err := oidc.NewServer(ctx, oidc.Config{
 		Licences:             licences,
 		Issuer:               strings.TrimSuffix(cfg.Issuer, "/"),
