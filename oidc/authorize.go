@@ -266,6 +266,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		return
 	}
 	resp.AddParameter("iss", s.issuer)
+	s.countSignIn(ar.GetClient().GetID())
 	u := *ar.GetRedirectURI()
 	q := u.Query()
 	for k, v := range resp.GetParameters() {

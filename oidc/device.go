@@ -477,6 +477,7 @@ func (s *Server) handleDevice(w http.ResponseWriter, r *http.Request) {
 	s.appendAudit(ctx, storage.AuditEvent{Actor: ls.PersonID, Action: "device.approve", Subject: rec.RequestID,
 		ClientID: rec.ClientID, Detail: ls.ACR + " " + strings.Join(rec.Scopes, " ")})
 	s.log.InfoContext(ctx, "device authorization approved", "client_id", rec.ClientID, "person_id", ls.PersonID, "acr", ls.ACR)
+	s.countSignIn(rec.ClientID)
 	s.rememberDeviceConsent(ctx, ls.PersonID, rec)
 	s.render(w, http.StatusOK, s.pages.page("device.html"), d)
 }

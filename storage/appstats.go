@@ -11,7 +11,7 @@ var ErrInvalidAppStat = errors.New("storage: invalid app statistics delta")
 
 // AppCounts are one app's figures for one hour: what the provider did for that app (client).
 type AppCounts struct {
-	Logins        int64 // successful logins (password, passkey, OTP, scan) made for the app
+	Logins        int64 // sign-ins to the app: authorization codes issued and device grants approved (typed credentials or SSO)
 	LoginFailures int64 // refused logins for the app: wrong credentials, throttled, locked, CSRF
 	Tokens        int64 // token responses to the app, every grant
 	Errors        int64 // OAuth error responses attributed to the app, every endpoint
