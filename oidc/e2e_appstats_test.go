@@ -85,6 +85,11 @@ func testAppMonitoring(t *testing.T, e *env) {
 	if _, err := r.exchange(code, a.verifier); err == nil {
 		t.Fatal("a replayed code was redeemed")
 	}
+	// A second sign-in through the SSO session, typing nothing: a sign-in for the app's
+	// figures, not a credential login for logins_total.
+	if p := b.get(r.authURL().url); p.callback(t).Get("code") == "" {
+		t.Fatal("the SSO sign-in got no code")
+	}
 
 	// Garbage from the network: an unknown client at the token and authorization endpoints.
 	const garbage = "no-such-app-7f3e"
@@ -103,7 +108,7 @@ func testAppMonitoring(t *testing.T, e *env) {
 		fmt.Sprintf(`tongban_idp_oauth_errors_total{client=%q,endpoint="token",error="invalid_grant"} 1`, id),
 		`tongban_idp_oauth_errors_total{client="",endpoint="token",error="invalid_client"} 1`,
 		fmt.Sprintf(`tongban_idp_request_duration_seconds_count{client=%q,endpoint="token"} 2`, id),
-		fmt.Sprintf(`tongban_idp_request_duration_seconds_count{client=%q,endpoint="authorize"} 3`, id), // request, resumed after login, after consent
+		fmt.Sprintf(`tongban_idp_request_duration_seconds_count{client=%q,endpoint="authorize"} 4`, id), // request, resumed after login, after consent; the SSO sign-in
 		`tongban_idp_request_duration_seconds_count{client="",endpoint="authorize"} 1`,
 	} {
 		if !strings.Contains(text, want+"\n") {
@@ -140,8 +145,8 @@ func testAppMonitoring(t *testing.T, e *env) {
 		}
 	}
 	got := appTotals(hours)
-	if got.Logins != 1 || got.LoginFailures != 1 || got.Tokens != 1 || got.Errors != 1 || got.LatencyCount != 2 || got.LatencySumMillis <= 0 {
-		t.Errorf("app stats: %+v, want 1 login, 1 failure, 1 token, 1 error, 2 timed token requests", got)
+	if got.Logins != 2 || got.LoginFailures != 1 || got.Tokens != 1 || got.Errors != 1 || got.LatencyCount != 2 || got.LatencySumMillis <= 0 {
+		t.Errorf("app stats: %+v, want 2 sign-ins (one typed, one SSO), 1 failure, 1 token, 1 error, 2 timed token requests", got)
 	}
 	if _, err := e.srv.AppStats(ctx, garbage, before); err == nil {
 		t.Errorf("AppStats of an unknown client: no error")
