@@ -58,6 +58,9 @@ var (
 	ErrCorrectionValue = errors.New("accounts: invalid proposed value")
 	// ErrTooManyCorrections: the person has MaxPendingCorrections pending corrections already.
 	ErrTooManyCorrections = errors.New("accounts: too many pending corrections")
+	// ErrCorrectionPending: the person has a pending correction of the same field already
+	// (one at a time per field, so that an operator never applies two in a row).
+	ErrCorrectionPending = errors.New("accounts: a correction of this field is pending")
 	// ErrCorrectionNotFound: no correction with that ID.
 	ErrCorrectionNotFound = errors.New("accounts: no such correction")
 	// ErrCorrectionDecided: the correction was applied or rejected already.
@@ -230,6 +233,15 @@ func (s *Service) FileCorrection(ctx context.Context, personID string, req Corre
 		}
 		if n >= MaxPendingCorrections {
 			return fmt.Errorf("%w: %d pending (at most %d)", ErrTooManyCorrections, n, MaxPendingCorrections)
+		}
+		pending, err := s.store.ListCorrections(ctx, storage.CorrectionQuery{Status: storage.CorrectionPending, PersonID: personID, Limit: MaxPendingCorrections})
+		if err != nil {
+			return err
+		}
+		for _, q := range pending {
+			if q.Target == req.Target && q.Field == req.Field {
+				return fmt.Errorf("%w: %s %s", ErrCorrectionPending, req.Target, req.Field)
+			}
 		}
 		c = storage.Correction{ID: newID(), PersonID: personID, Target: req.Target, Field: req.Field,
 			CurrentMasked: masked, Reason: reason, Status: storage.CorrectionPending, FiledAt: s.now().UTC()}

@@ -144,13 +144,25 @@ func TestCorrectionsApplyReject(t *testing.T) {
 
 func TestCorrectionsPendingLimit(t *testing.T) {
 	e := newAdminEnv(t)
-	for i := range accounts.MaxPendingCorrections + 1 {
-		_, err := e.svc.FileCorrection(t.Context(), e.p.ID, accounts.CorrectionRequest{Target: "person", Field: "name", Value: fmt.Sprintf("孔%d", i), Reason: "r"})
-		if i < accounts.MaxPendingCorrections && err != nil {
+	ctx := t.Context()
+	// One pending correction per field: a second of the name waits for the first.
+	if _, err := e.svc.FileCorrection(ctx, e.p.ID, accounts.CorrectionRequest{Target: "person", Field: "name", Value: "孔二", Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.FileCorrection(ctx, e.p.ID, accounts.CorrectionRequest{Target: "person", Field: "name", Value: "孔三", Reason: "r"}); !errors.Is(err, accounts.ErrCorrectionPending) {
+		t.Fatalf("a second correction of the name: %v, want ErrCorrectionPending", err)
+	}
+	if _, err := e.svc.FileCorrection(ctx, e.p.ID, accounts.CorrectionRequest{Target: "person", Field: "phone", Value: "13900139001", Reason: "r"}); err != nil {
+		t.Fatalf("a correction of another field: %v", err)
+	}
+	// At most MaxPendingCorrections in all (the others as if filed about licence fields).
+	for i := range accounts.MaxPendingCorrections - 2 {
+		if err := e.store.CreateCorrection(ctx, storage.Correction{ID: fmt.Sprintf("c%d", i), PersonID: e.p.ID, Target: fmt.Sprintf("licence:l%d", i),
+			Field: "address", Reason: "r", Status: storage.CorrectionPending, FiledAt: e.now}); err != nil {
 			t.Fatal(err)
 		}
-		if i == accounts.MaxPendingCorrections && !errors.Is(err, accounts.ErrTooManyCorrections) {
-			t.Fatalf("correction %d: %v, want ErrTooManyCorrections", i+1, err)
-		}
+	}
+	if _, err := e.svc.FileCorrection(ctx, e.p.ID, accounts.CorrectionRequest{Target: "person", Field: "name", Value: "孔四", Reason: "r"}); !errors.Is(err, accounts.ErrTooManyCorrections) {
+		t.Fatalf("correction %d: %v, want ErrTooManyCorrections", accounts.MaxPendingCorrections+1, err)
 	}
 }

@@ -99,6 +99,8 @@ func correctionMessage(err error) string {
 	switch {
 	case errors.Is(err, accounts.ErrTooManyCorrections):
 		return "corrTooMany"
+	case errors.Is(err, accounts.ErrCorrectionPending):
+		return "corrPending"
 	case errors.Is(err, accounts.ErrInvalidName):
 		return "corrBadName"
 	case errors.Is(err, accounts.ErrInvalidPhone):
@@ -226,7 +228,7 @@ func init() {
 			"corrNone":            "您还没有提交过纠错申请。",
 			"corrTargetPerson":    "个人信息",
 			"corrTargetLicence":   "电子证照",
-			"corrNow":             "现登记",
+			"corrNow":             "申请时登记",
 			"corrProposed":        "申请改为",
 			"corrFiledAt":         "提交于",
 			"corrDecidedAt":       "处理于",
@@ -235,6 +237,7 @@ func init() {
 			"corrStatus_applied":  "已更正",
 			"corrStatus_rejected": "未予更正",
 			"corrTooMany":         "您待处理的纠错申请已达上限，请等待处理后再提交。",
+			"corrPending":         "您已就此项提交过纠错申请，正在处理中，请等待处理结果。",
 			"corrMax":             "最多可同时有 5 项待处理的申请。",
 			"corrBadName":         "姓名须为 1 至 64 个可打印字符。",
 			"corrBadPhone":        "请输入 11 位手机号码。",
@@ -260,7 +263,7 @@ func init() {
 			"corrNone":            "You have not asked for any correction.",
 			"corrTargetPerson":    "Personal details",
 			"corrTargetLicence":   "Licence",
-			"corrNow":             "Recorded",
+			"corrNow":             "Recorded when asked",
 			"corrProposed":        "Asked for",
 			"corrFiledAt":         "Filed",
 			"corrDecidedAt":       "Decided",
@@ -269,6 +272,7 @@ func init() {
 			"corrStatus_applied":  "Applied",
 			"corrStatus_rejected": "Rejected",
 			"corrTooMany":         "You have too many pending requests. Wait until they are dealt with.",
+			"corrPending":         "You have already asked to correct this; wait until that request is dealt with.",
 			"corrMax":             "At most 5 requests can be pending at a time.",
 			"corrBadName":         "A name is 1 to 64 printable characters.",
 			"corrBadPhone":        "Enter an 11-digit mobile number.",
