@@ -152,6 +152,9 @@ type ClientChange struct {
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	Scopes                 []string `json:"scopes,omitempty"`
 	GrantTypes             []string `json:"grant_types,omitempty"`
+	// Replace makes an empty Name or LogoURI clear the value instead of keeping it: RFC 7592
+	// §2.2's PUT, where omitted members are treated as empty.
+	Replace bool `json:"replace,omitempty"`
 }
 
 // newClientFrom is the NewClient that registers c as it is.
@@ -169,10 +172,10 @@ func newClientFrom(c storage.Client) NewClient {
 // validation errors of CreateClient, joined.
 func applyChange(c *storage.Client, ch ClientChange) error {
 	nc := newClientFrom(*c)
-	if ch.Name != "" {
+	if ch.Name != "" || ch.Replace {
 		nc.Name = ch.Name
 	}
-	if ch.LogoURI != "" {
+	if ch.LogoURI != "" || ch.Replace {
 		nc.LogoURI = ch.LogoURI
 	}
 	if ch.RedirectURIs != nil {

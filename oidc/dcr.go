@@ -308,7 +308,7 @@ func (s *Server) handleRegistrationUpdate(w http.ResponseWriter, r *http.Request
 		s.registrationError(w, http.StatusBadRequest, "invalid_client_metadata", `response_types must be ["code"].`)
 		return
 	}
-	change := ClientChange{Name: md.ClientName, LogoURI: md.LogoURI, RedirectURIs: slicesOrEmpty(md.RedirectURIs),
+	change := ClientChange{Replace: true, Name: md.ClientName, LogoURI: md.LogoURI, RedirectURIs: slicesOrEmpty(md.RedirectURIs),
 		PostLogoutRedirectURIs: slicesOrEmpty(md.PostLogoutRedirectURIs), GrantTypes: md.GrantTypes}
 	if md.Scope != "" {
 		change.Scopes = strings.Fields(md.Scope)

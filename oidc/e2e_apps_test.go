@@ -255,8 +255,9 @@ func testAppRegistration(t *testing.T, e *env) {
 	if p := b.get(r.authURL().url); p.status != 400 || p.location != "" {
 		t.Errorf("the replaced redirect URI still works: %d %q", p.status, p.location)
 	}
-	if c, _ := e.store.GetClient(ctx, id); c.PendingChange != nil || c.LogoURI != "https://hj.example.gov.cn/logo.png" {
-		t.Errorf("after approval: pending %s, logo %q", c.PendingChange, c.LogoURI)
+	// The PUT omitted logo_uri: replaced by nothing (RFC 7592 §2.2), now that it is approved.
+	if c, _ := e.store.GetClient(ctx, id); c.PendingChange != nil || c.LogoURI != "" || c.Name != "户籍办理" {
+		t.Errorf("after approval: pending %s, logo %q, name %q", c.PendingChange, c.LogoURI, c.Name)
 	}
 	// An invalid change is refused and loses nothing.
 	if status, out, _ := e.call("PUT", regURI, rat, map[string]any{"client_id": id, "redirect_uris": []string{"http://evil.example/cb"}}); status != 400 || out["error"] != "invalid_redirect_uri" {
