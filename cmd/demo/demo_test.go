@@ -243,6 +243,50 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo app token: %d %s", resp.StatusCode, body)
 	}
 
+	// docs/demo.md §8: demo-lookup's authorize URL, the code exchanged as for demo-app, and
+	// the licence read at the wallet with the access token (the curl line).
+	doc, err := os.ReadFile("../../docs/demo.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookupURL := regexp.MustCompile("`(http://127.0.0.1:8080/authorize\\?client_id=demo-lookup[^`]+)`").FindSubmatch(doc)
+	lookupCurl := regexp.MustCompile("`curl -s -H \"Authorization: Bearer TOKEN\" \"http://127.0.0.1:8081(/api/v1/lookup/licences\\?[^\"]+)\"`").FindSubmatch(doc)
+	if lookupURL == nil || lookupCurl == nil {
+		t.Fatal("docs/demo.md §8 lacks demo-lookup's authorize URL or its curl line")
+	}
+	p = b.Get(strings.Replace(string(lookupURL[1]), "http://127.0.0.1:8080", d.issuer, 1))
+	if !strings.Contains(p.Body, "办理社会保障卡补换") {
+		t.Errorf("demo-lookup's consent page lacks its purpose:\n%s", p.Body)
+	}
+	p = b.LoginAndConsent(p, demoIDNumber, demoPassword)
+	loc = p.Location()
+	if loc == nil || loc.Query().Get("code") == "" {
+		t.Fatalf("demo-lookup: no code: %d %v\n%s", p.Status, p.Header, p.Body)
+	}
+	form.Set("client_id", demoLookupAppID)
+	form.Set("code", loc.Query().Get("code"))
+	resp, err = http.PostForm(d.issuer+"/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tok = map[string]any{}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &tok) != nil || tok["access_token"] == nil {
+		t.Fatalf("demo-lookup token: %d %s", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, d.wallet+string(lookupCurl[1]), nil)
+	req.Header.Set("Authorization", "Bearer "+tok["access_token"].(string))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"kind":"resident-id"`) || !strings.Contains(string(body), demoIDNumber) {
+		t.Errorf("demo-lookup's read at the wallet: %d %s", resp.StatusCode, body)
+	}
+
 	// Without --api-client the wallet's JSON API refuses every token, naming the fix.
 	if status, body := apiGet(t, d.wallet, "some-token"); status != http.StatusForbidden || !strings.Contains(body, "--api-client CLIENT_ID") {
 		t.Errorf("API of the demo without --api-client: %d %s", status, body)
