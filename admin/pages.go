@@ -145,6 +145,14 @@ type pageData struct {
 	Once                *onceData
 	IATDepartmentLocked bool
 	IATDefaultTTLHours  int
+	IATMaxTTLHours      int
+	AppActions          appActionSet
+	Correction          *Correction
+	ConfirmApply        bool
+	// FormSeg, FormError, FormReason and FormTTL show a refused console form again: the
+	// action (its path segment, "issue" for the token form), the message of what was wrong,
+	// and what was typed.
+	FormSeg, FormError, FormReason, FormTTL string
 }
 
 // newPage fills the fields every console page has.
