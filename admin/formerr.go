@@ -17,6 +17,12 @@ func (s appActionSet) Any() bool {
 	return s.Approve || s.Reject || s.Suspend || s.Resume || s.Retire || s.Rotate
 }
 
+// Offers reports whether the block of the action with path segment seg is offered.
+func (s appActionSet) Offers(seg string) bool {
+	return map[string]bool{"approve": s.Approve, "reject": s.Reject, "suspend": s.Suspend, "resume": s.Resume,
+		"retire": s.Retire, "rotate-secret": s.Rotate}[seg]
+}
+
 // Reasons reports whether an action with a reason field is offered (the reason help shows
 // with them).
 func (s appActionSet) Reasons() bool { return s.Reject || s.Suspend || s.Retire }
@@ -86,6 +92,11 @@ func (h *Handler) formAgain(w http.ResponseWriter, r *http.Request, c *call, a a
 	d.FormSeg, d.FormError, d.FormReason = a.seg, publicText(err), c.in.Get("reason")
 	if a.kind == "initial-access-tokens" {
 		d.FormSeg = "issue"
+	}
+	if a.kind == "apps" && !d.AppActions.Offers(a.seg) {
+		// The app's state no longer offers the form (another administrator acted): the
+		// message goes to the top of the page.
+		d.Alert, d.FormSeg = d.T["errConflict"]+" ("+d.FormError+")", ""
 	}
 	h.render(w, status, name, d)
 	return true

@@ -153,6 +153,8 @@ type pageData struct {
 	// action (its path segment, "issue" for the token form), the message of what was wrong,
 	// and what was typed.
 	FormSeg, FormError, FormReason, FormTTL string
+	// Alert is an error shown at the top of the page.
+	Alert string
 }
 
 // newPage fills the fields every console page has.
