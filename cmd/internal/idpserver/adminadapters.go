@@ -308,8 +308,8 @@ func (a adminPeople) EndPersonSessions(ctx context.Context, actor audit.Actor, i
 	return n, adminErr(err)
 }
 
-// adminCorrections is admin.Corrections over accounts' corrections; the cursor is an offset
-// into accounts' order (newest first).
+// adminCorrections is admin.Corrections over accounts' corrections, oldest first (a work
+// queue); the cursor is an offset into that order.
 type adminCorrections struct{ acc *accounts.Service }
 
 func (a adminCorrections) correction(c storage.Correction) admin.Correction {
@@ -337,7 +337,7 @@ func (a adminCorrections) ListCorrections(ctx context.Context, status, after str
 		}
 		offset = n
 	}
-	cs, err := a.acc.ListCorrections(ctx, storage.CorrectionQuery{Status: storage.CorrectionStatus(status), Offset: offset, Limit: limit + 1})
+	cs, err := a.acc.ListCorrections(ctx, storage.CorrectionQuery{Status: storage.CorrectionStatus(status), Offset: offset, Limit: limit + 1, OldestFirst: true})
 	if err != nil {
 		return nil, "", adminErr(err)
 	}
