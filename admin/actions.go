@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -29,19 +31,36 @@ type action struct {
 // MaxReasonLen is the longest reason of a reject, suspend, retire or disable, in characters.
 const MaxReasonLen = 500
 
-// checkReason validates a reason: 1 to MaxReasonLen characters, no control or format
-// characters other than line breaks.
+// NormaliseReason replaces every run of line breaks and tabs (CR, LF, TAB) in a reason by one
+// space and trims spaces at both ends, so that a reason typed on several lines of the
+// console's textarea is stored as one line. The API does the same before checkReason.
+func NormaliseReason(s string) string {
+	return strings.TrimSpace(reasonBreaks.ReplaceAllString(s, " "))
+}
+
+var reasonBreaks = regexp.MustCompile(`[\r\n\t]+`)
+
+// checkReason validates a normalised reason: 1 to MaxReasonLen characters, no control or
+// format characters.
 func checkReason(s string) error {
 	if s == "" || utf8.RuneCountInString(s) > MaxReasonLen {
 		return fmt.Errorf("%w: reason must be 1 to %d characters", ErrInvalid, MaxReasonLen)
 	}
 	for _, r := range s {
-		if (unicode.IsControl(r) && r != '\n' && r != '\r') || unicode.Is(unicode.Cf, r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return fmt.Errorf("%w: reason contains a control character", ErrInvalid)
 		}
 	}
 	return nil
 }
+
+// Lifetimes of the initial access tokens issued from the console and API: oidc's
+// DefaultInitialAccessTokenTTL and MaxInitialAccessTokenTTL (the same as `idp clients iat`;
+// TestIATLimitsMatchOIDC in cmd/internal/idpserver keeps them equal).
+const (
+	DefaultIATLifetime = 24 * time.Hour
+	MaxIATLifetime     = 30 * 24 * time.Hour
+)
 
 // appResult is the API's answer to an app action: the app as it is now.
 func appResult(h *Handler, ctx context.Context, id string) (any, error) {
@@ -111,9 +130,10 @@ var actions = []action{
 			}
 			ttl := h.cfg.IATLifetime
 			if v := in.Get("ttl_hours"); v != "" {
+				maxH := int(MaxIATLifetime / time.Hour)
 				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > 90*24 {
-					return nil, fmt.Errorf("%w: ttl_hours must be a whole number from 1 to 2160", ErrInvalid)
+				if err != nil || n < 1 || n > maxH {
+					return nil, fmt.Errorf("%w: ttl_hours must be a whole number from 1 to %d", ErrInvalid, maxH)
 				}
 				ttl = time.Duration(n) * time.Hour
 			}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tongban/tongban/storage"
@@ -47,6 +49,9 @@ func appQuery(c *call) (AppQuery, error) {
 	}
 	if q.Department != "" && !ValidDepartment(q.Department) {
 		return q, fmt.Errorf("%w: department must be a department code", ErrInvalid)
+	}
+	if q.After != "" && !validClientID(q.After) {
+		return q, fmt.Errorf("%w: after must be a cursor from next", ErrInvalid)
 	}
 	var err error
 	q.Limit, err = pageSize(c.in.Get("limit"))
@@ -128,8 +133,8 @@ func (h *Handler) apiPeople(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	q := c.in.Get("q")
-	if q == "" {
-		h.answerErr(w, r, rt, c, fmt.Errorf("%w: q (an ID number, mobile number or person ID) is required", ErrInvalid))
+	if err := checkPeopleQuery(q); err != nil {
+		h.answerErr(w, r, rt, c, err)
 		return
 	}
 	ps, err := h.cfg.People.FindPeople(r.Context(), q)
@@ -285,14 +290,50 @@ func (h *Handler) runAction(r *http.Request, c *call, a action) (any, error) {
 	if !h.backend(a.kind) {
 		return nil, ErrUnavailable
 	}
+	in := c.in // c.in keeps what was typed, for the console's form shown again
 	if a.reason {
-		if err := checkReason(c.in.Get("reason")); err != nil {
+		reason := NormaliseReason(in.Get("reason"))
+		if err := checkReason(reason); err != nil {
 			return nil, err
 		}
+		in = url.Values{}
+		for k, v := range c.in {
+			in[k] = v
+		}
+		in.Set("reason", reason)
 	}
-	res, err := a.run(h, r.Context(), c, r.PathValue("id"), c.in)
+	res, err := a.run(h, r.Context(), c, r.PathValue("id"), in)
 	if errors.Is(err, storage.ErrNotFound) {
 		err = fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return res, err
+}
+
+// MaxPeopleQuery is the longest ?q= of the people search, in bytes (an ID number, credit code,
+// mobile number or person ID is far shorter).
+const MaxPeopleQuery = 64
+
+// checkPeopleQuery checks the people search's q: 1 to MaxPeopleQuery bytes.
+func checkPeopleQuery(q string) error {
+	if q == "" {
+		return fmt.Errorf("%w: q (an ID number, mobile number or person ID) is required", ErrInvalid)
+	}
+	if len(q) > MaxPeopleQuery {
+		return fmt.Errorf("%w: q must be at most %d characters", ErrInvalid, MaxPeopleQuery)
+	}
+	return nil
+}
+
+// validClientID reports whether s has the syntax of a client ID (and so of the apps list's
+// cursor): 1 to 128 of A-Z a-z 0-9 . _ ~ -.
+func validClientID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._~-", r)) {
+			return false
+		}
+	}
+	return true
 }

@@ -242,7 +242,7 @@ func (h *Handler) pageRegister(w http.ResponseWriter, r *http.Request, c *call) 
 		a, secret, err = h.cfg.Apps.RegisterApp(r.Context(), c.actor, newAppInput(c.in, dept))
 	}
 	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrConflict) {
-		h.formAgain(w, r, c, h.registerForm(c, c.in), err)
+		h.appFormAgain(w, r, c, h.registerForm(c, c.in), err)
 		return
 	}
 	if err != nil {
@@ -281,7 +281,7 @@ func (h *Handler) pageChange(w http.ResponseWriter, r *http.Request, c *call) {
 		err = h.cfg.Apps.ChangeApp(r.Context(), c.actor, c.app.ID, ch)
 	}
 	if errors.Is(err, ErrInvalid) {
-		h.formAgain(w, r, c, h.changeForm(c, c.in), err)
+		h.appFormAgain(w, r, c, h.changeForm(c, c.in), err)
 		return
 	}
 	if err != nil {
@@ -291,8 +291,8 @@ func (h *Handler) pageChange(w http.ResponseWriter, r *http.Request, c *call) {
 	http.Redirect(w, r, h.cfg.Path+"/apps/"+url.PathEscape(c.app.ID)+"?done=client.update", http.StatusSeeOther)
 }
 
-// formAgain shows form again (400, or 409 for a taken ID) with the problem of err.
-func (h *Handler) formAgain(w http.ResponseWriter, r *http.Request, c *call, f *appFormData, err error) {
+// appFormAgain shows form again (400, or 409 for a taken ID) with the problem of err.
+func (h *Handler) appFormAgain(w http.ResponseWriter, r *http.Request, c *call, f *appFormData, err error) {
 	d := h.newPage(r, c, "navApps")
 	status := http.StatusBadRequest
 	f.Problem = publicText(err)

@@ -209,8 +209,8 @@ type Correction struct {
 // ErrNotFound, ErrConflict (not pending) or ErrInvalid.
 type Corrections interface {
 	// ListCorrections returns up to limit requests with status ("" = all) after the cursor
-	// after ("" = first page), in the backend's order (accounts: newest first), and the
-	// cursor of the next page ("" = last).
+	// after ("" = first page), oldest first (filed time, then ID), and the cursor of the next
+	// page ("" = last).
 	ListCorrections(ctx context.Context, status, after string, limit int) ([]Correction, string, error)
 	// GetCorrection returns one request.
 	GetCorrection(ctx context.Context, id string) (Correction, error)

@@ -56,6 +56,11 @@ func TestConsoleBrowser(t *testing.T) {
 				b.Screenshot(ctx, "overview-"+name)
 				browsertest.CheckFits(t, ctx, v)
 				page("apps", "/admin/apps", "table.list")
+				pendingID := "app-pending-" + name
+				e.apps.add(admin.App{ID: pendingID, Name: "不动产登记查询", Status: admin.StatusPendingReview, Department: "ziranziyuan",
+					RedirectURIs: []string{"https://bdc.example.gov.cn/callback"}, Scopes: []string{"openid"}, GrantTypes: []string{"authorization_code"}, CreatedAt: t0})
+				page("app-pending", "/admin/apps/"+pendingID, "#block-reject")
+				page("app-published", "/admin/apps/app-shebao-main", "#block-suspend")
 				page("app", "/admin/apps/"+appID, "#approve")
 				if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#approve")), chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
 					t.Fatalf("approve: %v", err)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -76,6 +77,11 @@ func (h *Handler) pageApps(w http.ResponseWriter, r *http.Request, c *call) {
 
 // pageApp shows one app (GET /apps/{id}): metadata, pending change, actions, figures.
 func (h *Handler) pageApp(w http.ResponseWriter, r *http.Request, c *call) {
+	h.render(w, http.StatusOK, "app", h.appData(r, c))
+}
+
+// appData is the app page's data for c.app.
+func (h *Handler) appData(r *http.Request, c *call) pageData {
 	d := h.newPage(r, c, "navApps")
 	a := c.app
 	d.App = &a
@@ -107,16 +113,23 @@ func (h *Handler) pageApp(w http.ResponseWriter, r *http.Request, c *call) {
 			d.Hours = hours
 		}
 	}
-	h.render(w, http.StatusOK, "app", d)
+	d.AppActions = appActions(a, d.Can)
+	return d
 }
 
 // pageIAT shows the form that issues an initial access token (GET /initial-access-tokens).
 func (h *Handler) pageIAT(w http.ResponseWriter, r *http.Request, c *call) {
+	h.render(w, http.StatusOK, "iat", h.iatData(r, c))
+}
+
+// iatData is the data of the initial access token form.
+func (h *Handler) iatData(r *http.Request, c *call) pageData {
 	d := h.newPage(r, c, "navApps")
 	d.Department = c.dept
 	d.IATDepartmentLocked = !c.p.Global(PermIATIssue)
 	d.IATDefaultTTLHours = int(h.cfg.IATLifetime.Hours())
-	h.render(w, http.StatusOK, "iat", d)
+	d.IATMaxTTLHours = int(MaxIATLifetime.Hours())
+	return d
 }
 
 // pagePeople shows the people search (GET /people) and its results (POST /people, q: the
@@ -131,7 +144,11 @@ func (h *Handler) pagePeople(w http.ResponseWriter, r *http.Request, c *call) {
 			h.unavailable(w, r, route{path: "/people", action: "people.find"}, c)
 			return
 		}
-		ps, err := h.cfg.People.FindPeople(r.Context(), d.Query)
+		var ps []Person
+		err := checkPeopleQuery(d.Query)
+		if err == nil {
+			ps, err = h.cfg.People.FindPeople(r.Context(), d.Query)
+		}
 		switch {
 		case errors.Is(err, ErrInvalid):
 			d.Message, d.Error = d.T["errSearch"], true
@@ -166,26 +183,31 @@ func (h *Handler) pagePerson(w http.ResponseWriter, r *http.Request, c *call) {
 
 // pageConfirm is the confirm step of a person action (GET /people/{id}/confirm?action=SEG).
 func (h *Handler) pageConfirm(w http.ResponseWriter, r *http.Request, c *call) {
-	rt := route{path: "/people/{id}/confirm", action: "people.confirm"}
-	seg := c.in.Get("action")
-	i := slices.IndexFunc(actions, func(a action) bool { return a.kind == "people" && a.seg == seg })
-	if i < 0 {
-		h.answerErr(w, r, rt, c, ErrInvalid)
+	d, err := h.confirmData(r, c, c.in.Get("action"))
+	if err != nil {
+		h.answerErr(w, r, route{path: "/people/{id}/confirm", action: "people.confirm"}, c, err)
 		return
 	}
+	h.render(w, http.StatusOK, "confirm", d)
+}
+
+// confirmData is the data of the confirm step of the person action seg.
+func (h *Handler) confirmData(r *http.Request, c *call, seg string) (pageData, error) {
+	i := slices.IndexFunc(actions, func(a action) bool { return a.kind == "people" && a.seg == seg })
+	if i < 0 {
+		return pageData{}, fmt.Errorf("%w: action must be a person action", ErrInvalid)
+	}
 	if h.cfg.People == nil {
-		h.unavailable(w, r, rt, c)
-		return
+		return pageData{}, ErrUnavailable
 	}
 	p, err := h.cfg.People.GetPerson(r.Context(), r.PathValue("id"))
 	if err != nil {
-		h.answerErr(w, r, rt, c, err)
-		return
+		return pageData{}, err
 	}
 	d := h.newPage(r, c, "navPeople")
 	d.Person = &p
 	d.Confirm = &confirmData{Action: actions[i].name, Seg: seg, Reason: actions[i].reason}
-	h.render(w, http.StatusOK, "confirm", d)
+	return d, nil
 }
 
 // pageCorrections shows the correction queue (GET /corrections?status=).
@@ -200,6 +222,9 @@ func (h *Handler) pageCorrections(w http.ResponseWriter, r *http.Request, c *cal
 		return
 	}
 	d := h.newPage(r, c, "navCorrections")
+	for i := range ks {
+		ks[i].Field = fieldLabel(messages[c.lang], ks[i].Field)
+	}
 	d.Corrections, d.Status, d.CorrectionStatuses = ks, c.in.Get("status"), correctionStatuses
 	if next != "" {
 		d.NextURL = h.cfg.Path + "/corrections?" + url.Values{"status": {d.Status}, "after": {next}}.Encode()
@@ -240,9 +265,17 @@ func (h *Handler) pageAudit(w http.ResponseWriter, r *http.Request, c *call) {
 func (a action) pageHandler() func(*Handler, http.ResponseWriter, *http.Request, *call) {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request, c *call) {
 		rt := route{method: http.MethodPost, path: "/" + a.kind, action: a.name}
-		res, err := h.runAction(r, c, a)
+		var res any
+		var err error
+		if a.seg == "rotate-secret" && c.in.Get("confirm") != "yes" {
+			err = fmt.Errorf("%w: tick the box to confirm the rotation", ErrInvalid)
+		} else {
+			res, err = h.runAction(r, c, a)
+		}
 		if err != nil {
-			h.answerErr(w, r, rt, c, err)
+			if !h.formAgain(w, r, c, a, err) {
+				h.answerErr(w, r, rt, c, err)
+			}
 			return
 		}
 		id := r.PathValue("id")

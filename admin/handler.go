@@ -1,15 +1,18 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +52,7 @@ type Config struct {
 	// host of RemoteAddr.
 	ClientIP func(*http.Request) string
 	// IATLifetime is the default lifetime of an initial access token issued from the
-	// console. Zero means 7 days.
+	// console and API, at most MaxIATLifetime. Zero means DefaultIATLifetime (24 hours).
 	IATLifetime time.Duration
 	// Now is the clock. nil means time.Now.
 	Now func() time.Time
@@ -110,7 +113,10 @@ func New(cfg Config) (*Handler, error) {
 		cfg.ClientIP = remoteHost
 	}
 	if cfg.IATLifetime == 0 {
-		cfg.IATLifetime = 7 * 24 * time.Hour
+		cfg.IATLifetime = DefaultIATLifetime
+	}
+	if cfg.IATLifetime < 0 || cfg.IATLifetime > MaxIATLifetime {
+		return nil, fmt.Errorf("%w: admin config: IATLifetime must be from 1 hour to %s", ErrInvalid, MaxIATLifetime)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -192,42 +198,99 @@ type call struct {
 	in    url.Values // the query of a GET; the form or JSON object (strings, numbers) of a POST
 }
 
-// readInput returns r's input: the query of a GET; of a POST or PUT the JSON object of its
-// body (Content-Type application/json; string, number and boolean members, and arrays of
-// strings, one value each) or its form. A body that is neither is ErrInvalid.
+// jsonMembers are the members of the API's JSON bodies and their types: a member of another
+// type is ErrInvalid ("reason must be a string"), never coerced. Members not listed are kept
+// when they are strings and ignored otherwise.
+var jsonMembers = map[string]string{
+	"reason":     "string",
+	"department": "string",
+	"csrf":       "string",
+	"ttl_hours":  "integer",
+	// Registering and changing an app (appforms.go).
+	"id":                        "string",
+	"name":                      "string",
+	"logo_uri":                  "string",
+	"purpose":                   "string",
+	"purpose_en":                "string",
+	"public":                    "boolean",
+	"redirect_uris":             "strings",
+	"post_logout_redirect_uris": "strings",
+	"scopes":                    "strings",
+	"grant_types":               "strings",
+}
+
+// readInput returns r's input: the query of a GET; of a POST the JSON object of its body
+// (Content-Type application/json; members typed as jsonMembers says) or its form. A body that
+// is neither, or a member of the wrong type, is ErrInvalid with a message naming the member.
 func readInput(r *http.Request) (url.Values, error) {
 	if r.Method == http.MethodGet {
 		return r.URL.Query(), nil
 	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/json" {
-		var m map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			return nil, fmt.Errorf("%w: the body is not a JSON object", ErrInvalid)
-		}
-		in := url.Values{}
-		for k, v := range m {
-			switch v := v.(type) {
-			case string:
-				in.Set(k, v)
-			case float64, bool:
-				in.Set(k, fmt.Sprint(v))
-			case []any:
-				in[k] = []string{} // present, maybe empty
-				for _, e := range v {
-					s, ok := e.(string)
-					if !ok {
-						return nil, fmt.Errorf("%w: %s must be an array of strings", ErrInvalid, k)
-					}
-					in[k] = append(in[k], s)
-				}
-			}
-		}
-		return in, nil
+		return readJSON(r.Body)
 	}
 	if err := r.ParseForm(); err != nil {
 		return nil, fmt.Errorf("%w: the body is not a form", ErrInvalid)
 	}
 	return r.PostForm, nil
+}
+
+// readJSON reads a JSON object body strictly (see jsonMembers).
+func readJSON(body io.Reader) (url.Values, error) {
+	dec := json.NewDecoder(body)
+	dec.UseNumber()
+	var m map[string]json.RawMessage
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, fmt.Errorf("%w: the body must be a JSON object", ErrInvalid)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: the body must be one JSON object", ErrInvalid)
+	}
+	in := url.Values{}
+	for k, raw := range m {
+		var v any
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%w: the body must be a JSON object", ErrInvalid)
+		}
+		switch want := jsonMembers[k]; want {
+		case "string", "":
+			s, ok := v.(string)
+			switch {
+			case ok:
+				in.Set(k, s)
+			case want != "":
+				return nil, fmt.Errorf("%w: %s must be a string", ErrInvalid, k)
+			}
+		case "integer":
+			n, ok := v.(json.Number)
+			if _, err := n.Int64(); !ok || err != nil {
+				return nil, fmt.Errorf("%w: %s must be a whole number", ErrInvalid, k)
+			}
+			in.Set(k, n.String())
+		case "boolean":
+			b, ok := v.(bool)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s must be true or false", ErrInvalid, k)
+			}
+			in.Set(k, strconv.FormatBool(b))
+		case "strings":
+			list, ok := v.([]any)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s must be an array of strings", ErrInvalid, k)
+			}
+			in[k] = []string{} // present, maybe empty
+			for _, e := range list {
+				s, ok := e.(string)
+				if !ok {
+					return nil, fmt.Errorf("%w: %s must be an array of strings", ErrInvalid, k)
+				}
+				in[k] = append(in[k], s)
+			}
+		}
+	}
+	return in, nil
 }
 
 // guard authenticates and authorises a request for rt, then calls rt.fn.
@@ -272,27 +335,27 @@ func (h *Handler) guard(rt route) http.Handler {
 			return
 		}
 		c.csrf = h.csrf.Token(csrfPurpose, s.Binding)
-		if c.in, err = readInput(r); err != nil {
-			h.answerErr(w, r, rt, c, err)
-			return
-		}
-		if rt.posted() {
-			if crossSite(r, h.cfg.Origin) {
-				h.deny(w, r, rt, c, "", "", "cross_site")
-				return
-			}
-			if !h.checkCSRF(r, c.in, s) {
-				h.deny(w, r, rt, c, "", "", "csrf")
-				return
-			}
-		}
 		if !c.p.Global(rt.perm) && len(c.p.Departments(rt.perm)) == 0 {
-			// No role of theirs has it for any department.
+			// No role of theirs has it for any department: refused before the body is read.
 			object, clientID := r.PathValue("id"), ""
 			if rt.scope == scopeApp {
 				clientID = object
 			}
 			h.deny(w, r, rt, c, object, clientID, "role")
+			return
+		}
+		if rt.posted() && crossSite(r, h.cfg.Origin) {
+			h.deny(w, r, rt, c, "", "", "cross_site")
+			return
+		}
+		var inErr error
+		c.in, inErr = readInput(r)
+		if rt.posted() && !h.checkCSRF(r, c.in, s) {
+			h.deny(w, r, rt, c, "", "", "csrf")
+			return
+		}
+		if inErr != nil {
+			h.answerErr(w, r, rt, c, inErr)
 			return
 		}
 		object, clientID, department := "", "", ""
@@ -472,7 +535,12 @@ func (h *Handler) answerErr(w http.ResponseWriter, r *http.Request, rt route, c 
 		h.json.Error(w, status, code, publicText(err))
 		return
 	}
-	h.message(w, r, c, status, "errorHeading", msg, false)
+	d := h.newPage(r, c, "")
+	d.Heading, d.Message, d.Error = d.T["errorHeading"], d.T[msg], true
+	if status != http.StatusNotFound {
+		d.FormError = publicText(err) // what was wrong, e.g. "reason must be 1 to 500 characters"
+	}
+	h.render(w, status, "message", d)
 }
 
 // publicText is the part of err meant for the caller: the text after the last sentinel of
@@ -497,7 +565,7 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 		h.json.Error(w, http.StatusNotFound, "not_found", "no such route")
 		return
 	}
-	http.NotFound(w, r)
+	h.message(w, r, &call{lang: h.lang(w, r)}, http.StatusNotFound, "notFoundHeading", "errNoPage", false)
 }
 
 // remoteHost is the host of r.RemoteAddr.

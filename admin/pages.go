@@ -146,6 +146,16 @@ type pageData struct {
 	IATDepartmentLocked bool
 	IATDefaultTTLHours  int
 	AppForm             *appFormData // appforms.go
+	IATMaxTTLHours      int
+	AppActions          appActionSet
+	Correction          *Correction
+	ConfirmApply        bool
+	// FormSeg, FormError, FormReason and FormTTL show a refused console form again: the
+	// action (its path segment, "issue" for the token form), the message of what was wrong,
+	// and what was typed.
+	FormSeg, FormError, FormReason, FormTTL string
+	// Alert is an error shown at the top of the page.
+	Alert string
 }
 
 // newPage fills the fields every console page has.

@@ -93,17 +93,34 @@ func TestCheckReason(t *testing.T) {
 		wantErr      error
 	}{
 		{"ok/chinese", "材料不全，请补充", nil},
-		{"ok/line break", "第一行\n第二行", nil},
+		{"ok/line breaks", "第一行\r\n\r\n第二行\t完", nil},
+		{"ok/only breaks around", "\n 理由 \t\n", nil},
+		{"fail/only breaks", "\r\n\t", ErrInvalid},
+		{"fail/vertical tab", "a\vb", ErrInvalid},
 		{"fail/empty", "", ErrInvalid},
 		{"fail/too long", string(long), ErrInvalid},
 		{"fail/bidi override", "ok\u202egnp.exe", ErrInvalid},
 		{"fail/control", "a\x00b", ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := checkReason(tc.reason); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+			if err := checkReason(NormaliseReason(tc.reason)); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
 				t.Errorf("checkReason = %v, want %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestNormaliseReason(t *testing.T) {
+	for in, want := range map[string]string{
+		"第一行\r\n第二行":   "第一行 第二行",
+		"a\n\n\t\r\nb": "a b",
+		" a\tb \n":     "a b",
+		"a  b":         "a  b", // spaces stay as typed
+		"a\vb":         "a\vb", // other controls are left for checkReason to refuse
+	} {
+		if got := NormaliseReason(in); got != want {
+			t.Errorf("NormaliseReason(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -35,6 +35,7 @@ func (h *Handler) routeTable() []route {
 		{method: "GET", path: "/people/{id}", perm: PermPeopleRead, action: "people.read", fn: (*Handler).pagePerson},
 		{method: "GET", path: "/people/{id}/confirm", perm: PermPeopleManage, action: "people.confirm", fn: (*Handler).pageConfirm},
 		{method: "GET", path: "/corrections", perm: PermCorrectionsRead, action: "corrections.list", fn: (*Handler).pageCorrections},
+		{method: "GET", path: "/corrections/{id}", perm: PermCorrectionsRead, action: "corrections.read", fn: (*Handler).pageCorrection},
 		{method: "GET", path: "/audit", perm: PermAuditRead, action: "audit.read", fn: (*Handler).pageAudit},
 	}
 	// State changes, each in the API and in the console.

@@ -71,9 +71,11 @@ type CorrectionQuery struct {
 	Status   CorrectionStatus
 	PersonID string
 	// Offset skips that many of the selected corrections; Limit bounds the answer (required,
-	// > 0). They come newest first (FiledAt descending, then ID descending).
-	Offset int
-	Limit  int
+	// > 0). They come newest first (FiledAt descending, then ID descending), or oldest first
+	// (FiledAt, then ID, ascending) with OldestFirst — the order of a work queue.
+	Offset      int
+	Limit       int
+	OldestFirst bool
 }
 
 // Corrections stores corrections.

@@ -141,6 +141,8 @@ func testPeopleAdmin(t *testing.T, s storage.Storage) {
 		}{
 			{"ok/all newest first", storage.CorrectionQuery{Limit: 10}, []storage.Correction{all[4], all[3], all[2], all[1], all[0]}},
 			{"ok/pending", storage.CorrectionQuery{Status: storage.CorrectionPending, Limit: 10}, []storage.Correction{all[4], all[3], all[0]}},
+			{"ok/pending oldest first", storage.CorrectionQuery{Status: storage.CorrectionPending, Limit: 10, OldestFirst: true}, []storage.Correction{all[0], all[3], all[4]}},
+			{"ok/oldest first page 2", storage.CorrectionQuery{PersonID: "alice", Offset: 1, Limit: 2, OldestFirst: true}, []storage.Correction{all[1], all[2]}},
 			{"ok/person", storage.CorrectionQuery{PersonID: "alice", Limit: 10}, []storage.Correction{all[3], all[2], all[1], all[0]}},
 			{"ok/page 2", storage.CorrectionQuery{PersonID: "alice", Offset: 2, Limit: 1}, []storage.Correction{all[1]}},
 			{"ok/person and status", storage.CorrectionQuery{PersonID: "alice", Status: storage.CorrectionApplied, Limit: 10}, []storage.Correction{all[1]}},

@@ -183,6 +183,57 @@ func TestAdminRealBackends(t *testing.T) {
 	if p, _ := store.GetPerson(ctx, citizen.ID); !p.Disabled {
 		t.Errorf("the person is not disabled")
 	}
+	postJSON := func(path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", tok[1])
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// Disabling twice, or enabling an enabled person, is a conflict without an audit entry.
+	if st, body := postJSON("/admin/api/v1/people/"+citizen.ID+"/disable", `{"reason":"再次停用"}`); st != http.StatusConflict || !strings.Contains(body, "already disabled") {
+		t.Errorf("disable twice: %d %s", st, body)
+	}
+	if st, body := postJSON("/admin/api/v1/people/"+op.ID+"/enable", `{}`); st != http.StatusConflict || !strings.Contains(body, "not disabled") {
+		t.Errorf("enable an enabled person: %d %s", st, body)
+	}
+	// The lifecycle's named errors answer 409 with what is wrong, never 500: rejecting or
+	// resuming a published app without a pending change.
+	for _, seg := range []string{"reject", "resume", "approve"} {
+		if st, body := postJSON("/admin/api/v1/apps/app-review/"+seg, `{"reason":"无待审变更"}`); st != http.StatusConflict ||
+			!strings.Contains(body, `"error":"conflict"`) || !strings.Contains(body, "app-review") || strings.Contains(body, "oidc:") {
+			t.Errorf("%s a published app: %d %s", seg, st, body)
+		}
+	}
+	// A suspension's reason (typed on two lines) is the app's status_reason.
+	if st, body := postJSON("/admin/api/v1/apps/app-review/suspend", `{"reason":"接到投诉\r\n核查中"}`); st != http.StatusOK || !strings.Contains(body, `"status_reason":"接到投诉 核查中"`) {
+		t.Errorf("suspend: %d %s", st, body)
+	}
+	if st, body := postJSON("/admin/api/v1/apps/app-review/resume", `{}`); st != http.StatusOK {
+		t.Errorf("resume: %d %s", st, body)
+	}
+	// A correction's page (where a fresh login after an action returns) shows it with its
+	// forms, fields labelled in the page's language.
+	k, err := acc.FileCorrection(ctx, op.ID, accounts.CorrectionRequest{Target: accounts.CorrectionTargetPerson, Field: accounts.CorrectionFieldName, Value: "王运维甲", Reason: "户籍已改名"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, body, _ := get("/admin/corrections/" + k.ID); st != http.StatusOK || !strings.Contains(body, "姓名") || !strings.Contains(body, "王运维甲") ||
+		!strings.Contains(body, "/corrections/"+k.ID+"?action=apply") || !strings.Contains(body, "/corrections/"+k.ID+"/reject") {
+		t.Errorf("correction page: %d %s", st, body)
+	}
+	if st, body, _ := get("/admin/corrections/" + k.ID + "?action=apply"); st != http.StatusOK || !strings.Contains(body, `action="/admin/corrections/`+k.ID+`/apply"`) {
+		t.Errorf("correction confirm step: %d %s", st, body)
+	}
+	if st, _, _ := get("/admin/corrections/no-such-correction"); st != http.StatusNotFound {
+		t.Errorf("unknown correction: %d", st)
+	}
 	for _, path := range []string{"/admin/api/v1/corrections?status=pending", "/admin/api/v1/apps/app-review/stats", "/admin/api/v1/people?q=" + citizen.ID, "/admin/corrections"} {
 		if st, body, _ := get(path); st != http.StatusOK {
 			t.Errorf("%s: %d %s", path, st, body)

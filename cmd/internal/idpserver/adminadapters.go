@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tongban/tongban/accounts"
@@ -26,27 +27,62 @@ import (
 // console (as `idp clients rotate-secret`'s default).
 const adminSecretOverlap = 24 * time.Hour
 
+// adminConflicts are the provider's errors that mean "the object's state does not allow
+// this" (409 conflict); adminInvalids those that mean "the input is wrong" (400
+// invalid_request). Every named lifecycle and people-administration error is in one of them
+// (TestAdminErrMapsEveryNamedError).
+var (
+	adminConflicts = []error{
+		oidc.ErrInvalidTransition, oidc.ErrClientNotPendingReview, oidc.ErrClientRetired, oidc.ErrClientExists,
+		oidc.ErrInvalidAuthMethod, // rotating the secret of a public or private_key_jwt app
+		accounts.ErrCorrectionDecided, accounts.ErrPersonDisabled, accounts.ErrAccountClosed,
+		accounts.ErrPersonExists, accounts.ErrCorrectionTarget,
+	}
+	adminInvalids = []error{
+		oidc.ErrReasonRequired, oidc.ErrInvalidOverlap, oidc.ErrInvalidDepartment, oidc.ErrInvalidTTL,
+		oidc.ErrInvalidLogoURI, oidc.ErrInvalidJWKS, oidc.ErrInvalidClientID, oidc.ErrInvalidRedirectURI,
+		oidc.ErrInvalidGrantType, oidc.ErrInvalidScope, oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType,
+		oidc.ErrInvalidAccessTokenFormat,
+		accounts.ErrReasonRequired, accounts.ErrInvalidReason, accounts.ErrInvalidTTL, accounts.ErrCorrectionValue,
+		accounts.ErrCorrectionField,
+	}
+)
+
 // adminErr maps the provider's errors to package admin's sentinels, keeping the provider's
-// message (which names no secret and no personal data) for the caller; unknown errors pass
-// unchanged (the console logs them and answers 500).
+// message (which names no secret and no personal data) without its package prefix
+// ("oidc: the app is not waiting for review: \"x\" is rejected" → "the app is not waiting for
+// review: \"x\" is rejected") for the caller; unknown errors pass unchanged (the console logs
+// them and answers 500).
 func adminErr(err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, storage.ErrNotFound), errors.Is(err, accounts.ErrPersonNotFound), errors.Is(err, accounts.ErrCorrectionNotFound):
+	}
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, accounts.ErrPersonNotFound) || errors.Is(err, accounts.ErrCorrectionNotFound) {
 		return admin.ErrNotFound
-	case errors.Is(err, oidc.ErrInvalidTransition), errors.Is(err, oidc.ErrClientRetired), errors.Is(err, oidc.ErrInvalidAuthMethod),
-		errors.Is(err, accounts.ErrCorrectionDecided), errors.Is(err, accounts.ErrPersonDisabled), errors.Is(err, accounts.ErrAccountClosed),
-		errors.Is(err, accounts.ErrPersonExists), errors.Is(err, accounts.ErrCorrectionTarget):
-		return fmt.Errorf("%w: %s", admin.ErrConflict, err.Error())
-	case errors.Is(err, oidc.ErrInvalidDepartment), errors.Is(err, oidc.ErrInvalidTTL), errors.Is(err, oidc.ErrReasonRequired),
-		errors.Is(err, accounts.ErrReasonRequired), errors.Is(err, accounts.ErrInvalidReason), errors.Is(err, accounts.ErrInvalidTTL),
-		errors.Is(err, accounts.ErrCorrectionValue):
-		return fmt.Errorf("%w: %s", admin.ErrInvalid, err.Error())
-	case errors.Is(err, accounts.ErrResetLinkOff):
+	}
+	if errors.Is(err, accounts.ErrResetLinkOff) {
 		return admin.ErrUnavailable
 	}
+	for _, group := range []struct {
+		sentinel error
+		errs     []error
+	}{{admin.ErrConflict, adminConflicts}, {admin.ErrInvalid, adminInvalids}} {
+		for _, e := range group.errs {
+			if errors.Is(err, e) {
+				return fmt.Errorf("%w: %s", group.sentinel, publicMessage(err))
+			}
+		}
+	}
 	return err
+}
+
+// publicMessage is err's message without the "oidc: " or "accounts: " prefix.
+func publicMessage(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"oidc: ", "accounts: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
 }
 
 // adminApps is admin.Apps over the app lifecycle.
@@ -219,12 +255,42 @@ func (a adminPeople) GetPerson(ctx context.Context, id string) (admin.Person, er
 	return a.person(ctx, p)
 }
 
+// DisablePerson disables an enabled person; a disabled one is admin.ErrConflict ("already
+// disabled") and nothing is written. The state is read in the transaction of the change
+// (accounts' InTx joins it), so two concurrent requests cannot both disable.
 func (a adminPeople) DisablePerson(ctx context.Context, actor audit.Actor, id, reason string) error {
-	return adminErr(a.acc.DisablePerson(ctx, actor, id, reason))
+	return adminErr(a.store.InTx(ctx, func(ctx context.Context) error {
+		if err := a.needDisabled(ctx, id, false); err != nil {
+			return err
+		}
+		return a.acc.DisablePerson(ctx, actor, id, reason)
+	}))
 }
 
+// EnablePerson enables a disabled person; an enabled one is admin.ErrConflict ("not
+// disabled") and nothing is written.
 func (a adminPeople) EnablePerson(ctx context.Context, actor audit.Actor, id string) error {
-	return adminErr(a.acc.EnablePerson(ctx, actor, id))
+	return adminErr(a.store.InTx(ctx, func(ctx context.Context) error {
+		if err := a.needDisabled(ctx, id, true); err != nil {
+			return err
+		}
+		return a.acc.EnablePerson(ctx, actor, id)
+	}))
+}
+
+// needDisabled returns admin.ErrConflict unless the person's Disabled is want.
+func (a adminPeople) needDisabled(ctx context.Context, id string, want bool) error {
+	p, err := a.store.GetPerson(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case p.Disabled == want:
+		return nil
+	case want:
+		return fmt.Errorf("%w: the person is not disabled", admin.ErrConflict)
+	default:
+		return fmt.Errorf("%w: the person is already disabled", admin.ErrConflict)
+	}
 }
 
 func (a adminPeople) UnlockPerson(ctx context.Context, actor audit.Actor, id string) error {
@@ -241,8 +307,8 @@ func (a adminPeople) EndPersonSessions(ctx context.Context, actor audit.Actor, i
 	return n, adminErr(err)
 }
 
-// adminCorrections is admin.Corrections over accounts' corrections; the cursor is an offset
-// into accounts' order (newest first).
+// adminCorrections is admin.Corrections over accounts' corrections, oldest first (a work
+// queue); the cursor is an offset into that order.
 type adminCorrections struct{ acc *accounts.Service }
 
 func (a adminCorrections) correction(c storage.Correction) admin.Correction {
@@ -270,7 +336,7 @@ func (a adminCorrections) ListCorrections(ctx context.Context, status, after str
 		}
 		offset = n
 	}
-	cs, err := a.acc.ListCorrections(ctx, storage.CorrectionQuery{Status: storage.CorrectionStatus(status), Offset: offset, Limit: limit + 1})
+	cs, err := a.acc.ListCorrections(ctx, storage.CorrectionQuery{Status: storage.CorrectionStatus(status), Offset: offset, Limit: limit + 1, OldestFirst: true})
 	if err != nil {
 		return nil, "", adminErr(err)
 	}

@@ -162,7 +162,11 @@ func (s *Store) ListCorrections(ctx context.Context, q storage.CorrectionQuery) 
 		query += ` AND person_id = ?`
 		args = append(args, q.PersonID)
 	}
-	query += ` ORDER BY filed_at DESC, id DESC LIMIT ? OFFSET ?`
+	if q.OldestFirst {
+		query += ` ORDER BY filed_at, id LIMIT ? OFFSET ?`
+	} else {
+		query += ` ORDER BY filed_at DESC, id DESC LIMIT ? OFFSET ?`
+	}
 	args = append(args, q.Limit, q.Offset)
 	var rows []correctionRow
 	if err := s.reader(ctx).SelectContext(ctx, &rows, s.q(query), args...); err != nil {
