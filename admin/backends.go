@@ -123,11 +123,10 @@ type Apps interface {
 
 // AppHour is one hour of one app's figures (oidc/appstats.go).
 type AppHour struct {
-	Hour       time.Time `json:"hour"` // start of the hour, UTC
-	Logins     int64     `json:"logins"`
-	Tokens     int64     `json:"tokens"`
-	Errors     int64     `json:"errors"`
-	ActiveSubs int64     `json:"active_subjects"`
+	Hour   time.Time `json:"hour"` // start of the hour, UTC
+	Logins int64     `json:"logins"`
+	Tokens int64     `json:"tokens"`
+	Errors int64     `json:"errors"`
 }
 
 // Stats are the hourly figures per app.

@@ -44,7 +44,8 @@ const lookupRecordsShown = 200
 // introspection (RFC 7662) and granted the licence scope of every kind in kinds (403
 // insufficient_scope naming the first missing one otherwise); userinfo, asked with the same
 // token, gives the holder's number. The answer (holder, client, scopes) is cached for
-// TokenCacheTTL, never past the token's exp, apart from the wallet API's cache; the scope
+// TokenCacheTTL but at most LookupTokenCacheTTL (5 s), never past the token's exp, apart from
+// the wallet API's cache; the scope
 // check runs on every request.
 func (s *Server) authenticateLookup(ctx context.Context, r *http.Request, kinds []credentials.Kind) (*principal, *authError) {
 	auth := r.Header.Get("Authorization")

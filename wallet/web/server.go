@@ -22,9 +22,13 @@ import (
 const (
 	DefaultSessionLifetime = time.Hour
 	DefaultTokenCacheTTL   = 30 * time.Second
-	DefaultRefresh         = 30 * time.Second
-	DefaultPNGScale        = 6
-	DefaultIDPTimeout      = 10 * time.Second
+	// LookupTokenCacheTTL bounds how long the lookup API (full licence reads) trusts an
+	// introspection answer: a withdrawn consent, or a suspended app, stops its reads within
+	// this time.
+	LookupTokenCacheTTL = 5 * time.Second
+	DefaultRefresh      = 30 * time.Second
+	DefaultPNGScale     = 6
+	DefaultIDPTimeout   = 10 * time.Second
 )
 
 // Config configures a Server. Service, Issuer, ClientID, ClientSecret and PublicURL are
@@ -209,7 +213,7 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 		sessionKey:   derive("session-id"),
 		sessions:     cfg.Sessions,
 		tokens:       newTokenCache(cfg.TokenCacheTTL, cfg.Now),
-		lookupTokens: newTokenCache(cfg.TokenCacheTTL, cfg.Now),
+		lookupTokens: newTokenCache(min(cfg.TokenCacheTTL, LookupTokenCacheTTL), cfg.Now),
 	}
 	s.csrf = httpkit.CSRF{Key: derive("csrf"), Cookies: s.cookies}
 	s.idp = &idp{
