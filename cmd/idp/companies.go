@@ -115,25 +115,19 @@ func (c *cli) printCompany(out companyJSON) error {
 	return app.Table(c.out, []string{"AGENT", "ID NUMBER", "VALID UNTIL (BEIJING TIME)", "APPS", "SCOPES", "NAME"}, rows)
 }
 
-func (c *cli) companiesRepresentativeCmd() *cobra.Command {
+// companyPersonCmd is a command that acts on a company (--company) and a person (--person or
+// --agent, named by personFlag): act does the change with the operator's service, then the
+// company is printed as `companies show` prints it.
+func (c *cli) companyPersonCmd(cmd *cobra.Command, personFlag, personUsage string,
+	act func(cmd *cobra.Command, svc *accounts.Service, co, p storage.Person) error) *cobra.Command {
 	var company, person string
 	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "representative --company CREDIT-CODE --person ID-NUMBER|PHONE|PERSON-ID",
-		Short: "Record a company's legal representative (audited as the operator)",
-		Long: `Record the natural person who is the legal representative (法定代表人) of a company (a legal
-person registered with "idp people add --kind legal"), replacing any earlier one, after checking
-the business licence. The representative authorises and withdraws the company's agents (经办人)
-on their account page; agents they authorised stay authorised when the representative changes.
-Audited as company.representative (actor "operator").`,
-		Example: "  idp companies representative --company 91440300MA5F000181 --person 11010519491231002X",
-		Args:    cobra.NoArgs,
-	}
+	cmd.Args = cobra.NoArgs
 	cmd.Flags().StringVar(&company, "company", "", "the company's unified social credit code (required)")
-	cmd.Flags().StringVar(&person, "person", "", personFlagUsage)
+	cmd.Flags().StringVar(&person, personFlag, "", personUsage)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	_ = cmd.MarkFlagRequired("company")
-	_ = cmd.MarkFlagRequired("person")
+	_ = cmd.MarkFlagRequired(personFlag)
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
 		svc, b, err := c.peopleService(cmd)
 		if err != nil {
@@ -148,9 +142,7 @@ Audited as company.representative (actor "operator").`,
 		if err != nil {
 			return err
 		}
-		if err := svc.SetRepresentative(cmd.Context(), audit.Shell, co.ID, p.ID); errors.Is(err, accounts.ErrNotCompany) {
-			return app.Usagef("--person: %s is not a natural person", describePerson(p))
-		} else if err != nil {
+		if err := act(cmd, svc, co, p); err != nil {
 			return err
 		}
 		out, err := companyOut(cmd, svc, b, co)
@@ -165,10 +157,28 @@ Audited as company.representative (actor "operator").`,
 	return cmd
 }
 
+func (c *cli) companiesRepresentativeCmd() *cobra.Command {
+	return c.companyPersonCmd(&cobra.Command{
+		Use:   "representative --company CREDIT-CODE --person ID-NUMBER|PHONE|PERSON-ID",
+		Short: "Record a company's legal representative (audited as the operator)",
+		Long: `Record the natural person who is the legal representative (法定代表人) of a company (a legal
+person registered with "idp people add --kind legal"), replacing any earlier one, after checking
+the business licence. The representative authorises and withdraws the company's agents (经办人)
+on their account page; agents they authorised stay authorised when the representative changes.
+Audited as company.representative (actor "operator").`,
+		Example: "  idp companies representative --company 91440300MA5F000181 --person 11010519491231002X",
+	}, "person", personFlagUsage, func(cmd *cobra.Command, svc *accounts.Service, co, p storage.Person) error {
+		if err := svc.SetRepresentative(cmd.Context(), audit.Shell, co.ID, p.ID); errors.Is(err, accounts.ErrNotCompany) {
+			return app.Usagef("--person: %s is not a natural person", describePerson(p))
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+}
+
 func (c *cli) companiesWithdrawCmd() *cobra.Command {
-	var company, agent string
-	var asJSON bool
-	cmd := &cobra.Command{
+	return c.companyPersonCmd(&cobra.Command{
 		Use:   "withdraw --company CREDIT-CODE --agent ID-NUMBER|PHONE|PERSON-ID",
 		Short: "Withdraw an agent's authorisation to act for a company (audited as the operator)",
 		Long: `Withdraw the authorisation of an agent (经办人) to act for a company, for a company whose legal
@@ -177,42 +187,14 @@ withdrawal by the representative, it revokes every grant the agent was issued wh
 the company: their refresh tokens are refused and their access tokens inactive at once.
 Audited as agent.withdraw (actor "operator"). Exit status 2 when no authorisation stands.`,
 		Example: "  idp companies withdraw --company 91440300MA5F000181 --agent 11010519491231002X",
-		Args:    cobra.NoArgs,
-	}
-	cmd.Flags().StringVar(&company, "company", "", "the company's unified social credit code (required)")
-	cmd.Flags().StringVar(&agent, "agent", "", "the agent: resident ID number, mobile number or person ID (required)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the company afterwards as JSON")
-	_ = cmd.MarkFlagRequired("company")
-	_ = cmd.MarkFlagRequired("agent")
-	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		svc, b, err := c.peopleService(cmd)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		co, err := lookupCompany(cmd, svc, company)
-		if err != nil {
-			return err
-		}
-		p, err := lookupPerson(cmd.Context(), svc, agent)
-		if err != nil {
-			return err
-		}
+	}, "agent", "the agent: resident ID number, mobile number or person ID (required)", func(cmd *cobra.Command, svc *accounts.Service, co, p storage.Person) error {
 		if err := svc.WithdrawAgent(cmd.Context(), audit.Shell, co.ID, p.ID); errors.Is(err, accounts.ErrNoAuthorisation) {
 			return app.Usagef("--agent: %s is not authorised to act for this company", describePerson(p))
 		} else if err != nil {
 			return err
 		}
-		out, err := companyOut(cmd, svc, b, co)
-		if err != nil {
-			return err
-		}
-		if asJSON {
-			return app.PrintJSON(c.out, out)
-		}
-		return c.printCompany(out)
+		return nil
 	})
-	return cmd
 }
 
 func (c *cli) companiesShowCmd() *cobra.Command {

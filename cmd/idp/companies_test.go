@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/audit"
-	"github.com/tongban/tongban/keyring"
-	smcrypto "github.com/tongban/tongban/sm-crypto"
-	"github.com/tongban/tongban/storage/sqlite"
 )
 
 const testCreditCode = "91440300MA5F000181"
@@ -116,27 +111,7 @@ func TestCompanies(t *testing.T) {
 func authoriseForTest(t *testing.T, dir, companyID, repID, agentNumber, agentName string) {
 	t.Helper()
 	ctx := context.Background()
-	text, err := os.ReadFile(filepath.Join(dir, "var", "kek"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kek, err := smcrypto.ParseKEK(strings.TrimSpace(string(text)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "var", "tongban.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	kr, err := keyring.Open(ctx, store, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := accounts.New(accounts.Config{Store: store, Keyring: kr, PasswordParams: smcrypto.PasswordParams{Iterations: 1000, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := openForTest(t, dir)
 	if _, err := svc.AuthoriseAgent(ctx, audit.Actor{ID: repID}, companyID, accounts.AgentGrant{IDNumber: agentNumber, Name: agentName,
 		Until: time.Now().Add(30 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)

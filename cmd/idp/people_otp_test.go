@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -11,9 +10,6 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/tongban/tongban/accounts"
-	"github.com/tongban/tongban/keyring"
-	"github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/sqlite"
 )
@@ -127,27 +123,7 @@ func TestPeopleOTP(t *testing.T) {
 func enrolForTest(t *testing.T, dir, personID string) string {
 	t.Helper()
 	ctx := context.Background()
-	text, err := os.ReadFile(filepath.Join(dir, "var", "kek"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kek, err := smcrypto.ParseKEK(strings.TrimSpace(string(text)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "var", "tongban.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	kr, err := keyring.Open(ctx, store, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := accounts.New(accounts.Config{Store: store, Keyring: kr, PasswordParams: smcrypto.PasswordParams{Iterations: 1000, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := openForTest(t, dir)
 	e, err := svc.BeginOTPEnrolment(ctx, personID, "phone-of-zhang", storage.OTPAlgTOTP)
 	if err != nil {
 		t.Fatal(err)
