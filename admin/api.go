@@ -67,20 +67,27 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (h *Handler) apiApps(w http.ResponseWriter, r *http.Request, c *call) {
-	rt := route{path: APIPrefix + "/apps", action: "apps.list"}
+// listApps reads the app query of c and lists that page of apps; on a failure it has answered
+// (for rt) and ok is false. The API and the console's list share it.
+func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, c *call, rt route) (page AppPage, q AppQuery, ok bool) {
 	if h.cfg.Apps == nil {
 		h.unavailable(w, r, rt, c)
-		return
+		return page, q, false
 	}
 	q, err := appQuery(c)
-	if err != nil {
-		h.answerErr(w, r, rt, c, err)
-		return
+	if err == nil {
+		page, err = h.cfg.Apps.ListApps(r.Context(), q)
 	}
-	page, err := h.cfg.Apps.ListApps(r.Context(), q)
 	if err != nil {
 		h.answerErr(w, r, rt, c, err)
+		return page, q, false
+	}
+	return page, q, true
+}
+
+func (h *Handler) apiApps(w http.ResponseWriter, r *http.Request, c *call) {
+	page, _, ok := h.listApps(w, r, c, route{path: APIPrefix + "/apps", action: "apps.list"})
+	if !ok {
 		return
 	}
 	if page.Apps == nil {

@@ -42,19 +42,8 @@ func (h *Handler) pageOverview(w http.ResponseWriter, r *http.Request, c *call) 
 
 // pageApps shows the app list with its filters and paging (GET /apps).
 func (h *Handler) pageApps(w http.ResponseWriter, r *http.Request, c *call) {
-	rt := route{path: "/apps", action: "apps.list"}
-	if h.cfg.Apps == nil {
-		h.unavailable(w, r, rt, c)
-		return
-	}
-	q, err := appQuery(c)
-	if err != nil {
-		h.answerErr(w, r, rt, c, err)
-		return
-	}
-	page, err := h.cfg.Apps.ListApps(r.Context(), q)
-	if err != nil {
-		h.answerErr(w, r, rt, c, err)
+	page, q, ok := h.listApps(w, r, c, route{path: "/apps", action: "apps.list"})
+	if !ok {
 		return
 	}
 	d := h.newPage(r, c, "navApps")
