@@ -300,15 +300,8 @@ func (s *Service) IssuePasswordReset(ctx context.Context, actor audit.Actor, per
 	now := s.now().UTC()
 	expiresAt = now.Add(ttl)
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		p, err := s.getPerson(ctx, personID)
-		if err != nil {
+		if _, err := s.activePerson(ctx, personID); err != nil {
 			return err
-		}
-		switch {
-		case closed(p):
-			return ErrAccountClosed
-		case p.Disabled:
-			return ErrPersonDisabled
 		}
 		if err := s.store.PutPasswordReset(ctx, storage.PasswordReset{TokenHash: s.resetTokenHash(token), PersonID: personID,
 			CreatedAt: now, ExpiresAt: expiresAt}); err != nil {
@@ -429,4 +422,19 @@ func (s *Service) LockStatus(ctx context.Context, personID string) (LockStatus, 
 		}
 	}
 	return out, nil
+}
+
+// activePerson returns the person when they exist and may act: ErrPersonNotFound,
+// ErrAccountClosed (closed by its owner) or ErrPersonDisabled (by an operator) otherwise.
+func (s *Service) activePerson(ctx context.Context, personID string) (storage.Person, error) {
+	p, err := s.getPerson(ctx, personID)
+	switch {
+	case err != nil:
+		return p, err
+	case closed(p):
+		return p, ErrAccountClosed
+	case p.Disabled:
+		return p, ErrPersonDisabled
+	}
+	return p, nil
 }

@@ -213,15 +213,9 @@ func (s *Service) FileCorrection(ctx context.Context, personID string, req Corre
 	req.Target, req.Field = strings.TrimSpace(req.Target), strings.TrimSpace(req.Field)
 	var c storage.Correction
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		p, err := s.getPerson(ctx, personID)
+		p, err := s.activePerson(ctx, personID)
 		if err != nil {
 			return err
-		}
-		switch {
-		case closed(p):
-			return ErrAccountClosed
-		case p.Disabled:
-			return ErrPersonDisabled
 		}
 		proposed, masked, err := s.correctionValue(ctx, p, req)
 		if err != nil {

@@ -181,18 +181,11 @@ func (s *Server) actingPageData(w http.ResponseWriter, r *http.Request, ls *stor
 // handleActingPage shows the choice "myself / <company>" (GET /authorize/acting?authz=…).
 // Without a login session the browser goes to the login page.
 func (s *Server) handleActingPage(w http.ResponseWriter, r *http.Request) {
-	authz := r.URL.Query().Get("authz")
-	p, q, err := s.pendingForm(authz)
-	if err != nil {
-		s.renderError(w, r, http.StatusBadRequest, r.URL.Query().Get("ui_locales"), msgRequestExpired)
+	pg, ok := s.pendingPage(w, r)
+	if !ok {
 		return
 	}
-	ls, err := s.loginSession(r.Context(), r)
-	if err != nil || ls == nil {
-		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(authz), http.StatusSeeOther)
-		return
-	}
-	lang := pickLang(firstNonEmpty(r.URL.Query().Get("ui_locales"), p.Lang, q.Get("ui_locales")))
+	ls, authz, q, lang := pg.ls, pg.authz, pg.query, pg.lang
 	d, err := s.actingPageData(w, r, ls, authz, q, lang)
 	if err != nil {
 		s.pageError(r.Context(), w, r, lang, "list companies", err)

@@ -43,19 +43,39 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, authz strin
 // handleConsentPage shows the consent form (GET /consent?authz=…). Without a login session the
 // browser goes back to the login page.
 func (s *Server) handleConsentPage(w http.ResponseWriter, r *http.Request) {
+	pg, ok := s.pendingPage(w, r)
+	if !ok {
+		return
+	}
+	s.render(w, http.StatusOK, s.pages.consent, s.consentPage(w, r, pg.authz, pg.query, pg.lang))
+}
+
+// pendingPageReq is what a page of a pending authorization request (consent, acting) reads
+// first: the request (authz) and its query, the login session, and the page's language.
+type pendingPageReq struct {
+	authz string
+	query url.Values
+	ls    *storage.LoginSession
+	lang  string
+}
+
+// pendingPage reads the pending request of a page's GET (?authz=…) and the login session. An
+// expired or forged request gets an error page, no session the login page; ok is false then,
+// the answer written.
+func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) (pendingPageReq, bool) {
 	authz := r.URL.Query().Get("authz")
 	p, q, err := s.pendingForm(authz)
 	if err != nil {
 		s.renderError(w, r, http.StatusBadRequest, r.URL.Query().Get("ui_locales"), msgRequestExpired)
-		return
+		return pendingPageReq{}, false
 	}
 	ls, err := s.loginSession(r.Context(), r)
 	if err != nil || ls == nil {
 		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(authz), http.StatusSeeOther)
-		return
+		return pendingPageReq{}, false
 	}
 	lang := pickLang(firstNonEmpty(r.URL.Query().Get("ui_locales"), p.Lang, q.Get("ui_locales")))
-	s.render(w, http.StatusOK, s.pages.consent, s.consentPage(w, r, authz, q, lang))
+	return pendingPageReq{authz: authz, query: q, ls: ls, lang: lang}, true
 }
 
 // handleConsent records the decision (POST /consent). "allow" remembers the scopes for the
