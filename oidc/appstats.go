@@ -32,7 +32,7 @@ import (
 
 // Defaults of the per-app monitoring settings of Config.
 const (
-	DefaultMetricClients         = 256
+	DefaultMetricClients         = 200
 	DefaultAppStatsFlushInterval = 10 * time.Second
 	DefaultAppStatsRetention     = 31 * 24 * time.Hour
 	// MaxAppStatsHours bounds the hours one Server.AppStats call returns (31 days).

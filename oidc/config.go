@@ -144,7 +144,7 @@ type Config struct {
 	// MetricClients bounds the distinct values of the client label of the Prometheus series
 	// (metrics.go): the first MetricClients registered clients this process counts keep their
 	// ID, later ones are counted under client="_other" for the process's lifetime. Zero means
-	// 256 (DefaultMetricClients). Server.AppStats is exact for every app whatever this is.
+	// 200 (DefaultMetricClients). Server.AppStats is exact for every app whatever this is.
 	MetricClients int
 	// AppStatsFlushInterval is how often StartAppStats adds the per-app counts accumulated
 	// in memory to storage (storage.AppStats). Zero means 10 seconds.

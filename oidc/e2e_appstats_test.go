@@ -152,7 +152,7 @@ func testAppMonitoring(t *testing.T, e *env) {
 		t.Errorf("AppStats of an unknown client: no error")
 	}
 
-	// 256 more apps get a token each: the 256th of them is the 257th app this process counts,
+	// DefaultMetricClients more apps get a token each: the last of them is one past the bound,
 	// under _other in /metrics but exact in AppStats.
 	var last string
 	for i := range tboidc.DefaultMetricClients {
