@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tongban/tongban/audit"
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/idnumber"
+	"github.com/tongban/tongban/internal/textcheck"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -102,11 +101,12 @@ type CorrectionRequest struct {
 func correctionAAD(id string) string { return "correction/" + id + "/proposed" }
 
 // checkName applies CreatePerson's rules to a name and returns it trimmed.
+// (textcheck.Name: 1 to 64 characters, no control, format or filler characters, no stacks of
+// combining marks, which would let a name reverse or hide the text around it).
 func checkName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if n := utf8.RuneCountInString(name); n == 0 || n > 64 || !utf8.ValidString(name) ||
-		strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
-		return "", fmt.Errorf("%w: must be 1 to 64 printable characters", ErrInvalidName)
+	name, err := textcheck.Name(name, 64)
+	if err != nil {
+		return "", fmt.Errorf("%w: must be 1 to 64 printable characters (%v)", ErrInvalidName, err)
 	}
 	return name, nil
 }

@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/tongban/tongban/internal/textcheck"
 	"github.com/tongban/tongban/sm-crypto/sm3otp"
 	"github.com/tongban/tongban/storage"
 )
@@ -463,4 +463,4 @@ func (s *Service) checkSecondFactor(ctx context.Context, p storage.Person, code 
 // invisibleRune reports whether r may not stand in a name a person gives a device: control
 // characters (Cc) and format characters (Cf: zero-width spaces and joiners, bidirectional
 // overrides such as U+202E, which would make a name display as something else).
-func invisibleRune(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+func invisibleRune(r rune) bool { return textcheck.Invisible(r) }

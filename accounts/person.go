@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tongban/tongban/idnumber"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -72,9 +70,9 @@ func (s *Service) CreatePerson(ctx context.Context, p NewPerson) (storage.Person
 	default:
 		problems = append(problems, fmt.Errorf("%w: %q (want %q or %q)", ErrInvalidPersonKind, kind, storage.NaturalPerson, storage.LegalPerson))
 	}
-	name := strings.TrimSpace(p.Name)
-	if n := utf8.RuneCountInString(name); n == 0 || n > 64 || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
-		problems = append(problems, fmt.Errorf("%w: must be 1 to 64 printable characters", ErrInvalidName))
+	name, err := checkName(p.Name)
+	if err != nil {
+		problems = append(problems, err)
 	}
 	phone := ""
 	if strings.TrimSpace(p.Phone) != "" {

@@ -31,6 +31,9 @@ func TestCreatePerson(t *testing.T) {
 		{"fail/credit-code-as-natural", accounts.NewPerson{Kind: storage.NaturalPerson, IDNumber: "91110108551385082Q", Name: "赵六", Password: pw}, []error{accounts.ErrInvalidIDNumber}},
 		{"fail/kind-detected-duplicate", accounts.NewPerson{IDNumber: "91110108551385082Q", Name: "某某", Password: pw}, []error{accounts.ErrPersonExists}},
 		{"fail/kind", accounts.NewPerson{Kind: "robot", IDNumber: num, Name: "赵六", Password: pw}, []error{accounts.ErrInvalidPersonKind}},
+		{"fail/name-with-text-direction-override", accounts.NewPerson{Kind: storage.LegalPerson, IDNumber: "91110000600037341L", Name: "某\u202e公司", Password: pw}, []error{accounts.ErrInvalidName}},
+		{"fail/name-with-zero-width-space", accounts.NewPerson{IDNumber: accountstest.ResidentID(t), Name: "张\u200b三", Password: pw}, []error{accounts.ErrInvalidName}},
+		{"fail/name-with-hangul-filler", accounts.NewPerson{IDNumber: accountstest.ResidentID(t), Name: "张\u3164三", Password: pw}, []error{accounts.ErrInvalidName}},
 		{"fail/everything", accounts.NewPerson{IDNumber: "123", Name: " ", Phone: "12345", Password: []byte("short")},
 			[]error{accounts.ErrInvalidIDNumber, accounts.ErrInvalidName, accounts.ErrInvalidPhone, accounts.ErrInvalidPassword}},
 	} {

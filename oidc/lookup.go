@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tongban/tongban/credentials"
+	"github.com/tongban/tongban/internal/textcheck"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -125,7 +126,7 @@ func validatePurpose(purpose, purposeEn string, scopes []string) []error {
 			problems = append(problems, fmt.Errorf("%w: the %s is not UTF-8", ErrInvalidPurpose, p.name))
 		case utf8.RuneCountInString(p.v) > MaxPurposeLength:
 			problems = append(problems, fmt.Errorf("%w: the %s has %d characters, at most %d", ErrInvalidPurpose, p.name, utf8.RuneCountInString(p.v), MaxPurposeLength))
-		case strings.ContainsFunc(p.v, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }):
+		case strings.ContainsFunc(p.v, textcheck.Invisible):
 			problems = append(problems, fmt.Errorf("%w: the %s contains control or invisible characters", ErrInvalidPurpose, p.name))
 		}
 	}

@@ -8,10 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tongban/tongban/internal/httpkit"
+	"github.com/tongban/tongban/internal/textcheck"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/storage"
 )
@@ -112,10 +111,6 @@ const (
 	MaxRedirectURIs      = 20   // redirect URIs, and post-logout redirect URIs, per client
 	MaxRedirectURILength = 2000 // bytes of one redirect URI
 )
-
-// invisibleRune reports control and format (Cf) characters, which have no place in a name
-// shown to people.
-func invisibleRune(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // clientIDPattern is the client_id syntax. A leading "_" is reserved for the metric labels
 // that are no client (LabelOtherClients).
@@ -240,14 +235,13 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 			problems = append(problems, fmt.Errorf("post-logout: %w", err))
 		}
 	}
-	if name := strings.TrimSpace(nc.Name); !utf8.ValidString(name) {
-		bad(ErrInvalidClientName, "the name is not UTF-8")
-	} else if n := utf8.RuneCountInString(name); n > MaxClientNameLength {
-		bad(ErrInvalidClientName, "the name has %d characters, at most %d", n, MaxClientNameLength)
-	} else if strings.ContainsFunc(name, invisibleRune) {
-		// Control and format characters (bidirectional overrides such as U+202E, zero-width
-		// characters) would let an app show citizens and reviewers another name than its own.
-		bad(ErrInvalidClientName, "the name contains control or invisible characters (such as text-direction overrides)")
+	if nc.Name != "" {
+		// textcheck: control and invisible characters (text-direction overrides such as U+202E,
+		// zero-width characters, fillers, combining stacks) would let an app show citizens and
+		// reviewers another name than its own.
+		if _, err := textcheck.Name(nc.Name, MaxClientNameLength); err != nil {
+			bad(ErrInvalidClientName, "the name is %v", err)
+		}
 	}
 	alg := nc.IDTokenAlg
 	if alg == "" {
