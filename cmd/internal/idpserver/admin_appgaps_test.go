@@ -315,6 +315,12 @@ func testAdminRegisterAndChange(t *testing.T, db string) {
 	if st, body := b.api("POST", "/apps", `{"id":"gongan-bad","scopes":["openid","admin"]}`); st != http.StatusBadRequest || !strings.Contains(body, "invalid scope") {
 		t.Errorf("API register with an unknown scope: %d %s", st, body)
 	}
+	for _, name := range []string{`a\u202eb`, `税务\u200b局`, `e\u0301\u0301\u0301\u0301\u0301`, strings.Repeat("局", 101)} {
+		st, body := b.api("POST", "/apps", `{"id":"gongan-name","name":"`+name+`","redirect_uris":["https://hk.example.gov.cn/cb"]}`)
+		if st != http.StatusBadRequest || !strings.Contains(body, "invalid client name") {
+			t.Errorf("API register with the name %q: %d %s, want 400 naming the problem", name, st, body)
+		}
+	}
 
 	// Published by a reviewer (the shell here), the app gets a change through review.
 	if err := oidc.ApproveClient(ctx, s.store, audit.Shell, "gongan-hukou"); err != nil {

@@ -42,7 +42,7 @@ var (
 		oidc.ErrReasonRequired, oidc.ErrInvalidOverlap, oidc.ErrInvalidDepartment, oidc.ErrInvalidTTL,
 		oidc.ErrInvalidLogoURI, oidc.ErrInvalidJWKS, oidc.ErrInvalidClientID, oidc.ErrInvalidRedirectURI,
 		oidc.ErrInvalidGrantType, oidc.ErrInvalidScope, oidc.ErrInvalidAlgorithm, oidc.ErrInvalidSubjectType,
-		oidc.ErrInvalidAccessTokenFormat,
+		oidc.ErrInvalidAccessTokenFormat, oidc.ErrInvalidClientName, oidc.ErrInvalidPurpose,
 		accounts.ErrReasonRequired, accounts.ErrInvalidReason, accounts.ErrInvalidTTL, accounts.ErrCorrectionValue,
 		accounts.ErrCorrectionField,
 	}
@@ -77,12 +77,16 @@ func adminErr(err error) error {
 }
 
 // publicMessage is err's message without the "oidc: " or "accounts: " prefix.
+// Joined errors (several problems of one registration) lose the prefix on every line.
 func publicMessage(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"oidc: ", "accounts: "} {
-		msg = strings.TrimPrefix(msg, p)
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		for _, p := range []string{"oidc: ", "accounts: "} {
+			l = strings.TrimPrefix(l, p)
+		}
+		lines[i] = l
 	}
-	return msg
+	return strings.Join(lines, "; ")
 }
 
 // adminApps is admin.Apps over the app lifecycle.

@@ -43,6 +43,8 @@ func TestAdminErrMapsEveryNamedError(t *testing.T) {
 		{oidc.ErrInvalidAlgorithm, admin.ErrInvalid},
 		{oidc.ErrInvalidSubjectType, admin.ErrInvalid},
 		{oidc.ErrInvalidAccessTokenFormat, admin.ErrInvalid},
+		{oidc.ErrInvalidClientName, admin.ErrInvalid},
+		{oidc.ErrInvalidPurpose, admin.ErrInvalid},
 		{accounts.ErrReasonRequired, admin.ErrInvalid},
 		{accounts.ErrInvalidReason, admin.ErrInvalid},
 		{accounts.ErrInvalidTTL, admin.ErrInvalid},
