@@ -186,14 +186,20 @@ func (s *Service) validateGrant(ctx context.Context, g AgentGrant, now time.Time
 	case g.Until.Sub(now) > MaxAgentValidity:
 		problems = append(problems, "an authorisation lasts at most one year")
 	}
+	// The scopes the named apps may request: an authorisation cannot grant more.
+	appScopes := map[string]bool{}
 	if len(g.Clients) > 64 {
 		problems = append(problems, "at most 64 apps")
 	} else {
 		for _, c := range g.Clients {
-			if _, err := s.agents().GetClient(ctx, c); errors.Is(err, storage.ErrNotFound) {
+			cl, err := s.agents().GetClient(ctx, c)
+			if errors.Is(err, storage.ErrNotFound) {
 				problems = append(problems, fmt.Sprintf("no app with client ID %q", c))
 			} else if err != nil {
 				return err
+			}
+			for _, sc := range cl.Scopes {
+				appScopes[sc] = true
 			}
 		}
 	}
@@ -201,8 +207,12 @@ func (s *Service) validateGrant(ctx context.Context, g AgentGrant, now time.Time
 		problems = append(problems, "at most 32 scopes")
 	}
 	for _, sc := range g.Scopes {
-		if sc == "" || len(sc) > 64 || strings.ContainsFunc(sc, func(r rune) bool { return r <= ' ' || r > '~' }) {
-			problems = append(problems, fmt.Sprintf("%q is not a scope", sc))
+		switch {
+		case sc == "" || len(sc) > 64 || strings.ContainsFunc(sc, func(r rune) bool { return r <= ' ' || r > '~' }),
+			s.cfg.Scopes != nil && !slices.Contains(s.cfg.Scopes, sc):
+			problems = append(problems, fmt.Sprintf("%q is not a scope of this platform", sc))
+		case len(g.Clients) > 0 && !appScopes[sc]:
+			problems = append(problems, fmt.Sprintf("none of the apps named may ask for %q", sc))
 		}
 	}
 	if len(problems) > 0 {
@@ -235,7 +245,7 @@ func (s *Service) findAgent(ctx context.Context, idNumber, name string) (storage
 // scopes of g until g.Until, replacing any earlier authorisation of that person. Only the
 // company's legal representative may do it: actor.ID must be their person ID (the account
 // page passes the logged-in person). Audited as "agent.authorise" (subject the company,
-// detail the agent's person ID, the apps and the end of validity) in the same transaction; a
+// detail the agent's person ID, the apps, the scopes and the end of validity) in the same transaction; a
 // refusal for not being the representative is audited as "admin.denied". It returns the
 // agent's person ID.
 //
@@ -266,7 +276,8 @@ func (s *Service) AuthoriseAgent(ctx context.Context, actor audit.Actor, company
 		if err := s.agents().PutAgentAuthorisation(ctx, a); err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("agent=%s until=%s clients=%s", agent.ID, g.Until.UTC().Format(time.RFC3339), strings.Join(a.Clients, ","))
+		detail := fmt.Sprintf("agent=%s until=%s clients=%s scopes=%s", agent.ID, g.Until.UTC().Format(time.RFC3339),
+			strings.Join(a.Clients, ","), strings.Join(a.Scopes, ","))
 		return actor.Record(ctx, s.store, now, "agent.authorise", companyID, "", detail)
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ type agentEnv struct {
 func newAgentEnv(t *testing.T) *agentEnv {
 	t.Helper()
 	e := &agentEnv{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	e.svc, e.store, _ = newService(t, accounts.Config{Now: func() time.Time { return e.now }})
+	e.svc, e.store, _ = newService(t, accounts.Config{Now: func() time.Time { return e.now }, Scopes: []string{"openid", "profile", "id_number"}})
 	ctx := t.Context()
 	add := func(kind storage.PersonKind, num, name string) storage.Person {
 		p, err := e.svc.CreatePerson(ctx, accounts.NewPerson{Kind: kind, IDNumber: num, Name: name, Password: []byte("correct horse battery")})
@@ -39,7 +39,7 @@ func newAgentEnv(t *testing.T) *agentEnv {
 	e.rep = add(storage.NaturalPerson, "110101198001010010", "王法人")
 	e.alice = add(storage.NaturalPerson, "110101199002020020", "李经办")
 	e.bob = add(storage.NaturalPerson, "440305198503030030", "张三")
-	if err := e.store.CreateClient(ctx, storage.Client{ID: "tax-app", Name: "税务", RedirectURIs: []string{"https://tax.example/cb"}}); err != nil {
+	if err := e.store.CreateClient(ctx, storage.Client{ID: "tax-app", Name: "税务", RedirectURIs: []string{"https://tax.example/cb"}, Scopes: []string{"openid", "profile"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.SetRepresentative(ctx, audit.Shell, e.co.ID, e.rep.ID); err != nil {
@@ -121,6 +121,10 @@ func TestAuthoriseAgent(t *testing.T) {
 			accounts.AgentGrant{IDNumber: "440305198503030030", Name: "张三", Clients: []string{"nope"}, Until: until}, accounts.ErrInvalidAgentGrant},
 		{"fail/bad scope", repActor, e.co.ID,
 			accounts.AgentGrant{IDNumber: "440305198503030030", Name: "张三", Scopes: []string{"a b"}, Until: until}, accounts.ErrInvalidAgentGrant},
+		{"fail/not a scope of the platform", repActor, e.co.ID,
+			accounts.AgentGrant{IDNumber: "440305198503030030", Name: "张三", Scopes: []string{"admin"}, Until: until}, accounts.ErrInvalidAgentGrant},
+		{"fail/a scope the app may not ask for", repActor, e.co.ID,
+			accounts.AgentGrant{IDNumber: "440305198503030030", Name: "张三", Clients: []string{"tax-app"}, Scopes: []string{"id_number"}, Until: until}, accounts.ErrInvalidAgentGrant},
 		{"ok/all apps", repActor, e.co.ID,
 			accounts.AgentGrant{IDNumber: "440305198503030030", Name: " 张三 ", Until: until}, nil},
 		{"ok/one app, scopes", repActor, e.co.ID,

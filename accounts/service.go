@@ -100,6 +100,9 @@ type Config struct {
 	// licence (FileCorrection, ApplyCorrection). Nil means such corrections are refused with
 	// ErrCorrectionTarget; person corrections work without it.
 	Licences LicenceFields
+	// Scopes are the scopes the provider supports (oidc.SupportedScopes): an agent
+	// authorisation may name only these. Nil accepts any well-formed scope.
+	Scopes []string
 
 	// Notifier sends the one-time codes of access recovery (StartRecovery) to the person's
 	// phone. Nil means recovery is off: StartRecovery returns ErrRecoveryOff.

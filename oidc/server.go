@@ -100,7 +100,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		AccountLockThreshold: cfg.AccountLockThreshold, AccountLockWindow: cfg.AccountLockWindow,
 		IPLockThreshold: cfg.IPLockThreshold, IPLockWindow: cfg.IPLockWindow,
 		AccountDelay: cfg.AccountDelay, AccountMaxDelay: cfg.AccountMaxDelay, DeviceLockThreshold: cfg.DeviceLockThreshold,
-		Notifier: cfg.Notifier, PasswordResetURL: s.url(pathPasswordReset), Licences: cfg.Licences,
+		Notifier: cfg.Notifier, PasswordResetURL: s.url(pathPasswordReset), Licences: cfg.Licences, Scopes: SupportedScopes,
 		// Withdrawing an agent revokes the grants issued while acting (s.fstore exists by then).
 		RevokeGrant: func(ctx context.Context, requestID string) error { return s.fstore.RevokeGrant(ctx, requestID) },
 	})
