@@ -155,6 +155,9 @@ type ClientChange struct {
 	// Replace makes an empty Name or LogoURI clear the value instead of keeping it: RFC 7592
 	// §2.2's PUT, where omitted members are treated as empty.
 	Replace bool `json:"replace,omitempty"`
+	// RequestedAt is when the change was proposed (set by ProposeClientChange for a pending
+	// change).
+	RequestedAt time.Time `json:"requested_at,omitzero"`
 }
 
 // newClientFrom is the NewClient that registers c as it is.
@@ -452,6 +455,7 @@ func ProposeClientChange(ctx context.Context, store storage.Storage, actor audit
 			c.Status, c.ReviewNote = storage.ClientPendingReview, ""
 			return "change=applied", nil
 		default:
+			change.RequestedAt = timeNow().UTC()
 			b, err := json.Marshal(change)
 			if err != nil {
 				return "", err

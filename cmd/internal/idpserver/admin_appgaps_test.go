@@ -347,6 +347,9 @@ func testAdminRegisterAndChange(t *testing.T, db string) {
 	if !s.audited("client.update", "gongan-hukou", da.id, "change=pending") {
 		t.Error("change not audited")
 	}
+	if st, body := b.api("GET", "/apps/gongan-hukou", ""); st != http.StatusOK || !strings.Contains(body, `"requested_at":"20`) || strings.Contains(body, `"requested_at":"0001`) {
+		t.Errorf("the pending change's time: %d %s", st, body)
+	}
 	if st, body := b.api("PUT", "/apps/gongan-hukou", `{"logo_uri":"http://hk.example.gov.cn/logo.png"}`); st != http.StatusBadRequest || !strings.Contains(body, "logo") {
 		t.Errorf("API change with an http logo: %d %s", st, body)
 	}

@@ -106,8 +106,9 @@ func appOf(c storage.Client) admin.App {
 		var ch oidc.ClientChange
 		if json.Unmarshal(c.PendingChange, &ch) == nil {
 			// A change names only what it changes; the rest stays as published.
-			p := admin.AppChange{Name: ch.Name, RedirectURIs: ch.RedirectURIs, Scopes: ch.Scopes, GrantTypes: ch.GrantTypes, LogoURI: ch.LogoURI}
-			if p.Name == "" {
+			p := admin.AppChange{Name: ch.Name, RedirectURIs: ch.RedirectURIs, Scopes: ch.Scopes, GrantTypes: ch.GrantTypes, LogoURI: ch.LogoURI,
+				RequestedAt: ch.RequestedAt}
+			if p.Name == "" && !ch.Replace {
 				p.Name = c.Name
 			}
 			if p.RedirectURIs == nil {
@@ -119,7 +120,7 @@ func appOf(c storage.Client) admin.App {
 			if p.GrantTypes == nil {
 				p.GrantTypes = c.GrantTypes
 			}
-			if p.LogoURI == "" {
+			if p.LogoURI == "" && !ch.Replace {
 				p.LogoURI = c.LogoURI
 			}
 			a.Pending = &p
