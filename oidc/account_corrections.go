@@ -32,6 +32,8 @@ type correctionsPage struct {
 	Fields     []string // the fields the form offers ("name", "phone")
 	CanFile    bool     // fewer than accounts.MaxPendingCorrections pending
 	Max        int
+	// A refused filing shows its message at the form, with what was typed.
+	Error, Field, Value, Reason string
 
 	// Reset page: Step is "form", "done" or "invalid".
 	Step        string
@@ -53,7 +55,7 @@ func correctionFieldKey(field string) string { return "corrField_" + field }
 
 // fillAccountCorrections fills pageData.Corrections for the account page.
 func (s *Server) fillAccountCorrections(ctx context.Context, d *pageData, _ *storage.LoginSession, p storage.Person) error {
-	cp := &correctionsPage{FileAction: s.localPath(pathSelfCorrections) + "?ui_locales=" + url.QueryEscape(d.Lang),
+	cp := &correctionsPage{FileAction: s.localPath(pathSelfCorrections) + "?ui_locales=" + url.QueryEscape(d.Lang) + "#corrections",
 		Fields: []string{accounts.CorrectionFieldName, accounts.CorrectionFieldPhone}, Max: accounts.MaxPendingCorrections}
 	list, err := s.accounts.ListCorrections(ctx, storage.CorrectionQuery{PersonID: p.ID, Limit: 20})
 	if err != nil {
@@ -139,7 +141,12 @@ func (s *Server) handleSelfCorrection(w http.ResponseWriter, r *http.Request) {
 	if msg == "corrTooMany" {
 		status = http.StatusTooManyRequests
 	}
-	s.accountFailed(w, r, ls, p, status, msg)
+	s.accountFailedWith(w, r, ls, p, status, msg, func(d *pageData) {
+		if d.Corrections != nil && d.Corrections.CanFile { // the message at the form, with what was typed
+			d.Corrections.Error, d.Error = d.T[msg], ""
+			d.Corrections.Field, d.Corrections.Value, d.Corrections.Reason = r.PostForm.Get("field"), r.PostForm.Get("value"), r.PostForm.Get("reason")
+		}
+	})
 }
 
 // resetPage is the password-reset page's data at step.

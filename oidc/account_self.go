@@ -139,6 +139,12 @@ func (s *Server) routesSelf(handle func(method, path string, h http.HandlerFunc)
 
 // accountFailed shows the account page again with an error message (key msg) and status.
 func (s *Server) accountFailed(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, p storage.Person, status int, msg string) {
+	s.accountFailedWith(w, r, ls, p, status, msg, nil)
+}
+
+// accountFailedWith is accountFailed with then, when not nil, run on the page's data after
+// the sections are filled (to show the message at its form).
+func (s *Server) accountFailedWith(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, p storage.Person, status int, msg string, then func(*pageData)) {
 	d := s.accountPageData(w, r, ls, p)
 	d.Error = d.T[msg]
 	// The language switch of a page answering a POST leads to the account page itself.
@@ -150,6 +156,9 @@ func (s *Server) accountFailed(w http.ResponseWriter, r *http.Request, ls *stora
 			s.pageError(r.Context(), w, r, d.Lang, "fill account page", err)
 			return
 		}
+	}
+	if then != nil {
+		then(&d)
 	}
 	s.render(w, status, s.pages.account, d)
 }

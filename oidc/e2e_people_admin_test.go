@@ -263,6 +263,11 @@ func testCorrectionApplied(t *testing.T, e *peopleEnv) {
 			if got.status != tc.status || !strings.Contains(got.body, tc.want) {
 				t.Fatalf("status %d, want %d with %q:\n%.2000s", got.status, tc.status, tc.want, got.body)
 			}
+			// The message is at the form (in the section), and what was typed stays.
+			section := got.body[strings.Index(got.body, `id="corrections"`):]
+			if !strings.Contains(section, tc.want) || (tc.value != "" && !strings.Contains(section, `value="`+tc.value+`"`)) {
+				t.Errorf("the refused form lost its message or its input:\n%.3000s", section)
+			}
 		})
 	}
 	t.Run("fail/CSRF missing", func(t *testing.T) {
