@@ -46,6 +46,9 @@ const (
 	MaxSecretOverlap = 30 * 24 * time.Hour
 	// DefaultInitialAccessTokenTTL is an initial access token's lifetime when none is given.
 	DefaultInitialAccessTokenTTL = 24 * time.Hour
+	// MinInitialAccessTokenTTL is the shortest lifetime of an initial access token (time for a
+	// developer to use it).
+	MinInitialAccessTokenTTL = 5 * time.Minute
 	// MaxInitialAccessTokenTTL is the longest lifetime of an initial access token.
 	MaxInitialAccessTokenTTL = 30 * 24 * time.Hour
 	// maxJWKS bounds a registered JWK Set.
@@ -204,7 +207,7 @@ func applyChange(c *storage.Client, ch ClientChange) error {
 }
 
 // lifecycleTx runs change on client id inside one transaction together with the actor's audit
-// entry (action, detail "from=<old state> to=<new state>" plus extra). change sees the client
+// entry (action, detail "state=<old>-><new>" plus extra). change sees the client
 // as stored and returns the extra detail; its error aborts everything.
 func lifecycleTx(ctx context.Context, store storage.Storage, actor audit.Actor, id, action string,
 	change func(c *storage.Client) (string, error)) error {
@@ -234,7 +237,7 @@ func lifecycleTx(ctx context.Context, store storage.Storage, actor audit.Actor, 
 			}
 			extra = strings.TrimSpace(extra + fmt.Sprintf(" grants_revoked=%d", n))
 		}
-		detail := "from=" + from + " to=" + to
+		detail := "state=" + from + "->" + to
 		if extra != "" {
 			detail += " " + extra
 		}
@@ -415,8 +418,8 @@ func IssueInitialAccessToken(ctx context.Context, store storage.Storage, kr *key
 	if ttl == 0 {
 		ttl = DefaultInitialAccessTokenTTL
 	}
-	if ttl < 0 || ttl > MaxInitialAccessTokenTTL {
-		return "", time.Time{}, fmt.Errorf("%w: %s (want up to %s)", ErrInvalidTTL, ttl, MaxInitialAccessTokenTTL)
+	if ttl < MinInitialAccessTokenTTL || ttl > MaxInitialAccessTokenTTL {
+		return "", time.Time{}, fmt.Errorf("%w: %s (want %s to %s)", ErrInvalidTTL, ttl, MinInitialAccessTokenTTL, MaxInitialAccessTokenTTL)
 	}
 	token := prefixInitialAccessToken + httpkit.RandomString(32)
 	now := timeNow().UTC()

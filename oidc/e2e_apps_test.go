@@ -208,7 +208,7 @@ func testAppRegistration(t *testing.T, e *env) {
 	if err := tboidc.ApproveClient(ctx, e.store, audit.Actor{ID: "reviewer-1", Role: "reviewer", Address: "10.0.0.1"}, id); err != nil {
 		t.Fatal(err)
 	}
-	if !e.auditHas("client.approve", id, "role=reviewer from=10.0.0.1 from=pending_review to=published") {
+	if !e.auditHas("client.approve", id, "role=reviewer from=10.0.0.1 state=pending_review->published") {
 		t.Error("approval not audited with its actor")
 	}
 	a := r.authURL()
@@ -601,7 +601,7 @@ func testAppTransitions(t *testing.T, e *env) {
 	if c, _ := e.store.GetClient(ctx, id); c.ReviewNote != "业务已停办" || c.EffectiveStatus() != storage.ClientRetired || c.TokensNotBefore.IsZero() {
 		t.Errorf("after retiring with a reason: %q %s %v", c.ReviewNote, c.Status, c.TokensNotBefore)
 	}
-	if !e.auditHas("client.retire", id, "to=retired") || e.auditHas("client.retire", id, "停办") {
+	if !e.auditHas("client.retire", id, "->retired") || e.auditHas("client.retire", id, "停办") {
 		t.Error("retirement not audited, or its reason in the audit log")
 	}
 	if err := tboidc.ResumeClient(ctx, e.store, audit.Shell, id); !errors.Is(err, tboidc.ErrClientRetired) {

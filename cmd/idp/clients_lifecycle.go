@@ -244,10 +244,13 @@ registers one app at the registration endpoint (POST /register). The app waits f
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&department, "department", "", "department code, [a-z0-9-]{1,64} (required)")
-	cmd.Flags().DurationVar(&ttl, "ttl", oidc.DefaultInitialAccessTokenTTL, "lifetime (at most 720h)")
+	cmd.Flags().DurationVar(&ttl, "ttl", oidc.DefaultInitialAccessTokenTTL, "lifetime, from 5m to 720h")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	_ = cmd.MarkFlagRequired("department")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
+		if ttl <= 0 { // 0 would mean the default to oidc; on the command line it is a mistake
+			return app.Usagef("--ttl %s: must be from %s to %s", ttl, oidc.MinInitialAccessTokenTTL, oidc.MaxInitialAccessTokenTTL)
+		}
 		return c.withStore(cmd, func(ctx context.Context, b *app.Backend) error {
 			tok, exp, err := oidc.IssueInitialAccessToken(ctx, b.Store, b.Keyring, audit.Shell, department, ttl)
 			if err != nil {

@@ -49,6 +49,11 @@ func TestClientLifecycleCommands(t *testing.T) {
 	if iat := decode[map[string]any](t, r); !strings.HasPrefix(iat["initial_access_token"].(string), "tb_iat_") {
 		t.Errorf("iat: %s", r.Stdout)
 	}
+	for _, ttl := range []string{"0", "1ns", "30s", "721h"} {
+		if r := idp(t, dir, "", nil, "clients", "iat", "--department", "shebao", "--ttl", ttl); r.Code != 2 || !strings.Contains(r.Stderr, "5m") {
+			t.Errorf("iat --ttl %s: exit %d, stderr %q; want 2 naming the range", ttl, r.Code, r.Stderr)
+		}
+	}
 	if r = idp(t, dir, "", nil, "clients", "iat", "--department", "Bad Dept"); r.Code != 2 {
 		t.Errorf("iat bad department: %d %s", r.Code, r.Stderr)
 	}
