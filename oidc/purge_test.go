@@ -40,7 +40,7 @@ func TestPurge(t *testing.T) {
 	}
 
 	// Initial access tokens (RFC 7591): one valid a minute, one a day.
-	shortIAT, _, err := tboidc.IssueInitialAccessToken(ctx, e.store, e.kr, audit.Shell, "gongan", time.Minute)
+	shortIAT, _, err := tboidc.IssueInitialAccessToken(ctx, e.store, e.kr, audit.Shell, "gongan", tboidc.MinInitialAccessTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
