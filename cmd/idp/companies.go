@@ -52,6 +52,9 @@ type agentJSON struct {
 func lookupCompany(cmd *cobra.Command, svc *accounts.Service, code string) (storage.Person, error) {
 	co, err := svc.CompanyByCreditCode(cmd.Context(), code)
 	switch {
+	case errors.Is(err, accounts.ErrInvalidIDNumber) && idnumber.ValidateResidentID(idnumber.NormalizeResidentID(code)) == nil:
+		return co, app.Usagef("--company: %s is a resident ID number, not a unified social credit code: name the company",
+			idnumber.MaskResidentID(idnumber.NormalizeResidentID(code)))
 	case errors.Is(err, accounts.ErrInvalidIDNumber):
 		return co, app.Usage(fmt.Errorf("--company: %w", err))
 	case errors.Is(err, storage.ErrNotFound):
@@ -193,6 +196,7 @@ Audited as agent.withdraw (actor "operator"). Exit status 2 when no authorisatio
 		} else if err != nil {
 			return err
 		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "withdrew the authorisation of %s to act for company %s\n", describePerson(p), co.IDNumberMasked)
 		return nil
 	})
 }

@@ -45,6 +45,7 @@ func TestCompanies(t *testing.T) {
 		{"fail/unknown company", []string{"--company", "91330100MA2B00027W", "--person", testIDNumber}, "no company with unified social credit code 913301"},
 		{"fail/unknown person", []string{"--company", testCreditCode, "--person", "440305198503030030"}, "no person with ID number"},
 		{"fail/company as representative", []string{"--company", testCreditCode, "--person", co.ID}, "is not a natural person"},
+		{"fail/a resident ID number as company", []string{"--company", testIDNumber, "--person", testIDNumber}, "is a resident ID number, not a unified social credit code"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := idp(t, dir, "", nil, append([]string{"companies", "representative"}, tc.args...)...)
@@ -89,8 +90,8 @@ func TestCompanies(t *testing.T) {
 	// finds nothing standing.
 	r = idp(t, dir, "", nil, "companies", "withdraw", "--company", testCreditCode, "--agent", "110101199002020020", "--json")
 	mustOK(t, r, "withdraw")
-	if c := decode[companyJSON](t, r); len(c.Agents) != 0 {
-		t.Fatalf("agents after withdrawal: %s", r.Stdout)
+	if c := decode[companyJSON](t, r); len(c.Agents) != 0 || !strings.Contains(r.Stderr, "withdrew the authorisation of "+agent.ID) {
+		t.Fatalf("agents after withdrawal: %s\nstderr: %s", r.Stdout, r.Stderr)
 	}
 	r = idp(t, dir, "", nil, "companies", "withdraw", "--company", testCreditCode, "--agent", agent.ID)
 	if r.Code != 2 || !strings.Contains(r.Stderr, "is not authorised to act for this company") {
