@@ -292,6 +292,13 @@ func testNotFoundPages(t *testing.T, e *env) {
 	if p.status != http.StatusNotFound || !strings.Contains(p.body, `"error":"not_found"`) || !strings.HasPrefix(p.header.Get("Content-Type"), "application/json") {
 		t.Errorf("API unknown path: %d %s", p.status, p.body)
 	}
+	// A route's path with a method it does not answer: 405 with Allow, not 404.
+	for _, m := range []string{http.MethodDelete, http.MethodPatch} {
+		req, _ := http.NewRequest(m, e.issuer+"/admin/api/v1/apps/some-app/approve", nil)
+		if p := b.do(req); p.status != http.StatusMethodNotAllowed || p.header.Get("Allow") != "POST" || !strings.Contains(p.body, "method_not_allowed") {
+			t.Errorf("%s on a POST route: %d %q %s", m, p.status, p.header.Get("Allow"), p.body)
+		}
+	}
 }
 
 func testIATLimits(t *testing.T, e *env) {

@@ -75,6 +75,10 @@ const csrfPurpose = "admin"
 type Handler struct {
 	cfg     Config
 	mux     *http.ServeMux
+	// paths matches a request's path against the routes whatever the method, and allow lists
+	// the methods of each path pattern: a path with other methods answers 405 (notFound).
+	paths *http.ServeMux
+	allow map[string][]string
 	routes  []route
 	csrf    httpkit.CSRF
 	cookies httpkit.Cookies
@@ -133,8 +137,14 @@ func New(cfg Config) (*Handler, error) {
 		headers: httpkit.SecurityHeaders{CSP: csp, HSTS: cfg.Secure}}
 	h.csrf = httpkit.CSRF{Key: cfg.CSRFKey}
 	h.routes = h.routeTable()
+	h.paths, h.allow = http.NewServeMux(), map[string][]string{}
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.method+" "+cfg.Path+rt.path, h.guard(rt))
+		pattern := cfg.Path + rt.path
+		if h.allow[pattern] == nil {
+			h.paths.Handle(pattern, http.NotFoundHandler()) // only its pattern is used (notFound)
+		}
+		h.allow[pattern] = append(h.allow[pattern], rt.method)
 	}
 	h.mux.HandleFunc("GET "+cfg.Path+"/assets/{name}", h.handleAsset)
 	h.mux.HandleFunc("GET "+cfg.Path, func(w http.ResponseWriter, r *http.Request) {
@@ -561,6 +571,15 @@ func publicText(err error) string {
 
 // notFound answers paths under the console that match no route.
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.paths.Handler(r); pattern != "" && h.allow[pattern] != nil {
+		w.Header().Set("Allow", strings.Join(h.allow[pattern], ", "))
+		if strings.HasPrefix(r.URL.Path, h.cfg.Path+APIPrefix+"/") {
+			h.json.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "this route answers "+strings.Join(h.allow[pattern], ", "))
+			return
+		}
+		h.message(w, r, &call{lang: h.lang(w, r)}, http.StatusMethodNotAllowed, "notFoundHeading", "errNoPage", false)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, h.cfg.Path+APIPrefix+"/") {
 		h.json.Error(w, http.StatusNotFound, "not_found", "no such route")
 		return
