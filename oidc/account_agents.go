@@ -90,14 +90,14 @@ func (s *Server) fillAccountAgents(ctx context.Context, d *pageData, _ *storage.
 		for _, a := range agents {
 			ac.Agents = append(ac.Agents, agentsGrant{ID: a.ID, Name: a.NameMasked, NumberMasked: a.IDNumberMasked,
 				Apps: s.showApps(ctx, a.Authorisation.Clients), Scopes: scopeTexts(d.Lang, a.Authorisation.Scopes),
-				Until: showTime(a.Authorisation.ValidUntil)})
+				Until: showUntil(a.Authorisation.ValidUntil)})
 		}
 		ap.Represented = append(ap.Represented, ac)
 	}
 	for _, c := range acting {
 		ap.ActingFor = append(ap.ActingFor, agentsGrant{ID: c.ID, Name: c.Name, NumberMasked: c.CreditCodeMasked,
 			Apps: s.showApps(ctx, c.Authorisation.Clients), Scopes: scopeTexts(d.Lang, c.Authorisation.Scopes),
-			Until: showTime(c.Authorisation.ValidUntil)})
+			Until: showUntil(c.Authorisation.ValidUntil)})
 	}
 	d.Agents = ap
 	return nil
@@ -109,6 +109,16 @@ func scopeTexts(lang string, scopes []string) []string {
 		out = append(out, scopeText(lang, sc))
 	}
 	return out
+}
+
+// showUntil shows an authorisation's end: the last day it is valid through when it ends at
+// midnight Beijing time (as parseUntil makes it: "有效期至 2027-03-01" lasts through that day),
+// otherwise the time it ends.
+func showUntil(t time.Time) string {
+	if l := t.In(pageZone); !t.IsZero() && l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 && l.Nanosecond() == 0 {
+		return l.AddDate(0, 0, -1).Format(time.DateOnly)
+	}
+	return showTime(t)
 }
 
 // parseUntil reads the form's end of validity, a date (YYYY-MM-DD) in Beijing time: the

@@ -51,3 +51,17 @@ func TestActingAllowsScope(t *testing.T) {
 		})
 	}
 }
+
+// TestShowUntil: an authorisation entered as lasting through a day shows that day.
+func TestShowUntil(t *testing.T) {
+	end, ok := parseUntil("2027-03-01")
+	if !ok {
+		t.Fatal("parseUntil refused a date")
+	}
+	if got := showUntil(end); got != "2027-03-01" {
+		t.Errorf("showUntil(parseUntil(2027-03-01)) = %q", got)
+	}
+	if got := showUntil(end.Add(90 * time.Minute)); got != "2027-03-02 01:30" {
+		t.Errorf("an end not at midnight: %q", got)
+	}
+}
