@@ -204,7 +204,10 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, r
 		return fosite.ErrServerError.WithHint("unexpected client type")
 	}
 	err := s.handleExchange(ctx, c, req)
-	if rfc := fosite.ErrorToRFC6749Error(err); err != nil && rfc.CodeField < http.StatusInternalServerError {
+	if err == nil {
+		return nil
+	}
+	if rfc := fosite.ErrorToRFC6749Error(err); rfc.CodeField < http.StatusInternalServerError {
 		detail := "error=" + rfc.ErrorField
 		if aud := exchangeTargets(req.GetRequestForm(), req.GetRequestedAudience()); len(aud) > 0 {
 			detail += " audience=" + strings.Join(aud, ",")
