@@ -155,9 +155,12 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 	if err == nil {
 		// Every token issued is audited: in the request's transaction for the grants that
 		// write (the entry commits with the tokens), in a group commit for client
-		// credentials. A token whose entry cannot be written is not issued.
-		if aerr := s.fstore.AuditGrant(ctx, "token.issue", ar, "grant="+grant+" request="+ar.GetID()); aerr != nil {
-			return ar, nil, fosite.ErrServerError.WithWrap(aerr).WithHint("The token could not be audited.")
+		// credentials. A token whose entry cannot be written is not issued. An exchanged
+		// token's entry is token.exchange (exchange.go), written with the token.
+		if grant != GrantTokenExchange {
+			if aerr := s.fstore.AuditGrant(ctx, "token.issue", ar, "grant="+grant+" request="+ar.GetID()); aerr != nil {
+				return ar, nil, fosite.ErrServerError.WithWrap(aerr).WithHint("The token could not be audited.")
+			}
 		}
 		if rerr := s.recordActingGrant(ctx, ar); rerr != nil { // agents.go
 			return ar, nil, fosite.ErrServerError.WithWrap(rerr).WithHint("The grant could not be recorded.")
