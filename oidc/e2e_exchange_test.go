@@ -233,7 +233,7 @@ func runExchange(t *testing.T, store storage.Storage) {
 		}
 		found := false
 		for _, ev := range refused {
-			if strings.Contains(ev.Detail, "error=invalid_target") && strings.Contains(ev.Detail, "audience="+audC) && ev.Actor == appA.client.ID {
+			if strings.Contains(ev.Detail, "error=invalid_target") && strings.Contains(ev.Detail, "audience="+url.QueryEscape(audC)) && ev.Actor == appA.client.ID {
 				found = true
 			}
 		}

@@ -210,7 +210,12 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, r
 	if rfc := fosite.ErrorToRFC6749Error(err); rfc.CodeField < http.StatusInternalServerError {
 		detail := "error=" + rfc.ErrorField
 		if aud := exchangeTargets(req.GetRequestForm(), req.GetRequestedAudience()); len(aud) > 0 {
-			detail += " audience=" + strings.Join(aud, ",")
+			// The client's own words: escaped (no blank can forge another key=value) and cut.
+			a := url.QueryEscape(strings.Join(aud, ","))
+			if len(a) > MaxExchangeAudienceLength {
+				a = a[:MaxExchangeAudienceLength] + "…"
+			}
+			detail += " audience=" + a
 		}
 		if rfc.HintField != "" {
 			detail += " reason=" + strings.ReplaceAll(rfc.HintField, " ", "_")
