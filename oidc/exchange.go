@@ -218,7 +218,11 @@ func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, r
 			detail += " audience=" + a
 		}
 		if rfc.HintField != "" {
-			detail += " reason=" + strings.ReplaceAll(rfc.HintField, " ", "_")
+			h := url.QueryEscape(rfc.HintField) // may quote the client's scope
+			if len(h) > MaxExchangeAudienceLength {
+				h = h[:MaxExchangeAudienceLength] + "…"
+			}
+			detail += " reason=" + h
 		}
 		if aerr := (audit.Actor{ID: c.GetID()}).Record(ctx, s.store, s.now(), actionExchangeRefused, "", c.GetID(), detail); aerr != nil {
 			return fosite.ErrServerError.WithWrap(aerr).WithHint("The refusal could not be audited.")
