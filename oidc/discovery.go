@@ -20,7 +20,7 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"scopes_supported":                                         SupportedScopes,
 		"response_types_supported":                                 []string{"code"},
 		"response_modes_supported":                                 []string{"query"},
-		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode},
+		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode, GrantTokenExchange},
 		"device_authorization_endpoint":                            s.url(pathDeviceAuthorization),
 		"subject_types_supported":                                  []string{"public", "pairwise"},
 		"id_token_signing_alg_values_supported":                    SigningAlgorithms,

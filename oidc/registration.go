@@ -181,8 +181,8 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 	}
 	grants = slices.Compact(slices.Sorted(slices.Values(grants)))
 	for _, g := range grants {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode {
-			bad(ErrInvalidGrantType, "%q (supported: authorization_code, refresh_token, client_credentials, %s; implicit and password are not offered)", g, GrantDeviceCode)
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode && g != GrantTokenExchange {
+			bad(ErrInvalidGrantType, "%q (supported: authorization_code, refresh_token, client_credentials, %s, %s; implicit and password are not offered)", g, GrantDeviceCode, GrantTokenExchange)
 		}
 	}
 	if len(grants) == 0 {
@@ -194,6 +194,9 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 	}
 	if nc.Public && slices.Contains(grants, GrantClientCredentials) {
 		bad(ErrInvalidGrantType, "a public client cannot use client_credentials")
+	}
+	if nc.Public && slices.Contains(grants, GrantTokenExchange) { // exchange.go
+		bad(ErrInvalidGrantType, "a public client cannot use %s", GrantTokenExchange)
 	}
 	scopes := nc.Scopes
 	if scopes == nil {

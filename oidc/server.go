@@ -185,6 +185,7 @@ func (s *Server) composeFosite() {
 	}
 	idt := &idTokenHandler{s: s}
 	device := &deviceGrantHandler{s: s}
+	tokenExchange := &tokenExchangeHandler{s: s} // exchange.go
 
 	// Authorization endpoint: validate PKCE and the OIDC parameters before the code is
 	// issued, so a refused request leaves no code behind.
@@ -194,7 +195,7 @@ func (s *Server) composeFosite() {
 	// Token endpoint: the code handler adopts the stored session before PKCE reads it; the
 	// ID token is made last, when the access token exists (at_hash).
 	// (Append de-duplicates by type, which would drop the second grantOnly.)
-	fc.TokenEndpointHandlers = fosite.TokenEndpointHandlers{grantOnly{code}, pkce, grantOnly{refresh}, grantOnly{cc}, grantOnly{device}, idt}
+	fc.TokenEndpointHandlers = fosite.TokenEndpointHandlers{grantOnly{code}, pkce, grantOnly{refresh}, grantOnly{cc}, grantOnly{device}, grantOnly{tokenExchange}, idt}
 	fc.TokenIntrospectionHandlers.Append(&oauth2.CoreValidator{CoreStrategy: s.strategy, CoreStorage: s.fstore, Config: fc})
 	fc.RevocationHandlers.Append(&oauth2.TokenRevocationHandler{
 		TokenRevocationStorage: s.fstore, AccessTokenStrategy: s.strategy, RefreshTokenStrategy: s.strategy,

@@ -16,8 +16,8 @@ import (
 )
 
 // handleToken serves the token endpoint (RFC 6749 §3.2): grant types authorization_code (with
-// PKCE, RFC 7636), refresh_token (rotated, RFC 9700 §4.14.2), client_credentials and the device
-// code (RFC 8628 §3.4, GrantDeviceCode). Any other grant type — password, implicit, JWT
+// PKCE, RFC 7636), refresh_token (rotated, RFC 9700 §4.14.2), client_credentials, the device
+// code (RFC 8628 §3.4, GrantDeviceCode) and token exchange (RFC 8693, GrantTokenExchange). Any other grant type — password, implicit, JWT
 // bearer — is unsupported_grant_type.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -39,10 +39,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := r.PostForm.Get("grant_type")
 	switch grant {
-	case "authorization_code", "refresh_token", "client_credentials", GrantDeviceCode:
+	case "authorization_code", "refresh_token", "client_credentials", GrantDeviceCode, GrantTokenExchange:
 	default:
 		s.tokenError(ctx, w, r, nil, grant, fosite.ErrUnsupportedGrantType.WithHint(
-			"Supported grant types: authorization_code, refresh_token, client_credentials, "+GrantDeviceCode+"."))
+			"Supported grant types: authorization_code, refresh_token, client_credentials, "+GrantDeviceCode+", "+GrantTokenExchange+"."))
 		return
 	}
 	var (
@@ -155,9 +155,12 @@ func (s *Server) exchange(ctx context.Context, r *http.Request, grant string, st
 	if err == nil {
 		// Every token issued is audited: in the request's transaction for the grants that
 		// write (the entry commits with the tokens), in a group commit for client
-		// credentials. A token whose entry cannot be written is not issued.
-		if aerr := s.fstore.AuditGrant(ctx, "token.issue", ar, "grant="+grant+" request="+ar.GetID()); aerr != nil {
-			return ar, nil, fosite.ErrServerError.WithWrap(aerr).WithHint("The token could not be audited.")
+		// credentials. A token whose entry cannot be written is not issued. An exchanged
+		// token's entry is token.exchange (exchange.go), written with the token.
+		if grant != GrantTokenExchange {
+			if aerr := s.fstore.AuditGrant(ctx, "token.issue", ar, "grant="+grant+" request="+ar.GetID()); aerr != nil {
+				return ar, nil, fosite.ErrServerError.WithWrap(aerr).WithHint("The token could not be audited.")
+			}
 		}
 		if rerr := s.recordActingGrant(ctx, ar); rerr != nil { // agents.go
 			return ar, nil, fosite.ErrServerError.WithWrap(rerr).WithHint("The grant could not be recorded.")
@@ -313,8 +316,10 @@ type introspection struct {
 	ACR       string   `json:"acr,omitempty"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
 	// Act is {"sub": the agent's subject} for a token issued to an agent acting for a
-	// company (RFC 8693 §4.1, agents.go); Sub is then the company's.
-	Act map[string]string `json:"act,omitempty"`
+	// company (RFC 8693 §4.1, agents.go); Sub is then the company's. For a token issued by
+	// token exchange (exchange.go) it is the actor chain: {"sub": the requesting client or the
+	// actor token's subject, "act": the subject token's own actor, if any}.
+	Act *fositeadapter.Actor `json:"act,omitempty"`
 }
 
 // handleIntrospect serves token introspection (RFC 7662). Only confidential clients may
@@ -391,7 +396,10 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		if sess != nil {
 			out.Sub = sess.Subject
 			if sess.ActingFor != "" {
-				out.Act = map[string]string{"sub": sess.ActorSubject}
+				out.Act = &fositeadapter.Actor{Sub: sess.ActorSubject}
+			}
+			if sess.Act != nil {
+				out.Act = sess.Act
 			}
 			out.ACR = sess.ACR
 			if sess.AuthTime != 0 {

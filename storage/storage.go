@@ -53,11 +53,12 @@ type Storage interface {
 	ScanLogins // scan_login.go
 	Apps       // apps.go
 	SelfService
-	AppStats       // appstats.go
-	PasswordResets // people_admin.go
-	Corrections    // people_admin.go
-	Agents         // agents.go
-	AdminRoleStore // admin_roles.go
+	AppStats         // appstats.go
+	PasswordResets   // people_admin.go
+	Corrections      // people_admin.go
+	Agents           // agents.go
+	AdminRoleStore   // admin_roles.go
+	ExchangePolicies // exchange.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

@@ -16,7 +16,8 @@ import (
 func (c *cli) clientsCmd() *cobra.Command {
 	return app.Group("clients", "Manage the relying apps (OAuth 2.0 / OpenID Connect clients)",
 		c.clientsAddCmd(), c.clientsListCmd(), c.clientsShowCmd(), c.clientsApproveCmd(), c.clientsRejectCmd(),
-		c.clientsSuspendCmd(), c.clientsResumeCmd(), c.clientsRetireCmd(), c.clientsRotateSecretCmd(), c.clientsIATCmd())
+		c.clientsSuspendCmd(), c.clientsResumeCmd(), c.clientsRetireCmd(), c.clientsRotateSecretCmd(), c.clientsIATCmd(),
+		c.clientsExchangePolicyCmd()) // clients_exchange.go
 }
 
 // clientJSON is the --json form of a client. ClientSecret is set only in the output of
@@ -109,7 +110,7 @@ page).`,
 	f.StringArrayVar(&redirects, "redirect-uri", nil, "redirect URI, exact match (repeat for several)")
 	f.StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "post-logout redirect URI (repeat for several)")
 	f.BoolVar(&nc.Public, "public", false, "public client: no secret, token endpoint auth method none")
-	f.StringVar(&grantTypes, "grant-types", "", "grant types, comma-separated: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code (default authorization_code,refresh_token)")
+	f.StringVar(&grantTypes, "grant-types", "", "grant types, comma-separated: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange (default authorization_code,refresh_token)")
 	f.StringVar(&scopes, "scopes", "", `scopes the client may request, blank-separated (default "openid profile offline_access")`)
 	f.StringVar(&nc.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: SGD_SM3_SM2, ES256 or RS256 (default RS256)")
 	f.StringVar(&nc.AccessTokenFormat, "access-token-format", "", "access token format: opaque (default: sealed with SM4-GCM, stored nowhere) or jwt (RFC 9068, signed with the ID-token algorithm's key)")

@@ -42,13 +42,14 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ScanLogins", testScanLogins},
 		{"SelfService", testSelfService},
 		{"Passkeys", testPasskeys},
-		{"ClientPurpose", testClientPurpose}, // lookup.go
-		{"AppStats", testAppStats},           // appstats.go
-		{"Apps", testApps},                   // apps.go
-		{"PeopleAdmin", testPeopleAdmin},     // people_admin.go
-		{"Agents", testAgents},               // agents.go
-		{"AdminRoles", testAdminRoles},       // admin_roles.go
-		{"AppGaps", testAppGaps},             // appgaps.go
+		{"ClientPurpose", testClientPurpose},       // lookup.go
+		{"AppStats", testAppStats},                 // appstats.go
+		{"Apps", testApps},                         // apps.go
+		{"PeopleAdmin", testPeopleAdmin},           // people_admin.go
+		{"Agents", testAgents},                     // agents.go
+		{"AdminRoles", testAdminRoles},             // admin_roles.go
+		{"AppGaps", testAppGaps},                   // appgaps.go
+		{"ExchangePolicies", testExchangePolicies}, // exchange.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

@@ -146,6 +146,9 @@ func (t *TokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 	if len(sess.AMR) > 0 {
 		claims["amr"] = sess.AMR
 	}
+	if sess.Act != nil { // token exchange (RFC 8693 §4.1)
+		claims["act"] = sess.Act
+	}
 	return t.signer.Generate(ctx, claims, &jwt.Headers{Extra: map[string]any{"alg": c.IDTokenAlg(), "typ": TypAccessTokenJWT}})
 }
 

@@ -59,12 +59,38 @@ type Session struct {
 	// claim, RFC 8693 §4.1).
 	ActingFor    string `json:"af,omitempty"`
 	ActorSubject string `json:"as,omitempty"`
+	// Act is the actor chain of a token issued by token exchange (RFC 8693 §4.1, oidc's
+	// exchange.go): who acts for Subject — the requesting client, or the actor token's
+	// subject — with the subject token's own actor nested inside. nil for other tokens.
+	Act *Actor `json:"ax,omitempty"`
+	// Parent is the grant (request ID) of the subject token a token exchange was made from,
+	// and ParentGen that token's generation: the exchanged token is inactive once the
+	// subject token's grant is revoked at or above ParentGen (Store.GetAccessTokenSession).
+	// "" for other tokens.
+	Parent    string `json:"pg,omitempty"`
+	ParentGen int64  `json:"pn,omitempty"`
 
 	idClaims  *jwt.IDTokenClaims
 	idHeaders *jwt.Headers
 }
 
 var _ fosite.Session = (*Session)(nil)
+
+// Actor is the "act" claim (RFC 8693 §4.1): the subject of the party acting, and that
+// party's own actor when it acted for someone else too (outermost is the current actor).
+type Actor struct {
+	Sub string `json:"sub"`
+	Act *Actor `json:"act,omitempty"`
+}
+
+// Depth is the number of actors in the chain a (0 for nil).
+func (a *Actor) Depth() int {
+	n := 0
+	for ; a != nil; a = a.Act {
+		n++
+	}
+	return n
+}
 
 // FromNanos is the time of a Session field in UnixNano, in UTC; the zero time for 0.
 func FromNanos(n int64) time.Time {
@@ -126,6 +152,7 @@ func (s *Session) Clone() fosite.Session {
 	}
 	c := *s
 	c.AMR = slices.Clone(s.AMR)
+	c.Act = s.Act.clone()
 	c.idClaims, c.idHeaders = nil, nil
 	return &c
 }
@@ -234,4 +261,12 @@ func orEmpty(s []string) fosite.Arguments {
 		return fosite.Arguments{}
 	}
 	return fosite.Arguments(s)
+}
+
+// clone returns a deep copy of the chain a.
+func (a *Actor) clone() *Actor {
+	if a == nil {
+		return nil
+	}
+	return &Actor{Sub: a.Sub, Act: a.Act.clone()}
 }

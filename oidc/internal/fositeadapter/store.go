@@ -347,6 +347,9 @@ func (s *Store) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.
 			err = fosite.ErrInactiveToken
 		}
 	}
+	if err == nil {
+		err = s.checkParentGrant(ctx, req)
+	}
 	if errors.Is(err, fosite.ErrInactiveToken) && tokenStateFrom(ctx).revoking() {
 		return req, nil
 	}
@@ -354,6 +357,26 @@ func (s *Store) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.
 		tokenStateFrom(ctx).noteStorageErr(err)
 	}
 	return req, err
+}
+
+// checkParentGrant makes a token issued by token exchange inactive (fosite.ErrInactiveToken)
+// once the grant of the subject token it was made from is revoked at or above the subject
+// token's generation (Session.Parent): revoking the citizen's token, a reused refresh token,
+// a refresh of the citizen's grant or a withdrawn agent authorisation reaches the tokens
+// exchanged from it. nil for other tokens.
+func (s *Store) checkParentGrant(ctx context.Context, req fosite.Requester) error {
+	sess, ok := req.GetSession().(*Session)
+	if !ok || sess.Parent == "" {
+		return nil
+	}
+	below, err := s.store.GrantRevokedBelow(ctx, sess.Parent)
+	if err != nil {
+		return err
+	}
+	if sess.ParentGen < below {
+		return fosite.ErrInactiveToken
+	}
+	return nil
 }
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
