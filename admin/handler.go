@@ -73,12 +73,12 @@ const csrfPurpose = "admin"
 
 // Handler serves the console and the API under Config.Path.
 type Handler struct {
-	cfg     Config
-	mux     *http.ServeMux
+	cfg Config
+	mux *http.ServeMux
 	// paths matches a request's path against the routes whatever the method, and allow lists
 	// the methods of each path pattern: a path with other methods answers 405 (notFound).
-	paths *http.ServeMux
-	allow map[string][]string
+	paths   *http.ServeMux
+	allow   map[string][]string
 	routes  []route
 	csrf    httpkit.CSRF
 	cookies httpkit.Cookies
