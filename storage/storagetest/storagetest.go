@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Agents", testAgents},               // agents.go
 		{"AdminRoles", testAdminRoles},       // admin_roles.go
 		{"AppGaps", testAppGaps},             // appgaps.go
+		{"Upstreams", testUpstreams},         // broker.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
