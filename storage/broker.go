@@ -67,3 +67,21 @@ type Upstreams interface {
 	// DeleteUpstreamLink removes the link; ErrNotFound when missing.
 	DeleteUpstreamLink(ctx context.Context, upstreamID, subject string) error
 }
+
+// UpstreamSession records that a login session was made by a brokered login.
+type UpstreamSession struct {
+	SessionID  string // LoginSession.ID (deleted with the session)
+	UpstreamID string // Upstream.ID (deleted with the upstream)
+	Subject    string // the upstream ID token's sub
+	CreatedAt  time.Time
+}
+
+// UpstreamSessions stores which login sessions came from an upstream provider.
+type UpstreamSessions interface {
+	// CreateUpstreamSession inserts us. ErrConflict when the session has one already;
+	// ErrNotFound when the session or the upstream does not exist.
+	CreateUpstreamSession(ctx context.Context, us UpstreamSession) error
+	// GetUpstreamSession returns the record of the login session or ErrNotFound (a local
+	// login).
+	GetUpstreamSession(ctx context.Context, sessionID string) (UpstreamSession, error)
+}

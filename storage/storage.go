@@ -58,7 +58,8 @@ type Storage interface {
 	Corrections    // people_admin.go
 	Agents         // agents.go
 	AdminRoleStore // admin_roles.go
-	Upstreams      // broker.go
+	Upstreams        // broker.go
+	UpstreamSessions // broker.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

@@ -92,6 +92,21 @@ func testUpstreams(t *testing.T, s storage.Storage) {
 		must(t, "ListUpstreamLinks", err)
 		checkEqual(t, "no links", len(list), 0)
 	})
+	t.Run("UpstreamSessions", func(t *testing.T) {
+		must(t, "CreateLoginSession", s.CreateLoginSession(ctx, storage.LoginSession{ID: "up-sess", PersonID: "up-alice",
+			AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+		us := storage.UpstreamSession{SessionID: "up-sess", UpstreamID: a.ID, Subject: "sub-1", CreatedAt: t0}
+		must(t, "CreateUpstreamSession", s.CreateUpstreamSession(ctx, us))
+		checkErr(t, "CreateUpstreamSession twice", s.CreateUpstreamSession(ctx, us), storage.ErrConflict)
+		checkErr(t, "CreateUpstreamSession unknown session", s.CreateUpstreamSession(ctx,
+			storage.UpstreamSession{SessionID: "nosuch", UpstreamID: a.ID, Subject: "x", CreatedAt: t0}), storage.ErrNotFound)
+		got, err := s.GetUpstreamSession(ctx, "up-sess")
+		must(t, "GetUpstreamSession", err)
+		us.CreatedAt = stored(us.CreatedAt)
+		checkEqual(t, "upstream session", got, us)
+		_, err = s.GetUpstreamSession(ctx, "nosuch")
+		checkErr(t, "GetUpstreamSession unknown", err, storage.ErrNotFound)
+	})
 	t.Run("Delete", func(t *testing.T) {
 		must(t, "DeleteUpstreamLink", s.DeleteUpstreamLink(ctx, national.ID, "sub-1"))
 		checkErr(t, "DeleteUpstreamLink twice", s.DeleteUpstreamLink(ctx, national.ID, "sub-1"), storage.ErrNotFound)
@@ -99,5 +114,7 @@ func testUpstreams(t *testing.T, s storage.Storage) {
 		checkErr(t, "DeleteUpstream twice", s.DeleteUpstream(ctx, a.ID), storage.ErrNotFound)
 		_, err := s.GetUpstreamLink(ctx, a.ID, "sub-1")
 		checkErr(t, "link of a deleted upstream", err, storage.ErrNotFound)
+		_, err = s.GetUpstreamSession(ctx, "up-sess")
+		checkErr(t, "session record of a deleted upstream", err, storage.ErrNotFound)
 	})
 }

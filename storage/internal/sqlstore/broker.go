@@ -155,3 +155,27 @@ func (s *Store) DeleteUpstreamLink(ctx context.Context, upstreamID, subject stri
 	return s.execOne(ctx, "delete upstream link", `DELETE FROM upstream_links WHERE upstream_id = ? AND subject = ?`,
 		upstreamID, subject)
 }
+
+// CreateUpstreamSession inserts us; ErrConflict when the session has one, ErrNotFound when the
+// session or the upstream is missing.
+func (s *Store) CreateUpstreamSession(ctx context.Context, us storage.UpstreamSession) error {
+	_, err := s.exec(ctx, "create upstream session", `INSERT INTO upstream_sessions (session_id, upstream_id, subject, created_at)
+		VALUES (?, ?, ?, ?)`, us.SessionID, us.UpstreamID, us.Subject, micros(us.CreatedAt))
+	return err
+}
+
+// GetUpstreamSession returns the record of the login session or ErrNotFound.
+func (s *Store) GetUpstreamSession(ctx context.Context, sessionID string) (storage.UpstreamSession, error) {
+	var r struct {
+		SessionID  string `db:"session_id"`
+		UpstreamID string `db:"upstream_id"`
+		Subject    string `db:"subject"`
+		CreatedAt  int64  `db:"created_at"`
+	}
+	if err := s.get(ctx, "get upstream session", &r, `SELECT session_id, upstream_id, subject, created_at
+		FROM upstream_sessions WHERE session_id = ?`, sessionID); err != nil {
+		return storage.UpstreamSession{}, err
+	}
+	return storage.UpstreamSession{SessionID: r.SessionID, UpstreamID: r.UpstreamID, Subject: r.Subject,
+		CreatedAt: fromMicros(r.CreatedAt)}, nil
+}

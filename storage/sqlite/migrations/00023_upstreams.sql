@@ -2,6 +2,8 @@
 -- province's tongban, the national platform, any standard OP. client_secret_sealed is sealed by
 -- the keyring; scopes is a JSON string list; acr_map a JSON object upstream acr -> local acr.
 -- upstream_links: an upstream subject (upstream id + sub) linked to a local person.
+-- upstream_sessions: the login sessions made by a brokered login, with the upstream and subject
+-- (the `idp` claim of the ID tokens issued in them; upstream logout finds them).
 -- Keep in step with storage/postgres/migrations.
 
 -- +goose Up
@@ -30,7 +32,15 @@ CREATE TABLE upstream_links (
     PRIMARY KEY (upstream_id, subject)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX upstream_links_by_person ON upstream_links (person_id, created_at);
+CREATE TABLE upstream_sessions (
+    session_id  TEXT NOT NULL PRIMARY KEY REFERENCES login_sessions (id) ON DELETE CASCADE,
+    upstream_id TEXT NOT NULL REFERENCES upstreams (id) ON DELETE CASCADE,
+    subject     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX upstream_sessions_by_subject ON upstream_sessions (upstream_id, subject);
 
 -- +goose Down
+DROP TABLE upstream_sessions;
 DROP TABLE upstream_links;
 DROP TABLE upstreams;
