@@ -59,6 +59,9 @@ type Session struct {
 	// claim, RFC 8693 §4.1).
 	ActingFor    string `json:"af,omitempty"`
 	ActorSubject string `json:"as,omitempty"`
+	// IDP is the issuer of the upstream provider the person authenticated at (a brokered
+	// login, oidc's broker.go): the ID token's "idp" claim. "" for a local login.
+	IDP string `json:"idp,omitempty"`
 
 	idClaims  *jwt.IDTokenClaims
 	idHeaders *jwt.Headers
