@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/tongban/tongban/audit"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -62,14 +63,7 @@ func (s *Server) handleUpstreamUnlink(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, lang, msgBadRequest)
 		return
 	}
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.DeleteUpstreamLink(ctx, up, sub); err != nil {
-			return err
-		}
-		_, err := s.store.AppendAudit(ctx, storage.AuditEvent{Time: s.now(), Actor: ls.PersonID, Action: "upstream.unlink",
-			Subject: ls.PersonID, Detail: "upstream=" + up})
-		return err
-	})
+	err = UnlinkUpstream(ctx, s.store, audit.Actor{ID: ls.PersonID}, ls.PersonID, up, sub, s.now())
 	if err != nil {
 		s.pageError(ctx, w, r, lang, "unlink upstream", err)
 		return
