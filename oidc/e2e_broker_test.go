@@ -64,7 +64,7 @@ func (tp *tamperer) RoundTrip(req *http.Request) (*http.Response, error) {
 // brokerPair is two tongban instances: province A (the upstream) and province B, which
 // brokers logins to A for its app.
 type brokerPair struct {
-	t      *testing.T
+	t      testing.TB
 	a, b   *env
 	tamper *tamperer
 	app    *rp // B's app
@@ -73,7 +73,7 @@ type brokerPair struct {
 
 const upstreamID = "province-a"
 
-func newBrokerPair(t *testing.T, alg string, configure func(*storage.Upstream)) *brokerPair {
+func newBrokerPair(t testing.TB, alg string, configure func(*storage.Upstream)) *brokerPair {
 	t.Helper()
 	ctx := context.Background()
 	a := newEnv(t, storagetest.SQLite(t), envOptions{})
@@ -315,7 +315,24 @@ func TestBrokeredLoginUntrusted(t *testing.T) {
 	if claims := p.appLogin(p.finish(br2, p.startAtB(br2, a2), num), a2); claims["sub"] != local.ID {
 		t.Errorf("sub = %v", claims["sub"])
 	}
+
+	// The account page lists the link; its remove button unlinks (audited).
+	pg = br2.get(p.b.issuer + "/account")
+	if !strings.Contains(pg.body, "关联账号") || !strings.Contains(pg.body, "甲省") {
+		t.Fatalf("account page without the link:\n%s", pg.body)
+	}
+	m := linkRemoveRE.FindStringSubmatch(pg.body)
+	if m == nil {
+		t.Fatalf("no remove form:\n%s", pg.body)
+	}
+	pg = br2.post(p.b.issuer+"/account/upstreams/remove?ui_locales=zh-CN", url.Values{"csrf": {m[1]}, "upstream": {upstreamID},
+		"subject": {html.UnescapeString(m[2])}})
+	if !strings.Contains(pg.body, "已取消关联") || len(p.links(local.ID)) != 0 || !p.audited("upstream.unlink", "upstream="+upstreamID) {
+		t.Fatalf("unlink: %d links left, page:\n%s", len(p.links(local.ID)), pg.body)
+	}
 }
+
+var linkRemoveRE = regexp.MustCompile(`name="csrf" value="([^"]+)"><input type="hidden" name="upstream" value="province-a"><input type="hidden" name="subject" value="([^"]+)"`)
 
 // resign returns a function that rewrites an ID token's claims with mod and signs it again
 // with province A's ES256 key (a valid signature over wrong claims).
