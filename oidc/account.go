@@ -208,6 +208,7 @@ var accountNotices = []string{"otpAdded", "otpErrNoDevice", "otpRemoved", "selfC
 	"selfPwChanged", "selfSessionEnded", "selfSessionsEnded", "passkeyAdded", "passkeyRemoved", "passkeyRenamed",
 	"corrFiled",
 	"agentAuthorised", "agentWithdrawn", // account_agents.go
+	"upstreamUnlinked", // broker.go
 }
 
 // accountSection fills one section of the account page.
@@ -217,6 +218,7 @@ type accountSection func(ctx context.Context, d *pageData, ls *storage.LoginSess
 func (s *Server) accountSections() []accountSection {
 	return []accountSection{s.fillAccountPasskeys, s.fillAccountOTP, s.fillAccountSelf, s.fillAccountCorrections,
 		s.fillAccountAgents, // account_agents.go
+		s.fillAccountLinks,  // broker.go
 	}
 }
 

@@ -207,6 +207,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 			return
 		}
 		s.log.DebugContext(ctx, "login required", "client_id", c.GetID(), "reason", reason)
+		// No re-entry (broker.go): without a session, try the hinted or silent-SSO upstream
+		// with prompt=none first; its login_required falls back to the login page.
+		if u, ok := s.silentUpstream(ctx, ar.GetRequestForm()); ok && reason == "no_session" {
+			s.redirectUpstream(w, r, u, s.encodePending(pending), pickLang(firstNonEmpty(pending.Lang, ar.GetRequestForm().Get("ui_locales"))), true)
+			return
+		}
 		http.Redirect(w, r, s.localPath(pathLogin)+"?authz="+url.QueryEscape(s.encodePending(pending)), http.StatusSeeOther)
 		return
 	}
@@ -246,6 +252,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		ACR:         ls.ACR,
 		AMR:         ls.AMR,
 		Claims:      op.claims,
+		IDP:         s.sessionIDP(ctx, ls), // broker.go
 	}
 	if act != nil {
 		sess.Subject = s.subjectFor(c, act.company.ID)

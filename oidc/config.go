@@ -152,6 +152,10 @@ type Config struct {
 	// AppStatsRetention is how long per-app hourly counts are kept: Purge deletes older
 	// hours. Zero means 31 days.
 	AppStatsRetention time.Duration
+
+	// UpstreamHTTPClient is the HTTP client of brokered logins (broker.go): discovery, JWKS
+	// and token requests to upstream providers. Nil means a client with a 10-second timeout.
+	UpstreamHTTPClient *http.Client
 }
 
 // Defaults of Config.

@@ -111,6 +111,9 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 	if len(sess.AMR) > 0 {
 		claims["amr"] = sess.AMR
 	}
+	if sess.IDP != "" {
+		claims[ClaimIDP] = sess.IDP // broker.go
+	}
 	if sess.Nonce != "" && req.GetGrantTypes().ExactOne("authorization_code") {
 		claims["nonce"] = sess.Nonce
 	}

@@ -90,8 +90,9 @@ func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	if p, err := s.decodePending(authz); err == nil && p.Next != "" && q.Get("notice") == "fresh" {
 		d.Message = d.T["freshLoginNeeded"] // loginFor: a fresh login for an account page
 	}
-	s.fillLoginScan(w, r, &d) // scan.go
-	s.fillLoginPasskey(&d)    // passkey.go
+	s.fillLoginScan(w, r, &d)            // scan.go
+	s.fillLoginPasskey(&d)               // passkey.go
+	s.fillLoginUpstreams(ctx, &d, authz) // broker.go
 	return d
 }
 
@@ -182,6 +183,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renewDeviceCookie(w, person.ID, dev, devIssued)
+	s.finishUpstreamLink(ctx, w, r, p, person.ID) // broker.go
 	s.countLogin(ctx, "success", q.Get("client_id"))
 	s.log.InfoContext(ctx, "login", "person_id", person.ID, "client_id", q.Get("client_id"), "acr", acr)
 	s.appendAudit(ctx, storage.AuditEvent{Actor: person.ID, Action: "login.success", Subject: person.ID,

@@ -201,6 +201,8 @@ type pageData struct {
 	Corrections *correctionsPage // account_corrections.go
 	Acting      *actingPage      // agents.go
 	Agents      *agentsPage      // account_agents.go
+	Upstreams   []upstreamButton // broker.go: the login page's "log in with …" buttons
+	Links       *linksPage       // broker.go: the account page's linked accounts
 }
 
 // addMessages adds page texts of a feature (keyed by language, then message key) to messages;

@@ -40,6 +40,9 @@ type pendingAuth struct {
 	// Acting is the choice made on the acting page (agents.go): actingSelf, or the person ID
 	// of the company the person acts for; "" = not chosen yet.
 	Acting string `json:"a,omitempty"`
+	// Link is set on the login page shown for an upstream subject waiting to be linked
+	// (broker.go, upstreamLinkIntent.ID); the password login links it.
+	Link string `json:"k,omitempty"`
 	// N is random, fresh at every encoding, so each login or consent form carries its own
 	// token and a submission can be used once (useForm).
 	N string `json:"n,omitempty"`

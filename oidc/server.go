@@ -61,6 +61,7 @@ type Server struct {
 	mux       *http.ServeMux
 	scan      scanHub             // scan.go: wakes held scan-to-login status requests
 	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
+	broker    brokerState         // broker.go: upstream discovery and keys
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -261,6 +262,7 @@ func (s *Server) routes() {
 	s.routesDevice(handle)
 	s.routesRegistration(handle) // dcr.go
 	s.routesAgents(handle)
+	s.routesBroker(handle) // broker.go
 	s.mux = mux
 }
 

@@ -59,6 +59,8 @@ type Storage interface {
 	Agents           // agents.go
 	AdminRoleStore   // admin_roles.go
 	ExchangePolicies // exchange.go
+	Upstreams        // broker.go
+	UpstreamSessions // broker.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

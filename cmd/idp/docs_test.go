@@ -105,3 +105,26 @@ func TestAdminConsoleGuide(t *testing.T) {
 		t.Errorf("ran only %d commands of docs/operators/admin-console.md", n)
 	}
 }
+
+// TestFederationGuide runs the ```sh examples of docs/operators/federation.md (registering an
+// upstream provider, listing and removing it and a person's links) in a fresh directory, by
+// the conventions of TestOperatorGuide.
+func TestFederationGuide(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(testEnv(),
+		"PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PASSWORD="+testPassword,
+		"UPSTREAM_SECRET=secret-given-by-province-a",
+		"TONGBAN_ADDR="+addr,
+		"TONGBAN_ISSUER=http://"+addr,
+	)
+	if n := clitest.RunDocExamples(t, "../../docs/operators/federation.md", dir, env, "http://"+addr+"/readyz"); n < 12 {
+		t.Errorf("ran only %d commands of docs/operators/federation.md", n)
+	}
+}

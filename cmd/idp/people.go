@@ -14,7 +14,7 @@ import (
 
 func (c *cli) peopleCmd() *cobra.Command {
 	return app.Group("people", "Manage the people (citizens, enterprise agents) who log in",
-		append([]*cobra.Command{c.peopleAddCmd(), c.peopleOTPCmd()}, c.peopleAdminCmds()...)...) // people_admin.go
+		append([]*cobra.Command{c.peopleAddCmd(), c.peopleOTPCmd(), c.peopleLinksCmd()}, c.peopleAdminCmds()...)...) // people_admin.go
 }
 
 // personJSON is the --json output of `idp people add`. It holds no clear personal data

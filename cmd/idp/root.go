@@ -84,7 +84,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.correctionsCmd(), c.adminsCmd(), c.clientsCmd(), c.companiesCmd(), c.keysCmd(), c.kekCmd(), app.AuditCommands{
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.correctionsCmd(), c.adminsCmd(), c.clientsCmd(), c.companiesCmd(), c.keysCmd(), c.kekCmd(), c.upstreamsCmd(), app.AuditCommands{
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)
 			if err != nil {

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AdminRoles", testAdminRoles},             // admin_roles.go
 		{"AppGaps", testAppGaps},                   // appgaps.go
 		{"ExchangePolicies", testExchangePolicies}, // exchange.go
+		{"Upstreams", testUpstreams},               // broker.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

@@ -69,6 +69,9 @@ type Session struct {
 	// "" for other tokens.
 	Parent    string `json:"pg,omitempty"`
 	ParentGen int64  `json:"pn,omitempty"`
+	// IDP is the issuer of the upstream provider the person authenticated at (a brokered
+	// login, oidc's broker.go): the ID token's "idp" claim. "" for a local login.
+	IDP string `json:"idp,omitempty"`
 
 	idClaims  *jwt.IDTokenClaims
 	idHeaders *jwt.Headers
