@@ -61,6 +61,7 @@ type Storage interface {
 	ExchangePolicies // exchange.go
 	Upstreams        // broker.go
 	UpstreamSessions // broker.go
+	SingleLogout     // logout.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).
@@ -231,6 +232,19 @@ type Client struct {
 	// precision; zero = none. oidc sets it when the app is suspended, resumed or retired and
 	// when its secret is rotated with no overlap, so tokens from before do not come back.
 	TokensNotBefore time.Time
+
+	// Single logout (storage/logout.go, migration 00022).
+
+	// BackchannelLogoutURI is where logout tokens are POSTed (OpenID Connect Back-Channel
+	// Logout 1.0 §2.2): https, or http on a loopback host, no fragment; "" when none.
+	// BackchannelLogoutSessionRequired says the client needs the sid claim in them.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
+	// FrontchannelLogoutURI is loaded in a hidden iframe of the logout page (OpenID Connect
+	// Front-Channel Logout 1.0 §2), same rules; "" when none. FrontchannelLogoutSessionRequired
+	// says the client needs iss and sid as query parameters.
+	FrontchannelLogoutURI             string
+	FrontchannelLogoutSessionRequired bool
 }
 
 // Clients stores OAuth clients.

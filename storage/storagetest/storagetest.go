@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AppGaps", testAppGaps},                   // appgaps.go
 		{"ExchangePolicies", testExchangePolicies}, // exchange.go
 		{"Upstreams", testUpstreams},               // broker.go
+		{"SingleLogout", testSingleLogout},         // logout.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

@@ -14,7 +14,7 @@ import (
 const clientColumns = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris,
 	grant_types, response_types, scopes, audience, id_token_signed_response_alg,
 	token_endpoint_auth_method, subject_type, sector_identifier, created_at, access_token_format,
-	purpose, purpose_en, ` + lifecycleColumns
+	purpose, purpose_en, ` + lifecycleColumns + `, ` + logoutColumns
 
 type clientRow struct {
 	ID                       string `db:"id"`
@@ -36,6 +36,7 @@ type clientRow struct {
 	Purpose                  string `db:"purpose"`
 	PurposeEn                string `db:"purpose_en"`
 	lifecycleRow
+	logoutRow
 }
 
 func (r clientRow) client() (storage.Client, error) {
@@ -54,6 +55,7 @@ func (r clientRow) client() (storage.Client, error) {
 		PurposeEn:                r.PurposeEn,
 	}
 	r.lifecycleRow.apply(&c)
+	r.logoutRow.apply(&c)
 	for _, f := range []struct {
 		dst *[]string
 		src string
@@ -81,14 +83,14 @@ func clientArgs(c storage.Client) []any {
 		list(c.Audience), c.IDTokenSignedResponseAlg, c.TokenEndpointAuthMethod, c.SubjectType,
 		c.SectorIdentifier, micros(c.CreatedAt), c.AccessTokenFormat,
 		c.Purpose, c.PurposeEn}
-	return append(args, lifecycleArgs(c)...)
+	return append(append(args, lifecycleArgs(c)...), logoutArgs(c)...)
 }
 
 // CreateClient inserts c; ErrConflict when the ID exists.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.exec(ctx, "create client", `INSERT INTO clients (`+clientColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		?, ?, `+lifecyclePlaceholders+`)`,
+		?, ?, `+lifecyclePlaceholders+`, `+logoutPlaceholders+`)`,
 		append([]any{c.ID}, clientArgs(c)...)...)
 	return err
 }
@@ -149,7 +151,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 			redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, response_types = ?,
 			scopes = ?, audience = ?, id_token_signed_response_alg = ?, token_endpoint_auth_method = ?,
 			subject_type = ?, sector_identifier = ?, created_at = ?, access_token_format = ?,
-			purpose = ?, purpose_en = ?, `+lifecycleSet+` WHERE id = ?`),
+			purpose = ?, purpose_en = ?, `+lifecycleSet+`, `+logoutSet+` WHERE id = ?`),
 			append(clientArgs(c), id)...)
 		return s.wrap(op, err)
 	})
