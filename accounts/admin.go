@@ -176,6 +176,7 @@ func (s *Service) DisablePerson(ctx context.Context, actor audit.Actor, personID
 		return err
 	}
 	s.log.InfoContext(ctx, "person disabled", "person_id", personID, "actor", actor.ID, "sessions_ended", sessions, "grants_revoked", grants)
+	s.sessionsEnded(ctx, personID)
 	return nil
 }
 
@@ -252,7 +253,9 @@ func (s *Service) UnlockPerson(ctx context.Context, actor audit.Actor, personID 
 }
 
 // EndSessions ends every login session of the person on every device (they must log in
-// again; tokens already issued to apps stay valid) and returns how many ended. Audited
+// again) and returns how many ended. After it committed, Config.OnSessionsEnded runs (the
+// identity provider then revokes the sessions' grants and tells their apps, OpenID Connect
+// Back-Channel Logout 1.0). Audited
 // "person.sessions.end". Errors: ErrPersonNotFound, storage errors.
 func (s *Service) EndSessions(ctx context.Context, actor audit.Actor, personID string) (int, error) {
 	var n int64
@@ -266,7 +269,17 @@ func (s *Service) EndSessions(ctx context.Context, actor audit.Actor, personID s
 		}
 		return actor.Record(ctx, s.store, s.now().UTC(), "person.sessions.end", personID, "", fmt.Sprintf("sessions_ended=%d", n))
 	})
+	if err == nil {
+		s.sessionsEnded(ctx, personID)
+	}
 	return int(n), err
+}
+
+// sessionsEnded calls Config.OnSessionsEnded, if set.
+func (s *Service) sessionsEnded(ctx context.Context, personID string) {
+	if s.cfg.OnSessionsEnded != nil {
+		s.cfg.OnSessionsEnded(ctx, personID)
+	}
 }
 
 // resetTokenHash is the stored form of a password-reset token: HMAC-SM3 with the blind-index

@@ -114,6 +114,12 @@ type Config struct {
 	// access tokens inactive, and an entry of the revoked-grant list for sealed access tokens
 	// (RevocationFallbackTTL).
 	RevokeGrant func(ctx context.Context, requestID string) error
+
+	// OnSessionsEnded is called after EndSessions or DisablePerson committed, with the person
+	// whose SSO sessions ended: the identity provider sends the back-channel logout tokens of
+	// those sessions (OpenID Connect Back-Channel Logout 1.0) and revokes their grants. It must
+	// not block for long (it enqueues; delivery runs in the background). Nil means nothing.
+	OnSessionsEnded func(ctx context.Context, personID string)
 }
 
 // Defaults of Config.

@@ -262,6 +262,9 @@ func (s *Server) handleSelfSessionEnd(w http.ResponseWriter, r *http.Request) {
 		s.pageError(ctx, w, r, pickLang(r.URL.Query().Get("ui_locales")), "end session", err)
 		return
 	}
+	if _, err := s.endSessions(ctx, []string{id}); err != nil { // logout_backchannel.go
+		s.log.ErrorContext(ctx, "single logout", "person_id", p.ID, "err", err.Error())
+	}
 	s.appendAudit(ctx, storage.AuditEvent{Actor: p.ID, Action: "session.end", Subject: p.ID, Detail: "one"})
 	if id == ls.ID {
 		s.cookies.Clear(w, sessionCookieName)
@@ -283,10 +286,17 @@ func (s *Server) handleSelfSessionOthers(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	n := 0
+	var ended []string
+	defer func() { // logout_backchannel.go: the ended sessions' apps are told
+		if _, err := s.endSessions(ctx, ended); err != nil {
+			s.log.ErrorContext(ctx, "single logout", "person_id", p.ID, "err", err.Error())
+		}
+	}()
 	for _, x := range list {
 		if x.ID == ls.ID {
 			continue
 		}
+		ended = append(ended, x.ID)
 		if err := s.store.DeleteLoginSession(ctx, x.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			s.pageError(ctx, w, r, pickLang(r.URL.Query().Get("ui_locales")), "end session", err)
 			return

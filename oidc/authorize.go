@@ -253,6 +253,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 		AMR:         ls.AMR,
 		Claims:      op.claims,
 		IDP:         s.sessionIDP(ctx, ls), // broker.go
+		SID:         s.sid(ls.ID),          // logout_backchannel.go
 	}
 	if act != nil {
 		sess.Subject = s.subjectFor(c, act.company.ID)
@@ -270,6 +271,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pending pendi
 	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
+		return
+	}
+	if err := s.recordSessionClient(ctx, ls, ar, sess); err != nil { // logout_backchannel.go
+		s.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 		return
 	}
 	resp.AddParameter("iss", s.issuer)

@@ -156,6 +156,26 @@ type Config struct {
 	// UpstreamHTTPClient is the HTTP client of brokered logins (broker.go): discovery, JWKS
 	// and token requests to upstream providers. Nil means a client with a 10-second timeout.
 	UpstreamHTTPClient *http.Client
+
+	// Single logout (logout_backchannel.go; defaults filled by logoutDefaults).
+
+	// LogoutHTTPClient POSTs back-channel logout tokens. Nil means a client with a 5-second
+	// timeout (DefaultLogoutTimeout) that follows no redirects.
+	LogoutHTTPClient *http.Client
+	// LogoutRetryBase is the wait before the first retry of a failed delivery; each further
+	// retry waits twice as long. Zero means 1 second.
+	LogoutRetryBase time.Duration
+	// LogoutMaxAttempts is how many attempts a delivery gets before it is dropped (WARN log).
+	// Zero means 10.
+	LogoutMaxAttempts int
+	// LogoutMaxAge drops a delivery whose next attempt would come later than this after the
+	// logout. Zero means 1 hour.
+	LogoutMaxAge time.Duration
+	// LogoutConcurrency bounds the POSTs in flight per replica. Zero means 32.
+	LogoutConcurrency int
+	// LogoutPollInterval is how often StartLogoutDelivery looks for due retries and for
+	// deliveries other replicas enqueued. Zero means 1 second.
+	LogoutPollInterval time.Duration
 }
 
 // Defaults of Config.
@@ -247,6 +267,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		c.ClientCacheTTL = DefaultClientCacheTTL
 	}
 	appStatsDefaults(&c, &problems) // appstats.go
+	logoutDefaults(&c, &problems)   // logout_backchannel.go
 	if c.PasswordParams == (smcrypto.PasswordParams{}) {
 		c.PasswordParams = smcrypto.DefaultPasswordParams
 	}

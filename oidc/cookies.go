@@ -60,16 +60,29 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	return nil
 }
 
-// endSession deletes the browser's login session, if any, and its cookie. It returns the
-// person whose session ended ("" when there was none).
+// endSession deletes the browser's login session, if any, and its cookie, and ends it at
+// its apps (endSessionFrames). It returns the person whose session ended ("" when there was
+// none).
 func (s *Server) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, error) {
+	id, _, err := s.endSessionFrames(ctx, w, r)
+	return id, err
+}
+
+// endSessionFrames is endSession that also returns the front-channel logout iframes of the
+// session's apps. The session's grants are revoked and back-channel logout tokens enqueued
+// (endSessions); a failure there is logged, not returned: the session has ended.
+func (s *Server) endSessionFrames(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, []frontChannelFrame, error) {
 	s.cookies.Clear(w, sessionCookieName)
 	ls, err := s.loginSession(ctx, r)
 	if err != nil || ls == nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := s.store.DeleteLoginSession(ctx, ls.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return "", err
+		return "", nil, err
 	}
-	return ls.PersonID, nil
+	frames, err := s.endSessions(ctx, []string{ls.ID})
+	if err != nil {
+		s.log.ErrorContext(ctx, "single logout", "person_id", ls.PersonID, "err", err.Error())
+	}
+	return ls.PersonID, frames, nil
 }

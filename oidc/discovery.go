@@ -42,8 +42,10 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"prompt_values_supported":                        []string{"none", "login", "consent"},
 		"ui_locales_supported":                           UILocales,
 		"authorization_response_iss_parameter_supported": true,
-		"frontchannel_logout_supported":                  false,
-		"backchannel_logout_supported":                   false,
+		"frontchannel_logout_supported":                  true, // logout_backchannel.go
+		"frontchannel_logout_session_supported":          true,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }

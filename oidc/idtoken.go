@@ -114,6 +114,9 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 	if sess.IDP != "" {
 		claims[ClaimIDP] = sess.IDP // broker.go
 	}
+	if sess.SID != "" { // Back-Channel Logout 1.0 §2.1 (logout_backchannel.go)
+		claims["sid"] = sess.SID
+	}
 	if sess.Nonce != "" && req.GetGrantTypes().ExactOne("authorization_code") {
 		claims["nonce"] = sess.Nonce
 	}

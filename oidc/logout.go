@@ -23,8 +23,11 @@ import (
 //     otherwise a confirmation page (CSRF-protected POST) is shown first, so a third-party page
 //     cannot log people out.
 //
-// Ending the session deletes the SSO login session for every client and clears its cookie.
-// The person's access and refresh tokens stay valid until they expire or are revoked.
+// Ending the session deletes the SSO login session for every client and clears its cookie,
+// revokes the grants issued from it and sends the back-channel logout tokens of its clients
+// (logout_backchannel.go). When some of its clients have a front-channel logout URI, the done
+// page loads them in hidden iframes (its CSP allows exactly their origins in frame-src) and
+// links to the post_logout_redirect_uri instead of redirecting at once.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -74,6 +77,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	var frames []frontChannelFrame // logout_backchannel.go
 	ls, err := s.loginSession(ctx, r)
 	if err != nil {
 		s.pageError(ctx, w, r, lang, "logout: read session", err)
@@ -93,7 +97,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			s.render(w, http.StatusOK, s.pages.logout, d)
 			return
 		}
-		personID, err := s.endSession(ctx, w, r)
+		personID, fr, err := s.endSessionFrames(ctx, w, r)
+		frames = fr
 		if err != nil {
 			s.pageError(ctx, w, r, lang, "logout", err)
 			return
@@ -105,7 +110,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.log.InfoContext(ctx, "logout", "person_id", personID, "client_id", clientID)
 		s.appendAudit(ctx, storage.AuditEvent{Actor: personID, Action: "logout", Subject: personID, ClientID: clientID})
 	}
-	if target != "" {
+	if target != "" && len(frames) == 0 {
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
@@ -117,6 +122,15 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		d.Message = d.T[msgBadLogoutURI]
 		d.Error = "1"
 		status = http.StatusBadRequest
+	}
+	if len(frames) > 0 {
+		setFrameSrc(w, frames)
+		for _, f := range frames {
+			d.LogoutFrames = append(d.LogoutFrames, f.URL)
+		}
+		if target != "" { // after the iframes load (tongban.js follows data-next)
+			d.BackURL = target
+		}
 	}
 	s.render(w, status, s.pages.message, d)
 }

@@ -32,6 +32,7 @@ type metrics struct {
 	errors  *prometheus.CounterVec   // endpoint, error, client
 	replays *prometheus.CounterVec   // kind
 	latency *prometheus.HistogramVec // endpoint, client
+	logouts *prometheus.CounterVec   // result (logout_backchannel.go)
 	clients *clientLabels
 }
 
@@ -58,10 +59,14 @@ func newMetrics(reg prometheus.Registerer, maxClients int) (*metrics, error) {
 			Help:    "Server time of authorization (endpoint=authorize, including its resumption after login) and token (endpoint=token) requests, by client (\"\" when no registered client was identified, \"_other\" past the label limit).",
 			Buckets: LatencyBuckets,
 		}, []string{"endpoint", "client"}),
+		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "tongban", Subsystem: "idp", Name: "backchannel_logouts_total",
+			Help: "Back-channel logout deliveries by result: queued (put in the outbox), sent (HTTP 200/204), retry (failed, tried again later), dropped (given up after the last attempt).",
+		}, []string{"result"}),
 		clients: newClientLabels(maxClients),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.logins, m.tokens, m.errors, m.replays, m.latency} {
+		for _, c := range []prometheus.Collector{m.logins, m.tokens, m.errors, m.replays, m.latency, m.logouts} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -198,6 +198,9 @@ type pageData struct {
 	Scan        *scanPage        // scan.go
 	Device      *devicePage      // device.go
 	Lookup      *lookupConsent   // lookup.go: the consent page's licence-lookup box
+	// LogoutFrames are the hidden front-channel logout iframes of the logout done page
+	// (Front-Channel Logout 1.0 §3; logout_backchannel.go).
+	LogoutFrames []string
 	Corrections *correctionsPage // account_corrections.go
 	Acting      *actingPage      // agents.go
 	Agents      *agentsPage      // account_agents.go

@@ -94,6 +94,16 @@ type NewClient struct {
 	// "private_key_jwt": SM2 (SGD_SM3_SM2) and ES256 (P-256) public signing keys, at most
 	// 16 KiB. Required with private_key_jwt, refused otherwise.
 	JWKS []byte
+
+	// BackchannelLogoutURI receives logout tokens (OpenID Connect Back-Channel Logout 1.0):
+	// https, or http on a loopback address; no fragment; empty for none.
+	// BackchannelLogoutSessionRequired says the app needs sid in them (always sent).
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
+	// FrontchannelLogoutURI is loaded in a hidden iframe of the logout page with iss and sid
+	// (Front-Channel Logout 1.0), same rules; empty for none.
+	FrontchannelLogoutURI             string
+	FrontchannelLogoutSessionRequired bool
 }
 
 // Access token formats (NewClient.AccessTokenFormat, storage.Client.AccessTokenFormat).
@@ -272,6 +282,7 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 		bad(ErrInvalidAuthMethod, "%q (supported: client_secret_basic, client_secret_post, private_key_jwt; none for public clients)", method)
 	}
 	problems = append(problems, validateLifecycleFields(nc, method)...)
+	problems = append(problems, validateLogoutURIs(nc)...) // logout_backchannel.go
 	subject := nc.SubjectType
 	if subject == "" {
 		subject = "public"
@@ -321,6 +332,11 @@ func buildClient(nc NewClient) (storage.Client, []error) {
 		Department:               nc.Department,
 		LogoURI:                  nc.LogoURI,
 		JWKS:                     slices.Clone(nc.JWKS),
+
+		BackchannelLogoutURI:              nc.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired:  nc.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI:             nc.FrontchannelLogoutURI,
+		FrontchannelLogoutSessionRequired: nc.FrontchannelLogoutSessionRequired,
 	}, problems
 }
 

@@ -62,6 +62,7 @@ type Server struct {
 	scan      scanHub             // scan.go: wakes held scan-to-login status requests
 	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
 	broker    brokerState         // broker.go: upstream discovery and keys
+	slo       *sloState           // logout_backchannel.go: the back-channel logout worker
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -104,7 +105,10 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		Notifier: cfg.Notifier, PasswordResetURL: s.url(pathPasswordReset), Licences: cfg.Licences, Scopes: SupportedScopes,
 		// Withdrawing an agent revokes the grants issued while acting (s.fstore exists by then).
 		RevokeGrant: func(ctx context.Context, requestID string) error { return s.fstore.RevokeGrant(ctx, requestID) },
+		// An operator ending the person's sessions reaches their apps (logout_backchannel.go).
+		OnSessionsEnded: func(ctx context.Context, personID string) { s.personSessionsEnded(ctx, personID) },
 	})
+	s.slo = newSLOState(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
@@ -396,5 +400,7 @@ func (s *Server) Purge(ctx context.Context) (PurgeCounts, error) {
 	var actingGrants int64 // agents.go: grants issued while acting, past their refresh tokens' expiry
 	step(&actingGrants, "acting grants", s.store.PurgeActingGrants, now)
 	step(&c.InitialAccessTokens, "initial access tokens", s.store.PurgeInitialAccessTokens, now)
+	var sessionClients int64 // logout_backchannel.go: session ↔ client records past their grants
+	step(&sessionClients, "session clients", s.store.PurgeSessionClients, now)
 	return c, errors.Join(errs...)
 }

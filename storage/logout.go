@@ -46,6 +46,9 @@ type SingleLogout interface {
 	// ListSessionClients returns the records of the given sessions, ordered by session ID,
 	// then client ID, then request ID; empty (not nil) when none.
 	ListSessionClients(ctx context.Context, sessionIDs []string) ([]SessionClient, error)
+	// ListSessionIDsForPerson returns the distinct session IDs of the person's records,
+	// sorted; empty (not nil) when none.
+	ListSessionIDsForPerson(ctx context.Context, personID string) ([]string, error)
 	// DeleteSessionClients deletes the records of the given sessions; returns how many.
 	DeleteSessionClients(ctx context.Context, sessionIDs []string) (int64, error)
 	// PurgeSessionClients deletes the records that expired before t; returns how many.

@@ -68,6 +68,13 @@ func testSingleLogout(t *testing.T, s storage.Storage) {
 		must(t, "ListSessionClients none", err)
 		checkEqual(t, "no sessions", got, []storage.SessionClient{})
 
+		ids, err := s.ListSessionIDsForPerson(ctx, "p")
+		must(t, "ListSessionIDsForPerson", err)
+		checkEqual(t, "session IDs of p", ids, []string{"s-a", "s-b"})
+		ids, err = s.ListSessionIDsForPerson(ctx, "nobody")
+		must(t, "ListSessionIDsForPerson nobody", err)
+		checkEqual(t, "session IDs of nobody", ids, []string{})
+
 		n, err := s.PurgeSessionClients(ctx, t0.Add(90*time.Minute))
 		must(t, "PurgeSessionClients", err)
 		if n != 2 {

@@ -81,6 +81,16 @@ func (s *Store) ListSessionClients(ctx context.Context, sessionIDs []string) ([]
 	return out, nil
 }
 
+// ListSessionIDsForPerson implements storage.SingleLogout.
+func (s *Store) ListSessionIDsForPerson(ctx context.Context, personID string) ([]string, error) {
+	out := []string{}
+	if err := s.reader(ctx).SelectContext(ctx, &out, s.q(`SELECT DISTINCT session_id FROM session_clients
+		WHERE person_id = ? ORDER BY session_id`), personID); err != nil {
+		return nil, s.wrap("list session IDs for person", err)
+	}
+	return out, nil
+}
+
 // DeleteSessionClients implements storage.SingleLogout.
 func (s *Store) DeleteSessionClients(ctx context.Context, sessionIDs []string) (int64, error) {
 	const op = "delete session clients"

@@ -20,6 +20,7 @@ CREATE TABLE session_clients (
     PRIMARY KEY (session_id, request_id)
 );
 CREATE INDEX session_clients_by_expiry ON session_clients (expires_at);
+CREATE INDEX session_clients_by_person ON session_clients (person_id);
 
 CREATE TABLE logout_outbox (
     id           TEXT    NOT NULL PRIMARY KEY,
