@@ -137,9 +137,11 @@ func (s *Server) endSessions(ctx context.Context, sessionIDs []string) ([]frontC
 	return frames, nil
 }
 
-// personSessionsEnded is accounts.Config.OnSessionsEnded: an operator ended every session of
-// the person (or disabled them).
-func (s *Server) personSessionsEnded(ctx context.Context, personID string) {
+// PersonSessionsEnded is for accounts.Config.OnSessionsEnded: call it after every SSO session
+// of the person ended (accounts.Service.EndSessions, DisablePerson). It revokes the sessions'
+// grants and enqueues the back-channel logout tokens of their apps; failures are logged.
+// The provider's own accounts.Service is wired to it; an admin console's Service must be too.
+func (s *Server) PersonSessionsEnded(ctx context.Context, personID string) {
 	ids, err := s.store.ListSessionIDsForPerson(ctx, personID)
 	if err == nil {
 		_, err = s.endSessions(ctx, ids)

@@ -106,7 +106,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		// Withdrawing an agent revokes the grants issued while acting (s.fstore exists by then).
 		RevokeGrant: func(ctx context.Context, requestID string) error { return s.fstore.RevokeGrant(ctx, requestID) },
 		// An operator ending the person's sessions reaches their apps (logout_backchannel.go).
-		OnSessionsEnded: func(ctx context.Context, personID string) { s.personSessionsEnded(ctx, personID) },
+		OnSessionsEnded: func(ctx context.Context, personID string) { s.PersonSessionsEnded(ctx, personID) },
 	})
 	s.slo = newSLOState(cfg)
 	if err != nil {

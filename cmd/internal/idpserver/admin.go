@@ -31,7 +31,8 @@ type AdminBackends struct {
 func adminBackends(srv *oidc.Server, b *app.Backend, cfg Config, log *slog.Logger, licences accounts.LicenceFields) (AdminBackends, error) {
 	acc, err := accounts.New(accounts.Config{Store: b.Store, Keyring: b.Keyring, Logger: log,
 		PasswordParams: cfg.PasswordParams(), Notifier: cfg.notifier(),
-		PasswordResetURL: strings.TrimSuffix(cfg.Issuer, "/") + "/account/reset", Licences: licences})
+		PasswordResetURL: strings.TrimSuffix(cfg.Issuer, "/") + "/account/reset", Licences: licences,
+		OnSessionsEnded: srv.PersonSessionsEnded}) // back-channel logout to the person's apps
 	if err != nil {
 		return AdminBackends{}, err
 	}

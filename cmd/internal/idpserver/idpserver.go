@@ -434,6 +434,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	defer stopPurge() // before svc.Close
 	stopAppStats := svc.OIDC.StartAppStats(ctx)
 	defer stopAppStats() // after the server drained its requests: flushes the last per-app counts
+	stopLogouts := svc.OIDC.StartLogoutDelivery(ctx) // back-channel logout outbox
+	defer stopLogouts()
 	stopAudit, err := app.StartAudit(ctx, cfg.Audit, svc.Backend, log)
 	if err != nil {
 		return err
