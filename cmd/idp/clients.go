@@ -43,6 +43,11 @@ type clientJSON struct {
 	LogoURI                  string    `json:"logo_uri,omitempty"`
 	ReviewNote               string    `json:"review_note,omitempty"`
 	PendingChange            any       `json:"pending_change,omitempty"`
+
+	BackchannelLogoutURI              string `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired  bool   `json:"backchannel_logout_session_required,omitempty"`
+	FrontchannelLogoutURI             string `json:"frontchannel_logout_uri,omitempty"`
+	FrontchannelLogoutSessionRequired bool   `json:"frontchannel_logout_session_required,omitempty"`
 }
 
 func toClientJSON(cl storage.Client, secret string) clientJSON {
@@ -64,6 +69,9 @@ func toClientJSON(cl storage.Client, secret string) clientJSON {
 		PurposeEn:         cl.PurposeEn,
 		Status:            cl.EffectiveStatus(), Department: cl.Department, LogoURI: cl.LogoURI, ReviewNote: cl.ReviewNote,
 		PendingChange: pendingChangeJSON(cl),
+
+		BackchannelLogoutURI: cl.BackchannelLogoutURI, BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI: cl.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: cl.FrontchannelLogoutSessionRequired,
 	}
 }
 
@@ -121,6 +129,10 @@ page).`,
 	f.StringVar(&nc.Department, "department", "", "department code, [a-z0-9-]{1,64} (e.g. gongan)")
 	f.StringVar(&nc.LogoURI, "logo-uri", "", "logo of the app: an https URL")
 	f.StringVar(&jwksFile, "jwks-file", "", "JWK Set file of the app's public keys (SM2, ES256), with --token-endpoint-auth-method private_key_jwt")
+	f.StringVar(&nc.BackchannelLogoutURI, "backchannel-logout-uri", "", "where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0): https, or http on a loopback address")
+	f.BoolVar(&nc.BackchannelLogoutSessionRequired, "backchannel-logout-session-required", false, "the app needs sid in logout tokens (always sent)")
+	f.StringVar(&nc.FrontchannelLogoutURI, "frontchannel-logout-uri", "", "loaded in a hidden iframe of the logout page with iss and sid (Front-Channel Logout 1.0)")
+	f.BoolVar(&nc.FrontchannelLogoutSessionRequired, "frontchannel-logout-session-required", false, "the app needs iss and sid on the front-channel URI (always sent)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	_ = cmd.MarkFlagRequired("id")
 

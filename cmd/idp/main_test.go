@@ -94,12 +94,20 @@ func TestAdminCommands(t *testing.T) {
 	r = idp(t, dir, "", nil, "clients", "add", "--id", "portal", "--name", "门户",
 		"--redirect-uri", "https://portal.example.gov.cn/callback", "--redirect-uri", "http://127.0.0.1/callback",
 		"--post-logout-redirect-uri", "https://portal.example.gov.cn/", "--id-token-alg", "SGD_SM3_SM2",
-		"--access-token-format", "jwt", "--json")
+		"--access-token-format", "jwt", "--backchannel-logout-uri", "https://portal.example.gov.cn/backchannel-logout",
+		"--backchannel-logout-session-required", "--json")
 	mustOK(t, r, "clients add portal")
 	portal := decode[clientJSON](t, r)
 	if len(portal.ClientSecret) < 32 || portal.Public || portal.IDTokenSignedResponseAlg != "SGD_SM3_SM2" || len(portal.RedirectURIs) != 2 ||
-		portal.AccessTokenFormat != "jwt" {
+		portal.AccessTokenFormat != "jwt" || portal.BackchannelLogoutURI != "https://portal.example.gov.cn/backchannel-logout" ||
+		!portal.BackchannelLogoutSessionRequired {
 		t.Errorf("clients add portal: %s", r.Stdout)
+	}
+	// A back-channel logout URI in the clear to another host is refused.
+	r = idp(t, dir, "", nil, "clients", "add", "--id", "clear", "--redirect-uri", "https://clear.example.gov.cn/cb",
+		"--backchannel-logout-uri", "http://clear.example.gov.cn/bcl")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "backchannel_logout_uri") {
+		t.Errorf("http back-channel logout URI: exit %d, stderr %s", r.Code, r.Stderr)
 	}
 
 	r = idp(t, dir, "", nil, "clients", "add", "--id", "mobile", "--public", "--redirect-uri", "cn.gov.example.app:/callback", "--json")
