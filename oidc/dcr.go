@@ -58,6 +58,12 @@ type registrationMetadata struct {
 	// scope (licence:<kind>). Set at registration; a change goes through an operator.
 	Purpose   string `json:"purpose,omitempty"`
 	PurposeEn string `json:"purpose_en,omitempty"`
+	// Back-Channel Logout 1.0 §2.2 and Front-Channel Logout 1.0 §2 (logout_backchannel.go);
+	// set at registration.
+	BackchannelLogoutURI              string `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired  bool   `json:"backchannel_logout_session_required,omitempty"`
+	FrontchannelLogoutURI             string `json:"frontchannel_logout_uri,omitempty"`
+	FrontchannelLogoutSessionRequired bool   `json:"frontchannel_logout_session_required,omitempty"`
 }
 
 // registrationResponse is the client information response (RFC 7591 §3.2.1, RFC 7592 §3),
@@ -118,6 +124,8 @@ func newClientFromMetadata(md registrationMetadata, id, department string) (NewC
 		Public: md.TokenEndpointAuthMethod == "none", GrantTypes: md.GrantTypes, IDTokenAlg: md.IDTokenSignedResponseAlg,
 		TokenEndpointAuthMethod: md.TokenEndpointAuthMethod, SubjectType: md.SubjectType,
 		Department: department, LogoURI: md.LogoURI, Purpose: md.Purpose, PurposeEn: md.PurposeEn,
+		BackchannelLogoutURI: md.BackchannelLogoutURI, BackchannelLogoutSessionRequired: md.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI: md.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: md.FrontchannelLogoutSessionRequired,
 	}
 	if md.Scope != "" {
 		nc.Scopes = strings.Fields(md.Scope)
@@ -225,6 +233,8 @@ func (s *Server) registrationInfo(c storage.Client) registrationResponse {
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, GrantTypes: slicesOrEmpty(c.GrantTypes),
 		ResponseTypes: c.ResponseTypes, ClientName: c.Name, LogoURI: c.LogoURI, Scope: strings.Join(c.Scopes, " "),
 		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg, SubjectType: c.SubjectType, Purpose: c.Purpose, PurposeEn: c.PurposeEn,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 	}
 	if len(c.JWKS) > 0 {
 		md.JWKS = c.JWKS

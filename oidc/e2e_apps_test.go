@@ -170,7 +170,8 @@ func testAppRegistration(t *testing.T, e *env) {
 	status, reg, raw := e.call("POST", e.issuer+"/register", iat, map[string]any{
 		"redirect_uris": []string{redirect}, "client_name": "户籍办理", "scope": "openid profile offline_access",
 		"grant_types": []string{"authorization_code", "refresh_token"}, "logo_uri": "https://hj.example.gov.cn/logo.png",
-		"software_id": "ignored-by-the-server",
+		"software_id": "ignored-by-the-server", "backchannel_logout_uri": "http://127.0.0.1:47001/backchannel-logout",
+		"backchannel_logout_session_required": true,
 	})
 	if status != http.StatusCreated {
 		t.Fatalf("register: %d %s", status, raw)
@@ -180,7 +181,8 @@ func testAppRegistration(t *testing.T, e *env) {
 	rat, _ := reg["registration_access_token"].(string)
 	if id == "" || secret == "" || !strings.HasPrefix(rat, "tb_rat_") || reg["registration_client_uri"] != e.issuer+"/register/"+id ||
 		reg["client_id_issued_at"] == nil || reg["status"] != "pending_review" || reg["department"] != "gongan" ||
-		reg["client_name"] != "户籍办理" || reg["token_endpoint_auth_method"] != "client_secret_basic" {
+		reg["client_name"] != "户籍办理" || reg["token_endpoint_auth_method"] != "client_secret_basic" ||
+		reg["backchannel_logout_uri"] != "http://127.0.0.1:47001/backchannel-logout" || reg["backchannel_logout_session_required"] != true {
 		t.Fatalf("registration response %s", raw)
 	}
 	if _, has := reg["software_id"]; has {
@@ -296,6 +298,8 @@ func testAppRegistrationErrors(t *testing.T, e *env) {
 		{"jwks_uri", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "jwks_uri": "https://a.example.gov.cn/jwks"}, "invalid_client_metadata", "jwks_uri"},
 		{"private_key_jwt without keys", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata", "JWK Set"},
 		{"bad jwks", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "token_endpoint_auth_method": "private_key_jwt", "jwks": map[string]any{"keys": []any{map[string]any{"kty": "oct", "k": "AAAA"}}}}, "invalid_client_metadata", "JWK Set"},
+		{"http backchannel logout", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "backchannel_logout_uri": "http://a.example.gov.cn/bcl"}, "invalid_redirect_uri", "backchannel_logout_uri"},
+		{"front-channel logout with a fragment", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "frontchannel_logout_uri": "https://a.example.gov.cn/fcl#x"}, "invalid_redirect_uri", "fragment"},
 		{"http logo", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "logo_uri": "http://a.example.gov.cn/l.png"}, "invalid_client_metadata", "logo"},
 		{"wrong type", map[string]any{"redirect_uris": "https://a.example.gov.cn/cb"}, "invalid_client_metadata", "member redirect_uris must be an array of strings"},
 		{"number as name", map[string]any{"redirect_uris": []string{"https://a.example.gov.cn/cb"}, "client_name": 12}, "invalid_client_metadata", "member client_name must be a string"},

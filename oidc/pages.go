@@ -191,21 +191,21 @@ type pageData struct {
 
 	// Account is set on the account pages (account.go); each feature has its own field,
 	// filled by its accountSection or its own pages.
-	Account     *accountPage
-	Passkeys    *passkeyPage     // passkey.go
-	OTP         *otpPage         // account_otp.go
-	Self        *selfPage        // account_self.go
-	Scan        *scanPage        // scan.go
-	Device      *devicePage      // device.go
-	Lookup      *lookupConsent   // lookup.go: the consent page's licence-lookup box
+	Account  *accountPage
+	Passkeys *passkeyPage   // passkey.go
+	OTP      *otpPage       // account_otp.go
+	Self     *selfPage      // account_self.go
+	Scan     *scanPage      // scan.go
+	Device   *devicePage    // device.go
+	Lookup   *lookupConsent // lookup.go: the consent page's licence-lookup box
 	// LogoutFrames are the hidden front-channel logout iframes of the logout done page
 	// (Front-Channel Logout 1.0 §3; logout_backchannel.go).
 	LogoutFrames []string
-	Corrections *correctionsPage // account_corrections.go
-	Acting      *actingPage      // agents.go
-	Agents      *agentsPage      // account_agents.go
-	Upstreams   []upstreamButton // broker.go: the login page's "log in with …" buttons
-	Links       *linksPage       // broker.go: the account page's linked accounts
+	Corrections  *correctionsPage // account_corrections.go
+	Acting       *actingPage      // agents.go
+	Agents       *agentsPage      // account_agents.go
+	Upstreams    []upstreamButton // broker.go: the login page's "log in with …" buttons
+	Links        *linksPage       // broker.go: the account page's linked accounts
 }
 
 // addMessages adds page texts of a feature (keyed by language, then message key) to messages;

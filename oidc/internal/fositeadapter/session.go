@@ -57,10 +57,10 @@ type Session struct {
 	// acts for in this grant (oidc's agents.go); "" when the person acts for themself. Subject
 	// is then the company's subject for this client, and ActorSubject the agent's (the "act"
 	// claim, RFC 8693 §4.1).
-	ActingFor    string `json:"af,omitempty"`
+	ActingFor string `json:"af,omitempty"`
 	// SID is the sid claim of the SSO login session the grant was issued from (OpenID Connect
 	// Back-Channel Logout 1.0 §2.1; oidc's logout_backchannel.go); "" for grants without one.
-	SID string `json:"sid,omitempty"`
+	SID          string `json:"sid,omitempty"`
 	ActorSubject string `json:"as,omitempty"`
 	// Act is the actor chain of a token issued by token exchange (RFC 8693 §4.1, oidc's
 	// exchange.go): who acts for Subject — the requesting client, or the actor token's
