@@ -211,7 +211,9 @@ func runDemo(ctx context.Context, d demoSetup) error {
 	stopPurge := idp.StartPurge(ctx, idpCfg.PurgeInterval, d.log.With("service", "idp"))
 	defer stopPurge() // before b.Close
 	stopAppStats := idp.OIDC.StartAppStats(ctx)
-	defer stopAppStats() // after the servers drained their requests: flushes the last per-app counts
+	defer stopAppStats()                             // after the servers drained their requests: flushes the last per-app counts
+	stopLogouts := idp.OIDC.StartLogoutDelivery(ctx) // back-channel logout (the wallet's session too)
+	defer stopLogouts()
 	// One database, one audit chain: checkpoints signed by one process.
 	stopAudit, err := app.StartAudit(ctx, idpCfg.Audit, b, d.log)
 	if err != nil {

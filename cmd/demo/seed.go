@@ -43,6 +43,8 @@ func seedAccounts(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 		PostLogoutRedirectURIs: []string{walletURL + "/"},
 		Scopes:                 []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeIDNumber},
 		IDTokenAlg:             demoWalletAlg,
+		// The wallet ends its session when the provider's session ends (wallet/web/backchannel.go).
+		BackchannelLogoutURI: walletURL + "/backchannel-logout",
 	}
 	_, secret, err := oidc.CreateClient(ctx, store, kr, walletClient)
 	if errors.Is(err, oidc.ErrClientExists) {
@@ -52,6 +54,7 @@ func seedAccounts(ctx context.Context, store storage.Storage, kr *keyring.Keyrin
 			c.PostLogoutRedirectURIs = walletClient.PostLogoutRedirectURIs
 			c.Scopes = walletClient.Scopes
 			c.IDTokenSignedResponseAlg = walletClient.IDTokenAlg
+			c.BackchannelLogoutURI = walletClient.BackchannelLogoutURI
 			c.SecretHash = kr.ClientSecretHash(secret)
 			return nil
 		})

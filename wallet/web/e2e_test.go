@@ -66,6 +66,7 @@ type world struct {
 	svc       *wallet.Service
 	idp, wal  *httptest.Server
 	srv       *web.Server
+	op        *oidc.Server // the provider
 	mobileRed string
 	logs      *syncBuffer // the wallet's logs
 }
@@ -148,6 +149,7 @@ func newWorldOpts(t *testing.T, o worldOptions) *world {
 	})
 	must(t, err)
 	idpH.set(op.Handler())
+	w.op = op
 
 	people, err := accounts.New(accounts.Config{Store: w.store, Keyring: w.kr, PasswordParams: params})
 	must(t, err)
@@ -159,6 +161,7 @@ func newWorldOpts(t *testing.T, o worldOptions) *world {
 		ID: "wallet", Name: "电子证照", RedirectURIs: []string{w.wal.URL + "/callback"},
 		PostLogoutRedirectURIs: []string{w.wal.URL + "/"},
 		Scopes:                 []string{"openid", "profile", "id_number"}, IDTokenAlg: alg,
+		BackchannelLogoutURI: w.wal.URL + "/backchannel-logout", // backchannel_test.go
 	})
 	must(t, err)
 	w.mobileRed = "http://127.0.0.1:1/app/callback"

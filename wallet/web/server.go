@@ -79,6 +79,10 @@ type Config struct {
 	// they cannot be mistaken for the provider's own sessions in a shared database. Nil means
 	// the Service's Store, which must then implement storage.LoginSessions.
 	Sessions storage.LoginSessions
+	// Nonces remembers the jti of back-channel logout tokens (POST /backchannel-logout,
+	// backchannel.go), so that none is accepted twice. Nil means the Service's Store when it
+	// implements storage.Nonces; without one the endpoint is not served.
+	Nonces storage.Nonces
 
 	// The JSON API is deny-by-default: it accepts an access token (granted id_number) only
 	// when the provider's introspection says it was issued to one of APIClients, or its aud
@@ -117,6 +121,7 @@ type Server struct {
 	cookieAEAD *smcrypto.SM4GCM      // seals the cookies (key derived for them alone)
 	sessionKey []byte                // HMAC-SM3 key: session SID → stored session ID
 	sessions   storage.LoginSessions // live logins; logout deletes them
+	nonces     storage.Nonces        // jti of back-channel logout tokens (backchannel.go); may be nil
 	tokens     *tokenCache
 	// lookupTokens caches the lookup API's token answers (lookup.go), apart from tokens: the
 	// two APIs check different things.
@@ -177,6 +182,9 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 	if cfg.Sessions == nil && cfg.Service != nil {
 		cfg.Sessions, _ = cfg.Service.Store().(storage.LoginSessions)
 	}
+	if cfg.Nonces == nil && cfg.Service != nil {
+		cfg.Nonces, _ = cfg.Service.Store().(storage.Nonces)
+	}
 	if cfg.Sessions == nil {
 		problems = append(problems, "Sessions is required (the Service's Store does not store sessions)")
 	}
@@ -212,6 +220,7 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 		cookieAEAD:   cookieAEAD,
 		sessionKey:   derive("session-id"),
 		sessions:     cfg.Sessions,
+		nonces:       cfg.Nonces,
 		tokens:       newTokenCache(cfg.TokenCacheTTL, cfg.Now),
 		lookupTokens: newTokenCache(min(cfg.TokenCacheTTL, LookupTokenCacheTTL), cfg.Now),
 	}
@@ -259,6 +268,9 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET "+pathLogin, s.handleLogin)
 	mux.HandleFunc("GET "+pathCallback, s.handleCallback)
 	mux.HandleFunc("POST "+pathLogout, s.handleLogout)
+	if s.nonces != nil {
+		mux.HandleFunc("POST "+pathBackchannelLogout, s.handleBackchannelLogout) // backchannel.go
+	}
 	mux.HandleFunc("GET "+pathShow, s.handleShow)
 	mux.HandleFunc("GET "+pathBundle, s.handleBundle)
 	mux.HandleFunc("GET "+pathCodeJSON, s.handleCodeJSON)

@@ -433,7 +433,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	stopPurge := svc.StartPurge(ctx, cfg.PurgeInterval, log)
 	defer stopPurge() // before svc.Close
 	stopAppStats := svc.OIDC.StartAppStats(ctx)
-	defer stopAppStats() // after the server drained its requests: flushes the last per-app counts
+	defer stopAppStats()                             // after the server drained its requests: flushes the last per-app counts
 	stopLogouts := svc.OIDC.StartLogoutDelivery(ctx) // back-channel logout outbox
 	defer stopLogouts()
 	stopAudit, err := app.StartAudit(ctx, cfg.Audit, svc.Backend, log)
