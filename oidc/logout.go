@@ -128,9 +128,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		for _, f := range frames {
 			d.LogoutFrames = append(d.LogoutFrames, f.URL)
 		}
-		if target != "" { // after the iframes load (tongban.js follows data-next)
-			d.BackURL = target
-		}
+		d.LogoutNext = target // a link: the iframes must load first
+
 	}
 	s.render(w, status, s.pages.message, d)
 }

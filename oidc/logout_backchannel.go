@@ -397,3 +397,10 @@ func validateLogoutURIs(nc NewClient) []error {
 	}
 	return problems
 }
+
+func init() {
+	addMessages(map[string]map[string]string{
+		langZH: {"logoutContinue": "返回应用"},
+		langEN: {"logoutContinue": "Back to the app"},
+	})
+}

@@ -201,11 +201,14 @@ type pageData struct {
 	// LogoutFrames are the hidden front-channel logout iframes of the logout done page
 	// (Front-Channel Logout 1.0 §3; logout_backchannel.go).
 	LogoutFrames []string
-	Corrections  *correctionsPage // account_corrections.go
-	Acting       *actingPage      // agents.go
-	Agents       *agentsPage      // account_agents.go
-	Upstreams    []upstreamButton // broker.go: the login page's "log in with …" buttons
-	Links        *linksPage       // broker.go: the account page's linked accounts
+	// LogoutNext is the app's post_logout_redirect_uri, linked from that page instead of a
+	// redirect (the iframes must load first).
+	LogoutNext  string
+	Corrections *correctionsPage // account_corrections.go
+	Acting      *actingPage      // agents.go
+	Agents      *agentsPage      // account_agents.go
+	Upstreams   []upstreamButton // broker.go: the login page's "log in with …" buttons
+	Links       *linksPage       // broker.go: the account page's linked accounts
 }
 
 // addMessages adds page texts of a feature (keyed by language, then message key) to messages;
