@@ -58,26 +58,43 @@ var (
 //     ID, so its tokens are those of the code flow: an access token, a refresh token with
 //     offline_access (for a client registered for refresh_token), an ID token with openid
 //     (idTokenHandler), each audited as token.issue by Server.exchange.
-type deviceGrantHandler struct{ s *Server }
+type deviceGrantHandler struct {
+	s *Server
+	grantHandler
+}
 
 var _ fosite.TokenEndpointHandler = (*deviceGrantHandler)(nil)
 
-func (h *deviceGrantHandler) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool {
+// grantHandler is the common part of tongban's own grant handlers (the device code, token
+// exchange): the grant type they answer, with client authentication always required.
+type grantHandler struct{ grant string }
+
+func (g grantHandler) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool {
 	return false
 }
 
-func (h *deviceGrantHandler) CanHandleTokenEndpointRequest(_ context.Context, req fosite.AccessRequester) bool {
-	return req.GetGrantTypes().ExactOne(GrantDeviceCode)
+func (g grantHandler) CanHandleTokenEndpointRequest(_ context.Context, req fosite.AccessRequester) bool {
+	return req.GetGrantTypes().ExactOne(g.grant)
+}
+
+// client returns the authenticated client of a request for g's grant; fosite.ErrUnknownRequest
+// for another grant (fosite asks every handler).
+func (g grantHandler) client(ctx context.Context, req fosite.AccessRequester) (*fositeadapter.Client, error) {
+	if !g.CanHandleTokenEndpointRequest(ctx, req) {
+		return nil, fosite.ErrUnknownRequest
+	}
+	c, ok := req.GetClient().(*fositeadapter.Client)
+	if !ok {
+		return nil, fosite.ErrServerError.WithHint("unexpected client type")
+	}
+	return c, nil
 }
 
 func (h *deviceGrantHandler) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
-	if !h.CanHandleTokenEndpointRequest(ctx, req) {
-		return fosite.ErrUnknownRequest
-	}
 	s := h.s
-	c, ok := req.GetClient().(*fositeadapter.Client)
-	if !ok {
-		return fosite.ErrServerError.WithHint("unexpected client type")
+	c, err := h.client(ctx, req)
+	if err != nil {
+		return err
 	}
 	if !c.GetGrantTypes().Has(GrantDeviceCode) {
 		return fosite.ErrUnauthorizedClient.WithHint("The client is not registered for the device_code grant.")

@@ -182,28 +182,20 @@ func validExchangeAudience(aud string) error {
 // that grant makes it inactive too. No refresh token and no ID token are issued. Each
 // exchange is audited as token.exchange, each refusal past client authentication as
 // token.exchange.refused, in the request's transaction.
-type tokenExchangeHandler struct{ s *Server }
+type tokenExchangeHandler struct {
+	s *Server
+	grantHandler
+}
 
 var _ fosite.TokenEndpointHandler = (*tokenExchangeHandler)(nil)
 
-func (h *tokenExchangeHandler) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool {
-	return false
-}
-
-func (h *tokenExchangeHandler) CanHandleTokenEndpointRequest(_ context.Context, req fosite.AccessRequester) bool {
-	return req.GetGrantTypes().ExactOne(GrantTokenExchange)
-}
-
 func (h *tokenExchangeHandler) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
-	if !h.CanHandleTokenEndpointRequest(ctx, req) {
-		return fosite.ErrUnknownRequest
-	}
 	s := h.s
-	c, ok := req.GetClient().(*fositeadapter.Client)
-	if !ok {
-		return fosite.ErrServerError.WithHint("unexpected client type")
+	c, err := h.client(ctx, req)
+	if err != nil {
+		return err
 	}
-	err := s.handleExchange(ctx, c, req)
+	err = s.handleExchange(ctx, c, req)
 	if err == nil {
 		return nil
 	}

@@ -189,8 +189,8 @@ func (s *Server) composeFosite() {
 		Config:       fc,
 	}
 	idt := &idTokenHandler{s: s}
-	device := &deviceGrantHandler{s: s}
-	tokenExchange := &tokenExchangeHandler{s: s} // exchange.go
+	device := &deviceGrantHandler{s: s, grantHandler: grantHandler{GrantDeviceCode}}
+	tokenExchange := &tokenExchangeHandler{s: s, grantHandler: grantHandler{GrantTokenExchange}} // exchange.go
 
 	// Authorization endpoint: validate PKCE and the OIDC parameters before the code is
 	// issued, so a refused request leaves no code behind.

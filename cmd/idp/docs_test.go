@@ -66,50 +66,26 @@ func TestOperatorGuide(t *testing.T) {
 
 // TestAuditGuide runs the ```sh examples of docs/operators/audit.md in a fresh directory, by
 // the conventions of TestOperatorGuide.
-func TestAuditGuide(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	env := append(testEnv(),
-		"PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"TONGBAN_ADDR="+addr,
-		"TONGBAN_ISSUER=http://"+addr,
-	)
-	if n := clitest.RunDocExamples(t, "../../docs/operators/audit.md", dir, env, "http://"+addr+"/readyz"); n < 8 {
-		t.Errorf("ran only %d commands of docs/operators/audit.md", n)
-	}
-}
+func TestAuditGuide(t *testing.T) { runGuide(t, "../../docs/operators/audit.md", 8) }
 
 // TestAdminConsoleGuide runs the ```sh examples of docs/operators/admin-console.md (granting,
 // listing and revoking console roles) in a fresh directory, by the conventions of
 // TestOperatorGuide.
 func TestAdminConsoleGuide(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	env := append(testEnv(),
-		"PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"PASSWORD="+testPassword,
-		"TONGBAN_ADDR="+addr,
-		"TONGBAN_ISSUER=http://"+addr,
-	)
-	if n := clitest.RunDocExamples(t, "../../docs/operators/admin-console.md", dir, env, "http://"+addr+"/readyz"); n < 11 {
-		t.Errorf("ran only %d commands of docs/operators/admin-console.md", n)
-	}
+	runGuide(t, "../../docs/operators/admin-console.md", 11, "PASSWORD="+testPassword)
 }
 
 // TestFederationGuide runs the ```sh examples of docs/operators/federation.md (registering an
 // upstream provider, listing and removing it and a person's links) in a fresh directory, by
 // the conventions of TestOperatorGuide.
 func TestFederationGuide(t *testing.T) {
+	runGuide(t, "../../docs/operators/federation.md", 12, "PASSWORD="+testPassword, "UPSTREAM_SECRET=secret-given-by-province-a")
+}
+
+// runGuide runs the ```sh examples of doc in a fresh directory with the idp binary on PATH, a
+// free address for `idp serve` (TONGBAN_ADDR, TONGBAN_ISSUER) and env, waiting for /readyz
+// when a command starts the server; at least min commands must run.
+func runGuide(t *testing.T, doc string, min int, env ...string) {
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -117,14 +93,12 @@ func TestFederationGuide(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	env := append(testEnv(),
+	env = append(append(testEnv(),
 		"PATH="+filepath.Dir(idpBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"PASSWORD="+testPassword,
-		"UPSTREAM_SECRET=secret-given-by-province-a",
 		"TONGBAN_ADDR="+addr,
 		"TONGBAN_ISSUER=http://"+addr,
-	)
-	if n := clitest.RunDocExamples(t, "../../docs/operators/federation.md", dir, env, "http://"+addr+"/readyz"); n < 12 {
-		t.Errorf("ran only %d commands of docs/operators/federation.md", n)
+	), env...)
+	if n := clitest.RunDocExamples(t, doc, dir, env, "http://"+addr+"/readyz"); n < min {
+		t.Errorf("ran only %d commands of %s", n, doc)
 	}
 }
