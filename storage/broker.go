@@ -73,7 +73,10 @@ type UpstreamSession struct {
 	SessionID  string // LoginSession.ID (deleted with the session)
 	UpstreamID string // Upstream.ID (deleted with the upstream)
 	Subject    string // the upstream ID token's sub
-	CreatedAt  time.Time
+	// UpstreamSID is the upstream ID token's sid claim (its session at the upstream, for the
+	// upstream's back-channel logout; migration 00024); "" when it had none.
+	UpstreamSID string
+	CreatedAt   time.Time
 }
 
 // UpstreamSessions stores which login sessions came from an upstream provider.

@@ -62,6 +62,7 @@ type Storage interface {
 	Upstreams        // broker.go
 	UpstreamSessions // broker.go
 	SingleLogout     // logout.go
+	UpstreamLogout   // logout2.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

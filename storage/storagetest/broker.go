@@ -95,7 +95,7 @@ func testUpstreams(t *testing.T, s storage.Storage) {
 	t.Run("UpstreamSessions", func(t *testing.T) {
 		must(t, "CreateLoginSession", s.CreateLoginSession(ctx, storage.LoginSession{ID: "up-sess", PersonID: "up-alice",
 			AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
-		us := storage.UpstreamSession{SessionID: "up-sess", UpstreamID: a.ID, Subject: "sub-1", CreatedAt: t0}
+		us := storage.UpstreamSession{SessionID: "up-sess", UpstreamID: a.ID, Subject: "sub-1", UpstreamSID: "a-sid-1", CreatedAt: t0}
 		must(t, "CreateUpstreamSession", s.CreateUpstreamSession(ctx, us))
 		checkErr(t, "CreateUpstreamSession twice", s.CreateUpstreamSession(ctx, us), storage.ErrConflict)
 		checkErr(t, "CreateUpstreamSession unknown session", s.CreateUpstreamSession(ctx,

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ExchangePolicies", testExchangePolicies}, // exchange.go
 		{"Upstreams", testUpstreams},               // broker.go
 		{"SingleLogout", testSingleLogout},         // logout.go
+		{"UpstreamLogout", testUpstreamLogout},     // logout2.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

@@ -159,8 +159,8 @@ func (s *Store) DeleteUpstreamLink(ctx context.Context, upstreamID, subject stri
 // CreateUpstreamSession inserts us; ErrConflict when the session has one, ErrNotFound when the
 // session or the upstream is missing.
 func (s *Store) CreateUpstreamSession(ctx context.Context, us storage.UpstreamSession) error {
-	_, err := s.exec(ctx, "create upstream session", `INSERT INTO upstream_sessions (session_id, upstream_id, subject, created_at)
-		VALUES (?, ?, ?, ?)`, us.SessionID, us.UpstreamID, us.Subject, micros(us.CreatedAt))
+	_, err := s.exec(ctx, "create upstream session", `INSERT INTO upstream_sessions (session_id, upstream_id, subject, upstream_sid, created_at)
+		VALUES (?, ?, ?, ?, ?)`, us.SessionID, us.UpstreamID, us.Subject, us.UpstreamSID, micros(us.CreatedAt))
 	return err
 }
 
@@ -170,12 +170,13 @@ func (s *Store) GetUpstreamSession(ctx context.Context, sessionID string) (stora
 		SessionID  string `db:"session_id"`
 		UpstreamID string `db:"upstream_id"`
 		Subject    string `db:"subject"`
+		SID        string `db:"upstream_sid"`
 		CreatedAt  int64  `db:"created_at"`
 	}
-	if err := s.get(ctx, "get upstream session", &r, `SELECT session_id, upstream_id, subject, created_at
+	if err := s.get(ctx, "get upstream session", &r, `SELECT session_id, upstream_id, subject, upstream_sid, created_at
 		FROM upstream_sessions WHERE session_id = ?`, sessionID); err != nil {
 		return storage.UpstreamSession{}, err
 	}
 	return storage.UpstreamSession{SessionID: r.SessionID, UpstreamID: r.UpstreamID, Subject: r.Subject,
-		CreatedAt: fromMicros(r.CreatedAt)}, nil
+		UpstreamSID: r.SID, CreatedAt: fromMicros(r.CreatedAt)}, nil
 }
