@@ -120,6 +120,7 @@ func (s *Server) openCookie(r *http.Request, name, label string, v any) bool {
 func (s *Server) routesBroker(handle func(method, path string, h http.HandlerFunc)) {
 	handle("GET", pathUpstreamStart, s.handleUpstreamStart)
 	handle("GET", pathUpstreamCallback, s.handleUpstreamCallback)
+	handle("POST", pathUpstreamBackchannelLogout, s.handleUpstreamBackchannelLogout) // broker_logout.go
 	handle("POST", pathAccount+"/upstreams/remove", s.handleUpstreamUnlink)
 }
 
@@ -469,7 +470,7 @@ func (s *Server) loginUpstream(w http.ResponseWriter, r *http.Request, u storage
 			return err
 		}
 		return s.store.CreateUpstreamSession(ctx, storage.UpstreamSession{SessionID: ls.ID, UpstreamID: u.ID,
-			Subject: c.Subject, CreatedAt: now})
+			Subject: c.Subject, UpstreamSID: c.SID, CreatedAt: now})
 	})
 	if err != nil {
 		s.pageError(ctx, w, r, lang, "start session", err)

@@ -185,6 +185,7 @@ type upstreamClaims struct {
 	ACR      string           `json:"acr"`
 	AMR      []string         `json:"amr"`
 	Name     string           `json:"name"`
+	SID      string           `json:"sid"` // the upstream session, for its back-channel logout
 	all      map[string]any
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/tongban/tongban/internal/httpkit"
+	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
@@ -49,8 +50,11 @@ const (
 // sid returns the sid claim of login session id: base64url of the first 16 bytes of
 // HMAC-SM3(key "tongban/oidc/logout-sid", id) — stable for the session, the same for every
 // client of it, and not the storage ID (which a copy of the database would give away).
-func (s *Server) sid(sessionID string) string {
-	k := smcrypto.HMACSM3(s.kr.TokenKey(), []byte("tongban/oidc/logout-sid"))
+func (s *Server) sid(sessionID string) string { return logoutSID(s.kr, sessionID) }
+
+// logoutSID computes the sid of login session id with the keyring's token key (Server.sid).
+func logoutSID(kr *keyring.Keyring, sessionID string) string {
+	k := smcrypto.HMACSM3(kr.TokenKey(), []byte("tongban/oidc/logout-sid"))
 	return b64.EncodeToString(smcrypto.HMACSM3(k, []byte(sessionID))[:16])
 }
 
@@ -79,20 +83,52 @@ type frontChannelFrame struct {
 // It returns the front-channel iframes of the sessions' clients. Every step runs even when an
 // earlier one fails; the failures are joined.
 func (s *Server) endSessions(ctx context.Context, sessionIDs []string) ([]frontChannelFrame, error) {
-	if len(sessionIDs) == 0 {
-		return nil, nil
+	ended, err := queueSessionLogouts(ctx, s.store, s.fstore.RevokeGrant, s.sid, s.now(), sessionIDs)
+	if ended.queued > 0 {
+		s.metrics.logoutsQueued(ended.queued)
+		s.slo.wake()
 	}
-	recs, err := s.store.ListSessionClients(ctx, sessionIDs)
+	var frames []frontChannelFrame
+	for _, f := range ended.front {
+		if u, err := url.Parse(f.uri); err == nil {
+			q := u.Query()
+			q.Set("iss", s.issuer)
+			q.Set("sid", f.sid)
+			u.RawQuery = q.Encode()
+			frames = append(frames, frontChannelFrame{URL: u.String(), Origin: u.Scheme + "://" + u.Host})
+		}
+	}
+	return frames, err
+}
+
+// endedSessions is what queueSessionLogouts did: how many deliveries it queued, and the
+// front-channel logout URIs (with the sid) of the sessions' clients.
+type endedSessions struct {
+	queued int
+	front  []struct{ uri, sid string }
+}
+
+// queueSessionLogouts is the storage side of ending login sessions, shared by the running
+// provider (Server.endSessions) and offline commands (LogoutQueue): it revokes every grant
+// recorded for the sessions with revoke, enqueues one back-channel logout delivery per
+// (session, client with a BackchannelLogoutURI) due at now, with the session's sid (sidOf),
+// and forgets the sessions' records. Every step runs even when an earlier one fails; the
+// failures are joined and wrapped "oidc: single logout".
+func queueSessionLogouts(ctx context.Context, store storage.Storage, revoke func(context.Context, string) error,
+	sidOf func(string) string, now time.Time, sessionIDs []string) (endedSessions, error) {
+	var ended endedSessions
+	if len(sessionIDs) == 0 {
+		return ended, nil
+	}
+	recs, err := store.ListSessionClients(ctx, sessionIDs)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: single logout: %w", err)
+		return ended, fmt.Errorf("oidc: single logout: %w", err)
 	}
 	var errs []error
-	now := s.now()
 	var out []storage.LogoutDelivery
-	var frames []frontChannelFrame
 	seen := map[string]bool{}
 	for _, rc := range recs {
-		if err := s.fstore.RevokeGrant(ctx, rc.RequestID); err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		if err := revoke(ctx, rc.RequestID); err != nil && !errors.Is(err, fosite.ErrNotFound) && !errors.Is(err, storage.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("revoke grant: %w", err))
 		}
 		key := rc.SessionID + "\x00" + rc.ClientID
@@ -100,41 +136,34 @@ func (s *Server) endSessions(ctx context.Context, sessionIDs []string) ([]frontC
 			continue
 		}
 		seen[key] = true
-		c, err := s.store.GetClient(ctx, rc.ClientID)
+		c, err := store.GetClient(ctx, rc.ClientID)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		} else if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		sid := s.sid(rc.SessionID)
+		sid := sidOf(rc.SessionID)
 		if c.BackchannelLogoutURI != "" {
 			out = append(out, storage.LogoutDelivery{ClientID: c.ID, URI: c.BackchannelLogoutURI, Subject: rc.Subject,
 				SID: sid, NextAttempt: now, CreatedAt: now})
 		}
 		if c.FrontchannelLogoutURI != "" {
-			if u, err := url.Parse(c.FrontchannelLogoutURI); err == nil {
-				q := u.Query()
-				q.Set("iss", s.issuer)
-				q.Set("sid", sid)
-				u.RawQuery = q.Encode()
-				frames = append(frames, frontChannelFrame{URL: u.String(), Origin: u.Scheme + "://" + u.Host})
-			}
+			ended.front = append(ended.front, struct{ uri, sid string }{c.FrontchannelLogoutURI, sid})
 		}
 	}
-	if err := s.store.EnqueueLogouts(ctx, out); err != nil {
+	if err := store.EnqueueLogouts(ctx, out); err != nil {
 		errs = append(errs, fmt.Errorf("enqueue logouts: %w", err))
-	} else if len(out) > 0 {
-		s.metrics.logoutsQueued(len(out))
-		s.slo.wake()
+	} else {
+		ended.queued = len(out)
 	}
-	if _, err := s.store.DeleteSessionClients(ctx, sessionIDs); err != nil {
+	if _, err := store.DeleteSessionClients(ctx, sessionIDs); err != nil {
 		errs = append(errs, fmt.Errorf("forget session clients: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return frames, fmt.Errorf("oidc: single logout: %w", err)
+		return ended, fmt.Errorf("oidc: single logout: %w", err)
 	}
-	return frames, nil
+	return ended, nil
 }
 
 // PersonSessionsEnded is for accounts.Config.OnSessionsEnded: call it after every SSO session

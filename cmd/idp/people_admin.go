@@ -126,8 +126,9 @@ func (c *cli) peopleDisableCmd() *cobra.Command {
 	return c.personCmd("disable --person ID-NUMBER|PHONE|PERSON-ID --reason R",
 		"Disable a person: no login, every session ended, every token revoked (audited)",
 		`Disable a person's account: they can no longer log in, every login session ends, and every
-grant they gave an app is revoked (refresh and access tokens become inactive at once). The
-reason (at most 200 characters, no personal data: it goes into the audit log) is required.
+grant they gave an app is revoked (refresh and access tokens become inactive at once), and
+apps with a back-channel logout URI are told (the running server sends the logout tokens
+waiting in the outbox). The reason (at most 200 characters, no personal data: it goes into the audit log) is required.
 Audited as person.disable, actor "operator".`,
 		func(cmd *cobra.Command) {
 			cmd.Flags().StringVar(&reason, "reason", "", "why, e.g. a ticket number (required)")
@@ -174,9 +175,11 @@ as person.unlock, actor "operator".`, nil,
 func (c *cli) peopleEndSessionsCmd() *cobra.Command {
 	return c.personCmd("end-sessions --person ID-NUMBER|PHONE|PERSON-ID",
 		"End every login session of a person (audited)",
-		`End every login session of a person on every device: they must log in again. Tokens already
-issued to apps stay valid (use "idp people disable" to revoke them). Audited as
-person.sessions.end, actor "operator".`, nil,
+		`End every login session of a person on every device: they must log in again. The tokens
+apps got through those sessions are revoked, and apps with a back-channel logout URI are
+told: the logout tokens wait in the outbox and the running server sends them (within a
+second or so). Tokens of grants outside those sessions stay valid (use "idp people disable"
+to revoke every one). Audited as person.sessions.end, actor "operator".`, nil,
 		func(cmd *cobra.Command, svc *accounts.Service, p storage.Person) error {
 			n, err := svc.EndSessions(cmd.Context(), audit.Shell, p.ID)
 			if err != nil {

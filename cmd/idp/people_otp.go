@@ -13,6 +13,7 @@ import (
 
 	"github.com/tongban/tongban/accounts"
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -70,8 +71,18 @@ func (c *cli) peopleServiceWith(cmd *cobra.Command, resetURL func() string) (*ac
 	if resetURL != nil {
 		reset = resetURL()
 	}
+	// Sessions ended here reach the apps as the console's do: their grants are revoked and
+	// back-channel logout deliveries wait in the outbox for the running server's worker.
+	slo := oidc.LogoutQueue{Store: b.Store, Keyring: b.Keyring, AccessTokenLifetime: c.cfg.AccessTokenLifetime}
 	svc, err := accounts.New(accounts.Config{Store: b.Store, Keyring: b.Keyring, Logger: log, PasswordParams: c.cfg.PasswordParams(),
-		PasswordResetURL: reset})
+		PasswordResetURL: reset, OnSessionsEnded: func(ctx context.Context, personID string) {
+			n, err := slo.PersonSessionsEnded(ctx, personID)
+			if err != nil {
+				log.ErrorContext(ctx, "single logout after the sessions were ended", "person_id", personID, "err", err.Error())
+				return
+			}
+			log.InfoContext(ctx, "back-channel logouts queued", "person_id", personID, "queued", n)
+		}})
 	if err != nil {
 		b.Close()
 		return nil, nil, classify(err)
