@@ -75,10 +75,17 @@ const upstreamID = "province-a"
 
 func newBrokerPair(t testing.TB, alg string, configure func(*storage.Upstream)) *brokerPair {
 	t.Helper()
+	return newBrokerPairOn(t, storagetest.SQLite(t), storagetest.SQLite(t), alg, configure, nil)
+}
+
+// newBrokerPairOn is newBrokerPair on the stores sa (A) and sb (B), with mutateA applied to
+// A's configuration.
+func newBrokerPairOn(t testing.TB, sa, sb storage.Storage, alg string, configure func(*storage.Upstream), mutateA func(*tboidc.Config)) *brokerPair {
+	t.Helper()
 	ctx := context.Background()
-	a := newEnv(t, storagetest.SQLite(t), envOptions{})
+	a := newEnv(t, sa, envOptions{mutate: mutateA})
 	tam := &tamperer{base: a.hs.Client().Transport}
-	b := newEnv(t, storagetest.SQLite(t), envOptions{mutate: func(c *tboidc.Config) {
+	b := newEnv(t, sb, envOptions{mutate: func(c *tboidc.Config) {
 		c.UpstreamHTTPClient = &http.Client{Transport: tam, Timeout: 10 * time.Second}
 	}})
 	c, secret, err := tboidc.CreateClient(ctx, a.store, a.kr, tboidc.NewClient{ID: "province-b", Name: "乙省政务服务",
