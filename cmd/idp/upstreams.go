@@ -131,8 +131,9 @@ lowest local level. The registration is audited (upstream.add).`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(c.out, "added upstream %s (%s)\nthe redirect URI to register at the upstream: %s\n",
-				u.ID, u.Issuer, oidc.UpstreamRedirectURI("<this issuer>"))
+			_, err = fmt.Fprintf(c.out, "added upstream %s (%s)\nthe redirect URI to register at the upstream: %s\n"+
+				"the back-channel logout URI to register at the upstream: %s\n",
+				u.ID, u.Issuer, oidc.UpstreamRedirectURI("<this issuer>"), oidc.UpstreamBackchannelLogoutURI("<this issuer>"))
 			return err
 		})
 	})
