@@ -63,6 +63,7 @@ type Storage interface {
 	UpstreamSessions // broker.go
 	SingleLogout     // logout.go
 	UpstreamLogout   // logout2.go
+	NonceChecks      // brokerspeed.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Upstreams", testUpstreams},               // broker.go
 		{"SingleLogout", testSingleLogout},         // logout.go
 		{"UpstreamLogout", testUpstreamLogout},     // logout2.go
+		{"NonceChecks", testNonceChecks},           // brokerspeed.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
