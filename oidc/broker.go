@@ -65,6 +65,12 @@ func UpstreamSecretAAD(upstreamID string) string { return "upstream/" + upstream
 type brokerState struct {
 	mu        sync.Mutex
 	providers map[string]*upstreamProvider // by upstream ID
+	upstreams map[string]cachedUpstream    // by upstream ID (cachedUpstream)
+}
+
+type cachedUpstream struct {
+	u    storage.Upstream
+	read time.Time
 }
 
 type upstreamProvider struct {
@@ -165,7 +171,7 @@ func (s *Server) handleUpstreamStart(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
 		return
 	}
-	u, err := s.store.GetUpstream(r.Context(), q.Get("upstream"))
+	u, err := s.cachedUpstream(r.Context(), q.Get("upstream"))
 	if errors.Is(err, storage.ErrNotFound) {
 		s.renderError(w, r, http.StatusNotFound, lang, "errUpstreamUnknown")
 		return
@@ -180,7 +186,7 @@ func (s *Server) handleUpstreamStart(w http.ResponseWriter, r *http.Request) {
 // with prompt=none: the one idp_hint names, else one marked SilentSSO; ok false when none.
 func (s *Server) silentUpstream(ctx context.Context, q url.Values) (storage.Upstream, bool) {
 	if hint := q.Get(ParamIDPHint); hint != "" {
-		u, err := s.store.GetUpstream(ctx, hint)
+		u, err := s.cachedUpstream(ctx, hint)
 		return u, err == nil
 	}
 	ups, err := s.store.ListUpstreams(ctx)
@@ -308,19 +314,25 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 		s.refuseUpstream(w, r, f.Upstream, lang, ErrUpstreamState)
 		return
 	}
-	if err := s.store.UseNonce(ctx, "upstream-state", f.State, time.UnixMicro(f.Expires)); errors.Is(err, storage.ErrAlreadyUsed) {
+	// The state is single use. A used one is refused here with one read, before the code is
+	// spent at the upstream; the state is recorded (storage.Nonces, atomic) in the transaction
+	// that logs the citizen in (loginUpstream), or on its own when the callback ends any other
+	// way (the deferred spend), so the happy path writes one transaction, not two.
+	if used, err := s.store.NonceUsed(ctx, upstreamStateNS, f.State); err != nil {
+		s.pageError(ctx, w, r, lang, "check upstream state", err)
+		return
+	} else if used {
 		s.refuseUpstream(w, r, f.Upstream, lang, ErrUpstreamState)
 		return
-	} else if err != nil {
-		s.pageError(ctx, w, r, lang, "use upstream state", err)
-		return
 	}
+	st := &upstreamState{value: f.State, expires: time.UnixMicro(f.Expires)}
+	defer s.spendUpstreamState(ctx, st)
 	p, err := s.decodePending(f.Authz)
 	if err != nil {
 		s.renderError(w, r, http.StatusBadRequest, lang, msgRequestExpired)
 		return
 	}
-	u, err := s.store.GetUpstream(ctx, f.Upstream)
+	u, err := s.cachedUpstream(ctx, f.Upstream)
 	if err != nil {
 		s.pageError(ctx, w, r, lang, "get upstream", err)
 		return
@@ -354,7 +366,57 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 			}
 		}
 	}
-	s.loginUpstream(w, r, u, claims, idNumber, p, lang)
+	s.loginUpstream(w, r, u, claims, idNumber, p, lang, st)
+}
+
+// upstreamStateNS is the storage.Nonces namespace of used upstream states.
+const upstreamStateNS = "upstream-state"
+
+// upstreamState is a callback's state, spent once: in the login transaction (spent set after
+// it commits) or by spendUpstreamState.
+type upstreamState struct {
+	value   string
+	expires time.Time
+	spent   bool
+}
+
+// spendUpstreamState records st as used when the callback ended without the login
+// transaction doing it (a refusal, the silent fallback, the link page). A failure is logged:
+// the upstream's code, spent or refused by now, cannot be redeemed again anyway.
+func (s *Server) spendUpstreamState(ctx context.Context, st *upstreamState) {
+	if st.spent {
+		return
+	}
+	if err := s.store.UseNonce(ctx, upstreamStateNS, st.value, st.expires); err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
+		s.logFailure(ctx, "use upstream state", err)
+	}
+	st.spent = true
+}
+
+// cachedUpstream returns the upstream with the given ID, from memory when read less than
+// Config.ClientCacheTTL ago (the same staleness a replica allows for clients; a negative TTL
+// reads storage every time). Errors: storage.ErrNotFound, storage errors.
+func (s *Server) cachedUpstream(ctx context.Context, id string) (storage.Upstream, error) {
+	ttl := s.cfg.ClientCacheTTL
+	if ttl >= 0 {
+		s.broker.mu.Lock()
+		c, ok := s.broker.upstreams[id]
+		s.broker.mu.Unlock()
+		if ok && time.Since(c.read) < ttl {
+			return c.u, nil
+		}
+	}
+	u, err := s.store.GetUpstream(ctx, id)
+	if err != nil || ttl < 0 {
+		return u, err
+	}
+	s.broker.mu.Lock()
+	if s.broker.upstreams == nil {
+		s.broker.upstreams = map[string]cachedUpstream{}
+	}
+	s.broker.upstreams[id] = cachedUpstream{u: u, read: time.Now()}
+	s.broker.mu.Unlock()
+	return u, nil
 }
 
 // exchangeUpstream redeems code at the upstream's token endpoint (client_secret_basic or
@@ -402,16 +464,13 @@ func upstreamACR(u storage.Upstream, acr string) string {
 // the upstream is trusted for verified ID numbers (auto-link, or a person created just in
 // time when allowed). An untrusted upstream's new subject goes to the login page, which links
 // it after one local login (finishUpstreamLink).
-func (s *Server) loginUpstream(w http.ResponseWriter, r *http.Request, u storage.Upstream, c upstreamClaims, idNumber string, p pendingAuth, lang string) {
+func (s *Server) loginUpstream(w http.ResponseWriter, r *http.Request, u storage.Upstream, c upstreamClaims, idNumber string, p pendingAuth, lang string, st *upstreamState) {
 	ctx := r.Context()
 	now := s.now().UTC().Truncate(time.Microsecond)
 	link, err := s.store.GetUpstreamLink(ctx, u.ID, c.Subject)
-	personID := link.PersonID
+	personID, linked := link.PersonID, err == nil
 	switch {
-	case err == nil:
-		if err := s.store.TouchUpstreamLink(ctx, u.ID, c.Subject, now); err != nil {
-			s.logFailure(ctx, "touch upstream link", err)
-		}
+	case linked:
 	case !errors.Is(err, storage.ErrNotFound):
 		s.pageError(ctx, w, r, lang, "get upstream link", err)
 		return
@@ -430,11 +489,7 @@ func (s *Server) loginUpstream(w http.ResponseWriter, r *http.Request, u storage
 			s.pageError(ctx, w, r, lang, "find person by ID number", err)
 			return
 		}
-		if err := s.linkUpstream(ctx, u.ID, c.Subject, person.ID, "upstream:"+u.ID, "auto"); err != nil {
-			s.pageError(ctx, w, r, lang, "link upstream subject", err)
-			return
-		}
-		personID = person.ID
+		personID = person.ID // linked in the login transaction below
 	default:
 		// One local login links the subject: the intent is bound to this browser (cookie) and
 		// to this login page (pendingAuth.Link).
@@ -465,26 +520,47 @@ func (s *Server) loginUpstream(w http.ResponseWriter, r *http.Request, u storage
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime)})
 	secret := httpkit.RandomString(32)
 	ls.ID = s.sessionID(secret)
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.CreateLoginSession(ctx, ls); err != nil {
-			return err
-		}
-		return s.store.CreateUpstreamSession(ctx, storage.UpstreamSession{SessionID: ls.ID, UpstreamID: u.ID,
-			Subject: c.Subject, UpstreamSID: c.SID, CreatedAt: now})
-	})
-	if err != nil {
-		s.pageError(ctx, w, r, lang, "start session", err)
-		return
-	}
-	s.cookies.Set(w, sessionCookieName, secret, 0)
 	client := ""
 	if q, err := url.ParseQuery(p.Query); err == nil {
 		client = q.Get("client_id")
 	}
+	// One transaction: the state spent, the link touched (or made and audited), the login
+	// session and its upstream record, the login audited.
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.UseNonce(ctx, upstreamStateNS, st.value, st.expires); err != nil {
+			return err
+		}
+		if linked {
+			if err := s.store.TouchUpstreamLink(ctx, u.ID, c.Subject, now); err != nil {
+				return err
+			}
+		} else if err := s.linkUpstream(ctx, u.ID, c.Subject, personID, "upstream:"+u.ID, "auto"); err != nil {
+			return err
+		}
+		if err := s.store.CreateLoginSession(ctx, ls); err != nil {
+			return err
+		}
+		if err := s.store.CreateUpstreamSession(ctx, storage.UpstreamSession{SessionID: ls.ID, UpstreamID: u.ID,
+			Subject: c.Subject, UpstreamSID: c.SID, CreatedAt: now}); err != nil {
+			return err
+		}
+		_, err := s.store.AppendAudit(ctx, storage.AuditEvent{Time: now, Actor: personID, Action: "login.upstream",
+			Subject: personID, ClientID: client, Detail: "upstream=" + u.ID + " acr=" + acr})
+		return err
+	})
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		st.spent = true
+		s.refuseUpstream(w, r, u.ID, lang, ErrUpstreamState)
+		return
+	case err != nil:
+		s.pageError(ctx, w, r, lang, "start session", err)
+		return
+	}
+	st.spent = true
+	s.cookies.Set(w, sessionCookieName, secret, 0)
 	s.countLogin(ctx, "success", client)
 	s.log.InfoContext(ctx, "login", "person_id", personID, "client_id", client, "acr", acr, "upstream", u.ID)
-	s.appendAudit(ctx, storage.AuditEvent{Actor: personID, Action: "login.upstream", Subject: personID,
-		ClientID: client, Detail: "upstream=" + u.ID + " acr=" + acr})
 	http.Redirect(w, r, s.afterLogin(p, lang), http.StatusSeeOther)
 }
 
@@ -506,7 +582,8 @@ func (s *Server) createUpstreamPerson(ctx context.Context, u storage.Upstream, c
 	return p, nil
 }
 
-// linkUpstream links the subject to the person and audits "upstream.link" in one transaction.
+// linkUpstream links the subject to the person and audits "upstream.link" in one transaction
+// (the caller's, when ctx carries one).
 func (s *Server) linkUpstream(ctx context.Context, upstreamID, subject, personID, actor, how string) error {
 	now := s.now()
 	return s.store.InTx(ctx, func(ctx context.Context) error {
@@ -549,7 +626,7 @@ func (s *Server) sessionIDP(ctx context.Context, ls *storage.LoginSession) strin
 	if err != nil {
 		return ""
 	}
-	u, err := s.store.GetUpstream(ctx, us.UpstreamID)
+	u, err := s.cachedUpstream(ctx, us.UpstreamID)
 	if err != nil {
 		return ""
 	}
