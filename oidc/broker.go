@@ -358,7 +358,7 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 	}
 	idNumber := ""
 	if u.IDNumberClaim != "" {
-		if v, ok := claims.all[u.IDNumberClaim].(string); ok && v != "" {
+		if v := claims.stringClaim(u.IDNumberClaim); v != "" {
 			idNumber = idnumber.NormalizeResidentID(v)
 			if err := idnumber.ValidateResidentIDAt(idNumber, s.now()); err != nil {
 				s.refuseUpstream(w, r, u.ID, lang, fmt.Errorf("%w: %w", ErrUpstreamIDNumber, err))

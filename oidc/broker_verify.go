@@ -186,7 +186,38 @@ type upstreamClaims struct {
 	AMR      []string         `json:"amr"`
 	Name     string           `json:"name"`
 	SID      string           `json:"sid"` // the upstream session, for its back-channel logout
-	all      map[string]any
+	raw      map[string]json.RawMessage
+}
+
+// decodeUpstreamClaims parses payload once (a JSON object) into c.raw, then decodes each claim
+// c reads from its raw value; names match exactly (not case-insensitively as encoding/json
+// matches struct fields). Errors: not an object, or a claim of the wrong JSON type.
+func decodeUpstreamClaims(payload []byte) (upstreamClaims, error) {
+	var c upstreamClaims
+	if err := json.Unmarshal(payload, &c.raw); err != nil {
+		return c, err
+	}
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{{"iss", &c.Issuer}, {"sub", &c.Subject}, {"aud", &c.Audience}, {"azp", &c.AZP}, {"nonce", &c.Nonce},
+		{"exp", &c.Expiry}, {"iat", &c.IssuedAt}, {"acr", &c.ACR}, {"amr", &c.AMR}, {"name", &c.Name}, {"sid", &c.SID}} {
+		if v, ok := c.raw[f.name]; ok {
+			if err := json.Unmarshal(v, f.dst); err != nil {
+				return c, fmt.Errorf("claim %s: %w", f.name, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// stringClaim returns the claim name when it is a JSON string, else "".
+func (c upstreamClaims) stringClaim(name string) string {
+	var v string
+	if raw, ok := c.raw[name]; ok && len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &v) == nil {
+		return v
+	}
+	return ""
 }
 
 // upstreamAudience is aud: one string or an array of strings (RFC 7519 §4.1.3).
@@ -211,15 +242,12 @@ func (a *upstreamAudience) UnmarshalJSON(b []byte) error {
 // iat against now with upstreamSkew, and a non-empty sub. Each failure wraps its own sentinel
 // (ErrUpstreamAlg … ErrUpstreamExpired).
 func checkUpstreamIDToken(ctx context.Context, keys *upstreamKeys, raw, iss, clientID, nonce string, now time.Time) (upstreamClaims, error) {
-	var c upstreamClaims
 	payload, err := keys.verify(ctx, raw)
 	if err != nil {
-		return c, err
+		return upstreamClaims{}, err
 	}
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return c, fmt.Errorf("%w: claims: %w", ErrUpstreamSignature, err)
-	}
-	if err := json.Unmarshal(payload, &c.all); err != nil {
+	c, err := decodeUpstreamClaims(payload)
+	if err != nil {
 		return c, fmt.Errorf("%w: claims: %w", ErrUpstreamSignature, err)
 	}
 	switch {

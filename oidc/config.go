@@ -138,6 +138,7 @@ type Config struct {
 
 	// ClientCacheTTL is how long a registered client is cached in memory before storage is
 	// read again, so changes made by `idp clients …` reach a running server within this time.
+	// Upstream providers of brokered login (`idp upstreams …`) are cached for the same time.
 	// Zero means 10 seconds; a negative value disables the cache.
 	ClientCacheTTL time.Duration
 
