@@ -2,40 +2,20 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tongban/tongban/accounts"
-	"github.com/tongban/tongban/keyring"
-	"github.com/tongban/tongban/sm-crypto"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
-	"github.com/tongban/tongban/storage/sqlite"
 )
 
 // openForTest opens dir's database with its KEK and an accounts.Service on it (as the account
 // page would), closed at the end of the test.
 func openForTest(t *testing.T, dir string) (*accounts.Service, storage.Storage) {
 	t.Helper()
-	ctx := context.Background()
-	text, err := os.ReadFile(filepath.Join(dir, "var", "kek"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kek, err := smcrypto.ParseKEK(strings.TrimSpace(string(text)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "var", "tongban.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, kr := openStore(t, dir)
 	t.Cleanup(func() { store.Close() })
-	kr, err := keyring.Open(ctx, store, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
 	svc, err := accounts.New(accounts.Config{Store: store, Keyring: kr, PasswordParams: smcrypto.PasswordParams{Iterations: 1000, SaltLen: 16, KeyLen: 32}})
 	if err != nil {
 		t.Fatal(err)
