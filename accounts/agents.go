@@ -159,11 +159,6 @@ func (s *Service) requireRepresentative(ctx context.Context, actor audit.Actor, 
 	if _, err := s.company(ctx, companyID); err != nil {
 		return err
 	}
-	if action == "agent.withdraw" && actor.ID == audit.ShellOperator {
-		// An operator on the shell may withdraw (not grant) an authorisation, for a company
-		// whose representative cannot (`idp companies withdraw`).
-		return nil
-	}
 	rep, err := s.agents().GetRepresentative(ctx, companyID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err
@@ -297,12 +292,20 @@ func (s *Service) AuthoriseAgent(ctx context.Context, actor audit.Actor, company
 // Errors: ErrNotCompany; ErrNotRepresentative; ErrNoAuthorisation (wrapping
 // storage.ErrNotFound) when nothing stands; storage errors.
 func (s *Service) WithdrawAgent(ctx context.Context, actor audit.Actor, companyID, agentID string) error {
-	if err := s.requireRepresentative(ctx, actor, companyID, "agent.withdraw"); err != nil {
+	// An operator on the shell may withdraw (not grant) an authorisation, for a company whose
+	// representative cannot (`idp companies withdraw`); anyone else must be the representative.
+	var err error
+	if actor.ID == audit.ShellOperator {
+		_, err = s.company(ctx, companyID)
+	} else {
+		err = s.requireRepresentative(ctx, actor, companyID, "agent.withdraw")
+	}
+	if err != nil {
 		return err
 	}
 	now := s.now()
 	revoked := 0
-	err := s.agents().InTx(ctx, func(ctx context.Context) error {
+	err = s.agents().InTx(ctx, func(ctx context.Context) error {
 		revoked = 0
 		if err := s.agents().WithdrawAgentAuthorisation(ctx, companyID, agentID, actor.ID, now); errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("%w: %w", ErrNoAuthorisation, err)

@@ -112,7 +112,7 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 func checkOTPName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxOTPNameLen ||
-		strings.ContainsFunc(name, invisibleRune) {
+		strings.ContainsFunc(name, textcheck.Invisible) {
 		return "", fmt.Errorf("%w: 1 to %d characters, no control or format characters", ErrInvalidOTPName, MaxOTPNameLen)
 	}
 	return name, nil
@@ -459,8 +459,3 @@ func (s *Service) checkSecondFactor(ctx context.Context, p storage.Person, code 
 	}
 	return true, s.useRecoveryCode(ctx, p.ID, code, now)
 }
-
-// invisibleRune reports whether r may not stand in a name a person gives a device: control
-// characters (Cc) and format characters (Cf: zero-width spaces and joiners, bidirectional
-// overrides such as U+202E, which would make a name display as something else).
-func invisibleRune(r rune) bool { return textcheck.Invisible(r) }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tongban/tongban/internal/httpkit"
 )
 
 //go:embed templates/*.html templates/*.css templates/*.js
@@ -73,18 +75,7 @@ func newPages() (*pages, error) {
 // handleAsset serves the console's stylesheet and script (GET /assets/{name}).
 func (h *Handler) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	b, ok := h.pages.assets[name]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	ct := "text/css; charset=utf-8"
-	if strings.HasSuffix(name, ".js") {
-		ct = "text/javascript; charset=utf-8"
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write(b)
+	httpkit.ServeAsset(w, r, name, h.pages.assets[name], time.Hour)
 }
 
 // navLink is one entry of the console's navigation.

@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/tongban/tongban/internal/httpkit"
 )
 
 //go:embed templates/*.html templates/*.css templates/*.js
@@ -354,16 +356,5 @@ var extraPages = []string{
 // no inline style or script). Unknown names get 404.
 func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	b, ok := s.pages.assets[name]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	ct := "text/css; charset=utf-8"
-	if strings.HasSuffix(name, ".js") {
-		ct = "text/javascript; charset=utf-8"
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Cache-Control", "public, max-age=86400")
-	_, _ = w.Write(b)
+	httpkit.ServeAsset(w, r, name, s.pages.assets[name], 24*time.Hour)
 }

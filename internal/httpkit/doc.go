@@ -10,6 +10,7 @@
 //     Cache-Control no-store, and Strict-Transport-Security over https);
 //   - JSON: JSON answers and {"error","error_description"} errors, in a server's dialect;
 //   - RandomString: random values for cookies, parameters and secrets;
+//   - ServeAsset: the pages' stylesheets and scripts, typed by extension and cacheable;
 //   - ServerStatus and SetRetryAfter: the answer to a request that failed for a reason of the
 //     server, 503 with Retry-After while the database refuses writes
 //     (docs/design/storage-faults.md).

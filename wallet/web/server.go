@@ -307,22 +307,9 @@ func (s *Server) Ready(ctx context.Context) error {
 
 func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
-	var ctype string
-	switch name {
-	case "wallet.css":
-		ctype = "text/css; charset=utf-8"
-	case "wallet.js":
-		ctype = "text/javascript; charset=utf-8"
-	default:
-		http.NotFound(w, r)
-		return
+	var b []byte
+	if name == "wallet.css" || name == "wallet.js" {
+		b, _ = webFS.ReadFile("assets/" + name) // embedded: present
 	}
-	b, err := webFS.ReadFile("assets/" + name)
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write(b)
+	httpkit.ServeAsset(w, r, name, b, time.Hour)
 }
