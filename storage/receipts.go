@@ -50,6 +50,8 @@ type CodeRecords interface {
 	// [since, until) — a zero since or until leaves that end open — newest first (IssuedAt
 	// descending, then CTI descending), at most limit (> 0) of them; empty (not nil) when none.
 	ListCodeRecords(ctx context.Context, holderIndex []byte, since, until time.Time, limit int) ([]CodeRecord, error)
+	// GetCodeRecord returns the record with cti, or ErrNotFound.
+	GetCodeRecord(ctx context.Context, cti []byte) (CodeRecord, error)
 	// AddCodeReceipt stores rc. A second receipt of the same counter for the same code is a
 	// duplicate: nil, and the first is kept. ErrNotFound when no record has rc.CTI (never
 	// minted here, or purged) or no counter has rc.CounterID.

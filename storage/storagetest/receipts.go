@@ -58,6 +58,11 @@ func testCodeRecords(t *testing.T, s storage.Storage) {
 		must(t, "ListCodeRecords "+c.name, err)
 		checkEqual(t, "ListCodeRecords "+c.name, got, c.want)
 	}
+	one, err := s.GetCodeRecord(ctx, cti(2))
+	must(t, "GetCodeRecord", err)
+	checkEqual(t, "GetCodeRecord", one, want(recs[1])[0])
+	_, err = s.GetCodeRecord(ctx, cti(9))
+	checkErr(t, "GetCodeRecord unknown", err, storage.ErrNotFound)
 	if _, err := s.ListCodeRecords(ctx, alice, time.Time{}, time.Time{}, 0); err == nil {
 		t.Error("ListCodeRecords with limit 0: no error")
 	}

@@ -57,14 +57,32 @@ func (s *Store) ListCodeRecords(ctx context.Context, holderIndex []byte, since, 
 	}
 	out := make([]storage.CodeRecord, 0, len(rows))
 	for _, r := range rows {
-		kinds, err := fromList(r.Kinds)
+		rec, err := r.record(s, op)
 		if err != nil {
-			return nil, s.wrap(op, err)
+			return nil, err
 		}
-		out = append(out, storage.CodeRecord{CTI: r.CTI, HolderIndex: r.HolderIndex, Kinds: kinds, Profile: r.Profile,
-			IssuedAt: fromMicros(r.IssuedAt), ExpiresAt: fromMicros(r.ExpiresAt)})
+		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// GetCodeRecord implements storage.CodeRecords.
+func (s *Store) GetCodeRecord(ctx context.Context, cti []byte) (storage.CodeRecord, error) {
+	const op = "get code record"
+	var r codeRecordRow
+	if err := s.get(ctx, op, &r, `SELECT cti, holder_index, kinds, profile, issued_at, expires_at FROM code_records WHERE cti = ?`, cti); err != nil {
+		return storage.CodeRecord{}, err
+	}
+	return r.record(s, op)
+}
+
+func (r codeRecordRow) record(s *Store, op string) (storage.CodeRecord, error) {
+	kinds, err := fromList(r.Kinds)
+	if err != nil {
+		return storage.CodeRecord{}, s.wrap(op, err)
+	}
+	return storage.CodeRecord{CTI: r.CTI, HolderIndex: r.HolderIndex, Kinds: kinds, Profile: r.Profile,
+		IssuedAt: fromMicros(r.IssuedAt), ExpiresAt: fromMicros(r.ExpiresAt)}, nil
 }
 
 // AddCodeReceipt implements storage.CodeRecords: one INSERT that ignores a duplicate; the
