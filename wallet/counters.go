@@ -68,6 +68,7 @@ var (
 	ErrCounterDisabled  = errors.New("wallet: the counter is disabled")
 	ErrReceiptClaims    = errors.New("wallet: the receipt's claims are malformed")
 	ErrReceiptTime      = errors.New("wallet: the receipt's iat is outside the accepted window")
+	ErrReceiptRate      = errors.New("wallet: too many receipts from this counter")
 )
 
 // NewCounter describes a counter to add.
@@ -293,7 +294,8 @@ type receiptClaims struct {
 //
 // In order: size and shape (ErrReceiptMalformed), alg (ErrReceiptAlg), typ (ErrReceiptType),
 // kid names an enrolled counter (ErrReceiptKey), the signature verifies with its key
-// (ErrReceiptSignature), the counter is not disabled (ErrCounterDisabled), the claims are
+// (ErrReceiptSignature), the counter is not disabled (ErrCounterDisabled), allow (when not
+// nil) lets the counter send one more receipt now (ErrReceiptRate), the claims are
 // well-formed and ctr is that counter (ErrReceiptClaims), iat is at most ReceiptFutureSkew
 // ahead and ReceiptMaxAge behind the wallet's clock (ErrReceiptTime). Nothing in the payload
 // is read before the signature is checked.
@@ -301,7 +303,7 @@ type receiptClaims struct {
 // A checked receipt whose cti names no recorded code, or whose iat is outside the code's
 // validity (± ReceiptFutureSkew), is accepted and dropped (Receipt.Stored false, nil error),
 // as is a duplicate: the counter cannot tell which ctis exist. Store errors are returned.
-func (s *Service) AcceptReceipt(ctx context.Context, jws []byte) (Receipt, error) {
+func (s *Service) AcceptReceipt(ctx context.Context, jws []byte, allow func(counterID string) bool) (Receipt, error) {
 	if len(jws) > MaxReceiptSize {
 		return Receipt{}, fmt.Errorf("%w: %d bytes, at most %d", ErrReceiptMalformed, len(jws), MaxReceiptSize)
 	}
@@ -345,6 +347,9 @@ func (s *Service) AcceptReceipt(ctx context.Context, jws []byte) (Receipt, error
 	}
 	if c.DisabledAt != nil {
 		return Receipt{}, fmt.Errorf("%w: %s", ErrCounterDisabled, c.ID)
+	}
+	if allow != nil && !allow(c.ID) {
+		return Receipt{}, fmt.Errorf("%w: %s", ErrReceiptRate, c.ID)
 	}
 	var cl receiptClaims
 	if err := strictJSON(pb, &cl); err != nil {

@@ -157,7 +157,7 @@ func TestAcceptReceipt(t *testing.T) {
 		{"fail/iat-future", k.Receipt(cti, now+int64(ReceiptFutureSkew/time.Second)+1, nil), ErrReceiptTime},
 		{"fail/iat-old", k.Receipt(cti, now-int64(ReceiptMaxAge/time.Second)-1, nil), ErrReceiptTime},
 	} {
-		_, err := f.svc.AcceptReceipt(ctx, []byte(tc.jws))
+		_, err := f.svc.AcceptReceipt(ctx, []byte(tc.jws), nil)
 		if !errors.Is(err, tc.wantErr) {
 			t.Errorf("%s: AcceptReceipt error %v, want %v", tc.name, err, tc.wantErr)
 		}
@@ -170,13 +170,13 @@ func TestAcceptReceipt(t *testing.T) {
 		"unknown cti":  k.Receipt([]byte("12345678"), now, nil),
 		"before issue": k.Receipt(cti, m.IssuedAt.Add(-ReceiptFutureSkew-time.Second).Unix(), nil),
 	} {
-		r, err := f.svc.AcceptReceipt(ctx, []byte(jws))
+		r, err := f.svc.AcceptReceipt(ctx, []byte(jws), nil)
 		if err != nil || r.Stored {
 			t.Errorf("%s: AcceptReceipt = %+v, %v; want accepted and dropped", name, r, err)
 		}
 	}
 	for i, jws := range []string{good, good, k.Receipt(cti, now+1, nil)} { // the same, then a later one: the first is kept
-		r, err := f.svc.AcceptReceipt(ctx, []byte(jws))
+		r, err := f.svc.AcceptReceipt(ctx, []byte(jws), nil)
 		if err != nil || !r.Stored || r.CounterID != k.CounterID {
 			t.Errorf("receipt %d: AcceptReceipt = %+v, %v", i, r, err)
 		}
@@ -221,7 +221,7 @@ func TestHolderRecord(t *testing.T) {
 		}
 		f.clk.Add(time.Second)
 	}
-	r, err := f.svc.AcceptReceipt(ctx, []byte(k.Receipt(ctis[1], f.clk.Now().Unix(), nil)))
+	r, err := f.svc.AcceptReceipt(ctx, []byte(k.Receipt(ctis[1], f.clk.Now().Unix(), nil)), nil)
 	if err != nil || !r.Stored {
 		t.Fatalf("AcceptReceipt = %+v, %v", r, err)
 	}
