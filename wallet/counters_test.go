@@ -162,6 +162,10 @@ func TestAcceptReceipt(t *testing.T) {
 			t.Errorf("%s: AcceptReceipt error %v, want %v", tc.name, err, tc.wantErr)
 		}
 	}
+	limited := 0
+	if _, err := f.svc.AcceptReceipt(ctx, []byte(good), func(id string) bool { limited++; return id != k.CounterID }); !errors.Is(err, ErrReceiptRate) || limited != 1 {
+		t.Errorf("rate-limited receipt: %v (limiter asked %d times), want ErrReceiptRate", err, limited)
+	}
 	if rcs, _ := f.store.ListCodeReceipts(ctx, [][]byte{cti}); len(rcs) != 0 {
 		t.Fatalf("refused receipts stored: %+v", rcs)
 	}
