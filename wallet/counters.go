@@ -133,7 +133,7 @@ func (s *Service) AddCounter(ctx context.Context, nc NewCounter, a audit.Actor) 
 	}
 	enc := enrolmentEncoding.EncodeToString(raw[:])
 	code := enc[0:4] + "-" + enc[4:8] + "-" + enc[8:12] + "-" + enc[12:16]
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond) // as stored
 	c := storage.Counter{
 		ID: "ctr-" + strings.ToLower(enrolmentEncoding.EncodeToString(id[:])), Name: name, Office: office,
 		EnrolmentHash: s.enrolmentHash(code), EnrolmentExpiresAt: now.Add(valid), CreatedAt: now,
