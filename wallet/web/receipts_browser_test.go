@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/internal/browsertest"
 	"github.com/tongban/tongban/wallet"
+	"github.com/tongban/tongban/wallet/wallettest"
 )
 
 // TestReceiptsBrowser runs receipts.js in headless Chromium on a verifier test page hosted on
@@ -143,4 +145,28 @@ func TestReceiptsBrowser(t *testing.T) {
 		t.Error("the tampered receipt was stored")
 	}
 	b.Screenshot(bctx, "enrolled")
+
+	// The holder's record page, logged in (the session cookie of a login made over HTTP), at a
+	// phone's width in both languages: it fits and names the counter that verified the code.
+	hb := wallettest.NewBrowser(t)
+	hb.LoginWallet(w.wal.URL, citizen, password)
+	u, _ := url.Parse(w.wal.URL)
+	for _, v := range []browsertest.Viewport{browsertest.Phone, browsertest.Desktop} {
+		rctx := b.Context(v, 30*time.Second)
+		for _, c := range hb.Client.Jar.Cookies(u) {
+			_, err := chromedp.Call(rctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: w.wal.URL})
+			must(t, err)
+		}
+		for _, lang := range []string{"zh", "en"} {
+			must(t, chromedp.Do(rctx, chromedp.Navigate(w.wal.URL+"/records?lang="+lang)))
+			text, err := chromedp.Run(rctx, chromedp.Evaluate[string](`document.body.innerText`))
+			must(t, err)
+			want := map[string]string{"zh": "朝阳区政务服务中心 · 3号窗口", "en": "Verified by"}[lang]
+			if !strings.Contains(text, want) || strings.Contains(text, citizen) {
+				t.Errorf("record page (%s, %d px): %q", lang, v.Width, text)
+			}
+			browsertest.CheckFits(t, rctx, v)
+			b.Screenshot(rctx, fmt.Sprintf("record-%s-%d", lang, v.Width))
+		}
+	}
 }

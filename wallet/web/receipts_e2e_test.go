@@ -14,6 +14,7 @@ import (
 	"github.com/tongban/tongban/audit"
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/oidc"
+	"github.com/tongban/tongban/storage/storagetest"
 	"github.com/tongban/tongban/wallet"
 	"github.com/tongban/tongban/wallet/wallettest"
 )
@@ -49,9 +50,18 @@ func post(t *testing.T, url, contentType string, body []byte) (int, map[string]a
 // browser signs it (crypto/ecdsa, ES256), and the holder's record page lists the code with the
 // counter that verified it. Each bad input is refused with its own error and stores nothing;
 // a receipt for an unknown code is accepted (202) and dropped.
-func TestReceiptsHTTP(t *testing.T) {
+func TestReceiptsHTTP(t *testing.T) { testReceiptsHTTP(t, worldOptions{}) }
+
+// TestReceiptsHTTPPostgres is TestReceiptsHTTP on PostgreSQL (skipped without
+// TONGBAN_TEST_POSTGRES).
+func TestReceiptsHTTPPostgres(t *testing.T) {
+	testReceiptsHTTP(t, worldOptions{store: storagetest.Postgres(t)})
+}
+
+func testReceiptsHTTP(t *testing.T, o worldOptions) {
 	clk := &testClock{t: time.Now().Truncate(time.Second).Add(time.Minute)}
-	w := newWorldOpts(t, worldOptions{alg: oidc.AlgSM2, walletNow: clk.Now})
+	o.alg, o.walletNow = oidc.AlgSM2, clk.Now
+	w := newWorldOpts(t, o)
 	ctx := t.Context()
 	b := wallettest.NewBrowser(t)
 	home := b.LoginWallet(w.wal.URL, citizen, password)
