@@ -180,6 +180,26 @@ func testReceiptsHTTP(t *testing.T, o worldOptions) {
 		t.Errorf("record page with a bad until: %d", p.Status)
 	}
 
+	// The provider's account data download lists the code and its verification (one database).
+	p = b.Get(w.idp.URL + "/account/data")
+	var doc struct {
+		More struct {
+			Shown []struct {
+				Kinds         []string `json:"kinds"`
+				Verifications []struct {
+					Counter string `json:"counter"`
+					Office  string `json:"office"`
+				} `json:"verifications"`
+			} `json:"shown_codes"`
+		} `json:"more"`
+	}
+	if err := json.Unmarshal([]byte(p.Body), &doc); err != nil {
+		t.Fatalf("account data: %d %v\n%s", p.Status, err, p.Body)
+	}
+	if s := doc.More.Shown; len(s) != 1 || len(s[0].Verifications) != 1 || s[0].Verifications[0].Counter != "3号窗口" || s[0].Kinds[0] != "resident-id" {
+		t.Errorf("account data download: shown_codes %+v", s)
+	}
+
 	// A day later the unused enrolment code has expired.
 	clk.Add(25 * time.Hour)
 	if st, ans := post(t, enrolURL, "application/json", enrolBody(expCode, other.JWK())); st != 400 || ans["error"] != "invalid_grant" ||
