@@ -166,6 +166,9 @@ func TestReceiptsBrowser(t *testing.T) {
 				t.Errorf("record page (%s, %d px): %q", lang, v.Width, text)
 			}
 			browsertest.CheckFits(t, rctx, v)
+			if v == browsertest.Phone {
+				browsertest.CheckA11y(t, rctx, "record page "+lang, browsertest.A11yOptions{})
+			}
 			b.Screenshot(rctx, fmt.Sprintf("record-%s-%d", lang, v.Width))
 		}
 	}
