@@ -64,6 +64,7 @@ type Storage interface {
 	SingleLogout     // logout.go
 	UpstreamLogout   // logout2.go
 	NonceChecks      // brokerspeed.go
+	Federation       // federation.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).
