@@ -118,3 +118,18 @@ func (r *Resolver) verifyTrustMark(ctx context.Context, ref TrustMarkRef, subjec
 	}
 	return tm, nil
 }
+
+// PeekTrustMark returns the trust_mark_type and sub of a trust mark JWT without verifying its
+// signature (for storing a mark issued to oneself). Errors: ErrMalformed (ErrWrongType),
+// ErrSignature (ErrUnsupportedAlg).
+func PeekTrustMark(jwt string) (typ, sub string, err error) {
+	_, payload, err := parseHeader(jwt, TypeTrustMark)
+	if err != nil {
+		return "", "", err
+	}
+	var c trustMarkClaims
+	if err := json.Unmarshal(payload, &c); err != nil || c.Type == "" || c.Sub == "" {
+		return "", "", fmt.Errorf("%w: trust mark lacks trust_mark_type or sub", ErrMalformed)
+	}
+	return c.Type, c.Sub, nil
+}
