@@ -81,7 +81,7 @@ func TestFederationCommands(t *testing.T) {
 	mustOK(t, idp(t, dir, "", nil, "federation", "authority", "add", "--entity-id", "https://national.example"), "authority add")
 	for _, bad := range [][]string{
 		{"federation", "authority", "add", "--entity-id", "ftp://national.example"},
-		{"federation", "authority", "add", "--entity-id", "http://national.example"}, // http only on loopback
+		{"federation", "authority", "add", "--entity-id", "http://national.example"},  // http only on loopback
 		{"federation", "authority", "add", "--entity-id", "https://national.example"}, // duplicate
 		{"federation", "authority", "remove", "https://nowhere.example"},
 	} {
