@@ -158,6 +158,18 @@ type Config struct {
 	// and token requests to upstream providers. Nil means a client with a 10-second timeout.
 	UpstreamHTTPClient *http.Client
 
+	// OpenID Federation 1.0 (federation.go).
+
+	// FederationOrganization is the organization_name of this entity's federation_entity
+	// metadata, e.g. "乙省政务服务平台"; "" leaves it out.
+	FederationOrganization string
+	// FederationLifetime is how long entity configurations, subordinate statements and resolve
+	// responses this instance signs are valid (exp − iat). Zero means 24 hours.
+	FederationLifetime time.Duration
+	// FederationHTTPClient fetches other entities' statements (the resolve endpoint,
+	// FederationResolver). Nil means a client with a 10-second timeout.
+	FederationHTTPClient *http.Client
+
 	// Single logout (logout_backchannel.go; defaults filled by logoutDefaults).
 
 	// LogoutHTTPClient POSTs back-channel logout tokens. Nil means a client with a 5-second

@@ -63,6 +63,7 @@ type Server struct {
 	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
 	broker    brokerState         // broker.go: upstream discovery and keys
 	slo       *sloState           // logout_backchannel.go: the back-channel logout worker
+	fed       fedState            // federation.go: the resolver of the stored trust anchors
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -88,6 +89,9 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeIDToken, AlgSM2, AlgES256, AlgRS256); err != nil {
 		return nil, fmt.Errorf("oidc: ID-token keys: %w", err)
+	}
+	if err := EnsureFederationKeys(ctx, s.kr); err != nil {
+		return nil, fmt.Errorf("oidc: federation keys: %w", err)
 	}
 	tk := s.kr.TokenKey()
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
@@ -266,7 +270,8 @@ func (s *Server) routes() {
 	s.routesDevice(handle)
 	s.routesRegistration(handle) // dcr.go
 	s.routesAgents(handle)
-	s.routesBroker(handle) // broker.go
+	s.routesBroker(handle)     // broker.go
+	s.routesFederation(handle) // federation.go
 	s.mux = mux
 }
 

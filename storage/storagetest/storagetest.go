@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"NonceChecks", testNonceChecks},           // brokerspeed.go
 		{"CodeRecords", testCodeRecords},           // receipts.go
 		{"Counters", testCounters},                 // receipts.go
+		{"Federation", testFederation},             // federation.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))
