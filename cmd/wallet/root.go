@@ -74,7 +74,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	root.SetErr(c.errOut)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return app.Usage(err) })
 	c.common.AddFlags(root.PersistentFlags())
-	root.AddCommand(c.serveCmd(), c.licencesCmd(), c.codeCmd(), c.trustListCmd(), c.statusListCmd(), c.verifyCmd(), c.keysCmd(), c.countersCmd(), app.AuditCommands{
+	root.AddCommand(c.serveCmd(), c.licencesCmd(), c.codeCmd(), c.trustListCmd(), c.statusListCmd(), c.verifyCmd(), c.verifierCmd(), c.keysCmd(), c.countersCmd(), app.AuditCommands{
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)
 			if err != nil {

@@ -281,6 +281,8 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
 	mux.HandleFunc("GET "+pathTrustList, s.handleTrustList)
 	mux.HandleFunc("GET "+pathStatusList, s.handleStatusList)
+	mux.HandleFunc("GET "+pathVerify, s.handleVerifyRoot) // verify_handler.go
+	mux.HandleFunc("GET "+pathVerify+"/{file...}", s.handleVerify)
 	mux.HandleFunc("GET "+pathAPILic, s.handleAPILicences)
 	mux.HandleFunc("POST "+pathAPICodes, s.handleAPICodes)
 	mux.HandleFunc("GET "+pathAPILookup, s.handleLookup)
@@ -298,7 +300,8 @@ func (s *Server) routes() {
 // wallet itself only, images from itself and data: URIs, forms to itself and the provider,
 // frame-ancestors 'none'), X-Frame-Options DENY, X-Content-Type-Options nosniff,
 // Referrer-Policy no-referrer and Cache-Control no-store (the static assets and the trust list
-// override it), and Strict-Transport-Security when PublicURL is https.
+// override it), and Strict-Transport-Security when PublicURL is https. The counter verifier
+// under /verify/ has a CSP of its own (verifyCSP: WebAssembly, the camera).
 func (s *Server) Handler() http.Handler {
 	csp := "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; " +
 		"form-action 'self' " + s.issuerOrg + "; frame-ancestors 'none'; base-uri 'none'"
