@@ -267,6 +267,7 @@ func (s *Server) routes() {
 	s.routesRegistration(handle) // dcr.go
 	s.routesAgents(handle)
 	s.routesBroker(handle) // broker.go
+	s.routesElder(handle)  // elder.go
 	s.mux = mux
 }
 
