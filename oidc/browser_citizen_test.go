@@ -239,13 +239,17 @@ func checkCitizenPage(t *testing.T, c context.Context, name string, v browsertes
   switch: !!document.querySelector("form.elder-switch button"),
   speak: document.querySelectorAll("[data-speak]").length,
   font: parseFloat(getComputedStyle(document.body).fontSize),
-  links: document.querySelectorAll("main a[href]").length
+  links: document.querySelectorAll("main a[href]").length,
+  asciiPunct: (document.body.innerText.match(/[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef][,:;?!()]|[,:;?!()][\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]/) || [""])[0]
 })`))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	if facts["elder"] != elder || facts["lang"] != lang || facts["switch"] != true || facts["speak"].(float64) < 1 {
 		ft.Errorf("%s: %v (want elder %v, lang %s, a switch and data-speak content)", name, facts, elder, lang)
+	}
+	if lang == "zh-CN" && facts["asciiPunct"] != "" {
+		ft.Errorf("%s: ASCII punctuation in Chinese text: %q", name, facts["asciiPunct"])
 	}
 	if elder && facts["font"].(float64) < 24 {
 		ft.Errorf("%s: body text %v px in elder mode", name, facts["font"])
