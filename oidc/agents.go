@@ -340,7 +340,7 @@ func init() {
 	addMessages(map[string]map[string]string{
 		langZH: {
 			"actingHeading": "选择登录身份",
-			"actingFor":     "请选择您以什么身份登录",
+			"actingFor":     "：请选择您以什么身份登录。",
 			"actingSelf":    "本人",
 			"actingHelp":    "以企业身份登录时，应用看到的是企业（名称与统一社会信用代码），并知道由您经办。",
 			"actingChoose":  "请选择一个身份。",
@@ -349,7 +349,7 @@ func init() {
 		},
 		langEN: {
 			"actingHeading": "Choose who you sign in as",
-			"actingFor":     "— sign in as:",
+			"actingFor":     " — choose who you sign in as:",
 			"actingSelf":    "Myself",
 			"actingHelp":    "Signed in for a company, the app sees the company (its name and unified social credit code) and that you act for it as its agent.",
 			"actingChoose":  "Choose one.",
