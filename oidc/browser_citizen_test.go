@@ -192,6 +192,9 @@ func TestCitizenPagesBrowser(t *testing.T) {
 	for _, elder := range []bool{true, false} {
 		setElder(c, elder)
 		for _, lang := range []string{"zh-CN", "en"} {
+			if !elder && lang == "en" {
+				continue // elder English is the widest text; normal is checked in Chinese
+			}
 			for _, p := range pages {
 				visit(c, p, lang)
 				name := fmt.Sprintf("320-200pct-%s-%s-%s", strings.TrimSuffix(lang, "-CN"), map[bool]string{false: "normal", true: "elder"}[elder], p.name)
