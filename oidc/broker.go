@@ -559,6 +559,7 @@ func (s *Server) loginUpstream(w http.ResponseWriter, r *http.Request, u storage
 	}
 	st.spent = true
 	s.cookies.Set(w, sessionCookieName, secret, 0)
+	s.syncElder(ctx, w, r, personID) // elder.go
 	s.countLogin(ctx, "success", client)
 	s.log.InfoContext(ctx, "login", "person_id", personID, "client_id", client, "acr", acr, "upstream", u.ID)
 	http.Redirect(w, r, s.afterLogin(p, lang), http.StatusSeeOther)

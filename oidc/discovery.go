@@ -38,7 +38,7 @@ func DiscoveryDocument(issuer string) ([]byte, error) {
 		"registration_endpoint":                                    url(pathRegister),
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash",
-			ClaimName, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType, ClaimCreditCode, ClaimAct},
+			ClaimName, ClaimElderMode, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType, ClaimCreditCode, ClaimAct},
 		"claim_types_supported":                          []string{"normal"},
 		"claims_parameter_supported":                     true,
 		"request_parameter_supported":                    false,

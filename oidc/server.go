@@ -272,6 +272,7 @@ func (s *Server) routes() {
 	s.routesAgents(handle)
 	s.routesBroker(handle)     // broker.go
 	s.routesFederation(handle) // federation.go
+	s.routesElder(handle)      // elder.go
 	s.mux = mux
 }
 

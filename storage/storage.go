@@ -156,6 +156,10 @@ type Person struct {
 	PasswordHash    string // self-describing PBKDF2-HMAC-SM3 string; "" = no password login
 	OTPSecretSealed []byte // sealed TOTP secret; nil = no second factor enrolled
 	Disabled        bool
+	// ElderMode is the person's 长辈模式 setting (elder mode: large type, high contrast, voice
+	// readout) as saved from the provider's pages (migration 00027); false = off, the default.
+	// The provider releases it as the elder_mode claim (scope profile).
+	ElderMode bool
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
