@@ -224,7 +224,7 @@ func testLookup(t *testing.T, o worldOptions) {
 	}
 	p := hb.Get(w.wal.URL + "/records")
 	body := html.UnescapeString(p.Body)
-	if p.Status != http.StatusOK || strings.Count(body, "<td class=\"app\">"+deptName+"</td>") != 3 ||
+	if p.Status != http.StatusOK || strings.Count(body, "<p class=\"app\">"+deptName+"</p>") != 3 ||
 		!strings.Contains(body, "居民身份证") || !strings.Contains(body, "乘车码") || !strings.Contains(body, "查阅记录") {
 		t.Errorf("records page: %d\n%s", p.Status, p.Body)
 	}
