@@ -212,7 +212,7 @@ const Templates = `{{define "elder-switch"}}<form method="post" action="` + Path
 	`<button type="submit" aria-pressed="{{if .On}}true{{else}}false{{end}}"><span aria-hidden="true" class="elder-icon">{{if .On}}◉{{else}}○{{end}}</span> {{.Label}}<span class="visually-hidden">（{{.Hint}}）</span></button>` +
 	`</form>{{end}}` +
 	`{{define "speak-button"}}<button type="button" class="speak" hidden data-speak-lang="{{.Lang}}" data-label="{{.Label}}" data-stop="{{.Stop}}">` +
-	`<span aria-hidden="true">🔊</span> <span class="speak-label">{{.Label}}</span></button>{{end}}`
+	`<svg class="speak-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"><path d="M4 9v6h4l5 4V5L8 9z"/><path d="M16.5 8.5a5 5 0 010 7M19 6a8.5 8.5 0 010 12"/></svg> <span class="speak-label">{{.Label}}</span></button>{{end}}`
 
 // Parse adds Templates to t; it panics on a parse error (a programming error).
 func Parse(t *template.Template) *template.Template {

@@ -49,6 +49,10 @@
       document.getElementById("dead-retry").hidden = kind !== "expired";
       dead.hidden = false;
       box.classList.add("stopped");
+      if (kind === "login") {
+        // The header no longer has anybody to greet or log out.
+        ["logout-link", "who"].forEach(function (id) { var e = document.getElementById(id); if (e) { e.hidden = true; } });
+      }
       dead.setAttribute("role", "alert");
       speak(reason);
     }
