@@ -6,9 +6,12 @@
 // run out without a refresh, the code is removed, the countdown stops, and the page says why
 // in plain words with the way on (重新登录, 重试). State changes are announced through
 // window.tongbanSpeak (citizen.js) when the readout is on, and through the status region.
+// A logout in another tab of this browser stops the code at once (BroadcastChannel).
 // The 多码合一 form (#bundle-form): the count of ticked licences.
 (function () {
   "use strict";
+  var channel = null;
+  try { channel = new BroadcastChannel("tongban-wallet"); } catch (e) { channel = null; }
 
   function speak(text) { if (window.tongbanSpeak) { window.tongbanSpeak(text); } }
 
@@ -108,6 +111,9 @@
       if (now >= next) { refresh(); }
     }
 
+    if (channel) {
+      channel.addEventListener("message", function (e) { if (e.data === "logout") { stop("login", t("loggedout")); } });
+    }
     // Back to the page after the phone slept or another tab: check at once.
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible" && !stopped) { tick(); refresh(); }
@@ -128,6 +134,10 @@
     update();
   }
 
+  var logout = document.getElementById("logout-form");
+  if (logout && channel) {
+    logout.addEventListener("submit", function () { channel.postMessage("logout"); });
+  }
   var box = document.getElementById("code");
   if (box) { codePage(box); }
   var form = document.getElementById("bundle-form");
