@@ -285,10 +285,10 @@ func TestCitizenPagesInBrowser(t *testing.T) {
 					load(t, ctx, p)
 					checkFits(t, ctx, name, v)
 					// axe-core looks at the markup and the colours, which do not change with the
-				// width: on the desktop it runs for Chinese only, to keep the test's time down.
-				if v == phone || m.lang == "zh" {
-					browsertest.CheckA11y(t, ctx, name, browsertest.A11yOptions{Enhanced: m.elder})
-				}
+					// width: on the desktop it runs for Chinese only, to keep the test's time down.
+					if v == phone || m.lang == "zh" {
+						browsertest.CheckA11y(t, ctx, name, browsertest.A11yOptions{Enhanced: m.elder})
+					}
 					if m.elder {
 						browsertest.CheckTargets(t, ctx, name, 48)
 						if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.classList.contains("elder")`)); !ok {
