@@ -21,7 +21,7 @@ import (
 // and the 长辈模式 switch and readout button of citizenui) with its own "content".
 type pages struct {
 	home, show, bundle, message, logout *template.Template
-	records                             *template.Template // lookup.go
+	records                             *template.Template // the holder's record (record.go)
 }
 
 func newPages() (*pages, error) {
@@ -44,7 +44,7 @@ func newPages() (*pages, error) {
 		dst  **template.Template
 		name string
 	}{{&p.home, "home.html"}, {&p.show, "show.html"}, {&p.bundle, "bundle.html"}, {&p.message, "message.html"},
-		{&p.logout, "logout.html"}, {&p.records, "records.html"}} {
+		{&p.logout, "logout.html"}, {&p.records, "record.html"}} {
 		if *x.dst, err = one(x.name); err != nil {
 			return nil, fmt.Errorf("wallet: templates: %w", err)
 		}
@@ -75,9 +75,9 @@ type pageData struct {
 	Heading  string     // a message page's heading
 	Message  string
 	IsError  bool
-	Links    []linkView   // a message page's ways on
-	Back     string       // the logout page's cancel
-	Records  []recordView // the records page (lookup.go)
+	Links    []linkView  // a message page's ways on
+	Back     string      // the logout page's cancel
+	Record   *recordView // the record page (record.go)
 }
 
 // linkView is a button-like link of a message page.

@@ -127,6 +127,7 @@ type Server struct {
 	// lookupTokens caches the lookup API's token answers (lookup.go), apart from tokens: the
 	// two APIs check different things.
 	lookupTokens *tokenCache
+	receiptLimit *receiptLimiter // receipts per counter (receipts.go)
 	mux          *http.ServeMux
 }
 
@@ -224,6 +225,7 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 		nonces:       cfg.Nonces,
 		tokens:       newTokenCache(cfg.TokenCacheTTL, cfg.Now),
 		lookupTokens: newTokenCache(min(cfg.TokenCacheTTL, LookupTokenCacheTTL), cfg.Now),
+		receiptLimit: newReceiptLimiter(cfg.Now),
 	}
 	s.csrf = httpkit.CSRF{Key: derive("csrf"), Cookies: s.cookies}
 	s.idp = &idp{
@@ -259,7 +261,7 @@ const (
 	pathAPILic     = "/api/v1/licences"
 	pathAPICodes   = "/api/v1/codes"
 	pathAPILookup  = "/api/v1/lookup/licences" // lookup.go
-	pathRecords    = "/records"                // lookup.go
+	pathRecords    = "/records"                // record.go
 )
 
 // routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405.
@@ -287,6 +289,11 @@ func (s *Server) routes() {
 	mux.HandleFunc("POST "+pathAPICodes, s.handleAPICodes)
 	mux.HandleFunc("GET "+pathAPILookup, s.handleLookup)
 	mux.HandleFunc("GET "+pathRecords, s.handleRecords)
+	mux.HandleFunc("POST "+pathCounterEnrol, s.handleCounterEnrol) // receipts.go
+	mux.HandleFunc("OPTIONS "+pathCounterEnrol, s.handleCORSPreflight)
+	mux.HandleFunc("POST "+pathReceipts, s.handleReceipt)
+	mux.HandleFunc("OPTIONS "+pathReceipts, s.handleCORSPreflight)
+	mux.HandleFunc("GET "+pathReceiptsJS, s.handleReceiptsJS)
 	s.mux = mux
 }
 
