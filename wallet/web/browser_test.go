@@ -202,7 +202,7 @@ func citizenPages() []citizenPage {
 					t.Errorf("bundle-one: the ticked licence is no longer ticked (%v)", err)
 				}
 			}},
-		{name: "records", path: func(*browserWorld) string { return "/records" }, wantZH: []string{"查阅记录"}, wantEN: []string{"Who read my licences"}},
+		{name: "records", path: func(*browserWorld) string { return "/records" }, wantZH: []string{"亮证记录"}, wantEN: []string{"My record"}},
 		{name: "error-suspended", path: show(credentials.SocialSecurity, ""), before: suspend, after: restore,
 			wantZH: []string{"不能亮证", "返回我的证照"}, wantEN: []string{"Cannot be shown", "Back to my licences"}},
 		{name: "not-found", path: func(*browserWorld) string { return "/no-such-page" },

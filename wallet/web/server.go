@@ -264,7 +264,8 @@ const (
 	pathRecords    = "/records"                // record.go
 )
 
-// routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405.
+// routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405, and a
+// GET of any other path the wallet's own 404 page (handleNotFound).
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleHome)
