@@ -158,6 +158,13 @@ type Config struct {
 	// and token requests to upstream providers. Nil means a client with a 10-second timeout.
 	UpstreamHTTPClient *http.Client
 
+	// Federation is OpenID Federation 1.0 (federation.go): with it, an app whose client_id is
+	// its entity identifier and whose trust chain resolves to a configured trust anchor is
+	// registered automatically from its resolved metadata on its first authorization request
+	// (a signed request object), and upstream providers may be found through the federation
+	// (`idp upstreams add --federation`). Nil means neither.
+	Federation Federation
+
 	// Single logout (logout_backchannel.go; defaults filled by logoutDefaults).
 
 	// LogoutHTTPClient POSTs back-channel logout tokens. Nil means a client with a 5-second

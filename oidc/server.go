@@ -63,6 +63,7 @@ type Server struct {
 	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
 	broker    brokerState         // broker.go: upstream discovery and keys
 	slo       *sloState           // logout_backchannel.go: the back-channel logout worker
+	rp        *rpSigner           // federation.go: this instance's keys as a federation relying party
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -89,6 +90,12 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeIDToken, AlgSM2, AlgES256, AlgRS256); err != nil {
 		return nil, fmt.Errorf("oidc: ID-token keys: %w", err)
 	}
+	if cfg.Federation != nil { // federation.go: request objects and client assertions sent upstream
+		if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeFederationRP, AlgSM2); err != nil {
+			return nil, fmt.Errorf("oidc: federation relying-party key: %w", err)
+		}
+	}
+	s.rp = &rpSigner{kr: s.kr}
 	tk := s.kr.TokenKey()
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
 	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
