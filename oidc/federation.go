@@ -68,7 +68,9 @@ type ChainError struct {
 	Err    error
 }
 
-func (e *ChainError) Error() string { return "federation: trust chain: " + e.Reason + ": " + e.Err.Error() }
+func (e *ChainError) Error() string {
+	return "federation: trust chain: " + e.Reason + ": " + e.Err.Error()
+}
 func (e *ChainError) Unwrap() error { return e.Err }
 
 // Refusals of OpenID Federation automatic registration (federation_register.go) and of

@@ -400,17 +400,17 @@ func federationClient(id string, ent ResolvedEntity, now time.Time) (storage.Cli
 		problems = append(problems, "jwks is not a JWK Set object")
 	}
 	nc := NewClient{
-		ID:                     "federation", // placeholder: entity identifiers are no client_id of the CreateClient syntax
-		Name:                   str("client_name"),
-		LogoURI:                str("logo_uri"),
-		RedirectURIs:           list("redirect_uris"),
-		PostLogoutRedirectURIs: list("post_logout_redirect_uris"),
-		GrantTypes:             list("grant_types"),
-		IDTokenAlg:             str("id_token_signed_response_alg"),
-		SubjectType:            str("subject_type"),
+		ID:                      "federation", // placeholder: entity identifiers are no client_id of the CreateClient syntax
+		Name:                    str("client_name"),
+		LogoURI:                 str("logo_uri"),
+		RedirectURIs:            list("redirect_uris"),
+		PostLogoutRedirectURIs:  list("post_logout_redirect_uris"),
+		GrantTypes:              list("grant_types"),
+		IDTokenAlg:              str("id_token_signed_response_alg"),
+		SubjectType:             str("subject_type"),
 		TokenEndpointAuthMethod: AuthPrivateKeyJWT,
-		JWKS:                   jwks,
-		BackchannelLogoutURI:   str("backchannel_logout_uri"), BackchannelLogoutSessionRequired: boolean("backchannel_logout_session_required"),
+		JWKS:                    jwks,
+		BackchannelLogoutURI:    str("backchannel_logout_uri"), BackchannelLogoutSessionRequired: boolean("backchannel_logout_session_required"),
 		FrontchannelLogoutURI: str("frontchannel_logout_uri"), FrontchannelLogoutSessionRequired: boolean("frontchannel_logout_session_required"),
 	}
 	if sc := str("scope"); sc != "" {

@@ -106,7 +106,7 @@ func (s *Server) federationAuthURL(ctx context.Context, u storage.Upstream, prov
 	now := s.now()
 	claims := map[string]any{
 		"iss": clientID, "aud": u.Issuer, "jti": httpkit.RandomString(16), "iat": now.Unix(),
-		"exp": now.Add(federationJWTLifetime).Unix(),
+		"exp":       now.Add(federationJWTLifetime).Unix(),
 		"client_id": clientID, "response_type": "code", "redirect_uri": UpstreamRedirectURI(s.issuer), "scope": scope,
 		"state": f.State, "nonce": f.Nonce, "code_challenge": oauth2.S256ChallengeFromVerifier(f.Verifier),
 		"code_challenge_method": "S256", "ui_locales": lang,
