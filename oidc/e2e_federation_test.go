@@ -335,3 +335,116 @@ func maps(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// newFederationBrokerPair is a brokerPair whose province B finds province A through the
+// federation (storage.Upstream.Federation): B resolves A's entity as an openid_provider (A's
+// discovery document with its JWKS inline, as A's entity configuration publishes them), and A
+// resolves B's entity as an openid_relying_party (B's FederationRPMetadata). Nothing is
+// registered at A by hand.
+func newFederationBrokerPair(t *testing.T, sa, sb storage.Storage) (*brokerPair, *listFederation, *listFederation) {
+	t.Helper()
+	ctx := context.Background()
+	fedA, fedB := &listFederation{}, &listFederation{}
+	a := newEnv(t, sa, envOptions{mutate: func(c *tboidc.Config) { c.Federation = fedA }})
+	tam := &tamperer{base: a.hs.Client().Transport}
+	b := newEnv(t, sb, envOptions{mutate: func(c *tboidc.Config) {
+		c.Federation = fedB
+		c.UpstreamHTTPClient = &http.Client{Transport: tam, Timeout: 10 * time.Second}
+	}})
+	fedA.entityID, fedB.entityID = a.issuer, b.issuer
+	anchor := "https://national.example"
+	fedB.set(a.issuer, tboidc.EntityTypeProvider, func() (tboidc.ResolvedEntity, error) {
+		get := func(path string) (map[string]any, error) {
+			resp, err := a.hs.Client().Get(a.issuer + path)
+			if err != nil {
+				return nil, err
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			return m, json.NewDecoder(resp.Body).Decode(&m)
+		}
+		md, err := get("/.well-known/openid-configuration")
+		if err != nil {
+			return tboidc.ResolvedEntity{}, err
+		}
+		jwks, err := get("/jwks")
+		if err != nil {
+			return tboidc.ResolvedEntity{}, err
+		}
+		delete(md, "jwks_uri")
+		md["jwks"] = jwks
+		return tboidc.ResolvedEntity{Metadata: md, TrustAnchor: anchor, Expires: b.clock.Now().Add(time.Hour)}, nil
+	})
+	fedA.set(b.issuer, tboidc.EntityTypeRelyingParty, func() (tboidc.ResolvedEntity, error) {
+		md, err := b.srv.FederationRPMetadata(ctx)
+		if err != nil {
+			return tboidc.ResolvedEntity{}, err
+		}
+		js, _ := json.Marshal(md) // as it travels in an entity statement
+		var back map[string]any
+		_ = json.Unmarshal(js, &back)
+		return tboidc.ResolvedEntity{Metadata: back, TrustAnchor: anchor, Expires: a.clock.Now().Add(time.Hour)}, nil
+	})
+	if _, err := tboidc.AddUpstream(ctx, b.store, b.kr, audit.Shell, tboidc.NewUpstream{ID: upstreamID, Issuer: a.issuer,
+		Federation: true, Scopes: []string{"openid", "profile", tboidc.ScopeIDNumber}, IDNumberClaim: tboidc.ClaimIDNumber,
+		TrustedIDNumbers: true, LabelZH: "甲省", LabelEN: "Province A"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return &brokerPair{t: t, a: a, b: b, tamper: tam, app: b.newRP(tboidc.NewClient{}), appA: a.newRP(tboidc.NewClient{})}, fedA, fedB
+}
+
+// TestFederationBrokeredLogin: province B brokers to province A found through the federation.
+// B sends A a request object signed with its relying-party key (its entity ID as client_id),
+// A registers B automatically from B's resolved metadata, B redeems A's code with
+// private_key_jwt — no client secret anywhere — and checks A's ID token with the keys of A's
+// resolved metadata. With a session at A, idp_hint gets the citizen into B's app with no
+// typing; A's logout reaches B through the back-channel logout URI of B's metadata.
+func TestFederationBrokeredLogin(t *testing.T) {
+	p, _, fedB := newFederationBrokerPair(t, storagetest.SQLite(t), storagetest.SQLite(t))
+	ctx := context.Background()
+	_, num := p.a.person("张三", "")
+	local := p.localPerson(num)
+
+	br := p.browser()
+	a := p.app.authURL()
+	claims := p.appLogin(p.finish(br, p.startAtB(br, a), num), a)
+	if claims["idp"] != p.a.issuer || claims["sub"] != local.ID {
+		t.Errorf("claims %v, want idp %s and sub %s", claims, p.a.issuer, local.ID)
+	}
+	c, err := p.a.store.GetClient(ctx, p.b.issuer)
+	if err != nil {
+		t.Fatalf("B not registered at A: %v", err)
+	}
+	if c.Source != storage.ClientSourceFederation || c.TokenEndpointAuthMethod != tboidc.AuthPrivateKeyJWT || len(c.SecretHash) != 0 ||
+		c.BackchannelLogoutURI != tboidc.UpstreamBackchannelLogoutURI(p.b.issuer) || c.IDTokenSignedResponseAlg != tboidc.AlgSM2 ||
+		!slices.Contains(c.Scopes, tboidc.ScopeIDNumber) {
+		t.Errorf("B at A = %+v", c)
+	}
+
+	// No re-entry: a session at A, then B's app with idp_hint.
+	br2 := p.browser()
+	p.appA.login(t, &browser{t: t, e: p.a, c: br2.c}, num)
+	a2 := p.app.authURL(oauth2.SetAuthURLParam("idp_hint", upstreamID))
+	pg := br2.get(a2.url)
+	if pg.isLogin() || pg.isConsent() {
+		t.Fatalf("want no page to type in, got %s:\n%s", pg.url, pg.body)
+	}
+	if claims := p.appLogin(pg, a2); claims["sub"] != local.ID {
+		t.Errorf("silent login claims %v", claims)
+	}
+
+	// A's chain stops resolving at B: the next login through A is refused with its own page
+	// once B's cached metadata expire.
+	fedB.set(p.a.issuer, tboidc.EntityTypeProvider, func() (tboidc.ResolvedEntity, error) {
+		return tboidc.ResolvedEntity{}, &tboidc.ChainError{Reason: "no_trust_anchor", Err: errors.New("no anchor")}
+	})
+	p.b.clock.Advance(2 * time.Hour)
+	br3 := p.browser()
+	pg = br3.get(p.app.authURL(oauth2.SetAuthURLParam("idp_hint", upstreamID)).url)
+	if pg.status != http.StatusBadGateway && pg.status != http.StatusBadRequest || !strings.Contains(pg.body, "可信联盟") {
+		t.Errorf("want the chain refusal page, got %d at %s", pg.status, pg.url)
+	}
+	if !p.audited("upstream.refused", "reason=chain") {
+		t.Error("chain refusal not audited")
+	}
+}
