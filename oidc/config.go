@@ -158,7 +158,7 @@ type Config struct {
 	// and token requests to upstream providers. Nil means a client with a 10-second timeout.
 	UpstreamHTTPClient *http.Client
 
-	// Federation is OpenID Federation 1.0 (federation.go): with it, an app whose client_id is
+	// Federation is OpenID Federation 1.0 (federation_rp.go): with it, an app whose client_id is
 	// its entity identifier and whose trust chain resolves to a configured trust anchor is
 	// registered automatically from its resolved metadata on its first authorization request
 	// (a signed request object), and upstream providers may be found through the federation

@@ -63,7 +63,7 @@ type Server struct {
 	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
 	broker    brokerState         // broker.go: upstream discovery and keys
 	slo       *sloState           // logout_backchannel.go: the back-channel logout worker
-	rp        *rpSigner           // federation.go: this instance's keys as a federation relying party
+	rp        *rpSigner           // federation_rp.go: this instance's keys as a federation relying party
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
