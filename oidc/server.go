@@ -90,7 +90,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeIDToken, AlgSM2, AlgES256, AlgRS256); err != nil {
 		return nil, fmt.Errorf("oidc: ID-token keys: %w", err)
 	}
-	if cfg.Federation != nil { // federation.go: request objects and client assertions sent upstream
+	if cfg.Federation != nil { // federation_rp.go: request objects and client assertions sent upstream
 		if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeFederationRP, AlgSM2); err != nil {
 			return nil, fmt.Errorf("oidc: federation relying-party key: %w", err)
 		}
