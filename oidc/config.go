@@ -158,11 +158,25 @@ type Config struct {
 	// and token requests to upstream providers. Nil means a client with a 10-second timeout.
 	UpstreamHTTPClient *http.Client
 
-	// Federation is OpenID Federation 1.0 (federation_rp.go): with it, an app whose client_id is
-	// its entity identifier and whose trust chain resolves to a configured trust anchor is
-	// registered automatically from its resolved metadata on its first authorization request
-	// (a signed request object), and upstream providers may be found through the federation
-	// (`idp upstreams add --federation`). Nil means neither.
+	// OpenID Federation 1.0 (federation.go).
+
+	// FederationOrganization is the organization_name of this entity's federation_entity
+	// metadata, e.g. "乙省政务服务平台"; "" leaves it out.
+	FederationOrganization string
+	// FederationLifetime is how long entity configurations, subordinate statements and resolve
+	// responses this instance signs are valid (exp − iat). Zero means 24 hours.
+	FederationLifetime time.Duration
+	// FederationHTTPClient fetches other entities' statements (the resolve endpoint,
+	// FederationResolver). Nil means a client with a 10-second timeout.
+	FederationHTTPClient *http.Client
+
+	// Federation resolves the trust chains of automatic registration and of federation
+	// upstreams (federation_rp.go): an app whose client_id is its entity identifier and whose
+	// trust chain resolves to a trust anchor is registered from its resolved metadata on its
+	// first authorization request (a signed request object), and upstreams added with `idp
+	// upstreams add --federation` get their OP metadata from their chains. Nil means this
+	// server's own: FederationResolver over the stored trust anchors (`idp federation anchor
+	// add`), with the issuer as entity ID.
 	Federation Federation
 
 	// Single logout (logout_backchannel.go; defaults filled by logoutDefaults).

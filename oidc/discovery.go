@@ -47,11 +47,10 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"backchannel_logout_supported":                   true,
 		"backchannel_logout_session_supported":           true,
 	}
-	if s.cfg.Federation != nil { // federation_register.go: automatic registration (OpenID Federation 1.0 §12.1)
-		doc["request_parameter_supported"] = true
-		doc["request_object_signing_alg_values_supported"] = ClientAssertionSigningAlgs
-		doc["client_registration_types_supported"] = []string{"automatic"}
-	}
+	// federation_register.go: request objects of OpenID Federation automatic registration (§12.1).
+	doc["request_parameter_supported"] = true
+	doc["request_object_signing_alg_values_supported"] = ClientAssertionSigningAlgs
+	doc["client_registration_types_supported"] = []string{"automatic"}
 	return json.MarshalIndent(doc, "", "  ")
 }
 

@@ -57,7 +57,7 @@ var requestObjectClaims = []string{"iss", "aud", "exp", "iat", "nbf", "jti", "su
 func (s *Server) federationAuthorize(w http.ResponseWriter, r *http.Request, form url.Values) (query string, ok bool) {
 	query = form.Encode()
 	id := form.Get("client_id")
-	if s.cfg.Federation == nil || !isEntityID(id) {
+	if !isEntityID(id) {
 		return query, true
 	}
 	ctx := r.Context()
@@ -147,7 +147,7 @@ func (s *Server) refuseFederation(w http.ResponseWriter, r *http.Request, id, la
 // resolveFederationClient resolves the RP's trust chain and builds the app its metadata
 // describes. Errors: ErrFederationChain, ErrFederationMetadata.
 func (s *Server) resolveFederationClient(ctx context.Context, id string) (storage.Client, error) {
-	ent, err := s.cfg.Federation.ResolveEntity(ctx, id, EntityTypeRelyingParty)
+	ent, err := s.federation().ResolveEntity(ctx, id, EntityTypeRelyingParty)
 	if err != nil {
 		return storage.Client{}, fmt.Errorf("%w: %w", ErrFederationChain, err)
 	}
@@ -201,7 +201,7 @@ func (s *Server) saveFederationClient(ctx context.Context, c storage.Client) err
 // errors.
 func (s *Server) refreshFederationClient(ctx context.Context, c *fositeadapter.Client) (*fositeadapter.Client, error) {
 	reg := c.Registration
-	if reg.Source != storage.ClientSourceFederation || s.cfg.Federation == nil || s.now().Before(reg.FederationExpiresAt) {
+	if reg.Source != storage.ClientSourceFederation || s.now().Before(reg.FederationExpiresAt) {
 		return c, nil
 	}
 	built, err := s.resolveFederationClient(ctx, reg.ID)

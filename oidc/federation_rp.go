@@ -22,6 +22,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/tongban/tongban/federation"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/sm-crypto/smjose"
 	"github.com/tongban/tongban/storage"
@@ -222,12 +223,8 @@ func (r *rpSigner) jwks(ctx context.Context) (map[string]any, error) {
 // callback as its only redirect URI, private_key_jwt and request objects signed with
 // SGD_SM3_SM2 by the keys in jwks (storage.PurposeFederationRP), ID tokens in SGD_SM3_SM2, the
 // upstream back-channel logout URI (with sid), and as scope the union of the federation
-// upstreams' scopes ("openid" when none). Errors: ErrInvalidConfig without
-// Config.Federation; storage and keyring errors.
+// upstreams' scopes ("openid" when none). Errors: storage and keyring errors.
 func (s *Server) FederationRPMetadata(ctx context.Context) (map[string]any, error) {
-	if s.cfg.Federation == nil {
-		return nil, fmt.Errorf("%w: no Federation configured", ErrInvalidConfig)
-	}
 	jwks, err := s.rp.jwks(ctx)
 	if err != nil {
 		return nil, err
@@ -282,4 +279,79 @@ func init() {
 			"errRequestObjectReplay":    "The request object this app sent was used before. Go back to the app and log in again.",
 		},
 	})
+}
+
+// federation returns Config.Federation, or this server's own: its issuer as entity ID and
+// FederationResolver (the stored trust anchors) for chains.
+func (s *Server) federation() Federation {
+	if s.cfg.Federation != nil {
+		return s.cfg.Federation
+	}
+	return ownFederation{s}
+}
+
+// ownFederation is the Federation of a server without Config.Federation.
+type ownFederation struct{ s *Server }
+
+func (f ownFederation) EntityID() string { return f.s.issuer }
+
+// ResolveEntity resolves with FederationResolver; a failure is a *ChainError named after
+// package federation's sentinel error.
+func (f ownFederation) ResolveEntity(ctx context.Context, subject, entityType string) (ResolvedEntity, error) {
+	r, err := f.s.FederationResolver(ctx)
+	if err != nil {
+		return ResolvedEntity{}, &ChainError{Reason: "storage", Err: err}
+	}
+	chain, err := r.Resolve(ctx, subject, entityType)
+	if err != nil {
+		return ResolvedEntity{}, &ChainError{Reason: federationErrorReason(err), Err: err}
+	}
+	return ResolvedEntity{Metadata: chain.Metadata, TrustAnchor: chain.TrustAnchor, Expires: chain.Expires}, nil
+}
+
+// federationErrorReason names package federation's error in one word. The most specific comes
+// first: a chain with no anchor wraps the failure of every authority hint it tried.
+func federationErrorReason(err error) string {
+	for _, c := range []struct {
+		err    error
+		reason string
+	}{
+		{federation.ErrUnsupportedAlg, "alg"},
+		{federation.ErrSignature, "signature"},
+		{federation.ErrWrongSubject, "wrong_subject"},
+		{federation.ErrExpired, "expired"},
+		{federation.ErrLoop, "loop"},
+		{federation.ErrPathTooLong, "path_too_long"},
+		{federation.ErrPolicyConflict, "policy_conflict"},
+		{federation.ErrPolicyViolation, "policy_violation"},
+		{federation.ErrConstraint, "constraint"},
+		{federation.ErrTrustMark, "trust_mark"},
+		{federation.ErrMalformed, "malformed"},
+		{federation.ErrFetch, "fetch"},
+		{federation.ErrNoTrustAnchor, "no_trust_anchor"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.reason
+		}
+	}
+	return "error"
+}
+
+// entityRPMetadata adds this instance's openid_relying_party metadata (FederationRPMetadata) to
+// the metadata of its entity configuration when it has a federation upstream: the upstream's
+// OP resolves this instance's chain to register it automatically.
+func (s *Server) entityRPMetadata(ctx context.Context, md map[string]map[string]any) error {
+	ups, err := s.store.ListUpstreams(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ups, func(u storage.Upstream) bool { return u.Federation }) {
+		return nil
+	}
+	rp, err := s.FederationRPMetadata(ctx)
+	if err != nil {
+		return err
+	}
+	md[EntityTypeRelyingParty] = rp
+	return nil
 }

@@ -32,8 +32,8 @@ const federationJWTLifetime = 2 * time.Minute
 // upstreamClientID is this instance's client_id at upstream u: for a federation upstream
 // registered without one, this instance's entity identifier.
 func (s *Server) upstreamClientID(u storage.Upstream) string {
-	if u.Federation && u.ClientID == "" && s.cfg.Federation != nil {
-		return s.cfg.Federation.EntityID()
+	if u.Federation && u.ClientID == "" {
+		return s.federation().EntityID()
 	}
 	return u.ClientID
 }
@@ -44,10 +44,7 @@ func (s *Server) upstreamClientID(u storage.Upstream) string {
 // a loopback host), and the keys — jwks inline, else jwks_uri (read as discovery's). Errors:
 // ErrUpstreamChain.
 func (s *Server) federationProvider(ctx context.Context, u storage.Upstream) (*upstreamProvider, error) {
-	if s.cfg.Federation == nil {
-		return nil, fmt.Errorf("%w: this server has no federation configured", ErrUpstreamChain)
-	}
-	ent, err := s.cfg.Federation.ResolveEntity(ctx, u.Issuer, EntityTypeProvider)
+	ent, err := s.federation().ResolveEntity(ctx, u.Issuer, EntityTypeProvider)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUpstreamChain, err)
 	}

@@ -33,6 +33,7 @@ type metrics struct {
 	replays *prometheus.CounterVec   // kind
 	latency *prometheus.HistogramVec // endpoint, client
 	logouts *prometheus.CounterVec   // result (logout_backchannel.go)
+	fed     *prometheus.CounterVec   // endpoint, result (federation.go)
 	clients *clientLabels
 }
 
@@ -63,10 +64,14 @@ func newMetrics(reg prometheus.Registerer, maxClients int) (*metrics, error) {
 			Namespace: "tongban", Subsystem: "idp", Name: "backchannel_logouts_total",
 			Help: "Back-channel logout deliveries by result: queued (put in the outbox), sent (HTTP 200/204), retry (failed, tried again later), dropped (given up after the last attempt).",
 		}, []string{"result"}),
+		fed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "tongban", Subsystem: "idp", Name: "federation_requests_total",
+			Help: "OpenID Federation endpoint requests (endpoint: configuration, fetch, list, resolve) by result: ok, or the error code answered (not_found, invalid_request, invalid_trust_chain …).",
+		}, []string{"endpoint", "result"}),
 		clients: newClientLabels(maxClients),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.logins, m.tokens, m.errors, m.replays, m.latency, m.logouts} {
+		for _, c := range []prometheus.Collector{m.logins, m.tokens, m.errors, m.replays, m.latency, m.logouts, m.fed} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

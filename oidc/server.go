@@ -64,6 +64,7 @@ type Server struct {
 	broker    brokerState         // broker.go: upstream discovery and keys
 	slo       *sloState           // logout_backchannel.go: the back-channel logout worker
 	rp        *rpSigner           // federation_rp.go: this instance's keys as a federation relying party
+	fed       fedState            // federation.go: the resolver of the stored trust anchors
 }
 
 // NewServer validates cfg, creates the ID-token signing keys that do not exist yet (SGD_SM3_SM2,
@@ -90,10 +91,12 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeIDToken, AlgSM2, AlgES256, AlgRS256); err != nil {
 		return nil, fmt.Errorf("oidc: ID-token keys: %w", err)
 	}
-	if cfg.Federation != nil { // federation_rp.go: request objects and client assertions sent upstream
-		if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeFederationRP, AlgSM2); err != nil {
-			return nil, fmt.Errorf("oidc: federation relying-party key: %w", err)
-		}
+	if err := EnsureFederationKeys(ctx, s.kr); err != nil {
+		return nil, fmt.Errorf("oidc: federation keys: %w", err)
+	}
+	// federation_rp.go: the key of request objects and client assertions sent to federation upstreams.
+	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeFederationRP, AlgSM2); err != nil {
+		return nil, fmt.Errorf("oidc: federation relying-party key: %w", err)
 	}
 	s.rp = &rpSigner{kr: s.kr}
 	tk := s.kr.TokenKey()
@@ -273,7 +276,8 @@ func (s *Server) routes() {
 	s.routesDevice(handle)
 	s.routesRegistration(handle) // dcr.go
 	s.routesAgents(handle)
-	s.routesBroker(handle) // broker.go
+	s.routesBroker(handle)     // broker.go
+	s.routesFederation(handle) // federation.go
 	s.mux = mux
 }
 

@@ -64,6 +64,7 @@ type Storage interface {
 	SingleLogout     // logout.go
 	UpstreamLogout   // logout2.go
 	NonceChecks      // brokerspeed.go
+	Federation       // federation.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses
 	// writes may still answer it (see Heartbeat).
@@ -383,6 +384,9 @@ const (
 	PurposeTrustList KeyPurpose = "trust_list" // trust-list signing
 	PurposeData      KeyPurpose = "data"       // data keys: field encryption, blind index, token HMAC
 	PurposeAudit     KeyPurpose = "audit"      // audit checkpoint signing (SM2); never expires
+	// PurposeFederation: the OpenID Federation entity keys (SM2, ES256) that sign entity
+	// configurations, subordinate statements, trust marks and resolve responses.
+	PurposeFederation KeyPurpose = "federation"
 )
 
 // KeyRecord is a key with its private material sealed by the key-encryption key. Storage never

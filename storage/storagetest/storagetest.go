@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SingleLogout", testSingleLogout},         // logout.go
 		{"UpstreamLogout", testUpstreamLogout},     // logout2.go
 		{"NonceChecks", testNonceChecks},           // brokerspeed.go
+		{"Federation", testFederation},             // federation.go
 		{"FederationRP", testFederationRP},         // federation_rp.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
