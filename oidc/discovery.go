@@ -7,21 +7,26 @@ import (
 
 // discoveryDocument builds the provider metadata (OpenID Connect Discovery 1.0 §3 and RFC 8414
 // §2), served at /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
-func (s *Server) discoveryDocument() ([]byte, error) {
+func (s *Server) discoveryDocument() ([]byte, error) { return DiscoveryDocument(s.issuer) }
+
+// DiscoveryDocument returns the provider metadata of issuer (no trailing slash) as
+// /.well-known/openid-configuration serves it.
+func DiscoveryDocument(issuer string) ([]byte, error) {
+	url := func(path string) string { return issuer + path }
 	doc := map[string]any{
-		"issuer":                                                   s.issuer,
-		"authorization_endpoint":                                   s.url(pathAuthorize),
-		"token_endpoint":                                           s.url(pathToken),
-		"userinfo_endpoint":                                        s.url(pathUserinfo),
-		"jwks_uri":                                                 s.url(pathJWKS),
-		"end_session_endpoint":                                     s.url(pathLogout),
-		"introspection_endpoint":                                   s.url(pathIntrospect),
-		"revocation_endpoint":                                      s.url(pathRevoke),
+		"issuer":                                                   issuer,
+		"authorization_endpoint":                                   url(pathAuthorize),
+		"token_endpoint":                                           url(pathToken),
+		"userinfo_endpoint":                                        url(pathUserinfo),
+		"jwks_uri":                                                 url(pathJWKS),
+		"end_session_endpoint":                                     url(pathLogout),
+		"introspection_endpoint":                                   url(pathIntrospect),
+		"revocation_endpoint":                                      url(pathRevoke),
 		"scopes_supported":                                         SupportedScopes,
 		"response_types_supported":                                 []string{"code"},
 		"response_modes_supported":                                 []string{"query"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode, GrantTokenExchange},
-		"device_authorization_endpoint":                            s.url(pathDeviceAuthorization),
+		"device_authorization_endpoint":                            url(pathDeviceAuthorization),
 		"subject_types_supported":                                  []string{"public", "pairwise"},
 		"id_token_signing_alg_values_supported":                    SigningAlgorithms,
 		"token_endpoint_auth_methods_supported":                    []string{"client_secret_basic", "client_secret_post", AuthPrivateKeyJWT, "none"},
@@ -30,7 +35,7 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"token_endpoint_auth_signing_alg_values_supported":         ClientAssertionSigningAlgs,
 		"introspection_endpoint_auth_signing_alg_values_supported": ClientAssertionSigningAlgs,
 		"revocation_endpoint_auth_signing_alg_values_supported":    ClientAssertionSigningAlgs,
-		"registration_endpoint":                                    s.url(pathRegister),
+		"registration_endpoint":                                    url(pathRegister),
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash",
 			ClaimName, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType, ClaimCreditCode, ClaimAct},

@@ -48,11 +48,15 @@ func (s *Server) fedLifetime() time.Duration {
 // FederationSigner returns the signer of this entity's federation statements (the active
 // SGD_SM3_SM2 federation key) and the JWK Set of every published federation key.
 func (s *Server) FederationSigner(ctx context.Context) (*federation.Signer, []*federation.Signer, error) {
-	keys, err := s.kr.Published(ctx, storage.PurposeFederation)
+	return federationSigner(ctx, s.kr)
+}
+
+func federationSigner(ctx context.Context, kr *keyring.Keyring) (*federation.Signer, []*federation.Signer, error) {
+	keys, err := kr.Published(ctx, storage.PurposeFederation)
 	if err != nil {
 		return nil, nil, err
 	}
-	active, err := s.kr.Active(ctx, storage.PurposeFederation, FederationSigningAlgs[0])
+	active, err := kr.Active(ctx, storage.PurposeFederation, FederationSigningAlgs[0])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,18 +84,28 @@ func EnsureFederationKeys(ctx context.Context, kr *keyring.Keyring) error {
 // endpoints and organization name, and openid_provider with the members of the discovery
 // document.
 func (s *Server) FederationMetadata() (map[string]map[string]any, error) {
+	return FederationMetadataOf(s.issuer, s.cfg.FederationOrganization)
+}
+
+// FederationMetadataOf is the metadata of the entity configuration of issuer (see
+// Server.FederationMetadata); organization "" is left out.
+func FederationMetadataOf(issuer, organization string) (map[string]map[string]any, error) {
+	disc, err := DiscoveryDocument(issuer)
+	if err != nil {
+		return nil, err
+	}
 	var op map[string]any
-	if err := json.Unmarshal(s.discovery, &op); err != nil {
+	if err := json.Unmarshal(disc, &op); err != nil {
 		return nil, err
 	}
 	fe := map[string]any{
-		"federation_fetch_endpoint":   s.url(PathFederationFetch),
-		"federation_list_endpoint":    s.url(PathFederationList),
-		"federation_resolve_endpoint": s.url(PathFederationResolve),
+		"federation_fetch_endpoint":   issuer + PathFederationFetch,
+		"federation_list_endpoint":    issuer + PathFederationList,
+		"federation_resolve_endpoint": issuer + PathFederationResolve,
 	}
-	if s.cfg.FederationOrganization != "" {
-		fe["organization_name"] = s.cfg.FederationOrganization
-		op["organization_name"] = s.cfg.FederationOrganization
+	if organization != "" {
+		fe["organization_name"] = organization
+		op["organization_name"] = organization
 	}
 	return map[string]map[string]any{federation.EntityTypeFederation: fe, federation.EntityTypeOP: op}, nil
 }
@@ -101,31 +115,37 @@ func (s *Server) FederationMetadata() (map[string]map[string]any, error) {
 // (FederationMetadata), the trust marks it holds, and trust_mark_issuers naming itself for
 // every trust mark type it has issued.
 func (s *Server) EntityConfiguration(ctx context.Context) (*federation.EntityStatement, error) {
-	signer, all, err := s.FederationSigner(ctx)
+	return BuildEntityConfiguration(ctx, s.store, s.kr, s.issuer, s.cfg.FederationOrganization, s.now(), s.fedLifetime())
+}
+
+// BuildEntityConfiguration builds and signs the entity configuration of issuer from store
+// and kr (Server.EntityConfiguration; `idp federation show` without a running server).
+func BuildEntityConfiguration(ctx context.Context, store storage.Storage, kr *keyring.Keyring, issuer, organization string, now time.Time, lifetime time.Duration) (*federation.EntityStatement, error) {
+	signer, all, err := federationSigner(ctx, kr)
 	if err != nil {
 		return nil, err
 	}
-	hints, err := s.store.ListFederationAuthorityHints(ctx)
+	hints, err := store.ListFederationAuthorityHints(ctx)
 	if err != nil {
 		return nil, err
 	}
-	held, err := s.store.ListHeldTrustMarks(ctx)
+	held, err := store.ListHeldTrustMarks(ctx)
 	if err != nil {
 		return nil, err
 	}
-	issued, err := s.store.ListIssuedTrustMarks(ctx)
+	issued, err := store.ListIssuedTrustMarks(ctx)
 	if err != nil {
 		return nil, err
 	}
-	md, err := s.FederationMetadata()
+	md, err := FederationMetadataOf(issuer, organization)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.entityRPMetadata(ctx, md); err != nil { // federation_rp.go: as a relying party of federation upstreams
+	if err := entityRPMetadata(ctx, store, kr, issuer, md); err != nil { // federation_rp.go: as a relying party of federation upstreams
 		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Second)
-	ec := &federation.EntityStatement{Issuer: s.issuer, Subject: s.issuer, IssuedAt: now, Expires: now.Add(s.fedLifetime()),
+	now = now.UTC().Truncate(time.Second)
+	ec := &federation.EntityStatement{Issuer: issuer, Subject: issuer, IssuedAt: now, Expires: now.Add(lifetime),
 		JWKS: federation.KeySet(all...), Metadata: md}
 	for _, h := range hints {
 		ec.AuthorityHints = append(ec.AuthorityHints, h.EntityID)
@@ -137,8 +157,8 @@ func (s *Server) EntityConfiguration(ctx context.Context) (*federation.EntitySta
 		if ec.TrustMarkIssuers == nil {
 			ec.TrustMarkIssuers = map[string][]string{}
 		}
-		if !slices.Contains(ec.TrustMarkIssuers[m.Type], s.issuer) {
-			ec.TrustMarkIssuers[m.Type] = append(ec.TrustMarkIssuers[m.Type], s.issuer)
+		if !slices.Contains(ec.TrustMarkIssuers[m.Type], issuer) {
+			ec.TrustMarkIssuers[m.Type] = append(ec.TrustMarkIssuers[m.Type], issuer)
 		}
 	}
 	if _, err := federation.SignEntityStatement(ec, signer); err != nil {

@@ -219,17 +219,26 @@ func (r *rpSigner) jwks(ctx context.Context) (map[string]any, error) {
 
 // FederationRPMetadata returns this instance's openid_relying_party metadata (OpenID
 // Federation 1.0 §5.1.2) for its entity configuration, as a relying party of its federation
-// upstreams (brokered login, federation_upstream.go): automatic registration, the upstream
-// callback as its only redirect URI, private_key_jwt and request objects signed with
-// SGD_SM3_SM2 by the keys in jwks (storage.PurposeFederationRP), ID tokens in SGD_SM3_SM2, the
-// upstream back-channel logout URI (with sid), and as scope the union of the federation
-// upstreams' scopes ("openid" when none). Errors: storage and keyring errors.
+// upstreams (brokered login, federation_upstream.go): see RelyingPartyMetadata.
 func (s *Server) FederationRPMetadata(ctx context.Context) (map[string]any, error) {
-	jwks, err := s.rp.jwks(ctx)
+	return RelyingPartyMetadata(ctx, s.store, s.kr, s.issuer)
+}
+
+// RelyingPartyMetadata is the openid_relying_party metadata of the provider issuer as a
+// relying party of its federation upstreams: automatic registration, the upstream callback as
+// its only redirect URI, private_key_jwt and request objects signed with SGD_SM3_SM2 by the
+// keys in jwks (storage.PurposeFederationRP, created when missing), ID tokens in SGD_SM3_SM2,
+// the upstream back-channel logout URI (with sid), and as scope the union of the federation
+// upstreams' scopes ("openid" when none). Errors: storage and keyring errors.
+func RelyingPartyMetadata(ctx context.Context, store storage.Storage, kr *keyring.Keyring, issuer string) (map[string]any, error) {
+	if err := kr.EnsureSigningKeys(ctx, storage.PurposeFederationRP, AlgSM2); err != nil {
+		return nil, err
+	}
+	jwks, err := (&rpSigner{kr: kr}).jwks(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ups, err := s.store.ListUpstreams(ctx)
+	ups, err := store.ListUpstreams(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +255,7 @@ func (s *Server) FederationRPMetadata(ctx context.Context) (map[string]any, erro
 	}
 	return map[string]any{
 		"client_registration_types":           []string{"automatic"},
-		"redirect_uris":                       []string{UpstreamRedirectURI(s.issuer)},
+		"redirect_uris":                       []string{UpstreamRedirectURI(issuer)},
 		"response_types":                      []string{"code"},
 		"grant_types":                         []string{GrantAuthorizationCode},
 		"scope":                               strings.Join(scopes, " "),
@@ -255,7 +264,7 @@ func (s *Server) FederationRPMetadata(ctx context.Context) (map[string]any, erro
 		"request_object_signing_alg":          AlgSM2,
 		"id_token_signed_response_alg":        AlgSM2,
 		"jwks":                                jwks,
-		"backchannel_logout_uri":              UpstreamBackchannelLogoutURI(s.issuer),
+		"backchannel_logout_uri":              UpstreamBackchannelLogoutURI(issuer),
 		"backchannel_logout_session_required": true,
 	}, nil
 }
@@ -337,18 +346,18 @@ func federationErrorReason(err error) string {
 	return "error"
 }
 
-// entityRPMetadata adds this instance's openid_relying_party metadata (FederationRPMetadata) to
-// the metadata of its entity configuration when it has a federation upstream: the upstream's
-// OP resolves this instance's chain to register it automatically.
-func (s *Server) entityRPMetadata(ctx context.Context, md map[string]map[string]any) error {
-	ups, err := s.store.ListUpstreams(ctx)
+// entityRPMetadata adds the openid_relying_party metadata of the provider issuer
+// (RelyingPartyMetadata) to the metadata md of its entity configuration when it has a
+// federation upstream: the upstream's OP resolves this instance's chain to register it.
+func entityRPMetadata(ctx context.Context, store storage.Storage, kr *keyring.Keyring, issuer string, md map[string]map[string]any) error {
+	ups, err := store.ListUpstreams(ctx)
 	if err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(ups, func(u storage.Upstream) bool { return u.Federation }) {
 		return nil
 	}
-	rp, err := s.FederationRPMetadata(ctx)
+	rp, err := RelyingPartyMetadata(ctx, store, kr, issuer)
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,8 @@ func (c *cli) newRoot() *cobra.Command {
   idp keys list|rotate      list and rotate the ID-token signing keys
   idp keys rewrap           move the stored keys to a key-encryption key in a PKCS#11 token
   idp kek pkcs11-generate   create that key-encryption key inside the token
+  idp federation show|authority|anchor|subordinate|resolve|trust-mark
+                            this entity's place in an OpenID Federation
   idp audit verify|list|show|checkpoint
                             check and read the tamper-evident audit log
 
@@ -84,7 +86,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	c.cfg.Common.AddFlags(pf)
 	idpserver.AddPasswordFlag(pf, &c.cfg.PasswordIterations)
 
-	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.correctionsCmd(), c.adminsCmd(), c.clientsCmd(), c.companiesCmd(), c.keysCmd(), c.kekCmd(), c.upstreamsCmd(), app.AuditCommands{
+	root.AddCommand(c.serveCmd(), c.peopleCmd(), c.correctionsCmd(), c.adminsCmd(), c.clientsCmd(), c.companiesCmd(), c.keysCmd(), c.kekCmd(), c.upstreamsCmd(), c.federationCmd(), app.AuditCommands{
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)
 			if err != nil {

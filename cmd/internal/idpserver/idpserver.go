@@ -62,6 +62,10 @@ type Config struct {
 	// attribute. It must be https when the server terminates TLS itself (HTTP.TLSEnabled).
 	// Default DefaultIssuer.
 	Issuer string
+	// FederationOrganization is the organization_name of the OpenID Federation entity
+	// configuration (--federation-organization, TONGBAN_FEDERATION_ORGANIZATION); "" leaves
+	// it out.
+	FederationOrganization string
 	// PasswordIterations is the PBKDF2-HMAC-SM3 iteration count for new password hashes and
 	// for the dummy check run for unknown users (--password-iterations). Default
 	// smcrypto.DefaultPasswordParams.Iterations (≈50 ms of one core).
@@ -132,6 +136,8 @@ func AddPasswordFlag(fs *pflag.FlagSet, iterations *int) {
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	c.HTTP.AddFlags(fs, DefaultAddr)
 	fs.StringVar(&c.Issuer, "issuer", DefaultIssuer, "issuer URL: https, or http on a loopback host for development")
+	fs.StringVar(&c.FederationOrganization, "federation-organization", "", "organization_name in the OpenID Federation entity configuration")
+	app.Configurable(fs, "federation-organization")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "", "header with the client IP set by a trusted reverse proxy (X-Real-IP or X-Forwarded-For); empty = connection peer")
 	app.AddPurgeFlag(fs, &c.PurgeInterval, PurgedRecords)
 	c.Audit.AddFlags(fs)
@@ -336,27 +342,28 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 	m := app.NewMetrics()
 	licences := cfg.Licences
 	srv, err := oidc.NewServer(ctx, oidc.Config{
-		Licences:             licences,
-		Issuer:               strings.TrimSuffix(cfg.Issuer, "/"),
-		Store:                b.Store,
-		Keyring:              b.Keyring,
-		Logger:               log,
-		Registerer:           m.Registry,
-		CodeLifetime:         cfg.CodeLifetime,
-		AccessTokenLifetime:  cfg.AccessTokenLifetime,
-		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
-		IDTokenLifetime:      cfg.IDTokenLifetime,
-		SessionLifetime:      cfg.SessionLifetime,
-		AuthRequestLifetime:  cfg.AuthRequestLifetime,
-		PasswordParams:       cfg.PasswordParams(),
-		AccountLockThreshold: cfg.AccountLockThreshold,
-		AccountLockWindow:    cfg.AccountLockWindow,
-		IPLockThreshold:      cfg.IPLockThreshold,
-		IPLockWindow:         cfg.IPLockWindow,
-		ClientIP:             cfg.clientIP(),
-		Notifier:             cfg.notifier(),
-		InsecureCookies:      insecure,
-		ClientCacheTTL:       cfg.ClientCacheTTL,
+		Licences:               licences,
+		Issuer:                 strings.TrimSuffix(cfg.Issuer, "/"),
+		FederationOrganization: cfg.FederationOrganization,
+		Store:                  b.Store,
+		Keyring:                b.Keyring,
+		Logger:                 log,
+		Registerer:             m.Registry,
+		CodeLifetime:           cfg.CodeLifetime,
+		AccessTokenLifetime:    cfg.AccessTokenLifetime,
+		RefreshTokenLifetime:   cfg.RefreshTokenLifetime,
+		IDTokenLifetime:        cfg.IDTokenLifetime,
+		SessionLifetime:        cfg.SessionLifetime,
+		AuthRequestLifetime:    cfg.AuthRequestLifetime,
+		PasswordParams:         cfg.PasswordParams(),
+		AccountLockThreshold:   cfg.AccountLockThreshold,
+		AccountLockWindow:      cfg.AccountLockWindow,
+		IPLockThreshold:        cfg.IPLockThreshold,
+		IPLockWindow:           cfg.IPLockWindow,
+		ClientIP:               cfg.clientIP(),
+		Notifier:               cfg.notifier(),
+		InsecureCookies:        insecure,
+		ClientCacheTTL:         cfg.ClientCacheTTL,
 	})
 	if err != nil {
 		if errors.Is(err, oidc.ErrInvalidConfig) {
