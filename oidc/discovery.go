@@ -41,7 +41,6 @@ func DiscoveryDocument(issuer string) ([]byte, error) {
 			ClaimName, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType, ClaimCreditCode, ClaimAct},
 		"claim_types_supported":                          []string{"normal"},
 		"claims_parameter_supported":                     true,
-		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"acr_values_supported":                           SupportedACRValues,
 		"prompt_values_supported":                        []string{"none", "login", "consent"},

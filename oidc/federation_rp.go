@@ -318,8 +318,11 @@ func (f ownFederation) ResolveEntity(ctx context.Context, subject, entityType st
 	return ResolvedEntity{Metadata: chain.Metadata, TrustAnchor: chain.TrustAnchor, Expires: chain.Expires}, nil
 }
 
-// federationErrorReason names package federation's error in one word. The most specific comes
-// first: a chain with no anchor wraps the failure of every authority hint it tried.
+// federationErrorReason names package federation's error in one word. A chain with no anchor
+// wraps the failure of every authority hint it tried: a forged statement on the way is named
+// (signature, expired…); a hint that leads nowhere (a superior that does not vouch for the
+// entity answers 404) is no_trust_anchor; fetch and malformed are left for the entity's own
+// configuration.
 func federationErrorReason(err error) string {
 	for _, c := range []struct {
 		err    error
@@ -335,9 +338,9 @@ func federationErrorReason(err error) string {
 		{federation.ErrPolicyViolation, "policy_violation"},
 		{federation.ErrConstraint, "constraint"},
 		{federation.ErrTrustMark, "trust_mark"},
+		{federation.ErrNoTrustAnchor, "no_trust_anchor"},
 		{federation.ErrMalformed, "malformed"},
 		{federation.ErrFetch, "fetch"},
-		{federation.ErrNoTrustAnchor, "no_trust_anchor"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.reason
