@@ -64,6 +64,8 @@ type Storage interface {
 	SingleLogout     // logout.go
 	UpstreamLogout   // logout2.go
 	NonceChecks      // brokerspeed.go
+	CodeRecords      // receipts.go
+	Counters         // receipts.go
 	Federation       // federation.go
 
 	// Ping reports whether the database answers. It reads only: a database that refuses

@@ -96,7 +96,8 @@ func KindList() string {
 
 // Mint signs a code for the holder with index (HolderIndex) showing the licences req names,
 // with the active SM2 code-signing key (storage.PurposeQR). The code lives CodeValidity
-// (60 s) and carries a random cti; an audit entry records who minted which licences.
+// (60 s) and carries a random cti; an audit entry records who minted which licences, and the
+// holder's record (HolderRecord) gets the code's cti, kinds, profile and times (recordCode).
 //
 // Errors: ErrBadRequest (no licence named, a repeated one, fields outside profile 2, unknown
 // field), ErrNotFound, ErrAmbiguous, ErrOutOfScope, and — wrapped — the errors of
@@ -187,6 +188,7 @@ func (s *Service) Mint(ctx context.Context, index []byte, req CodeRequest, a Act
 	for i, r := range picked {
 		ids[i], kinds[i] = r.ID, string(r.Licence.Kind)
 	}
+	s.recordCode(ctx, index, code, kinds)
 	s.audit(ctx, a, "code.mint", strings.Join(ids, ","),
 		fmt.Sprintf("profile=%d kinds=%s cti=%s%s", p, strings.Join(kinds, ","), hex.EncodeToString(code.CTI[:]), prefetchDetail(code)))
 	kid := m.KeyID

@@ -1,6 +1,10 @@
 package wallet
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/tongban/tongban/qr"
+)
 
 // Errors of the wallet service. They are returned wrapped with detail that never contains
 // personal data; test them with errors.Is. Mint also returns the credentials errors
@@ -25,8 +29,9 @@ var (
 	// ErrHolderChanged: a licence with the same kind, issuer and number is stored for another
 	// holder; a licence never moves between holders.
 	ErrHolderChanged = errors.New("holder differs from the stored licence; revoke it and issue a new one")
-	// ErrBadAnchor: a trust-anchor file holds no SM2 public key or a malformed PEM block.
-	ErrBadAnchor = errors.New("wallet: bad trust anchor")
+	// ErrBadAnchor: a trust-anchor file holds no SM2 public key or a malformed PEM block. It
+	// is qr.ErrBadTrustAnchor: the parser lives in qr, for verifiers that do not link the wallet.
+	ErrBadAnchor = qr.ErrBadTrustAnchor
 	// ErrAnchorRotationPending: an anchor rotation is already prepared (a next trust-list key
 	// exists); commit it first.
 	ErrAnchorRotationPending = errors.New("wallet: a trust-anchor rotation is already prepared; commit it first")

@@ -96,13 +96,20 @@ func (s *Service) LookupRecords(ctx context.Context, index []byte, limit int) ([
 	if limit <= 0 {
 		return nil, fmt.Errorf("%w: limit %d", ErrBadRequest, limit)
 	}
+	return s.lookupRecords(ctx, index, time.Time{}, time.Time{}, limit)
+}
+
+// lookupRecords is LookupRecords for the reads with a time in [since, until); a zero since or
+// until leaves that end open.
+func (s *Service) lookupRecords(ctx context.Context, index []byte, since, until time.Time, limit int) ([]LookupRecord, error) {
 	rows, err := s.store.ListLicencesByHolder(ctx, index)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: list licences: %w", err)
 	}
 	var out []LookupRecord
 	for _, row := range rows {
-		es, err := s.store.QueryAudit(ctx, storage.AuditQuery{Action: ActionLookup, Person: row.ID, Limit: limit, Descending: true})
+		es, err := s.store.QueryAudit(ctx, storage.AuditQuery{Action: ActionLookup, Person: row.ID, Since: since, Until: until,
+			Limit: limit, Descending: true})
 		if err != nil {
 			return nil, fmt.Errorf("wallet: read lookup records: %w", err)
 		}

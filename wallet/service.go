@@ -25,11 +25,14 @@ const (
 	DefaultTrustListValidity = 7 * 24 * time.Hour
 )
 
-// Store is the part of storage.Storage the wallet service uses: licences and the audit log.
+// Store is the part of storage.Storage the wallet service uses: licences, the audit log, the
+// holder's code records and the counters.
 type Store interface {
 	storage.Licences
 	storage.LicenceStatusIndexes
 	storage.Audit
+	storage.CodeRecords // the holder's record (record.go)
+	storage.Counters    // counters and their receipts (counters.go)
 }
 
 // ServiceConfig configures a Service. Only Store and Keyring are required; the zero value of
@@ -75,6 +78,10 @@ type ServiceConfig struct {
 	// than this, so it bounds how long a revocation takes to reach an offline verifier that
 	// refreshes its list. Zero means qr.DefaultStatusListValidity (1 h).
 	StatusListValidity time.Duration
+	// RecordRetention is how long the record of each code minted (the holder's record,
+	// 亮证记录) and its counters' receipts are kept before PurgeRecords deletes them; at least
+	// ReceiptMaxAge (30 days). Zero means DefaultRecordRetention (180 days).
+	RecordRetention time.Duration
 }
 
 // Service is the wallet without HTTP: licences (import, list, status) and codes (mint, trust
@@ -93,6 +100,7 @@ type Service struct {
 	period    time.Duration
 	listLife  time.Duration
 	slLife    time.Duration
+	retention time.Duration
 }
 
 // NewService checks cfg and creates the SM2 code-signing and trust-list signing keys that do
@@ -103,7 +111,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		store: cfg.Store, kr: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 		keyIssuer: cfg.KeyIssuer, kinds: cfg.Kinds, profiles: cfg.Profiles,
 		validity: cfg.CodeValidity, period: cfg.TrustListPeriod, listLife: cfg.TrustListValidity,
-		slLife: cfg.StatusListValidity,
+		slLife: cfg.StatusListValidity, retention: cfg.RecordRetention,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -131,6 +139,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	if s.listLife == 0 {
 		s.listLife = DefaultTrustListValidity
+	}
+	if s.retention == 0 {
+		s.retention = DefaultRecordRetention
 	}
 	if s.slLife == 0 {
 		s.slLife = qr.DefaultStatusListValidity
@@ -169,6 +180,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	if s.slLife < time.Minute || s.slLife > 24*time.Hour || s.slLife%time.Second != 0 {
 		problems = append(problems, fmt.Sprintf("StatusListValidity: want whole seconds from 1m to 24h, got %s", s.slLife))
+	}
+	if s.retention < ReceiptMaxAge {
+		problems = append(problems, fmt.Sprintf("RecordRetention: want at least %s, got %s", ReceiptMaxAge, s.retention))
 	}
 	if len(problems) > 0 {
 		return nil, errors.New("wallet: invalid configuration: " + strings.Join(problems, "; "))

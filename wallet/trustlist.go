@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/binary"
-	"encoding/pem"
 	"fmt"
 	"slices"
 	"time"
@@ -222,31 +221,9 @@ func MarshalTrustAnchors(keys []*ecdsa.PublicKey) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ParseTrustAnchors reads a trust anchor file: one or more "PUBLIC KEY" PEM blocks of SM2
-// keys; text outside the blocks (comments) is ignored. Errors wrap ErrBadAnchor: no block, a
-// block of another type, or a key that is not SM2.
-func ParseTrustAnchors(data []byte) ([]*ecdsa.PublicKey, error) {
-	var out []*ecdsa.PublicKey
-	for {
-		var blk *pem.Block
-		blk, data = pem.Decode(data)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "PUBLIC KEY" {
-			return nil, fmt.Errorf("%w: PEM block %q, want PUBLIC KEY", ErrBadAnchor, blk.Type)
-		}
-		k, err := smcrypto.ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: blk.Type, Bytes: blk.Bytes}))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadAnchor, err)
-		}
-		out = append(out, k)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrBadAnchor)
-	}
-	return out, nil
-}
+// ParseTrustAnchors reads a trust anchor file: qr.ParseTrustAnchors. Errors wrap ErrBadAnchor
+// (which is qr.ErrBadTrustAnchor): no block, a block of another type, or a key that is not SM2.
+func ParseTrustAnchors(data []byte) ([]*ecdsa.PublicKey, error) { return qr.ParseTrustAnchors(data) }
 
 func parseSM2Public(der []byte) (*ecdsa.PublicKey, error) {
 	k, err := smx509.ParsePKIXPublicKey(der)

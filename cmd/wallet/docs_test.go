@@ -46,3 +46,20 @@ func TestOperatorGuide(t *testing.T) {
 		t.Errorf("wallet-secret: %v, %v", st, err)
 	}
 }
+
+// TestCountersGuide runs the ```sh examples of docs/operators/counters.md, in order, in a
+// fresh directory with a key-encryption key and a database, by the conventions of
+// clitest.RunDocExamples; then checks what they left: the first counter is disabled, the
+// second waits for its enrolment, and the enrolment codes are in no audit entry.
+func TestCountersGuide(t *testing.T) {
+	dir := t.TempDir()
+	initVar(t, dir)
+	env := []string{"PATH=" + filepath.Dir(walletBin) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	if n := clitest.RunDocExamples(t, "../../docs/operators/counters.md", dir, env, ""); n < 8 {
+		t.Errorf("ran only %d commands of docs/operators/counters.md", n)
+	}
+	r := run(t, dir, "", nil, "counters", "list")
+	r.Want(t, 0, "disabled", "3号窗口", "waiting", "4号窗口", "朝阳区政务服务中心")
+	r = run(t, dir, "", nil, "audit", "list", "--action", "counter.")
+	r.Want(t, 0, "counter.add", "counter.disable")
+}

@@ -23,7 +23,8 @@ import (
 
 	"github.com/tongban/tongban/cmd/internal/clitest"
 	"github.com/tongban/tongban/qr"
-	"github.com/tongban/tongban/sm-crypto"
+	"github.com/tongban/tongban/qr/verdict"
+	smcrypto "github.com/tongban/tongban/sm-crypto"
 )
 
 // walletBin is the wallet binary built once by TestMain; the tests exec it, so exit statuses,
@@ -487,7 +488,7 @@ func TestDecodeQRUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range [][]byte{[]byte("not an image"), buf.Bytes()} {
-		if _, err := decodeQR(b); !errors.Is(err, errUnreadableImage) || reasonOf(err).code != "unreadable_image" {
+		if _, err := decodeQR(b); !errors.Is(err, verdict.ErrUnreadableImage) || verdict.ReasonOf(err).Code != "unreadable_image" {
 			t.Errorf("decodeQR: %v", err)
 		}
 	}

@@ -57,6 +57,7 @@ func (c *cli) newRoot() *cobra.Command {
   wallet trust-list rotate-anchor prepare|commit  rotate the trust anchor in two phases
   wallet verify --trust-list FILE CODE  check a code offline (counters): exit 0 valid, 1 rejected
   wallet keys list|rotate               list the signing keys; rotate the code-signing key
+  wallet counters add|list|disable      the counters (柜台) that send receipts for the holder's record
   wallet audit verify|list|show|checkpoint  check and read the tamper-evident audit log
 
 Settings come from flags, then TONGBAN_* environment variables, then the config file
@@ -73,7 +74,7 @@ Settings come from flags, then TONGBAN_* environment variables, then the config 
 	root.SetErr(c.errOut)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return app.Usage(err) })
 	c.common.AddFlags(root.PersistentFlags())
-	root.AddCommand(c.serveCmd(), c.licencesCmd(), c.codeCmd(), c.trustListCmd(), c.statusListCmd(), c.verifyCmd(), c.keysCmd(), app.AuditCommands{
+	root.AddCommand(c.serveCmd(), c.licencesCmd(), c.codeCmd(), c.trustListCmd(), c.statusListCmd(), c.verifyCmd(), c.verifierCmd(), c.keysCmd(), c.countersCmd(), app.AuditCommands{
 		Open: func(cmd *cobra.Command) (*app.Backend, error) {
 			log, err := c.setup(cmd, true, nil)
 			if err != nil {

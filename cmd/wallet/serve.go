@@ -32,7 +32,8 @@ to a client named by --api-client (the mobile app; repeat for several) or its au
 403 invalid_token and the wallet logs a warning at start; the pages work either way.
 
 On first start it creates the SM2 code-signing and trust-list signing keys in the database.
-Every --purge-interval (default 10m; 0 = never) it deletes expired wallet sessions.
+Every --purge-interval (default 10m; 0 = never) it deletes expired wallet sessions and the
+code records (亮证记录) older than 180 days, with their counters' receipts.
 Besides the pages and the API it serves GET /trust-list, GET /status-list (the signed status
 list of pre-fetched offline codes, fresh for --status-list-validity), /healthz, /readyz and /metrics.
 Logs are JSON lines on standard error, without personal data.`,

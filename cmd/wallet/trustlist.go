@@ -13,6 +13,7 @@ import (
 	"github.com/tongban/tongban/cmd/internal/app"
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
+	"github.com/tongban/tongban/qr/verdict"
 	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/wallet"
 )
@@ -208,8 +209,8 @@ or out of date); 2 wrong usage or an unreadable file.`,
 		}
 		list, err := qr.NewTrustStore(anchors, func() time.Time { return now }).Update(data)
 		if err != nil {
-			r := reasonOf(err)
-			out.Reason, out.Message, out.Detail = r.code, r.en, err.Error()
+			r := verdict.ReasonOf(err)
+			out.Reason, out.Message, out.Detail = r.Code, r.EN, err.Error()
 			// Still describe a list that only failed freshness.
 			list, _ = qr.ParseTrustList(data, anchors)
 		} else {
@@ -249,8 +250,8 @@ or out of date); 2 wrong usage or an unreadable file.`,
 		if out.Acceptable {
 			fmt.Fprintln(w, "trust list                ACCEPTABLE 可用")
 		} else {
-			r := reasonOf(err)
-			fmt.Fprintf(w, "trust list                NOT ACCEPTABLE 不可用: %s\n  %s\n  %s\n  (%s)\n", r.code, r.zh, r.en, err)
+			r := verdict.ReasonOf(err)
+			fmt.Fprintf(w, "trust list                NOT ACCEPTABLE 不可用: %s\n  %s\n  %s\n  (%s)\n", r.Code, r.ZH, r.EN, err)
 		}
 		if list != nil {
 			local := func(t time.Time) string { return t.In(credentials.ChinaStandardTime).Format(time.DateTime + " -07:00") }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/ecdsa"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tongban/tongban/cmd/internal/app"
-	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/qr"
 	"github.com/tongban/tongban/qr/qrimage"
+	"github.com/tongban/tongban/qr/verdict"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -25,43 +24,9 @@ const (
 	maxPNGInput  = 8 << 20  // a PNG file
 )
 
-// verifyJSON is the --json output of `wallet verify`. Field names are stable.
-type verifyJSON struct {
-	Valid     bool   `json:"valid"`
-	Reason    string `json:"reason,omitempty"`     // stable code, see counter-guide.md
-	Message   string `json:"message,omitempty"`    // English explanation
-	MessageZH string `json:"message_zh,omitempty"` // Chinese explanation
-	Detail    string `json:"detail,omitempty"`     // the verifier's error
-
-	Profile           int     `json:"profile,omitempty"`
-	ProfileName       string  `json:"profile_name,omitempty"`
-	IssuedAt          string  `json:"issued_at,omitempty"`
-	ExpiresAt         string  `json:"expires_at,omitempty"`
-	CTI               string  `json:"cti,omitempty"`
-	KeyID             string  `json:"key_id,omitempty"`
-	KeyIssuer         string  `json:"key_issuer,omitempty"`
-	TrustListSequence uint64  `json:"trust_list_sequence,omitempty"`
-	StatusIndex       *uint64 `json:"status_index,omitempty"`  // pre-fetched code: checked against --status-list
-	HolderName        string  `json:"holder_name,omitempty"`   // bundle: masked
-	HolderNumber      string  `json:"holder_number,omitempty"` // bundle: masked
-	Licences          []shown `json:"licences,omitempty"`
-}
-
-// shown is one licence as the code shows it: masked unless the profile is full.
-type shown struct {
-	Kind       string            `json:"kind"`
-	KindName   string            `json:"kind_name"`
-	Name       string            `json:"name,omitempty"`
-	Number     string            `json:"number,omitempty"`
-	Holder     string            `json:"holder,omitempty"`
-	Issuer     string            `json:"issuer,omitempty"`
-	ValidFrom  string            `json:"valid_from,omitempty"`
-	ValidUntil string            `json:"valid_until,omitempty"`
-	LongTerm   bool              `json:"long_term,omitempty"`
-	Status     string            `json:"status,omitempty"`
-	Colour     string            `json:"colour,omitempty"`
-	Fields     map[string]string `json:"fields,omitempty"`
-}
+// verifyJSON is the --json output of `wallet verify`: verdict.Verdict, whose field names are
+// stable.
+type verifyJSON = verdict.Verdict
 
 func (c *cli) verifyCmd() *cobra.Command {
 	var listPath, anchorPath, at, pngPath, statePath, statusPath string
@@ -202,83 +167,35 @@ trust list is not acceptable; 2 wrong usage or an unreadable file.`,
 }
 
 // check verifies text against the trust list with the verifier state snap describes (nil: a
-// fresh one, as without --state) and returns the result, which carries the reason on failure,
-// and the state after it (nil when snap is unusable).
+// fresh one, as without --state) on a verdict.Station — the verifier the browser runs too —
+// and returns the verdict, which carries the reason on failure, and the state after it (nil
+// when snap is unusable).
 func check(text string, inputErr error, listBytes, statusBytes []byte, anchors []*ecdsa.PublicKey, snap *qr.VerifierSnapshot, now func() time.Time) (*verifyJSON, *qr.VerifierState) {
-	fail := func(err error) *verifyJSON {
-		r := reasonOf(err)
-		return &verifyJSON{Reason: r.code, Message: r.en, MessageZH: r.zh, Detail: err.Error()}
-	}
-	state, err := qr.NewVerifierState(snap, anchors, now)
+	st, err := verdict.NewStation(anchors, snap, now)
 	if err != nil {
-		return fail(fmt.Errorf("--state: %w", err)), nil
+		return verdict.Rejected(fmt.Errorf("--state: %w", err)), nil
 	}
-	list, err := state.UpdateTrustList(listBytes)
+	list, err := st.LoadTrustList(listBytes)
 	if err != nil {
-		return fail(err), state
+		return verdict.Rejected(err), st.State()
 	}
 	if inputErr != nil {
-		return fail(inputErr), state
+		return verdict.Rejected(inputErr), st.State()
 	}
-	v := qr.Verifier{Trust: state, Now: now, Replay: state}
 	if statusBytes != nil {
 		// A damaged or untrusted status list is reported whatever the code: the counter's
 		// files need fixing. Its freshness matters only to pre-fetched codes (Verify).
-		sl, err := qr.ParseStatusList(statusBytes, list)
-		if err != nil {
-			out := fail(err)
+		if _, err := st.LoadStatusList(statusBytes); err != nil {
+			out := verdict.Rejected(err)
 			out.TrustListSequence = list.Sequence
-			return out, state
+			return out, st.State()
 		}
-		v.Status = sl
 	}
-	res, err := v.Verify(text)
-	if err != nil {
-		out := fail(err)
-		out.TrustListSequence = list.Sequence
-		return out, state
-	}
-	return describe(res, list.Sequence), state
+	return st.Verify(text), st.State()
 }
 
-// describe turns a verified result into the output form.
-func describe(res *qr.Result, seq uint64) *verifyJSON {
-	out := &verifyJSON{
-		Valid: true, Profile: int(res.Profile), ProfileName: res.Profile.String(), StatusIndex: res.StatusIndex,
-		IssuedAt: res.IssuedAt.UTC().Format(time.RFC3339), ExpiresAt: res.ExpiresAt.UTC().Format(time.RFC3339),
-		CTI: hex.EncodeToString(res.CTI[:]), KeyID: hex.EncodeToString(res.KeyID[:]), KeyIssuer: res.KeyIssuer,
-		TrustListSequence: seq,
-	}
-	until := func(d *credentials.Date) (string, bool) {
-		if d == nil {
-			return "", true
-		}
-		return d.String(), false
-	}
-	switch {
-	case res.Identity != nil:
-		id := res.Identity
-		s := shown{Kind: string(id.Kind), KindName: id.Kind.ChineseName(), Name: id.MaskedName, Number: id.MaskedNumber, Colour: id.Colour}
-		s.ValidUntil, s.LongTerm = until(id.ValidUntil)
-		out.Licences = []shown{s}
-	case res.Registration != nil:
-		l := res.Registration
-		s := shown{Kind: string(l.Kind), KindName: l.Kind.ChineseName(), Name: l.HolderName, Number: l.Number,
-			Holder: l.Holder, Issuer: l.Issuer, ValidFrom: l.ValidFrom.String(), Status: string(l.Status), Fields: l.Fields}
-		s.ValidUntil, s.LongTerm = until(l.ValidUntil)
-		out.Licences = []shown{s}
-	case res.Bundle != nil:
-		out.HolderName, out.HolderNumber = res.Bundle.MaskedName, res.Bundle.MaskedHolder
-		for _, e := range res.Bundle.Entries {
-			s := shown{Kind: string(e.Kind), KindName: e.Kind.ChineseName(), Number: e.MaskedNumber, Status: string(e.Status), Colour: e.Colour}
-			s.ValidUntil, s.LongTerm = until(e.ValidUntil)
-			out.Licences = append(out.Licences, s)
-		}
-	}
-	return out
-}
-
-// printResult writes the result for people: the verdict first, then what the code shows.
+// printResult writes the result for people: the verdict first, then what the code shows
+// (verdict.Rows, the lines the browser verifier shows too).
 func printResult(w io.Writer, r *verifyJSON) {
 	if !r.Valid {
 		fmt.Fprintf(w, "REJECTED 无效: %s\n  %s\n  %s\n", r.Reason, r.MessageZH, r.Message)
@@ -289,61 +206,18 @@ func printResult(w io.Writer, r *verifyJSON) {
 	}
 	fmt.Fprintln(w, "VALID 有效")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	line := func(label, value string) {
-		if value != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", label, value)
-		}
+	for _, row := range r.Rows() {
+		fmt.Fprintf(tw, "%s%s %s\t%s\n", strings.Repeat("  ", row.Level), row.EN, row.ZH, row.Value)
 	}
-	local := func(s string) string {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return s
-		}
-		return t.In(credentials.ChinaStandardTime).Format("2006-01-02 15:04:05 -07:00")
-	}
-	line("profile 显示内容", fmt.Sprintf("%d %s", r.Profile, r.ProfileName))
-	line("holder 持证人", r.HolderName)
-	line("holder number 证件号码", r.HolderNumber)
-	for i, l := range r.Licences {
-		if len(r.Licences) > 1 {
-			fmt.Fprintf(tw, "licence %d 证照\t%s (%s)\n", i+1, l.KindName, l.Kind)
-		} else {
-			line("licence 证照", fmt.Sprintf("%s (%s)", l.KindName, l.Kind))
-		}
-		line("  name 姓名/名称", l.Name)
-		line("  number 证号", l.Number)
-		if l.Holder != l.Number {
-			line("  holder number 持证人证件号码", l.Holder)
-		}
-		line("  issuer 发证机关", l.Issuer)
-		line("  valid from 起始日期", l.ValidFrom)
-		if l.LongTerm {
-			line("  valid until 有效期至", "长期 long-term")
-		} else {
-			line("  valid until 有效期至", l.ValidUntil)
-		}
-		line("  status 状态", l.Status)
-		line("  colour 颜色", l.Colour)
-		kind, _ := credentials.ParseKind(l.Kind)
-		for _, spec := range credentials.FieldSpecs(kind) {
-			if v, ok := l.Fields[spec.Name]; ok {
-				line("  "+spec.Name+" "+spec.Label, v)
-			}
-		}
-	}
-	line("code issued 签发时间", local(r.IssuedAt))
-	line("code expires 过期时间", local(r.ExpiresAt))
-	line("signed by 签发方", fmt.Sprintf("%s (key %s)", r.KeyIssuer, r.KeyID))
-	line("trust list 信任列表", fmt.Sprintf("sequence %d", r.TrustListSequence))
 	_ = tw.Flush()
 }
 
-// decodeQR reads the QR code in a PNG image; every failure is errUnreadableImage, with the
+// decodeQR reads the QR code in a PNG image; every failure is verdict.ErrUnreadableImage, with the
 // decoder's detail (an image over qrimage.MaxPixels is refused from its header).
 func decodeQR(data []byte) (string, error) {
 	text, err := qrimage.Decode(data)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", errUnreadableImage, err)
+		return "", fmt.Errorf("%w: %w", verdict.ErrUnreadableImage, err)
 	}
 	return text, nil
 }

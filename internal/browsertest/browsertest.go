@@ -70,6 +70,19 @@ type Browser struct {
 // a timeout (Context's).
 func Start(t testing.TB) *Browser {
 	t.Helper()
+	return StartWith(t)
+}
+
+// StartWith is Start with extra Chromium options, e.g. a fake camera:
+//
+//	browsertest.StartWith(t,
+//		chromedp.Flag("use-fake-device-for-media-stream", true),
+//		chromedp.Flag("use-fake-ui-for-media-stream", true),
+//		chromedp.Flag("use-file-for-fake-video-capture", "/tmp/code.y4m"))
+//
+// (WriteY4M writes such a file). Later options override earlier ones of the same flag.
+func StartWith(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
+	t.Helper()
 	path := Path()
 	if path == "" {
 		if os.Getenv("TONGBAN_REQUIRE_CHROMIUM") == "1" {
@@ -87,6 +100,7 @@ func Start(t testing.TB) *Browser {
 		chromedp.Flag("lang", "zh-CN"),
 		chromedp.Flag("remote-allow-origins", "*"),
 	)
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	root, cancelRoot := chromedp.NewContext(alloc)
 	// Start the browser now, so that a broken installation fails here with a clear error.

@@ -1,10 +1,13 @@
 package browsertest_test
 
 import (
+	"bytes"
 	"fmt"
+	"image"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -39,5 +42,33 @@ func TestStart(t *testing.T) {
 		if err != nil || len(png) < 8 || string(png[1:4]) != "PNG" {
 			t.Fatalf("screenshot is not a PNG (%d bytes, %v)", len(png), err)
 		}
+	}
+}
+
+func TestWriteY4M(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 4, 2)) // black
+	path := filepath.Join(t.TempDir(), "v.y4m")
+	if err := browsertest.WriteY4M(path, 8, 4, img, img); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "YUV4MPEG2 W8 H4 F30:1 Ip A1:1 C420jpeg\n"
+	frame := 6 + 8*4 + 8*4/2
+	if !bytes.HasPrefix(b, []byte(head)) || len(b) != len(head)+2*frame {
+		t.Fatalf("%d bytes: %q", len(b), b[:len(head)])
+	}
+	y := b[len(head)+6:]
+	// The 4×2 image sits at x 2–5, y 1–2 of the 8×4 frame.
+	if y[0] != 255 || y[8+2] != 0 || y[8+5] != 0 || y[8+6] != 255 || y[3*8+2] != 255 {
+		t.Errorf("luma plane %v", y[:32])
+	}
+	if y[32] != 128 {
+		t.Errorf("chroma %d", y[32])
+	}
+	if err := browsertest.WriteY4M(path, 7, 4, img); err == nil {
+		t.Error("odd width accepted")
 	}
 }

@@ -54,6 +54,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SingleLogout", testSingleLogout},         // logout.go
 		{"UpstreamLogout", testUpstreamLogout},     // logout2.go
 		{"NonceChecks", testNonceChecks},           // brokerspeed.go
+		{"CodeRecords", testCodeRecords},           // receipts.go
+		{"Counters", testCounters},                 // receipts.go
 		{"Federation", testFederation},             // federation.go
 		{"FederationRP", testFederationRP},         // federation_rp.go
 	} {

@@ -121,6 +121,8 @@ type worldOptions struct {
 	// store, when not nil, is the provider's store (and the wallet's unless walletStore is
 	// set) instead of a fresh SQLite file, e.g. storagetest.Postgres.
 	store storage.Storage
+	// walletNow, when not nil, is the wallet service's clock (codes, receipts, enrolment).
+	walletNow func() time.Time
 }
 
 func newWorldOpts(t *testing.T, o worldOptions) *world {
@@ -189,7 +191,7 @@ func newWorldOpts(t *testing.T, o worldOptions) *world {
 		walletKR, err = keyring.Open(ctx, walletStore, kek)
 		must(t, err)
 	}
-	w.svc, err = wallet.NewService(ctx, wallet.ServiceConfig{Store: walletStore, Keyring: walletKR, Logger: walletLog})
+	w.svc, err = wallet.NewService(ctx, wallet.ServiceConfig{Store: walletStore, Keyring: walletKR, Logger: walletLog, Now: o.walletNow})
 	must(t, err)
 	data, err := os.ReadFile("../../docs/examples/licences.jsonl")
 	must(t, err)

@@ -37,9 +37,6 @@ func licenceScope(k credentials.Kind) string { return LicenceScopePrefix + strin
 // maxLookupKinds bounds the kind parameters of one lookup request.
 const maxLookupKinds = 16
 
-// lookupRecordsShown is how many reads the records page lists (the newest).
-const lookupRecordsShown = 200
-
 // authenticateLookup checks the request's bearer access token for the lookup API: active at
 // introspection (RFC 7662) and granted the licence scope of every kind in kinds (403
 // insufficient_scope naming the first missing one otherwise); userinfo, asked with the same
@@ -219,84 +216,4 @@ func (s *Server) writeLookupAuthError(w http.ResponseWriter, e *authError, kinds
 		w.Header().Set("WWW-Authenticate", v)
 	}
 	apiJSON.Error(w, e.status, e.code, e.desc)
-}
-
-// recordView is one read on the records page.
-type recordView struct {
-	Time, App, Licence, Number string
-}
-
-// handleRecords shows the holder who read their licences (GET /records, 查阅记录): when, which
-// app (its name where the wallet's database knows the client, else its client ID), which
-// licence (kind and masked number); the newest lookupRecordsShown.
-func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
-	sess := s.requireSession(w, r)
-	if sess == nil {
-		return
-	}
-	ctx := r.Context()
-	d := s.newPage(r, sess)
-	recs, err := s.svc.LookupRecords(ctx, sess.Index, lookupRecordsShown)
-	if err != nil {
-		s.serverError(w, r, "records: read", err)
-		return
-	}
-	lics, err := s.svc.LicencesByIndex(ctx, sess.Index)
-	if err != nil {
-		s.serverError(w, r, "records: list licences", err)
-		return
-	}
-	masked := map[string]string{}
-	for _, l := range lics {
-		masked[l.ID] = l.Licence.MaskedNumber()
-	}
-	clients, _ := s.svc.Store().(storage.Clients)
-	names := map[string]string{}
-	for _, rec := range recs {
-		name, ok := names[rec.ClientID]
-		if !ok {
-			name = rec.ClientID
-			if clients != nil {
-				if c, err := clients.GetClient(ctx, rec.ClientID); err == nil && c.Name != "" {
-					name = c.Name
-				}
-			}
-			names[rec.ClientID] = name
-		}
-		d.Records = append(d.Records, recordView{
-			Time:    rec.Time.In(credentials.ChinaStandardTime).Format("2006-01-02 15:04:05"),
-			App:     name,
-			Licence: KindName(rec.Kind, d.Lang),
-			Number:  masked[rec.LicenceID],
-		})
-	}
-	s.render(w, http.StatusOK, s.pages.records, d)
-}
-
-func init() {
-	for lang, m := range map[string]map[string]string{
-		langZH: {
-			"records":        "查阅记录",
-			"recordsHelp":    "经您在统一身份认证授权后，政务服务应用读取您的电子证照完整信息的每一次记录。如有疑问，可在统一身份认证的账户页面撤回对该应用的授权。",
-			"recordsNone":    "还没有应用读取过您的证照。",
-			"recordsTime":    "时间（北京时间）",
-			"recordsApp":     "应用",
-			"recordsLicence": "证照",
-		},
-		langEN: {
-			"records":        "Who read my licences",
-			"recordsHelp":    "Every time an app read one of your licences in full, with the consent you gave it at the unified identity service. To stop an app, withdraw its consent on your account page there.",
-			"recordsNone":    "No app has read your licences yet.",
-			"recordsTime":    "Time (Beijing)",
-			"recordsApp":     "App",
-			"recordsLicence": "Licence",
-		},
-	} {
-		for k, v := range m {
-			if _, dup := texts[lang][k]; dup {
-				panic("wallet/web: text defined twice: " + k)
-			}
-			texts[lang][k] = v
-		}
-	}
 }

@@ -224,15 +224,15 @@ func testLookup(t *testing.T, o worldOptions) {
 	}
 	p := hb.Get(w.wal.URL + "/records")
 	body := html.UnescapeString(p.Body)
-	if p.Status != http.StatusOK || strings.Count(body, "<td class=\"app\">"+deptName+"</td>") != 3 ||
-		!strings.Contains(body, "居民身份证") || !strings.Contains(body, "乘车码") || !strings.Contains(body, "查阅记录") {
+	if p.Status != http.StatusOK || strings.Count(body, "<span class=\"app\">"+deptName+"</span>") != 3 ||
+		!strings.Contains(body, "居民身份证") || !strings.Contains(body, "乘车码") || !strings.Contains(body, "亮证记录") {
 		t.Errorf("records page: %d\n%s", p.Status, p.Body)
 	}
 	if strings.Contains(body, citizen) {
 		t.Error("records page shows the full ID number")
 	}
 	p = hb.Get(w.wal.URL + "/records?lang=en")
-	if !strings.Contains(p.Body, "Who read my licences") || !strings.Contains(p.Body, "Resident ID card") {
+	if !strings.Contains(p.Body, "My record") || !strings.Contains(p.Body, "Read by an app") || !strings.Contains(p.Body, "Resident ID card") {
 		t.Errorf("English records page:\n%s", p.Body)
 	}
 	// Without a login the page shows none of them (it sends the browser to log in).

@@ -18,7 +18,7 @@ import (
 // pages are the HTML templates, each a clone of the layout with its own "content".
 type pages struct {
 	home, show, bundle, message *template.Template
-	records                     *template.Template // lookup.go
+	records                     *template.Template // the holder's record (record.go)
 }
 
 func newPages() (*pages, error) {
@@ -38,7 +38,7 @@ func newPages() (*pages, error) {
 		dst  **template.Template
 		name string
 	}{{&p.home, "home.html"}, {&p.show, "show.html"}, {&p.bundle, "bundle.html"}, {&p.message, "message.html"},
-		{&p.records, "records.html"}} {
+		{&p.records, "record.html"}} {
 		if *x.dst, err = one(x.name); err != nil {
 			return nil, fmt.Errorf("wallet: templates: %w", err)
 		}
@@ -59,7 +59,7 @@ type pageData struct {
 	Code     *codeView
 	Message  string
 	IsError  bool
-	Records  []recordView // the records page (lookup.go)
+	Record   *recordView // the record page (record.go)
 }
 
 // licenceView is a licence as the pages show it: masked.

@@ -126,6 +126,7 @@ type Server struct {
 	// lookupTokens caches the lookup API's token answers (lookup.go), apart from tokens: the
 	// two APIs check different things.
 	lookupTokens *tokenCache
+	receiptLimit *receiptLimiter // receipts per counter (receipts.go)
 	mux          *http.ServeMux
 }
 
@@ -223,6 +224,7 @@ func NewServer(_ context.Context, cfg Config) (*Server, error) {
 		nonces:       cfg.Nonces,
 		tokens:       newTokenCache(cfg.TokenCacheTTL, cfg.Now),
 		lookupTokens: newTokenCache(min(cfg.TokenCacheTTL, LookupTokenCacheTTL), cfg.Now),
+		receiptLimit: newReceiptLimiter(cfg.Now),
 	}
 	s.csrf = httpkit.CSRF{Key: derive("csrf"), Cookies: s.cookies}
 	s.idp = &idp{
@@ -258,7 +260,7 @@ const (
 	pathAPILic     = "/api/v1/licences"
 	pathAPICodes   = "/api/v1/codes"
 	pathAPILookup  = "/api/v1/lookup/licences" // lookup.go
-	pathRecords    = "/records"                // lookup.go
+	pathRecords    = "/records"                // record.go
 )
 
 // routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405.
@@ -279,10 +281,17 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /assets/{file}", s.handleAsset)
 	mux.HandleFunc("GET "+pathTrustList, s.handleTrustList)
 	mux.HandleFunc("GET "+pathStatusList, s.handleStatusList)
+	mux.HandleFunc("GET "+pathVerify, s.handleVerifyRoot) // verify_handler.go
+	mux.HandleFunc("GET "+pathVerify+"/{file...}", s.handleVerify)
 	mux.HandleFunc("GET "+pathAPILic, s.handleAPILicences)
 	mux.HandleFunc("POST "+pathAPICodes, s.handleAPICodes)
 	mux.HandleFunc("GET "+pathAPILookup, s.handleLookup)
 	mux.HandleFunc("GET "+pathRecords, s.handleRecords)
+	mux.HandleFunc("POST "+pathCounterEnrol, s.handleCounterEnrol) // receipts.go
+	mux.HandleFunc("OPTIONS "+pathCounterEnrol, s.handleCORSPreflight)
+	mux.HandleFunc("POST "+pathReceipts, s.handleReceipt)
+	mux.HandleFunc("OPTIONS "+pathReceipts, s.handleCORSPreflight)
+	mux.HandleFunc("GET "+pathReceiptsJS, s.handleReceiptsJS)
 	s.mux = mux
 }
 
@@ -291,7 +300,8 @@ func (s *Server) routes() {
 // wallet itself only, images from itself and data: URIs, forms to itself and the provider,
 // frame-ancestors 'none'), X-Frame-Options DENY, X-Content-Type-Options nosniff,
 // Referrer-Policy no-referrer and Cache-Control no-store (the static assets and the trust list
-// override it), and Strict-Transport-Security when PublicURL is https.
+// override it), and Strict-Transport-Security when PublicURL is https. The counter verifier
+// under /verify/ has a CSP of its own (verifyCSP: WebAssembly, the camera).
 func (s *Server) Handler() http.Handler {
 	csp := "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; " +
 		"form-action 'self' " + s.issuerOrg + "; frame-ancestors 'none'; base-uri 'none'"

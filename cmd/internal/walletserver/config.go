@@ -24,7 +24,7 @@ const (
 )
 
 // PurgedRecords names what the wallet's purge deletes, for the --purge-interval help.
-const PurgedRecords = "wallet sessions"
+const PurgedRecords = "wallet sessions and code records past their retention"
 
 // Config is the configuration of `wallet serve` beyond the common settings (app.Common). The
 // zero value is not usable; start from DefaultConfig or register the flags with AddFlags.
@@ -63,7 +63,8 @@ type Config struct {
 	TrustListPeriod    time.Duration
 	TrustListValidity  time.Duration
 	StatusListValidity time.Duration
-	// PurgeInterval is how often expired wallet sessions are deleted (--purge-interval); 0
+	// PurgeInterval is how often expired wallet sessions and old code records are deleted
+	// (--purge-interval); 0
 	// never. Default app.DefaultPurgeInterval.
 	PurgeInterval time.Duration
 	// Audit configures the audit chain's checkpoints and sink (--audit-*).

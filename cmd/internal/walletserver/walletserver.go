@@ -72,12 +72,17 @@ func NewService(ctx context.Context, cfg Config, b *app.Backend, log *slog.Logge
 	return &Service{Wallet: svc, Web: srv, Metrics: m, Health: h, Handler: app.OpsHandler(srv.Handler(), ready, m, log)}, nil
 }
 
-// Purge deletes the wallet's expired sessions once (web.Server.Purge), in the form
-// app.StartPurge wants. The wallet's only expiring records are its server-side sessions; in a
-// database shared with the provider both purge, which is harmless (deletion by expiry only).
+// Purge deletes the wallet's expired sessions (web.Server.Purge) and the code records of the
+// holders' records past their retention (wallet.Service.PurgeRecords) once, in the form
+// app.StartPurge wants. In a database shared with the provider both purge sessions, which is
+// harmless (deletion by expiry only).
 func (s *Service) Purge(ctx context.Context) (map[string]int64, error) {
 	n, err := s.Web.Purge(ctx)
-	return map[string]int64{"login_sessions": n}, err
+	if err != nil {
+		return map[string]int64{"login_sessions": n}, err
+	}
+	m, err := s.Wallet.PurgeRecords(ctx)
+	return map[string]int64{"login_sessions": n, "code_records": m}, err
 }
 
 // StartPurge runs Purge every interval in the background until ctx ends (app.StartPurge);

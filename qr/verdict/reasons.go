@@ -1,4 +1,4 @@
-package main
+package verdict
 
 import (
 	"errors"
@@ -6,17 +6,22 @@ import (
 	"github.com/tongban/tongban/qr"
 )
 
-// reason explains a rejection to a counter operator: a stable code for scripts (--json
-// "reason"), and what it means and what to do, in Chinese and English.
-type reason struct {
-	err    error
-	code   string
-	zh, en string
+// Reason explains a rejection to counter staff: Code is stable (the "reason" of `wallet verify
+// --json` and of the browser verifier; scripts test it), ZH and EN say what it means and what to
+// do, in plain words.
+type Reason struct {
+	Err    error  `json:"-"`
+	Code   string `json:"reason"`
+	ZH, EN string
 }
 
-// reasons lists every rejection in the verifier's order (DESIGN §5); docs/verifiers/
-// counter-guide.md has the same table.
-var reasons = []reason{
+// ErrUnreadableImage: no QR code could be read from an image (a scanner's PNG file).
+var ErrUnreadableImage = errors.New("no QR code found in the image")
+
+// Reasons lists every rejection in the verifier's order (DESIGN §5; qr.Verifier.Verify, then
+// the trust-list and status-list errors); docs/verifiers/counter-guide.md §3 has the same
+// table. The first entry whose Err matches (errors.Is) explains an error.
+var Reasons = []Reason{
 	{qr.ErrTooLong, "too_long", "不是通办证照二维码（内容过长）", "not a tongban licence code (too long)"},
 	{qr.ErrBadPrefix, "bad_prefix", "不是通办证照二维码", "not a tongban licence code (no LZ1: prefix)"},
 	{qr.ErrBadBase45, "bad_base45", "二维码内容损坏或被改动", "the code is damaged or was altered (bad base45)"},
@@ -30,7 +35,7 @@ var reasons = []reason{
 	{qr.ErrNotYetValid, "not_yet_valid", "二维码尚未生效：请检查本机时间", "the code is not valid yet: check this device's clock"},
 	{qr.ErrExpired, "expired", "二维码已过期：请持证人刷新后重新出示", "the code has expired: ask the holder to refresh it"},
 	{qr.ErrValidityTooLong, "validity_too_long", "二维码有效期超过规定，拒绝", "the code's validity window is longer than allowed"},
-	{qr.ErrStatusListMissing, "status_list_missing", "预取的离线二维码需要状态列表：请用 --status-list 加载最新状态列表", "a pre-fetched offline code needs a status list that covers it: load a current one (--status-list)"},
+	{qr.ErrStatusListMissing, "status_list_missing", "预取的离线二维码需要状态列表：请加载最新状态列表（--status-list）", "a pre-fetched offline code needs a status list that covers it: load a current one (--status-list)"},
 	{qr.ErrStatusListStale, "stale_status_list", "状态列表已过期，请先更新状态列表", "the status list is out of date: install a fresh one"},
 	{qr.ErrStatusRevoked, "licence_revoked", "证照已吊销，拒绝", "the licence is revoked: refused"},
 	{qr.ErrStatusSuspended, "licence_suspended", "证照已暂扣，拒绝", "the licence is suspended: refused"},
@@ -43,16 +48,17 @@ var reasons = []reason{
 	{qr.ErrBadStatusList, "bad_status_list", "状态列表文件损坏", "the status list file is damaged"},
 	{qr.ErrUntrustedStatusList, "untrusted_status_list", "状态列表不是由信任列表中的密钥签发，不可使用", "the status list is not signed by a key of the trust list: do not use it"},
 	{qr.ErrStatusListSignature, "status_list_signature", "状态列表签名无效：文件被改动", "the status list's signature does not verify: the file was altered"},
-	{errUnreadableImage, "unreadable_image", "图片中没有可识别的二维码", "no QR code could be read from the image"},
+	{ErrUnreadableImage, "unreadable_image", "图片中没有可识别的二维码", "no QR code could be read from the image"},
 }
 
-var errUnreadableImage = errors.New("no QR code found in the image")
-
-func reasonOf(err error) reason {
-	for _, r := range reasons {
-		if errors.Is(err, r.err) {
+// ReasonOf returns the Reason that explains err: the first of Reasons whose Err it wraps, or
+// the catch-all "error" (核验失败, verification failed) for any other error, e.g. a failing
+// replay cache.
+func ReasonOf(err error) Reason {
+	for _, r := range Reasons {
+		if errors.Is(err, r.Err) {
 			return r
 		}
 	}
-	return reason{err: err, code: "error", zh: "核验失败", en: "verification failed"}
+	return Reason{Err: err, Code: "error", ZH: "核验失败", EN: "verification failed"}
 }

@@ -1,0 +1,452 @@
+// The counter verifier (扫码核验): reads a licence code from the camera (BarcodeDetector where
+// the browser has it, else jsQR) or from a keyboard-wedge scanner, verifies it offline with the
+// Go verifier compiled to WebAssembly (verifier.wasm, window.tongbanVerifier), and shows the
+// verdict. The verifier's state (replay cache, trust-list sequence, trust anchors followed) and
+// the last trust and status lists live in IndexedDB, so a reload — even offline, through the
+// service worker sw.js — keeps refusing replayed codes and rolled-back lists.
+(function () {
+  'use strict';
+
+  var T = {
+    zh: {
+      title: '扫码核验', subtitle: '通办电子证照 · 窗口核验', other: 'English',
+      idle: '等待扫码', idleHelp: '请持证人出示电子证照二维码，对准摄像头，或用扫码枪扫描。',
+      valid: '有效', invalid: '无效', validHelp: '签名有效，二维码在有效期内，未被使用过。请核对持证人与证件。',
+      starting: '正在准备核验程序…', engineFailed: '核验程序无法加载：',
+      cameraStarting: '正在开启摄像头…', cameraStart: '开启摄像头', cameraNone: '本设备没有可用的摄像头，请使用扫码枪输入。',
+      cameraDenied: '无法使用摄像头（', cameraDeniedEnd: '）。可点击按钮重试，或使用扫码枪输入。', cameraOn: '',
+      wedgeLabel: '扫码枪输入（扫描后自动核验）', verify: '核验',
+      trustTitle: '信任列表', trustLoading: '正在加载信任列表…', trustOK: '可用', trustWarn: '即将过期，请联网更新',
+      trustStale: '已过期：所有二维码都无法核验，请联网更新', trustNone: '没有可用的信任列表：请联网后刷新本页',
+      trustRefused: '新获取的信任列表被拒绝：', sequence: '序号', issued: '签发于', age: '距今', freshUntil: '有效至',
+      statusList: '状态列表', statusListUntil: '有效至',
+      hours: '小时', minutes: '分钟', days: '天',
+      online: '在线：已从运营方获取最新列表。', offline: '离线：使用本机保存的列表（', offlineEnd: '）。',
+      checkedAt: '核验时间（本机）：', foot: '本页离线可用：核验在本机完成，不上传二维码内容。', anchor: '信任锚指纹：'
+    },
+    en: {
+      title: 'Licence code check', subtitle: 'Tongban e-licences · counter verifier', other: '中文',
+      idle: 'Ready to scan', idleHelp: 'Ask the holder to show the e-licence QR code to the camera, or scan it with the scanner.',
+      valid: 'VALID', invalid: 'INVALID', validHelp: 'Signature valid, code within its validity, not used before. Check that the holder matches.',
+      starting: 'Preparing the verifier…', engineFailed: 'The verifier could not load: ',
+      cameraStarting: 'Starting the camera…', cameraStart: 'Start camera', cameraNone: 'No camera on this device: use the scanner field.',
+      cameraDenied: 'The camera cannot be used (', cameraDeniedEnd: '). Press the button to retry, or use the scanner field.', cameraOn: '',
+      wedgeLabel: 'Scanner input (verifies on Enter)', verify: 'Verify',
+      trustTitle: 'Trust list', trustLoading: 'Loading the trust list…', trustOK: 'in use', trustWarn: 'expires soon: connect to update it',
+      trustStale: 'out of date: no code can be verified; connect to update it', trustNone: 'no trust list: connect and reload this page',
+      trustRefused: 'A newly fetched trust list was refused: ', sequence: 'sequence', issued: 'issued', age: 'age', freshUntil: 'fresh until',
+      statusList: 'Status list', statusListUntil: 'fresh until',
+      hours: 'h', minutes: 'min', days: 'd',
+      online: 'Online: the lists are the operator\'s current ones.', offline: 'Offline: using the lists saved on this device (', offlineEnd: ').',
+      checkedAt: 'Checked at (this device): ', foot: 'Works offline: codes are checked on this device and never uploaded.', anchor: 'Trust anchor fingerprint: '
+    }
+  };
+
+  // Staleness warning: this long before the trust list expires, the page warns.
+  var WARN_BEFORE_MS = 24 * 3600 * 1000;
+  // A verdict goes back to "ready" after this long, so that it is not mistaken for the next
+  // person's.
+  var VERDICT_SHOWN_MS = 45 * 1000;
+  // The camera ignores the code it just verified while it stays in view, for this long after
+  // it was last seen.
+  var SAME_CODE_MS = 15 * 1000;
+  // Lists are fetched again this often while the page is open.
+  var REFRESH_MS = 10 * 60 * 1000;
+
+  var $ = function (id) { return document.getElementById(id); };
+  var params = new URLSearchParams(location.search);
+  // Chinese unless the counter chose English (the button, remembered; or ?lang=en).
+  var lang = params.get('lang') || localStorage.getItem('tongban-verifier-lang') || 'zh';
+  if (!T[lang]) lang = 'zh';
+  var t = function (k) { return T[lang][k]; };
+
+  var engine = null;       // window.tongbanVerifier once the WebAssembly has started
+  var config = {};         // config.json
+  var trustInfo = null;    // loadTrustList's answer for the list in use
+  var trustRefused = null; // the last refusal of a fetched list
+  var statusInfo = null;
+  var online = null;       // whether the last fetch of the trust list reached the operator
+  var lastVerdict = null, lastVerdictAt = 0, idleTimer = 0;
+  var lastText = '', lastSeen = 0;
+  var saves = 0;
+  var listsTried = false; // the first attempt to load the lists is over: the camera may verify
+
+  function call(name) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    return JSON.parse(engine[name].apply(engine, args));
+  }
+
+  // --- IndexedDB: one object store of keys "state", "trustList", "statusList". ---
+  var dbPromise = null;
+  function db() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        var r = indexedDB.open('tongban-verifier', 1);
+        r.onupgradeneeded = function () { r.result.createObjectStore('kv'); };
+        r.onsuccess = function () { resolve(r.result); };
+        r.onerror = function () { reject(r.error); };
+      });
+    }
+    return dbPromise;
+  }
+  function dbGet(key) {
+    return db().then(function (d) {
+      return new Promise(function (resolve, reject) {
+        var r = d.transaction('kv', 'readonly').objectStore('kv').get(key);
+        r.onsuccess = function () { resolve(r.result); };
+        r.onerror = function () { reject(r.error); };
+      });
+    });
+  }
+  function dbPut(key, value) {
+    return db().then(function (d) {
+      return new Promise(function (resolve, reject) {
+        var tx = d.transaction('kv', 'readwrite');
+        tx.objectStore('kv').put(value, key);
+        tx.oncomplete = function () { resolve(); };
+        tx.onerror = function () { reject(tx.error); };
+      });
+    });
+  }
+  function saveState() {
+    return dbPut('state', engine.state()).then(function () {
+      saves++;
+      document.body.setAttribute('data-saves', String(saves));
+    }).catch(function (e) { console.error('verifier: saving the state failed', e); });
+  }
+
+  // --- the WebAssembly engine ---
+  function startEngine() {
+    var go = new Go();
+    var ready = new Promise(function (resolve) { window.tongbanVerifierReady = resolve; });
+    var inst = WebAssembly.instantiateStreaming ?
+      WebAssembly.instantiateStreaming(fetch('verifier.wasm'), go.importObject).catch(function () { return fallback(); }) :
+      fallback();
+    function fallback() {
+      return fetch('verifier.wasm').then(function (r) { return r.arrayBuffer(); })
+        .then(function (b) { return WebAssembly.instantiate(b, go.importObject); });
+    }
+    return inst.then(function (res) {
+      go.run(res.instance);
+      return ready;
+    }).then(function () { return window.tongbanVerifier; });
+  }
+
+  // fetchBytes fetches url; the service worker marks an answer from its cache (offline).
+  var fromCache = false;
+  function fetchBytes(url) {
+    return fetch(url, { cache: 'no-cache', credentials: 'omit' }).then(function (r) {
+      if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
+      fromCache = r.headers.get('X-Tongban-Offline') === '1';
+      return r.arrayBuffer();
+    }).then(function (b) { return new Uint8Array(b); });
+  }
+
+  // --- trust and status lists ---
+  function useTrustList(bytes) {
+    var info = call('loadTrustList', bytes);
+    if (info.ok) { trustInfo = info; }
+    return info;
+  }
+  function refreshTrustList() {
+    var urls = [config.trust_list_url || 'trust-list.cose'];
+    if (config.trust_list_snapshot && urls.indexOf(config.trust_list_snapshot) < 0) urls.push(config.trust_list_snapshot);
+    var i = 0;
+    function next() {
+      if (i >= urls.length) { online = false; return Promise.resolve(); }
+      var url = urls[i++];
+      return fetchBytes(url).then(function (bytes) {
+        online = i === 1 && !fromCache;
+        var info = useTrustList(bytes);
+        if (!info.ok) {
+          trustRefused = info;
+          return next();
+        }
+        trustRefused = null;
+        return dbPut('trustList', bytes).then(saveState);
+      }, next);
+    }
+    return next().then(renderTrust);
+  }
+  function refreshStatusList() {
+    if (!config.status_list_url) return Promise.resolve();
+    return fetchBytes(config.status_list_url).then(function (bytes) {
+      var info = call('loadStatusList', bytes);
+      if (info.ok) { statusInfo = info; return dbPut('statusList', bytes); }
+    }, function () {}).then(renderTrust);
+  }
+  function refresh() {
+    return refreshTrustList().then(refreshStatusList);
+  }
+
+  function duration(ms) {
+    var m = Math.max(0, Math.round(ms / 60000));
+    if (m < 60) return m + ' ' + t('minutes');
+    var h = Math.floor(m / 60);
+    if (h < 48) return h + ' ' + t('hours');
+    return Math.floor(h / 24) + ' ' + t('days');
+  }
+  // Times are shown in China Standard Time, as the verdict's rows are, whatever the device's
+  // time zone: "2026-12-01 10:00".
+  var cst = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  function localTime(iso, seconds) {
+    var s = cst.format(typeof iso === 'number' ? new Date(iso) : new Date(iso));
+    return seconds ? s : s.slice(0, 16);
+  }
+
+  function renderTrust() {
+    var box = $('trust'), state = $('trust-state'), detail = $('trust-detail');
+    box.className = 'trust';
+    document.body.setAttribute('data-trust', trustInfo ? String(trustInfo.sequence) : '');
+    if (!trustInfo) {
+      box.classList.add('stale');
+      state.textContent = t('trustNone');
+      detail.textContent = trustRefused ? t('trustRefused') + msg(trustRefused) + ' (' + trustRefused.reason + ')' : '';
+      renderNet();
+      return;
+    }
+    var now = Date.now(), exp = Date.parse(trustInfo.expires_at), iss = Date.parse(trustInfo.issued_at);
+    var word = t('trustOK');
+    if (now > exp) { box.classList.add('stale'); word = t('trustStale'); }
+    else if (exp - now < WARN_BEFORE_MS) { box.classList.add('warn'); word = t('trustWarn'); }
+    else { box.classList.add('ok'); }
+    state.textContent = t('trustTitle') + (lang === 'zh' ? '：' : ': ') + word;
+    var parts = [
+      t('sequence') + ' ' + trustInfo.sequence,
+      t('issued') + ' ' + localTime(trustInfo.issued_at) + ' (' + t('age') + ' ' + duration(now - iss) + ')',
+      t('freshUntil') + ' ' + localTime(trustInfo.expires_at)
+    ];
+    if (statusInfo) parts.push(t('statusList') + ' ' + t('statusListUntil') + ' ' + localTime(statusInfo.expires_at));
+    detail.textContent = parts.join(lang === 'zh' ? '；' : '; ');
+    if (trustRefused) detail.textContent += (lang === 'zh' ? '。' : '. ') + t('trustRefused') + msg(trustRefused) + ' (' + trustRefused.reason + ')';
+    renderNet();
+  }
+  function renderNet() {
+    var el = $('net-state');
+    if (online === null) { el.textContent = ''; return; }
+    el.textContent = online ? t('online') : t('offline') + (trustInfo ? t('sequence') + ' ' + trustInfo.sequence : '—') + t('offlineEnd');
+  }
+
+  function capital(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : ''; }
+  function msg(o) { return lang === 'zh' ? o.message_zh : capital(o.message_en); }
+  function altMsg(o) { return lang === 'zh' ? capital(o.message_en) : o.message_zh; }
+
+  // --- verdicts ---
+  // verify checks text from source ("camera" or "wedge") and shows the verdict. The body's
+  // data attributes say what happened, for the page's tests: data-verdict (the last verdict:
+  // "valid" or the reason), data-verdict-camera and data-verdict-wedge, data-wedge-count.
+  var wedgeCount = 0;
+  function verify(text, source, t0) {
+    if (!engine) return null;
+    var v = call('verify', text);
+    document.body.setAttribute('data-verdict-' + source, v.valid ? 'valid' : v.reason);
+    if (source === 'wedge') document.body.setAttribute('data-wedge-count', String(++wedgeCount));
+    lastVerdict = v;
+    lastVerdictAt = Date.now();
+    renderVerdict();
+    if (t0 !== undefined) {
+      try { performance.measure('frame-to-verdict', { start: t0, end: performance.now() }); } catch (e) { /* old browser */ }
+    }
+    saveState();
+    if (v.valid && window.tongbanReceipts && typeof window.tongbanReceipts.record === 'function') {
+      try { window.tongbanReceipts.record(v.cti); } catch (e) { console.error('verifier: receipt', e); }
+    }
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(function () { lastVerdict = null; renderVerdict(); }, VERDICT_SHOWN_MS);
+    return v;
+  }
+
+  function renderVerdict() {
+    var box = $('verdict'), v = lastVerdict;
+    var fields = $('fields');
+    fields.textContent = '';
+    box.className = 'verdict';
+    if (!v) {
+      box.classList.add('idle');
+      $('verdict-word').textContent = t('idle');
+      $('verdict-word-alt').textContent = lang === 'zh' ? T.en.idle : T.zh.idle;
+      $('verdict-reason').textContent = t('idleHelp');
+      $('verdict-reason-alt').textContent = '';
+      $('verdict-time').textContent = '';
+      document.body.setAttribute('data-verdict', '');
+      return;
+    }
+    box.classList.add(v.valid ? 'valid' : 'invalid');
+    if (v.colour) box.classList.add('colour-' + v.colour);
+    $('verdict-word').textContent = v.valid ? t('valid') : t('invalid');
+    $('verdict-word-alt').textContent = lang === 'zh' ? (v.valid ? T.en.valid : T.en.invalid) : (v.valid ? T.zh.valid : T.zh.invalid);
+    if (v.valid) {
+      $('verdict-reason').textContent = t('validHelp');
+      $('verdict-reason-alt').textContent = lang === 'zh' ? T.en.validHelp : T.zh.validHelp;
+    } else {
+      $('verdict-reason').textContent = msg(v);
+      $('verdict-reason-alt').textContent = altMsg(v) + ' (' + v.reason + ')';
+    }
+    (v.rows || []).forEach(function (r) {
+      var dt = document.createElement('dt'), dd = document.createElement('dd');
+      var label = lang === 'zh' ? r.label_zh : r.label_en.replace(/_/g, ' ');
+      var alt = lang === 'zh' ? r.label_en.replace(/_/g, ' ') : r.label_zh;
+      dt.textContent = label;
+      dt.title = alt;
+      var value = (lang === 'zh' ? r.value_zh : r.value_en) || r.value;
+      if (r.key === 'colour') {
+        var chip = document.createElement('span');
+        chip.className = 'chip ' + r.value;
+        chip.textContent = value;
+        dd.appendChild(chip);
+      } else {
+        dd.textContent = value;
+      }
+      if (r.key === 'kind') { dt.className = 'head'; dd.className = 'head'; dt.textContent = label + ' · ' + value; dd.hidden = true; }
+      if (r.level > 0) { dt.classList.add('sub'); }
+      if (r.key === 'signed_by' || r.key === 'trust_list' || r.key === 'profile') { dt.classList.add('minor'); dd.classList.add('minor'); }
+      fields.appendChild(dt);
+      fields.appendChild(dd);
+    });
+    $('verdict-time').textContent = t('checkedAt') + localTime(lastVerdictAt, true);
+    document.body.setAttribute('data-verdict', v.valid ? 'valid' : v.reason);
+  }
+
+  // --- camera ---
+  var video = $('video'), canvas = document.createElement('canvas'), ctx2d = null, detector = null, busy = false;
+  var cameraState = ['cameraStarting'];
+  // cameraStatus shows the camera's state: T keys and plain strings, joined.
+  function cameraStatus() {
+    if (arguments.length) cameraState = Array.prototype.slice.call(arguments);
+    $('camera-status').textContent = cameraState.map(function (k) { return T[lang][k] !== undefined ? T[lang][k] : k; }).join('');
+  }
+  function startCamera() {
+    $('camera-start').hidden = true;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { cameraStatus('cameraNone'); return; }
+    cameraStatus('cameraStarting');
+    navigator.mediaDevices.getUserMedia({ audio: false, video: { facingMode: 'environment', width: { ideal: 1280 }, height: { ideal: 720 } } })
+      .then(function (stream) {
+        video.srcObject = stream;
+        return video.play();
+      })
+      .then(function () { return makeDetector(); })
+      .then(function (d) {
+        detector = d;
+        cameraState = [];
+        cameraStatus();
+        document.body.setAttribute('data-camera', d ? 'barcodedetector' : 'jsqr');
+        nextFrame();
+      })
+      .catch(function (e) {
+        cameraStatus('cameraDenied', String(e && e.name || e), 'cameraDeniedEnd');
+        $('camera-start').hidden = false;
+      });
+  }
+  function makeDetector() {
+    if (!('BarcodeDetector' in window)) return Promise.resolve(null);
+    return window.BarcodeDetector.getSupportedFormats().then(function (f) {
+      return f.indexOf('qr_code') >= 0 ? new window.BarcodeDetector({ formats: ['qr_code'] }) : null;
+    }, function () { return null; });
+  }
+  function nextFrame() {
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+    else setTimeout(onFrame, 80);
+  }
+  function onFrame() {
+    if (!engine || !listsTried) { nextFrame(); return; }
+    var t0 = performance.now();
+    busy = true;
+    decodeFrame().then(function (text) {
+      if (text) {
+        var now = Date.now();
+        if (text === lastText && now - lastSeen < SAME_CODE_MS) { lastSeen = now; return; }
+        lastText = text; lastSeen = now;
+        verify(text, 'camera', t0);
+      }
+    }).catch(function (e) { console.error('verifier: frame', e); })
+      .then(function () { busy = false; nextFrame(); });
+  }
+  function decodeFrame() {
+    if (detector) {
+      return detector.detect(video).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
+    }
+    if (!window.jsQR || !video.videoWidth) return Promise.resolve(null);
+    var scale = Math.min(1, 800 / Math.max(video.videoWidth, video.videoHeight));
+    var w = Math.round(video.videoWidth * scale), h = Math.round(video.videoHeight * scale);
+    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; ctx2d = null; }
+    if (!ctx2d) ctx2d = canvas.getContext('2d', { willReadFrequently: true });
+    ctx2d.drawImage(video, 0, 0, w, h);
+    var img = ctx2d.getImageData(0, 0, w, h);
+    var r = window.jsQR(img.data, w, h, { inversionAttempts: 'dontInvert' });
+    return Promise.resolve(r ? r.data : null);
+  }
+
+  // --- language ---
+  function applyLang() {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = t('title') + (lang === 'zh' ? ' · 电子证照' : ' · Tongban');
+    Array.prototype.forEach.call(document.querySelectorAll('[data-t]'), function (el) {
+      var k = el.getAttribute('data-t');
+      if (T[lang][k] !== undefined) el.textContent = T[lang][k];
+    });
+    var b = $('lang');
+    b.textContent = t('other');
+    b.lang = lang === 'zh' ? 'en' : 'zh-CN';
+    renderVerdict();
+    if (engine) renderTrust();
+    renderAnchor();
+    cameraStatus();
+  }
+  var anchors = [];
+  function renderAnchor() { $('anchor').textContent = anchors.length ? t('anchor') + anchors.join(', ') : ''; }
+
+  // --- start ---
+  function start() {
+    applyLang();
+    $('lang').addEventListener('click', function () {
+      lang = lang === 'zh' ? 'en' : 'zh';
+      localStorage.setItem('tongban-verifier-lang', lang);
+      applyLang();
+    });
+    $('wedge').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var input = $('code-input'), text = input.value.trim();
+      input.value = '';
+      if (text) verify(text, 'wedge');
+      input.focus();
+    });
+    $('camera-start').addEventListener('click', startCamera);
+    if (window.matchMedia && window.matchMedia('(pointer: fine)').matches) $('code-input').focus();
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('sw.js').catch(function (e) { console.error('verifier: service worker', e); });
+    }
+    $('verdict-reason').textContent = t('starting');
+
+    var cfg = fetch('config.json', { cache: 'no-cache' }).then(function (r) { return r.json(); });
+    var pem = fetch('trust-anchor.pem', { cache: 'no-cache' }).then(function (r) {
+      if (!r.ok) throw new Error('trust-anchor.pem: HTTP ' + r.status);
+      return r.text();
+    });
+    Promise.all([cfg, pem, startEngine(), dbGet('state'), dbGet('trustList'), dbGet('statusList')]).then(function (a) {
+      config = a[0]; engine = a[2];
+      var init = call('init', a[1], a[3] || '');
+      if (!init.ok) throw new Error(init.error);
+      anchors = init.anchors || [];
+      renderAnchor();
+      if (a[4]) useTrustList(a[4]);
+      if (a[5]) { var s = call('loadStatusList', a[5]); if (s.ok) statusInfo = s; }
+      renderVerdict();
+      renderTrust();
+      return refresh();
+    }).then(function () {
+      listsTried = true;
+      document.body.setAttribute('data-ready', '1');
+      setInterval(refresh, REFRESH_MS);
+      setInterval(renderTrust, 60 * 1000);
+      window.addEventListener('online', refresh);
+    }).catch(function (e) {
+      console.error('verifier:', e);
+      $('verdict-reason').textContent = t('engineFailed') + (e && e.message || e);
+      document.body.setAttribute('data-ready', 'failed');
+    });
+    startCamera();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
