@@ -254,6 +254,19 @@ type Client struct {
 	// says the client needs iss and sid as query parameters.
 	FrontchannelLogoutURI             string
 	FrontchannelLogoutSessionRequired bool
+
+	// OpenID Federation 1.0 automatic registration (storage/federation_rp.go, migration 00030).
+
+	// Source says how the app was registered: "" by an operator or RFC 7591,
+	// ClientSourceFederation by OpenID Federation automatic registration (its ID is its entity
+	// identifier and its metadata came from its resolved trust chain).
+	Source string
+	// TrustAnchor is the entity ID of the trust anchor the chain of a federation app resolved
+	// to; "" for other apps.
+	TrustAnchor string
+	// FederationExpiresAt is when the metadata of a federation app expires (the earliest exp of
+	// its trust chain): its next use after it resolves the chain again. Zero for other apps.
+	FederationExpiresAt time.Time
 }
 
 // Clients stores OAuth clients.
