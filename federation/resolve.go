@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tongban/tongban/sm-crypto/smjose"
@@ -79,8 +83,14 @@ func (c *TrustChain) HasTrustMark(typ string) error {
 type Resolver struct {
 	// Anchors are the trust anchors chains may end at.
 	Anchors []TrustAnchor
-	// HTTPClient fetches statements; nil means a client with a 10 s timeout.
+	// HTTPClient fetches statements; nil means a client with a 10 s timeout that refuses to
+	// connect to loopback, private, link-local, unspecified and multicast addresses (checked
+	// on the address each connection dials, so DNS rebinding gains nothing), loopback allowed
+	// when AllowHTTP. A client given here is used as it is: it must guard against SSRF itself.
 	HTTPClient *http.Client
+	// Logger receives the detail of fetch failures (the URL and the network error), which
+	// callers only see as "could not be fetched"; nil means slog.Default().
+	Logger *slog.Logger
 	// MaxPathLength is the most intermediates a chain may have; 0 means 4.
 	MaxPathLength int
 	// MaxFetches bounds the HTTP requests of one resolution (every authority hint tried); 0
@@ -90,7 +100,8 @@ type Resolver struct {
 	FetchTimeout time.Duration
 	// ClockSkew is tolerated on iat; 0 means 60 s.
 	ClockSkew time.Duration
-	// AllowHTTP accepts http:// entity IDs (loopback test federations only).
+	// AllowHTTP accepts http:// entity IDs on loopback hosts and lets the default HTTP client
+	// connect to loopback addresses (test federations on one machine only).
 	AllowHTTP bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -307,7 +318,7 @@ func (r *Resolver) config(ctx context.Context, w *walk, id string) (*EntityState
 	if ok && now.Before(c.Expires) {
 		return c, nil
 	}
-	body, err := r.get(ctx, w, WellKnownURL(id))
+	body, err := r.get(ctx, w, "entity configuration of "+truncate(id), WellKnownURL(id))
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +358,7 @@ func (r *Resolver) subordinate(ctx context.Context, w *walk, sup *EntityStatemen
 	q := u.Query()
 	q.Set("sub", sub)
 	u.RawQuery = q.Encode()
-	body, err := r.get(ctx, w, u.String())
+	body, err := r.get(ctx, w, "subordinate statement of "+truncate(sup.Subject)+" about "+truncate(sub), u.String())
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +392,9 @@ func (r *Resolver) checkTimes(s *EntityStatement) error {
 }
 
 // get fetches url with the walk's bounds and returns the body as a string.
-func (r *Resolver) get(ctx context.Context, w *walk, target string) (string, error) {
+// what names the document in errors ("entity configuration of X"); network errors reach the
+// caller only as "what could not be fetched", their detail goes to r.Logger.
+func (r *Resolver) get(ctx context.Context, w *walk, what, target string) (string, error) {
 	max := r.MaxFetches
 	if max <= 0 {
 		max = 32
@@ -396,36 +409,92 @@ func (r *Resolver) get(ctx context.Context, w *walk, target string) (string, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	failed := func(detail error) error {
+		log := r.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.InfoContext(ctx, "federation: fetch failed", "url", truncate(target), "err", detail)
+		return fmt.Errorf("%w: %s could not be fetched", ErrFetch, what)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrFetch, err)
+		return "", failed(err)
 	}
 	client := r.HTTPClient
-	if client == nil {
-		client = defaultClient
+	switch {
+	case client != nil:
+	case r.AllowHTTP:
+		client = loopbackClient
+	default:
+		client = publicClient
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrFetch, err)
+		return "", failed(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%w: %s: HTTP %d", ErrFetch, target, resp.StatusCode)
+		return "", fmt.Errorf("%w: %s could not be fetched: HTTP %d", ErrFetch, what, resp.StatusCode)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != ContentTypeStatement {
-		return "", fmt.Errorf("%w: %s: content type %q", ErrFetch, target, truncate(mt))
+		return "", fmt.Errorf("%w: %s: content type %q", ErrFetch, what, truncate(mt))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", ErrFetch, target, err)
+		return "", failed(err)
 	}
 	if len(body) > maxBody {
-		return "", fmt.Errorf("%w: %s: response over 1 MB", ErrFetch, target)
+		return "", fmt.Errorf("%w: %s: response over 1 MB", ErrFetch, what)
 	}
 	return strings.TrimSpace(string(body)), nil
 }
 
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
+// The default HTTP clients of Resolver: publicClient connects to public addresses only,
+// loopbackClient to those and loopback (AllowHTTP).
+var (
+	publicClient   = guardedClient(false)
+	loopbackClient = guardedClient(true)
+)
+
+// errRefusedAddress is the dialer's refusal of a non-public address.
+var errRefusedAddress = errors.New("federation: refusing to connect to a non-public address")
+
+// guardedClient returns an HTTP client (10 s timeout, no proxy) whose dialer checks every
+// address it connects to — after name resolution, so a host name that resolves to an
+// internal address is refused like the address itself.
+func guardedClient(allowLoopback bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return errRefusedAddress
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil || !PublicAddress(ip) && !(allowLoopback && ip.Unmap().IsLoopback()) {
+				return fmt.Errorf("%w %s", errRefusedAddress, host)
+			}
+			return nil
+		}}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy: nil, DialContext: d.DialContext, ForceAttemptHTTP2: true, TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConns: 100, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 10 * time.Second,
+	}}
+}
+
+// sharedAddressSpace is 100.64.0.0/10 (RFC 6598, carrier-grade NAT).
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// PublicAddress reports whether the resolver's default client may connect to ip: a global
+// unicast address that is not private (RFC 1918, RFC 4193), not shared (RFC 6598), not
+// loopback, link-local (169.254.0.0/16 and fe80::/10, cloud metadata included), unspecified
+// or multicast. IPv4-mapped IPv6 addresses are judged as IPv4.
+func PublicAddress(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsValid() && ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() &&
+		!ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() && !ip.IsInterfaceLocalMulticast() &&
+		!ip.IsMulticast() && !ip.IsUnspecified() && !sharedAddressSpace.Contains(ip)
+}
 
 // validate checks a complete chain (§10.2) and resolves its metadata and trust marks.
 func (r *Resolver) validate(ctx context.Context, w *walk, stmts []*EntityStatement, entityType string) (*TrustChain, error) {

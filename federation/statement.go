@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -223,25 +222,6 @@ func ParseClaims(payload []byte) (*EntityStatement, error) {
 		TrustMarks: w.TrustMarks, TrustMarkIssuers: w.TrustMarkIssuers, SourceEndpoint: w.SourceEndpoint,
 	}, nil
 }
-
-// checkEntityID checks that id is an absolute https URL (http only where allowHTTP) with a
-// host and no query or fragment (§1.2 "Entity Identifier"). The resolver passes allowHTTP for
-// loopback test federations; statements themselves accept both schemes.
-func checkEntityID(id string, allowHTTP bool) error {
-	u, err := url.Parse(id)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {
-		return fmt.Errorf("%w: entity ID %q is not an absolute URL without query or fragment", ErrMalformed, truncate(id))
-	}
-	if u.Scheme != "https" && (!allowHTTP || u.Scheme != "http") {
-		return fmt.Errorf("%w: entity ID %q is not https", ErrMalformed, truncate(id))
-	}
-	return nil
-}
-
-// CheckEntityID reports whether id is an entity identifier this package accepts: an https URL
-// with a host and no query or fragment, or http when allowHTTP (loopback test federations).
-// Errors: ErrMalformed.
-func CheckEntityID(id string, allowHTTP bool) error { return checkEntityID(id, allowHTTP) }
 
 // WellKnownURL returns the URL of the entity configuration of entityID (§9).
 func WellKnownURL(entityID string) string {
