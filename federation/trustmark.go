@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -132,4 +133,65 @@ func PeekTrustMark(jwt string) (typ, sub string, err error) {
 		return "", "", fmt.Errorf("%w: trust mark lacks trust_mark_type or sub", ErrMalformed)
 	}
 	return c.Type, c.Sub, nil
+}
+
+// VerifyTrustMark verifies a trust mark JWT about subject before it is held (published in
+// subject's entity configuration): JWT typ trust-mark+jwt, sub == subject, within iat/exp,
+// issued by a configured trust anchor or by an entity that anchor lists in
+// trust_mark_issuers for the mark's type, and signed with the issuer's keys (the anchor's
+// configured keys, or those of the issuer's trust chain to that anchor, §7.3). Each
+// configured anchor is tried in turn. Errors: ErrNoTrustAnchor when no anchor is configured;
+// else ErrTrustMark joined with each anchor's reason (ErrMalformed, ErrWrongType,
+// ErrWrongSubject, ErrSignature, ErrExpired, ErrConstraint, ErrFetch…).
+func (r *Resolver) VerifyTrustMark(ctx context.Context, jwt, subject string) (TrustMark, error) {
+	typ, _, err := PeekTrustMark(jwt)
+	if err != nil {
+		return TrustMark{}, fmt.Errorf("%w: %w", ErrTrustMark, err)
+	}
+	if len(r.Anchors) == 0 {
+		return TrustMark{}, fmt.Errorf("%w: none configured, so the trust mark's issuer cannot be checked", ErrNoTrustAnchor)
+	}
+	var errs []error
+	for _, a := range r.Anchors {
+		tm, err := r.verifyTrustMarkAt(ctx, a, TrustMarkRef{Type: typ, TrustMark: jwt}, subject)
+		if err == nil {
+			return tm, nil
+		}
+		errs = append(errs, fmt.Errorf("trust anchor %s: %w", a.EntityID, err))
+	}
+	return TrustMark{}, fmt.Errorf("%w: %w", ErrTrustMark, errors.Join(errs...))
+}
+
+func (r *Resolver) verifyTrustMarkAt(ctx context.Context, a TrustAnchor, ref TrustMarkRef, subject string) (TrustMark, error) {
+	w := &walk{anchor: a.EntityID, skipMarks: true}
+	ta, err := r.config(ctx, w, a.EntityID)
+	if err != nil {
+		return TrustMark{}, err
+	}
+	ks, err := r.anchorKeys(a)
+	if err != nil {
+		return TrustMark{}, err
+	}
+	if err := VerifyStatement(ta, ks); err != nil {
+		return TrustMark{}, fmt.Errorf("trust anchor configuration: %w", err)
+	}
+	return r.verifyTrustMark(ctx, ref, subject, ta)
+}
+
+// ReadTrustMark returns the claims of a trust mark JWT without verifying its signature (to
+// display a mark held: its issuer and exp). Raw is set. Errors: those of PeekTrustMark.
+func ReadTrustMark(jwt string) (TrustMark, error) {
+	_, payload, err := parseHeader(jwt, TypeTrustMark)
+	if err != nil {
+		return TrustMark{}, err
+	}
+	var c trustMarkClaims
+	if err := json.Unmarshal(payload, &c); err != nil || c.Type == "" || c.Sub == "" {
+		return TrustMark{}, fmt.Errorf("%w: trust mark lacks trust_mark_type or sub", ErrMalformed)
+	}
+	tm := TrustMark{Type: c.Type, Issuer: c.Iss, Subject: c.Sub, IssuedAt: time.Unix(c.Iat, 0).UTC(), Raw: jwt}
+	if c.Exp != 0 {
+		tm.Expires = time.Unix(c.Exp, 0).UTC()
+	}
+	return tm, nil
 }

@@ -209,7 +209,7 @@ func (s *Server) redirectUpstream(w http.ResponseWriter, r *http.Request, u stor
 	ctx := r.Context()
 	prov, err := s.upstreamProvider(ctx, u)
 	if err != nil {
-		s.refuseUpstream(w, r, u.ID, lang, err)
+		s.refuseUpstreamBack(w, r, u.ID, lang, authz, err)
 		return
 	}
 	f := upstreamFlow{Upstream: u.ID, State: httpkit.RandomString(32), Nonce: httpkit.RandomString(32),
@@ -224,7 +224,7 @@ func (s *Server) redirectUpstream(w http.ResponseWriter, r *http.Request, u stor
 	if u.Federation { // federation_upstream.go: a signed request object, this instance's entity ID as client_id
 		target, err := s.federationAuthURL(ctx, u, prov, f, lang)
 		if err != nil {
-			s.refuseUpstream(w, r, u.ID, lang, err)
+			s.refuseUpstreamBack(w, r, u.ID, lang, authz, err)
 			return
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
@@ -300,6 +300,12 @@ func upstreamReason(err error) (reason, msg string) {
 // refuseUpstream answers a refused brokered login with its own error page, logs the cause
 // (no token, no personal data) and audits "upstream.refused" with the reason.
 func (s *Server) refuseUpstream(w http.ResponseWriter, r *http.Request, upstreamID, lang string, err error) {
+	s.refuseUpstreamBack(w, r, upstreamID, lang, "", err)
+}
+
+// refuseUpstreamBack is refuseUpstream whose page leads back to the login page of the pending
+// authorization request authz (another way to log in), or to the account page when authz is "".
+func (s *Server) refuseUpstreamBack(w http.ResponseWriter, r *http.Request, upstreamID, lang, authz string, err error) {
 	ctx := r.Context()
 	reason, msg := upstreamReason(err)
 	s.log.InfoContext(ctx, "upstream login refused", "upstream", upstreamID, "reason", reason, "error", err.Error())
@@ -308,6 +314,11 @@ func (s *Server) refuseUpstream(w http.ResponseWriter, r *http.Request, upstream
 	status := http.StatusBadRequest
 	if reason == "unavailable" {
 		status = http.StatusBadGateway
+	}
+	if authz != "" {
+		s.renderErrorBack(w, r, status, lang, msg,
+			s.localPath(pathLogin)+"?"+url.Values{"authz": {authz}, "ui_locales": {lang}}.Encode(), "backToLogin")
+		return
 	}
 	s.renderError(w, r, status, lang, msg)
 }

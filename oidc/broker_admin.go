@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/audit"
+	"github.com/tongban/tongban/federation"
 	"github.com/tongban/tongban/keyring"
 	"github.com/tongban/tongban/storage"
 )
@@ -48,6 +49,9 @@ type NewUpstream struct {
 	// and ClientSecret stay empty (this instance registers automatically with its own entity
 	// identifier and authenticates with private_key_jwt).
 	Federation bool
+	// Self is this instance's entity ID (its issuer), which a federation upstream may not be;
+	// "" skips that check.
+	Self string
 }
 
 var upstreamIDRE = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
@@ -57,9 +61,18 @@ func (n NewUpstream) validate() error {
 	if !upstreamIDRE.MatchString(n.ID) {
 		problems = append(problems, "id must be 1 to 64 of [a-z0-9-]")
 	}
-	if u, err := url.Parse(n.Issuer); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" ||
-		!(u.Scheme == "https" || u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
-		problems = append(problems, "issuer must be an absolute https URL without query or fragment")
+	switch {
+	case n.Federation:
+		if err := federation.CheckEntityID(n.Issuer, true); err != nil {
+			problems = append(problems, "--entity-id: "+strings.TrimPrefix(err.Error(), federation.ErrMalformed.Error()+": "))
+		} else if n.Self != "" && strings.TrimSuffix(n.Issuer, "/") == strings.TrimSuffix(n.Self, "/") {
+			problems = append(problems, "--entity-id: "+n.Issuer+" is this server's own entity ID")
+		}
+	default:
+		if u, err := url.Parse(n.Issuer); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+			strings.TrimSpace(n.Issuer) != n.Issuer || !(u.Scheme == "https" || u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+			problems = append(problems, "--issuer must be an absolute https URL without user info, query, fragment or spaces")
+		}
 	}
 	switch {
 	case n.Federation && (n.ClientID != "" || len(n.ClientSecret) > 0):
@@ -103,8 +116,10 @@ func (n NewUpstream) validate() error {
 }
 
 // AddUpstream validates n, seals the client secret (UpstreamSecretAAD) and stores the upstream,
-// auditing "upstream.add" by actor in the same transaction. Errors: ErrInvalidUpstream listing
-// every problem; storage.ErrConflict when the ID exists.
+// auditing "upstream.add" by actor in the same transaction. A federation upstream's entity ID
+// must pass federation.CheckEntityID, differ from n.Self and from every other federation
+// upstream's. Errors: ErrInvalidUpstream listing every problem (naming the flag); storage.ErrConflict
+// when the ID exists.
 func AddUpstream(ctx context.Context, store storage.Storage, kr *keyring.Keyring, actor audit.Actor, n NewUpstream, now time.Time) (storage.Upstream, error) {
 	if err := n.validate(); err != nil {
 		return storage.Upstream{}, err
@@ -126,6 +141,17 @@ func AddUpstream(ctx context.Context, store storage.Storage, kr *keyring.Keyring
 		SilentSSO: n.SilentSSO, ACRMap: n.ACRMap, LabelZH: n.LabelZH, LabelEN: n.LabelEN, CreatedAt: now, UpdatedAt: now,
 		Federation: n.Federation}
 	err := store.InTx(ctx, func(ctx context.Context) error {
+		if u.Federation {
+			all, err := store.ListUpstreams(ctx)
+			if err != nil {
+				return err
+			}
+			for _, o := range all {
+				if o.Federation && o.Issuer == u.Issuer {
+					return fmt.Errorf("%w: --entity-id: %s is already upstream %s", ErrInvalidUpstream, u.Issuer, o.ID)
+				}
+			}
+		}
 		if err := store.CreateUpstream(ctx, u); err != nil {
 			return err
 		}

@@ -239,7 +239,7 @@ func (s *Server) FederationResolver(ctx context.Context) (*federation.Resolver, 
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.resolver == nil || st.anchors != string(key) {
-		st.resolver = &federation.Resolver{Anchors: list, HTTPClient: s.cfg.FederationHTTPClient, Now: s.now,
+		st.resolver = &federation.Resolver{Anchors: list, HTTPClient: s.cfg.FederationHTTPClient, Now: s.now, Logger: s.log,
 			AllowHTTP: len(s.issuer) > 7 && s.issuer[:7] == "http://"}
 		st.anchors = string(key)
 	}
@@ -272,13 +272,18 @@ func (s *Server) handleFederationConfiguration(w http.ResponseWriter, r *http.Re
 	s.fedJWT(w, "configuration", federation.ContentTypeStatement, ec.Raw, 60)
 }
 
-// handleFederationFetch serves the subordinate statement about ?sub= (§8.1.1).
+// handleFederationFetch serves the subordinate statement about ?sub= (§8.1.1). An iss
+// parameter other than this entity is refused with invalid_issuer (404).
 func (s *Server) handleFederationFetch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sub := q.Get("sub")
 	switch {
 	case sub == "" || len(q["sub"]) > 1:
 		s.fedError(w, "fetch", http.StatusBadRequest, "invalid_request", "one sub parameter is required")
+		return
+	case len(q["iss"]) > 1 || q.Has("iss") && q.Get("iss") != s.issuer:
+		// The iss parameter of earlier drafts: this endpoint only issues as this entity (§8.9).
+		s.fedError(w, "fetch", http.StatusNotFound, "invalid_issuer", "this endpoint issues statements only as "+s.issuer)
 		return
 	case sub == s.issuer:
 		s.fedError(w, "fetch", http.StatusBadRequest, "invalid_request", "this entity's own configuration is at "+PathFederationConfiguration)

@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -27,17 +27,12 @@ import (
 // ErrInvalidFederation: a federation setting with a bad field; the message says which.
 var ErrInvalidFederation = errors.New("oidc: invalid federation setting")
 
-// checkFedEntityID accepts an https entity ID, or http for a loopback host (a test
-// federation on one machine).
-func checkFedEntityID(what, id string) error {
-	loop := false
-	if u, err := url.Parse(id); err == nil {
-		h := u.Hostname()
-		ip := net.ParseIP(h)
-		loop = h == "localhost" || (ip != nil && ip.IsLoopback())
-	}
-	if err := federation.CheckEntityID(id, loop); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrInvalidFederation, what, err)
+// checkFedEntityID checks id with federation.CheckEntityID (https, or http for a loopback
+// host: a test federation on one machine); the error names flag, the command-line flag that
+// gave it.
+func checkFedEntityID(flag, id string) error {
+	if err := federation.CheckEntityID(id, true); err != nil {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidFederation, flag, strings.TrimPrefix(err.Error(), federation.ErrMalformed.Error()+": "))
 	}
 	return nil
 }
@@ -59,7 +54,7 @@ type NewFederationSubordinate struct {
 // combine as OpenID Federation 1.0 §6.1.3.1 allows; the JWK Set must hold a usable key.
 // Errors: ErrInvalidFederation, storage.ErrConflict.
 func AddFederationSubordinate(ctx context.Context, store storage.Storage, actor audit.Actor, n NewFederationSubordinate, now time.Time) (storage.FederationSubordinate, error) {
-	if err := checkFedEntityID("entity ID", n.EntityID); err != nil {
+	if err := checkFedEntityID("--entity-id", n.EntityID); err != nil {
 		return storage.FederationSubordinate{}, err
 	}
 	jwks, err := normalJWKS(n.JWKS)
@@ -132,7 +127,7 @@ func RemoveFederationSubordinate(ctx context.Context, store storage.Storage, act
 // AddFederationAnchor stores a trust anchor with its keys, auditing "federation.anchor.add".
 // Errors: ErrInvalidFederation, storage.ErrConflict.
 func AddFederationAnchor(ctx context.Context, store storage.Storage, actor audit.Actor, entityID string, jwks []byte, now time.Time) (storage.FederationAnchor, error) {
-	if err := checkFedEntityID("entity ID", entityID); err != nil {
+	if err := checkFedEntityID("--entity-id", entityID); err != nil {
 		return storage.FederationAnchor{}, err
 	}
 	norm, err := normalJWKS(jwks)
@@ -163,7 +158,7 @@ func RemoveFederationAnchor(ctx context.Context, store storage.Storage, actor au
 // AddAuthorityHint adds a superior to this instance's authority_hints, auditing
 // "federation.authority.add". Errors: ErrInvalidFederation, storage.ErrConflict.
 func AddAuthorityHint(ctx context.Context, store storage.Storage, actor audit.Actor, entityID string, now time.Time) error {
-	if err := checkFedEntityID("entity ID", entityID); err != nil {
+	if err := checkFedEntityID("--entity-id", entityID); err != nil {
 		return err
 	}
 	now = now.UTC().Truncate(time.Microsecond)
@@ -190,7 +185,7 @@ func RemoveAuthorityHint(ctx context.Context, store storage.Storage, actor audit
 // exp), records it and audits "federation.trust_mark.issue". The JWT is returned for the
 // subject's operator (`idp federation trust-mark add` there). Errors: ErrInvalidFederation.
 func IssueTrustMark(ctx context.Context, store storage.Storage, kr *keyring.Keyring, actor audit.Actor, issuer, sub, typ string, ttl time.Duration, now time.Time) (string, error) {
-	if err := checkFedEntityID("subject", sub); err != nil {
+	if err := checkFedEntityID("--sub", sub); err != nil {
 		return "", err
 	}
 	if u, err := url.Parse(typ); err != nil || u.Scheme == "" || len(typ) > 512 {
@@ -233,27 +228,47 @@ func IssueTrustMark(ctx context.Context, store storage.Storage, kr *keyring.Keyr
 	return jwt, nil
 }
 
-// AddHeldTrustMark stores a trust mark issued to this instance (published in its entity
-// configuration), auditing "federation.trust_mark.add". The mark must be a trust-mark+jwt
-// about this instance (its signature is checked by whoever resolves a chain). Errors:
-// ErrInvalidFederation.
-func AddHeldTrustMark(ctx context.Context, store storage.Storage, actor audit.Actor, self, jwt string, now time.Time) (string, error) {
+// AddHeldTrustMark verifies a trust mark issued to this instance and stores it (published in
+// its entity configuration), auditing "federation.trust_mark.add". The mark must be a
+// trust-mark+jwt about self, not expired, issued by one of the stored trust anchors or an
+// issuer that anchor lists in trust_mark_issuers for its type, and signed with the issuer's
+// keys (federation.Resolver.VerifyTrustMark, fetching over HTTP; client nil means the
+// resolver's guarded default). Errors: ErrInvalidFederation (no trust anchor configured, a
+// malformed, forged, expired or foreign mark).
+func AddHeldTrustMark(ctx context.Context, store storage.Storage, client *http.Client, actor audit.Actor, self, jwt string, now time.Time) (federation.TrustMark, error) {
 	jwt = strings.TrimSpace(jwt)
 	typ, sub, err := federation.PeekTrustMark(jwt)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidFederation, err)
+		return federation.TrustMark{}, fmt.Errorf("%w: %w", ErrInvalidFederation, err)
 	}
 	if sub != self {
-		return "", fmt.Errorf("%w: the trust mark is about %s, not this instance (%s)", ErrInvalidFederation, sub, self)
+		return federation.TrustMark{}, fmt.Errorf("%w: the trust mark is about %s, not this instance (%s)", ErrInvalidFederation, sub, self)
+	}
+	anchors, err := store.ListFederationAnchors(ctx)
+	if err != nil {
+		return federation.TrustMark{}, err
+	}
+	if len(anchors) == 0 {
+		return federation.TrustMark{}, fmt.Errorf("%w: no trust anchor is configured, so the trust mark cannot be checked; "+
+			"add the anchor that vouches for its issuer first (idp federation anchor add)", ErrInvalidFederation)
+	}
+	res := &federation.Resolver{HTTPClient: client, Now: func() time.Time { return now },
+		AllowHTTP: strings.HasPrefix(self, "http://")}
+	for _, a := range anchors {
+		res.Anchors = append(res.Anchors, federation.TrustAnchor{EntityID: a.EntityID, JWKS: a.JWKS})
+	}
+	tm, err := res.VerifyTrustMark(ctx, jwt, self)
+	if err != nil {
+		return federation.TrustMark{}, fmt.Errorf("%w: trust mark %s not accepted: %w", ErrInvalidFederation, typ, err)
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	err = store.InTx(ctx, func(ctx context.Context) error {
 		if err := store.PutHeldTrustMark(ctx, storage.HeldTrustMark{Type: typ, TrustMark: jwt, AddedAt: now, AddedBy: actor.ID}); err != nil {
 			return err
 		}
-		return actor.Record(ctx, store, now, "federation.trust_mark.add", typ, "", "")
+		return actor.Record(ctx, store, now, "federation.trust_mark.add", typ, "", "iss="+tm.Issuer)
 	})
-	return typ, err
+	return tm, err
 }
 
 // normalJWKS checks a JWK Set document and returns it re-encoded (standard keys, then SM2).

@@ -76,17 +76,26 @@ func (s *Server) federationAuthorize(w http.ResponseWriter, r *http.Request, for
 		return "", false
 	}
 	refuse := func(err error) (string, bool) {
-		s.refuseFederation(w, r, id, lang, err)
+		s.refuseFederation(w, r, id, lang, err, true)
+		return "", false
+	}
+	// Junk — no request object, or one that is not a JWS issued by the client_id — is refused
+	// before any trust chain is fetched, logged and counted but not audited (anyone can send it).
+	junk := func(err error) (string, bool) {
+		s.refuseFederation(w, r, id, lang, err, false)
 		return "", false
 	}
 	raw := form.Get("request")
 	switch {
 	case form.Has("request_uri"):
-		return refuse(fmt.Errorf("%w: request_uri is not supported; send the request object by value", ErrRequestObject))
+		return junk(fmt.Errorf("%w: request_uri is not supported; send the request object by value", ErrRequestObject))
 	case raw == "":
-		return refuse(fmt.Errorf("%w: a federation client must send a signed request object", ErrRequestObject))
+		return junk(fmt.Errorf("%w: a federation client must send a signed request object", ErrRequestObject))
 	case len(raw) > maxRequestObject:
-		return refuse(fmt.Errorf("%w: larger than %d bytes", ErrRequestObject, maxRequestObject))
+		return junk(fmt.Errorf("%w: larger than %d bytes", ErrRequestObject, maxRequestObject))
+	}
+	if err := checkRequestObjectShape(raw, id); err != nil {
+		return junk(err)
 	}
 	// The app as registered, or as its trust chain says now.
 	var fresh *storage.Client
@@ -130,16 +139,20 @@ func (s *Server) federationAuthorize(w http.ResponseWriter, r *http.Request, for
 }
 
 // refuseFederation answers a refused federation client with its own error page (400), logs the
-// cause and audits "client.federation_refused" with the reason (and the chain's reason).
-func (s *Server) refuseFederation(w http.ResponseWriter, r *http.Request, id, lang string, err error) {
+// cause and, when audited (the request object was well-formed), audits
+// "client.federation_refused" with the reason (and the chain's reason). Every refusal is
+// counted (errors_total{endpoint="authorize",error="invalid_request_object"}).
+func (s *Server) refuseFederation(w http.ResponseWriter, r *http.Request, id, lang string, err error, audited bool) {
 	ctx := r.Context()
 	reason, msg := federationReason(err)
 	detail := "reason=" + reason
 	if cr := chainReason(err); cr != "" {
 		detail += " chain=" + cr
 	}
-	s.log.InfoContext(ctx, "federation client refused", "client_id", id, "reason", reason, "error", err.Error())
-	s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: id, Detail: detail})
+	s.log.InfoContext(ctx, "federation client refused", "client_id", truncateID(id), "reason", reason, "error", err.Error())
+	if audited {
+		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: id, Detail: detail})
+	}
 	s.countError(ctx, "authorize", "invalid_request_object", "")
 	s.renderError(w, r, http.StatusBadRequest, lang, msg)
 }
@@ -221,6 +234,48 @@ func (s *Server) refreshFederationClient(ctx context.Context, c *fositeadapter.C
 	return s.clients.Get(ctx, reg.ID)
 }
 
+// checkRequestObjectShape checks, without any key, that raw is a compact JWS whose header
+// names SGD_SM3_SM2 or ES256 and whose claims are a JSON object with iss and client_id equal
+// to clientID: what must hold before the client's trust chain is fetched. Errors:
+// ErrRequestObject, ErrRequestObjectSignature (alg).
+func checkRequestObjectShape(raw, clientID string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 || parts[2] == "" {
+		return fmt.Errorf("%w: not a compact JWS", ErrRequestObject)
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil || json.Unmarshal(hb, &header) != nil {
+		return fmt.Errorf("%w: malformed header", ErrRequestObject)
+	}
+	if header.Alg != AlgSM2 && header.Alg != AlgES256 {
+		return fmt.Errorf("%w: alg %q (accepted: %s)", ErrRequestObjectSignature, truncateID(header.Alg),
+			strings.Join(ClientAssertionSigningAlgs, ", "))
+	}
+	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Iss      string `json:"iss"`
+		ClientID string `json:"client_id"`
+	}
+	if err != nil || json.Unmarshal(pb, &claims) != nil {
+		return fmt.Errorf("%w: claims are not a JSON object", ErrRequestObject)
+	}
+	if claims.Iss != clientID || claims.ClientID != clientID {
+		return fmt.Errorf("%w: iss and client_id must both be the client_id", ErrRequestObject)
+	}
+	return nil
+}
+
+// truncateID keeps logged client-chosen values short.
+func truncateID(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
 // verifyRequestObject checks a request object (RFC 9101, OpenID Federation 1.0 §12.1.1.1): a
 // compact JWS signed with SGD_SM3_SM2 or ES256 by a key of jwks (the RP's resolved metadata);
 // iss and client_id are the client_id; aud is, or contains, the issuer; exp is in the future
@@ -285,7 +340,7 @@ func (s *Server) verifyRequestObject(raw, clientID string, jwks []byte) (url.Val
 	case !now.Before(exp):
 		return nil, "", time.Time{}, fmt.Errorf("%w: exp has passed", ErrRequestObjectExpired)
 	case exp.After(now.Add(maxRequestObjectLifetime + assertionSkew)):
-		return nil, "", time.Time{}, fmt.Errorf("%w: exp more than %s ahead", ErrRequestObjectExpired, maxRequestObjectLifetime)
+		return nil, "", time.Time{}, fmt.Errorf("%w: exp too far in the future (more than %s ahead)", ErrRequestObjectLifetime, maxRequestObjectLifetime)
 	}
 	for _, name := range []string{"iat", "nbf"} {
 		if t, ok := numericDate(number(name)); ok && t.After(now.Add(assertionSkew)) {

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -91,9 +90,12 @@ var (
 	// ErrRequestObjectSignature: the request object's signature does not verify with the
 	// keys of the client's resolved metadata, or its alg is not SGD_SM3_SM2 or ES256.
 	ErrRequestObjectSignature = errors.New("oidc: federation: request object signature refused")
-	// ErrRequestObjectExpired: the request object has no exp, has expired, lives longer than
-	// five minutes, or its iat or nbf is in the future.
+	// ErrRequestObjectExpired: the request object has no exp, has expired, or its iat or nbf is
+	// in the future.
 	ErrRequestObjectExpired = errors.New("oidc: federation: request object expired")
+	// ErrRequestObjectLifetime: the request object's exp is more than five minutes ahead
+	// (too far in the future; it is also ErrRequestObject).
+	ErrRequestObjectLifetime = fmt.Errorf("%w: exp too far in the future", ErrRequestObject)
 	// ErrRequestObjectReplay: the request object's jti was used before.
 	ErrRequestObjectReplay = errors.New("oidc: federation: request object replayed")
 )
@@ -108,6 +110,7 @@ func federationReason(err error) (reason, msg string) {
 		{ErrFederationMetadata, "metadata", "errFederationMetadata"},
 		{ErrRequestObjectSignature, "signature", "errRequestObjectSignature"},
 		{ErrRequestObjectExpired, "expired", "errRequestObjectExpired"},
+		{ErrRequestObjectLifetime, "lifetime", "errRequestObjectLifetime"},
 		{ErrRequestObjectReplay, "replay", "errRequestObjectReplay"},
 		{ErrRequestObject, "request_object", "errRequestObject"},
 	} {
@@ -135,14 +138,7 @@ const maxEntityID = 255
 // most 255 bytes; http is accepted on a loopback host (tests, development), as for redirect
 // URIs.
 func isEntityID(id string) bool {
-	if len(id) > maxEntityID || !strings.Contains(id, "://") {
-		return false
-	}
-	u, err := url.Parse(id)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil || u.Opaque != "" {
-		return false
-	}
-	return u.Scheme == "https" || u.Scheme == "http" && isLoopbackHost(u.Hostname())
+	return len(id) <= maxEntityID && federation.CheckEntityID(id, true) == nil
 }
 
 // rpSigner signs what this instance sends as a federation relying party (request objects,
@@ -278,6 +274,7 @@ func init() {
 			"errRequestObjectSignature": "该应用发来的请求对象签名无效，未进行任何操作。",
 			"errRequestObjectExpired":   "该应用发来的请求对象已过期，请回到应用重新登录。",
 			"errRequestObjectReplay":    "该应用发来的请求对象已使用过，请回到应用重新登录。",
+			"errRequestObjectLifetime":  "该应用发来的请求对象有效期过长（超过5分钟），未进行任何操作。",
 		},
 		langEN: {
 			"errFederationChain":        "This app could not be confirmed through the trust federation; nothing was done.",
@@ -286,6 +283,7 @@ func init() {
 			"errRequestObjectSignature": "The request object this app sent has an invalid signature; nothing was done.",
 			"errRequestObjectExpired":   "The request object this app sent has expired. Go back to the app and log in again.",
 			"errRequestObjectReplay":    "The request object this app sent was used before. Go back to the app and log in again.",
+			"errRequestObjectLifetime":  "The request object this app sent is valid too far into the future (more than 5 minutes); nothing was done.",
 		},
 	})
 }

@@ -74,6 +74,7 @@ var messages = map[string]map[string]string{
 		"loginWhatOTP":    "请输入身份证号码（或统一社会信用代码、手机号）、密码和动态口令，然后点击“登录”。",
 		"backToApp":       "返回",
 		"loginAgain":      "重新登录",
+		"backToLogin":     "返回登录页，换一种方式登录",
 		"logoutCancel":    "取消，返回我的账户",
 		"logoutCancelApp": "取消，返回",
 		"switch":          "English",
@@ -128,6 +129,7 @@ var messages = map[string]map[string]string{
 		"loginWhatOTP":    "Enter your resident ID number (or unified social credit code, or mobile number), your password and your one-time code, then press “Sign in”.",
 		"backToApp":       "Back to ",
 		"loginAgain":      "Sign in again",
+		"backToLogin":     "Back to the login page to sign in another way",
 		"logoutCancel":    "Cancel, back to my account",
 		"logoutCancelApp": "Cancel, back to ",
 		"switch":          "中文",
@@ -390,12 +392,21 @@ func (s *Server) render(w http.ResponseWriter, status int, t *template.Template,
 
 // renderError shows an error page; it never redirects.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, uiLocales, msg string) {
+	s.renderErrorBack(w, r, status, uiLocales, msg, "", "")
+}
+
+// renderErrorBack is renderError whose way back is backURL with the words of message
+// backText (both "" for the account page).
+func (s *Server) renderErrorBack(w http.ResponseWriter, r *http.Request, status int, uiLocales, msg, backURL, backText string) {
 	lang := pickLang(uiLocales)
 	d := s.newPage(r, lang, pathAuthorize, nil)
 	d.Heading = d.T["errorHeading"]
 	d.Message = d.T[msg]
 	d.Error = "1"
 	d.BackURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // a way back
+	if backURL != "" {
+		d.BackURL, d.BackText = backURL, d.T[backText]
+	}
 	d.AppBack, d.AppName = s.appBack(r, lang, msg)
 	s.render(w, status, s.pages.message, d)
 }

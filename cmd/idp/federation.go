@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -517,7 +518,8 @@ func (c *cli) fedResolveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := &federation.Resolver{AllowHTTP: isLoopbackURL(id)}
+			// Fetch failures reach the caller as "could not be fetched"; the detail goes to stderr.
+			r := &federation.Resolver{AllowHTTP: isLoopbackURL(id), Logger: slog.New(slog.NewTextHandler(c.errOut, nil))}
 			for _, a := range anchors {
 				r.Anchors = append(r.Anchors, federation.TrustAnchor{EntityID: a.EntityID, JWKS: a.JWKS})
 			}
@@ -533,13 +535,7 @@ func (c *cli) fedResolveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("no valid trust chain: %w", err)
 			}
-			path := make([]string, 0, len(chain.Statements))
-			for i, s := range chain.Statements {
-				if i == 0 || !s.IsConfiguration() {
-					path = append(path, s.Subject)
-				}
-			}
-			path = append(path, chain.TrustAnchor)
+			path := chainPath(chain)
 			marks := []string{}
 			for _, m := range chain.TrustMarks {
 				marks = append(marks, m.Type)
@@ -616,13 +612,14 @@ func (c *cli) fedMarkListCmd() *cobra.Command {
 				Role    string     `json:"role"` // issued or held
 				Type    string     `json:"type"`
 				Subject string     `json:"sub,omitempty"`
+				Issuer  string     `json:"iss,omitempty"` // held marks: who issued it
 				Issued  time.Time  `json:"issued_at"`
 				Expires *time.Time `json:"expires_at,omitempty"`
 			}
 			out := []markJSON{}
 			rows := [][]string{}
 			for _, m := range issued {
-				out = append(out, markJSON{"issued", m.Type, m.Subject, m.IssuedAt, m.ExpiresAt})
+				out = append(out, markJSON{Role: "issued", Type: m.Type, Subject: m.Subject, Issued: m.IssuedAt, Expires: m.ExpiresAt})
 				exp := "never"
 				if m.ExpiresAt != nil {
 					exp = m.ExpiresAt.Format(time.RFC3339)
@@ -630,8 +627,18 @@ func (c *cli) fedMarkListCmd() *cobra.Command {
 				rows = append(rows, []string{"issued", m.Type, m.Subject, exp})
 			}
 			for _, m := range held {
-				out = append(out, markJSON{Role: "held", Type: m.Type, Issued: m.AddedAt})
-				rows = append(rows, []string{"held", m.Type, c.issuer(), ""})
+				j := markJSON{Role: "held", Type: m.Type, Subject: c.issuer(), Issued: m.AddedAt}
+				exp := "never"
+				if tm, err := federation.ReadTrustMark(m.TrustMark); err != nil {
+					exp = "unreadable"
+				} else if !tm.Expires.IsZero() {
+					j.Issuer, j.Issued, j.Expires = tm.Issuer, tm.IssuedAt, &tm.Expires
+					exp = tm.Expires.Format(time.RFC3339)
+				} else {
+					j.Issuer, j.Issued = tm.Issuer, tm.IssuedAt
+				}
+				out = append(out, j)
+				rows = append(rows, []string{"held", m.Type, c.issuer(), exp})
 			}
 			if asJSON {
 				return app.PrintJSON(c.out, out)
@@ -657,13 +664,32 @@ func (c *cli) fedMarkAddCmd() *cobra.Command {
 			return app.Usagef("--file: %v", err)
 		}
 		return c.withFedStore(cmd, "trust mark", func(ctx context.Context, b *app.Backend) error {
-			typ, err := oidc.AddHeldTrustMark(ctx, b.Store, audit.Shell, c.issuer(), string(data), time.Now())
+			tm, err := oidc.AddHeldTrustMark(ctx, b.Store, nil, audit.Shell, c.issuer(), string(data), time.Now())
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(c.out, "holding trust mark %s\n", typ)
+			exp := "never"
+			if !tm.Expires.IsZero() {
+				exp = tm.Expires.Format(time.RFC3339)
+			}
+			_, err = fmt.Fprintf(c.out, "holding trust mark %s issued by %s, expires %s\n", tm.Type, tm.Issuer, exp)
 			return err
 		})
 	})
 	return cmd
+}
+
+// chainPath is the entity IDs of a trust chain from its subject up to its trust anchor, each
+// once: the subject, then the issuer of each subordinate statement.
+func chainPath(chain *federation.TrustChain) []string {
+	path := []string{chain.Subject}
+	for _, s := range chain.Statements[1:] {
+		if !s.IsConfiguration() {
+			path = append(path, s.Issuer)
+		}
+	}
+	if path[len(path)-1] != chain.TrustAnchor {
+		path = append(path, chain.TrustAnchor)
+	}
+	return path
 }

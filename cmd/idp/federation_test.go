@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -163,24 +164,32 @@ func TestFederationCommands(t *testing.T) {
 	if !strings.Contains(r.Stdout, ta.id) {
 		t.Errorf("anchor list: %s", r.Stdout)
 	}
-	mustOK(t, idp(t, dir, "", nil, "federation", "anchor", "remove", ta.id), "anchor remove")
 
-	// Trust marks: issue one about the app, and one about this instance that it then holds.
+	// Trust marks: issue one about the app; hold one the anchor issued to this instance.
 	const typ = "https://national.example/trust-marks/gov"
 	mustOK(t, idp(t, dir, "", nil, "federation", "trust-mark", "issue", "--sub", app.id, "--id", typ, "--ttl", "24h"), "trust-mark issue")
 	if r := idp(t, dir, "", nil, "federation", "trust-mark", "issue", "--sub", app.id, "--id", "not a uri"); r.Code != 2 {
 		t.Errorf("bad type: exit %d", r.Code)
 	}
-	r = idp(t, dir, "", nil, "federation", "trust-mark", "issue", "--sub", self, "--id", typ)
-	mustOK(t, r, "trust-mark issue to self")
-	mustOK(t, idp(t, dir, r.Stdout, nil, "federation", "trust-mark", "add", "--file", "-"), "trust-mark add")
+	now := time.Now().Truncate(time.Second)
+	mark, err := federation.SignTrustMark(ta.signer, ta.id, self, typ, now, now.Add(48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = idp(t, dir, mark, nil, "federation", "trust-mark", "add", "--file", "-")
+	mustOK(t, r, "trust-mark add")
+	wantExp := now.Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	if !strings.Contains(r.Stdout, "issued by "+ta.id+", expires "+wantExp) {
+		t.Errorf("trust-mark add: %s", r.Stdout)
+	}
 	if r := idp(t, dir, "not a jwt", nil, "federation", "trust-mark", "add", "--file", "-"); r.Code != 2 {
 		t.Errorf("bad mark: exit %d", r.Code)
 	}
 	r = idp(t, dir, "", nil, "federation", "trust-mark", "list")
-	if !strings.Contains(r.Stdout, "issued") || !strings.Contains(r.Stdout, "held") {
-		t.Errorf("trust-mark list: %s", r.Stdout)
+	if !strings.Contains(r.Stdout, "issued") || !regexp.MustCompile(`held +`+regexp.QuoteMeta(typ)+` +\S+ +`+wantExp).MatchString(r.Stdout) {
+		t.Errorf("trust-mark list lacks the held mark's exp %s: %s", wantExp, r.Stdout)
 	}
+	mustOK(t, idp(t, dir, "", nil, "federation", "anchor", "remove", ta.id), "anchor remove")
 	r = idp(t, dir, "", nil, "federation", "show", "--json")
 	ec = decode[map[string]any](t, r)
 	if marks, _ := ec["trust_marks"].([]any); len(marks) != 1 || ec["trust_mark_issuers"] == nil {
@@ -194,5 +203,107 @@ func TestFederationCommands(t *testing.T) {
 		if !strings.Contains(r.Stdout, a) {
 			t.Errorf("audit has no %s", a)
 		}
+	}
+}
+
+// TestFederationTrustMarkAddVerifies: `idp federation trust-mark add` refuses, storing
+// nothing, a mark when no anchor is configured, and forged (wrong key, issuer no anchor
+// vouches for), expired or foreign marks; `trust-mark list` then shows none held.
+func TestFederationTrustMarkAddVerifies(t *testing.T) {
+	dir := t.TempDir()
+	initVar(t, dir)
+	const self = "http://127.0.0.1:8080" // idpserver.DefaultIssuer
+	const typ = "https://national.example/trust-marks/gov"
+	ta := newFedEntity(t)
+	now := time.Now().Truncate(time.Second)
+	sign := func(s *federation.Signer, iss, sub string, iat, exp time.Time) string {
+		m, err := federation.SignTrustMark(s, iss, sub, typ, iat, exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	good := sign(ta.signer, ta.id, self, now, now.Add(time.Hour))
+	if r := idp(t, dir, good, nil, "federation", "trust-mark", "add", "--file", "-"); r.Code != 2 || !strings.Contains(r.Stderr, "no trust anchor is configured") {
+		t.Errorf("no anchor: exit %d %s", r.Code, r.Stderr)
+	}
+	mustOK(t, idp(t, dir, "", nil, "federation", "anchor", "add", "--entity-id", ta.id, "--fetch"), "anchor add")
+	forger := newFedEntity(t) // a real entity no anchor vouches for
+	for name, c := range map[string]struct{ mark, want string }{
+		"wrong key":      {sign(forger.signer, ta.id, self, now, now.Add(time.Hour)), "signature"},
+		"fake issuer":    {sign(forger.signer, forger.id, self, now, now.Add(time.Hour)), "not a trust_mark_issuer"},
+		"expired":        {sign(ta.signer, ta.id, self, now.Add(-2*time.Hour), now.Add(-time.Hour)), "expired"},
+		"other subject":  {sign(ta.signer, ta.id, "https://other.example", now, now.Add(time.Hour)), "not this instance"},
+		"issued in 2099": {sign(ta.signer, ta.id, self, now.AddDate(73, 0, 0), now.AddDate(74, 0, 0)), "future"},
+	} {
+		r := idp(t, dir, c.mark, nil, "federation", "trust-mark", "add", "--file", "-")
+		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("%s: exit %d, want 2 saying %q: %s", name, r.Code, c.want, r.Stderr)
+		}
+	}
+	if r := idp(t, dir, "", nil, "federation", "trust-mark", "list", "--json"); strings.Contains(r.Stdout, "held") {
+		t.Fatalf("a refused mark is held: %s", r.Stdout)
+	}
+	mustOK(t, idp(t, dir, good, nil, "federation", "trust-mark", "add", "--file", "-"), "good mark")
+}
+
+// TestFederationEntityIDFlags: every command taking an entity ID refuses user info, spaces, a
+// bad port, an over-long host, this server's own entity ID and one already used, naming the
+// flag, and stores nothing.
+func TestFederationEntityIDFlags(t *testing.T) {
+	dir := t.TempDir()
+	initVar(t, dir)
+	const self = "http://127.0.0.1:8080" // idpserver.DefaultIssuer
+	bad := []string{"https://user:pw@idp.a.gov.cn", "https://idp.a.gov.cn ", "https://idp.a.gov.cn:99999",
+		"https://" + strings.Repeat("a", 3000) + ".example", "https://idp.a.gov.cn:0"}
+	up := func(id, entity string) []string {
+		return []string{"upstreams", "add", "--federation", "--id", id, "--entity-id", entity, "--label-zh", "甲省", "--label-en", "A"}
+	}
+	for _, e := range append(bad, self, self+"/") {
+		r := idp(t, dir, "", nil, up("province-a", e)...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "--entity-id") || strings.Contains(r.Stderr, "issuer must") {
+			t.Errorf("upstreams add --entity-id %.40q: exit %d %s", e, r.Code, r.Stderr)
+		}
+	}
+	mustOK(t, idp(t, dir, "", nil, up("province-a", "https://idp.a.gov.cn")...), "upstreams add")
+	if r := idp(t, dir, "", nil, up("province-a2", "https://idp.a.gov.cn/")...); r.Code != 2 || !strings.Contains(r.Stderr, "already upstream province-a") {
+		t.Errorf("second upstream for one entity: exit %d %s", r.Code, r.Stderr)
+	}
+	r := idp(t, dir, "", nil, "upstreams", "list", "--json")
+	if ups := decode[[]upstreamJSON](t, r); len(ups) != 1 {
+		t.Fatalf("refused upstreams were stored: %s", r.Stdout)
+	}
+	jwksFile := filepath.Join(dir, "app.jwks")
+	jwks, _ := federation.KeySet(newFedEntity(t).signer).MarshalJSON()
+	_ = os.WriteFile(jwksFile, jwks, 0o600)
+	for _, e := range bad {
+		for _, args := range [][]string{
+			{"federation", "subordinate", "add", "--entity-id", e, "--jwks-file", jwksFile},
+			{"federation", "authority", "add", "--entity-id", e},
+			{"federation", "anchor", "add", "--entity-id", e, "--jwks-file", jwksFile},
+		} {
+			if r := idp(t, dir, "", nil, args...); r.Code != 2 || !strings.Contains(r.Stderr, "--entity-id") {
+				t.Errorf("%s %s %.40q: exit %d %s", args[1], args[2], e, r.Code, r.Stderr)
+			}
+		}
+	}
+	if r := idp(t, dir, "", nil, "federation", "subordinate", "list", "--json"); strings.TrimSpace(r.Stdout) != "[]" {
+		t.Fatalf("refused subordinates were stored: %s", r.Stdout)
+	}
+}
+
+// TestFederationResolvePath: `idp federation resolve` prints each entity of the chain once.
+func TestFederationResolvePath(t *testing.T) {
+	dir := t.TempDir()
+	initVar(t, dir)
+	ta := newFedEntity(t)
+	mid := newFedEntity(t, ta.id)
+	leaf := newFedEntity(t, mid.id)
+	ta.subs[mid.id], mid.subs[leaf.id] = mid.signer, leaf.signer
+	mustOK(t, idp(t, dir, "", nil, "federation", "anchor", "add", "--entity-id", ta.id, "--fetch"), "anchor add")
+	r := idp(t, dir, "", nil, "federation", "resolve", "--entity-id", leaf.id)
+	mustOK(t, r, "resolve")
+	if want := "trust chain  " + leaf.id + " → " + mid.id + " → " + ta.id + "\n"; !strings.Contains(r.Stdout, want) {
+		t.Errorf("resolve: want %q in %s", want, r.Stdout)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tongban/tongban/audit"
 	"github.com/tongban/tongban/cmd/internal/app"
+	"github.com/tongban/tongban/cmd/internal/idpserver"
 	"github.com/tongban/tongban/oidc"
 	"github.com/tongban/tongban/storage"
 )
@@ -137,7 +139,7 @@ entity ID, a signed request object and private_key_jwt — no --issuer, --client
 		case n.Federation && (entityID == "" || n.Issuer != "" || n.ClientID != ""):
 			return app.Usagef("--federation takes --entity-id, and no --issuer or --client-id")
 		case n.Federation:
-			n.Issuer = entityID
+			n.Issuer, n.Self = entityID, ownIssuer(cmd)
 		case entityID != "":
 			return app.Usagef("--entity-id needs --federation")
 		case n.Issuer == "" || n.ClientID == "":
@@ -311,4 +313,27 @@ func (c *cli) linksOf(cmd *cobra.Command, personID string) ([]linkJSON, error) {
 		return err
 	})
 	return out, err
+}
+
+// ownIssuer is this server's issuer (its entity ID) as idp serve reads it — TONGBAN_ISSUER, the
+// config file's issuer key, or idpserver.DefaultIssuer — for commands whose own --issuer flag
+// means something else (upstreams add). An unreadable config file gives the default: the
+// command's own setup reports it.
+func ownIssuer(cmd *cobra.Command) string {
+	if v, ok := os.LookupEnv(app.EnvName("issuer")); ok && v != "" {
+		return strings.TrimSuffix(v, "/")
+	}
+	path := os.Getenv(app.EnvName(app.ConfigFlag))
+	if f := cmd.Flags().Lookup(app.ConfigFlag); f != nil && f.Changed {
+		path = f.Value.String()
+	}
+	if path != "" {
+		entries, _ := app.ReadConfigFile(path)
+		for _, e := range entries {
+			if e.Key == "issuer" {
+				return strings.TrimSuffix(e.Value, "/")
+			}
+		}
+	}
+	return strings.TrimSuffix(idpserver.DefaultIssuer, "/")
 }
