@@ -215,11 +215,15 @@ func testFederationAutomaticRegistration(t *testing.T, store storage.Storage) {
 		setup  func(r *fedRP)
 		key    func(r *fedRP) *ecdsa.PrivateKey
 		mod    func(map[string]any)
-		plain  bool // no request object
-		detail string
+		plain  bool   // no request object
+		raw    string // this request parameter instead
+		detail string // "" means junk: refused before any chain is resolved, not audited
 		page   string
 	}{
-		{name: "fail/no request object", plain: true, detail: "reason=request_object", page: "请求对象无效"},
+		{name: "fail/no request object", plain: true, page: "请求对象无效"},
+		{name: "fail/garbage request object", raw: "garbage", page: "请求对象无效"},
+		{name: "fail/request object not a JSON payload", raw: "eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.c2ln", page: "请求对象无效"},
+		{name: "fail/alg none", raw: "eyJhbGciOiJub25lIn0.e30.c2ln", page: "签名无效"},
 		{name: "fail/chain does not resolve", setup: func(r *fedRP) {
 			fed.set(r.id, tboidc.EntityTypeRelyingParty, func() (tboidc.ResolvedEntity, error) {
 				return tboidc.ResolvedEntity{}, &tboidc.ChainError{Reason: "signature", Err: errors.New("forged")}
@@ -235,9 +239,10 @@ func testFederationAutomaticRegistration(t *testing.T, store storage.Storage) {
 		}, detail: "reason=metadata", page: "元数据"},
 		{name: "fail/signed with another key", key: func(*fedRP) *ecdsa.PrivateKey { return other }, detail: "reason=signature", page: "签名无效"},
 		{name: "fail/aud another provider", mod: func(c map[string]any) { c["aud"] = "https://elsewhere.example" }, detail: "reason=request_object", page: "请求对象无效"},
-		{name: "fail/iss another entity", mod: func(c map[string]any) { c["iss"] = good.id }, detail: "reason=request_object", page: "请求对象无效"},
+		{name: "fail/iss another entity", mod: func(c map[string]any) { c["iss"] = good.id }, page: "请求对象无效"},
 		{name: "fail/expired", mod: func(c map[string]any) { c["exp"] = e.clock.Now().Add(-time.Second).Unix() }, detail: "reason=expired", page: "已过期"},
-		{name: "fail/lives too long", mod: func(c map[string]any) { c["exp"] = e.clock.Now().Add(time.Hour).Unix() }, detail: "reason=expired", page: "已过期"},
+		{name: "fail/lives too long", mod: func(c map[string]any) { c["exp"] = e.clock.Now().Add(time.Hour).Unix() }, detail: "reason=lifetime", page: "有效期过长"},
+		{name: "fail/exp 9999999999", mod: func(c map[string]any) { c["exp"] = 9999999999 }, detail: "reason=lifetime", page: "有效期过长"},
 		{name: "fail/no jti", mod: func(c map[string]any) { delete(c, "jti") }, detail: "reason=request_object", page: "请求对象无效"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,14 +264,30 @@ func testFederationAutomaticRegistration(t *testing.T, store storage.Storage) {
 					"redirect_uri": {r.redirect}, "state": {a.state}, "code_challenge": {oauth2.S256ChallengeFromVerifier(a.verifier)},
 					"code_challenge_method": {"S256"}}.Encode()
 			}
+			if tc.raw != "" {
+				u, _ := url.Parse(a.url)
+				q := u.Query()
+				q.Set("request", tc.raw)
+				u.RawQuery = q.Encode()
+				a.url = u.String()
+			}
+			fed.mu.Lock()
+			calls := fed.calls
+			fed.mu.Unlock()
 			p := b.get(a.url)
+			fed.mu.Lock()
+			resolved := fed.calls - calls
+			fed.mu.Unlock()
+			if tc.detail == "" && resolved != 0 {
+				t.Errorf("junk made the provider resolve %d trust chains", resolved)
+			}
 			if p.status != 400 || p.location != "" || !strings.Contains(p.body, tc.page) {
 				t.Errorf("want the error page (%q), got %d %q:\n%s", tc.page, p.status, p.location, p.body)
 			}
 			if _, err := store.GetClient(ctx, r.id); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("app registered anyway: %v", err)
 			}
-			if d := e.auditDetail("client.federation_refused", r.id); len(d) != 1 || d[0] != tc.detail {
+			if d := e.auditDetail("client.federation_refused", r.id); tc.detail == "" && len(d) != 0 || tc.detail != "" && (len(d) != 1 || d[0] != tc.detail) {
 				t.Errorf("audit %q, want %q", d, tc.detail)
 			}
 		})
@@ -443,6 +464,9 @@ func TestFederationBrokeredLogin(t *testing.T) {
 	pg = br3.get(p.app.authURL(oauth2.SetAuthURLParam("idp_hint", upstreamID)).url)
 	if pg.status != http.StatusBadGateway && pg.status != http.StatusBadRequest || !strings.Contains(pg.body, "可信联盟") {
 		t.Errorf("want the chain refusal page, got %d at %s", pg.status, pg.url)
+	}
+	if !strings.Contains(pg.body, `href="/login?authz=`) || !strings.Contains(pg.body, "返回登录页") {
+		t.Errorf("the chain refusal page has no way back to the login page:\n%s", pg.body)
 	}
 	if !p.audited("upstream.refused", "reason=chain") {
 		t.Error("chain refusal not audited")

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -258,11 +259,33 @@ func testFederationEndpoints(t *testing.T, store storage.Storage) {
 		"missing anchor":  {e.issuer + "/federation/resolve?sub=" + url.QueryEscape(leaf.id), 400, "invalid_request"},
 		"no such subject": {resolveURL("http://127.0.0.1:1", e.issuer, ""), 400, "invalid_trust_chain"},
 		"bad subject":     {resolveURL("not a url", e.issuer, ""), 400, "invalid_request"},
+		"metadata server": {resolveURL("https://169.254.169.254", e.issuer, ""), 400, "invalid_trust_chain"},
+		"private address": {resolveURL("https://10.0.0.1", e.issuer, ""), 400, "invalid_trust_chain"},
+		"userinfo":        {resolveURL("https://u:p@app.example", e.issuer, ""), 400, "invalid_request"},
 	} {
 		r := fedGet(t, c.url)
 		if r.status != c.status || r.errorCode(t) != c.code {
 			t.Errorf("%s: %d %s", name, r.status, r.body)
 		}
+		for _, leak := range []string{"dial", "connect", "refused", "lookup", "deadline", "non-public"} {
+			if strings.Contains(r.body, leak) {
+				t.Errorf("%s: the answer shows the network error (%q): %s", name, leak, r.body)
+			}
+		}
+	}
+	// An anchor this instance has not configured: refused before the subject is fetched.
+	var hits atomic.Int64
+	probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(probe.Close)
+	if r := fedGet(t, resolveURL(probe.URL, "https://nowhere.example", "")); r.status != 404 || r.errorCode(t) != "invalid_trust_anchor" || hits.Load() != 0 {
+		t.Errorf("unknown anchor: %d %s, %d fetches of the subject", r.status, r.body, hits.Load())
+	}
+	// The fetch endpoint issues only as this entity.
+	if r := fedGet(t, e.issuer+"/federation/fetch?iss="+url.QueryEscape("https://other.example")+"&sub="+url.QueryEscape(leaf.id)); r.status != 404 || r.errorCode(t) != "invalid_issuer" {
+		t.Errorf("fetch with a foreign iss: %d %s", r.status, r.body)
+	}
+	if r := fedGet(t, e.issuer+"/federation/fetch?iss="+url.QueryEscape(e.issuer)+"&sub="+url.QueryEscape(leaf.id)); r.status != 200 {
+		t.Errorf("fetch with iss = this entity: %d %s", r.status, r.body)
 	}
 	// The leaf rotates its key without telling its superior: the chain no longer verifies.
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
