@@ -141,7 +141,7 @@ func (s *Server) federationAuthorize(w http.ResponseWriter, r *http.Request, for
 // refuseFederation answers a refused federation client with its own error page (400), logs the
 // cause and, when audited (the request object was well-formed), audits
 // "client.federation_refused" with the reason (and the chain's reason). Every refusal is
-// counted (errors_total{endpoint="authorize",error="invalid_request_object"}).
+// counted (tongban_idp_oauth_errors_total, endpoint "authorize", error "invalid_request_object").
 func (s *Server) refuseFederation(w http.ResponseWriter, r *http.Request, id, lang string, err error, audited bool) {
 	ctx := r.Context()
 	reason, msg := federationReason(err)
