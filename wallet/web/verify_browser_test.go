@@ -404,6 +404,11 @@ func TestVerifierBrowser(t *testing.T) {
 	browsertest.CheckFits(t, c.ctx, browsertest.Phone)
 	browsertest.CheckA11y(t, c.ctx, "verifier, invalid, en 390", browsertest.A11yOptions{})
 	b.Screenshot(c.ctx, "verify-invalid-en-390")
+	narrow := browsertest.Viewport{Width: 320, Height: 640, Scale: 2, Mobile: true}
+	c.resize(narrow)
+	browsertest.CheckFits(t, c.ctx, narrow)
+	b.Screenshot(c.ctx, "verify-invalid-en-320")
+	c.resize(browsertest.Phone)
 	step("desktop, languages")
 
 	// A counter whose clock is 5 minutes ahead: a fresh code has expired. (The verifier reads
