@@ -21,3 +21,6 @@ func DummyHash(s *Service) string { return s.dummyHash }
 func SealOTP(s *Service, id, secret string) ([]byte, error) {
 	return s.kr.SealField([]byte(secret), personAAD(id, sealOTP))
 }
+
+// NewID is newID.
+func NewID() string { return newID() }

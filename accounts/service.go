@@ -212,11 +212,17 @@ func New(cfg Config) (*Service, error) {
 }
 
 // newID returns 128 random bits, base64url without padding (22 characters): the form of
-// person IDs.
+// person and correction IDs. An ID never starts with "-", so that it can be given to a
+// command as an argument (`idp corrections apply ID`) without being read as a flag: one draw
+// in 64 is redrawn.
 func newID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	for {
+		_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id
+		}
+	}
 }
 
 // audit appends an audit event stamped with the time. A failure is logged, not returned: the

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongban/tongban/internal/citizenui"
 	"github.com/tongban/tongban/storage"
 )
 
@@ -33,6 +34,11 @@ type accountPage struct {
 	IDMasked string // e.g. "110101********002X"
 	AuthTime time.Time
 	Notice   string // a one-line confirmation of the last action ("" = none)
+	// LogoutURL is the logout page (its confirmation, with a cancel), in the page language.
+	LogoutURL string
+	// ElderSwitch is the 长辈模式 section's switch (elder.go): the tool bar's, with words
+	// that say what pressing it does.
+	ElderSwitch citizenui.Switch
 }
 
 // accountNext reports whether next is a path the login may continue at: the account pages,
@@ -193,9 +199,14 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 // accountPageData fills the fields every account page has.
 func (s *Server) accountPageData(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, p storage.Person) pageData {
 	lang := pickLang(r.URL.Query().Get("ui_locales"))
-	d := s.newPage(lang, r.URL.Path, url.Values{})
+	d := s.newPage(r, lang, r.URL.Path, url.Values{})
 	d.CSRF = s.csrf.CookieToken(w, r, csrfAccount)
-	d.Account = &accountPage{Name: p.Name, IDMasked: p.IDNumberMasked, AuthTime: ls.AuthTime}
+	d.Account = &accountPage{Name: p.Name, IDMasked: p.IDNumberMasked, AuthTime: ls.AuthTime,
+		LogoutURL: s.localPath(pathLogout) + "?ui_locales=" + url.QueryEscape(lang), ElderSwitch: d.ElderSwitch}
+	d.Account.ElderSwitch.Label = d.T["elderTurnOn"]
+	if d.Elder {
+		d.Account.ElderSwitch.Label = d.T["elderTurnOff"]
+	}
 	if done := r.URL.Query().Get("done"); slices.Contains(accountNotices, done) {
 		d.Account.Notice = d.T[done]
 	}

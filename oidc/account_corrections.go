@@ -151,7 +151,7 @@ func (s *Server) handleSelfCorrection(w http.ResponseWriter, r *http.Request) {
 
 // resetPage is the password-reset page's data at step.
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, lang, step, token string) pageData {
-	d := s.newPage(lang, pathPasswordReset, nil)
+	d := s.newPage(r, lang, pathPasswordReset, nil)
 	d.CSRF = s.csrf.CookieToken(w, r, csrfReset)
 	q := "?ui_locales=" + url.QueryEscape(lang)
 	d.Corrections = &correctionsPage{Step: step, Token: token, ResetAction: s.localPath(pathPasswordReset) + q,

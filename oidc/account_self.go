@@ -403,14 +403,14 @@ func (s *Server) handleSelfClose(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(ctx, "account closed", "person_id", p.ID, "grants_revoked", n)
 	s.cookies.Clear(w, sessionCookieName)
-	d := s.newPage(lang, pathSelfClose, nil)
+	d := s.newPage(r, lang, pathSelfClose, nil)
 	d.Self = &selfPage{Step: "closed"}
 	s.render(w, http.StatusOK, s.pages.page("closeaccount.html"), d)
 }
 
 // recoverPage fills the recovery page in step.
 func (s *Server) recoverPage(w http.ResponseWriter, r *http.Request, lang, step string) pageData {
-	d := s.newPage(lang, pathRecover, url.Values{})
+	d := s.newPage(r, lang, pathRecover, url.Values{})
 	d.CSRF = s.csrf.CookieToken(w, r, csrfRecover)
 	q := "?ui_locales=" + url.QueryEscape(lang)
 	d.Self = &selfPage{Step: step, RecoverAction: s.localPath(pathRecover) + q, FinishAction: s.localPath(pathRecoverFinish) + q,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -163,7 +164,7 @@ func (s *Server) consentActing(r *http.Request, authz string) *actingPage {
 
 // actingPageData fills the acting page for the person of ls and the pending request.
 func (s *Server) actingPageData(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, authz string, q url.Values, lang string) (pageData, error) {
-	d := s.newPage(lang, pathActing, url.Values{"authz": {authz}})
+	d := s.newPage(r, lang, pathActing, url.Values{"authz": {authz}})
 	d.Authz = authz
 	d.CSRF = s.csrf.CookieToken(w, r, csrfActing)
 	d.ClientName = q.Get("client_id")
@@ -305,6 +306,15 @@ func (s *Server) actingClaims(sess *fositeadapter.Session, co storage.Person, re
 	return nil
 }
 
+// agentElder sets the elder_mode claim of a token issued while acting for a company from the
+// agent's own setting (the person at the screen), when released has it.
+func agentElder(agent storage.Person, released []string, into map[string]any) {
+	delete(into, ClaimElderMode)
+	if agent.ElderMode && slices.Contains(released, ClaimElderMode) {
+		into[ClaimElderMode] = true
+	}
+}
+
 // hintSubject is the subject of the person an id_token_hint names: its sub, or for an ID token
 // issued while acting for a company its act.sub — the agent who logged in, not the company.
 func hintSubject(claims map[string]any) string {
@@ -330,7 +340,7 @@ func init() {
 	addMessages(map[string]map[string]string{
 		langZH: {
 			"actingHeading": "选择登录身份",
-			"actingFor":     "请选择您以什么身份登录",
+			"actingFor":     "：请选择您以什么身份登录。",
 			"actingSelf":    "本人",
 			"actingHelp":    "以企业身份登录时，应用看到的是企业（名称与统一社会信用代码），并知道由您经办。",
 			"actingChoose":  "请选择一个身份。",
@@ -339,12 +349,12 @@ func init() {
 		},
 		langEN: {
 			"actingHeading": "Choose who you sign in as",
-			"actingFor":     "— sign in as:",
+			"actingFor":     " — choose who you sign in as:",
 			"actingSelf":    "Myself",
 			"actingHelp":    "Signed in for a company, the app sees the company (its name and unified social credit code) and that you act for it as its agent.",
 			"actingChoose":  "Choose one.",
 			"actingButton":  "Continue",
-			"actingConsent": "You are signing in for the company",
+			"actingConsent": "You are signing in for the company: ",
 		},
 	})
 }

@@ -26,7 +26,13 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "", msgBadRequest)
 		return
 	}
-	s.authorize(w, r, pendingAuth{Query: r.Form.Encode(), RequestedAt: s.now().UnixMicro()})
+	// OpenID Federation automatic registration (federation_register.go): a federation client's
+	// request object is checked here, once, and its parameters become the request.
+	query, ok := s.federationAuthorize(w, r, r.Form)
+	if !ok {
+		return
+	}
+	s.authorize(w, r, pendingAuth{Query: query, RequestedAt: s.now().UnixMicro()})
 }
 
 // handleResume continues a pending authorization request after the login or consent page.

@@ -78,6 +78,7 @@ type upstreamProvider struct {
 	endpoint oauth2.Endpoint
 	keys     *upstreamKeys
 	fetched  time.Time
+	expires  time.Time // a federation upstream's: its trust chain's expiry; zero for discovery (an hour)
 }
 
 // upstreamFlow is one browser's login in progress at an upstream, carried in the flow cookie
@@ -220,6 +221,15 @@ func (s *Server) redirectUpstream(w http.ResponseWriter, r *http.Request, u stor
 	if silent {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "none"))
 	}
+	if u.Federation { // federation_upstream.go: a signed request object, this instance's entity ID as client_id
+		target, err := s.federationAuthURL(ctx, u, prov, f, lang)
+		if err != nil {
+			s.refuseUpstream(w, r, u.ID, lang, err)
+			return
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
 	oc := oauth2.Config{ClientID: u.ClientID, Endpoint: prov.endpoint, RedirectURL: UpstreamRedirectURI(s.issuer), Scopes: u.Scopes}
 	http.Redirect(w, r, oc.AuthCodeURL(f.State, opts...), http.StatusSeeOther)
 }
@@ -229,8 +239,12 @@ func (s *Server) upstreamProvider(ctx context.Context, u storage.Upstream) (*ups
 	s.broker.mu.Lock()
 	p := s.broker.providers[u.ID]
 	s.broker.mu.Unlock()
-	if p != nil && p.issuer == u.Issuer && time.Since(p.fetched) < time.Hour {
+	if p != nil && p.issuer == u.Issuer && (p.expires.IsZero() && time.Since(p.fetched) < time.Hour ||
+		!p.expires.IsZero() && s.now().Before(p.expires)) {
 		return p, nil
+	}
+	if u.Federation { // federation_upstream.go: metadata from the trust chain, not discovery
+		return s.federationProvider(ctx, u)
 	}
 	client := s.cfg.UpstreamHTTPClient
 	if client == nil {
@@ -274,6 +288,7 @@ func upstreamReason(err error) (reason, msg string) {
 		{ErrUpstreamRefused, "refused", "errUpstreamRefused"},
 		{ErrUpstreamNoAccount, "no_account", "errUpstreamNoAccount"},
 		{ErrUpstreamUnavailable, "unavailable", "errUpstreamUnavailable"},
+		{ErrUpstreamChain, "chain", "errUpstreamChain"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.reason, c.msg
@@ -426,17 +441,25 @@ func (s *Server) exchangeUpstream(ctx context.Context, u storage.Upstream, f ups
 	if err != nil {
 		return upstreamClaims{}, err
 	}
-	secret, err := s.kr.OpenField(u.ClientSecretSealed, UpstreamSecretAAD(u.ID))
-	if err != nil {
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(f.Verifier)}
+	var secret []byte
+	if u.Federation { // federation_upstream.go: private_key_jwt with this instance's relying-party key
+		assertion, err := s.federationClientAssertion(ctx, u, prov)
+		if err != nil {
+			return upstreamClaims{}, err
+		}
+		opts = append(opts, oauth2.SetAuthURLParam("client_assertion_type", ClientAssertionType),
+			oauth2.SetAuthURLParam("client_assertion", assertion))
+	} else if secret, err = s.kr.OpenField(u.ClientSecretSealed, UpstreamSecretAAD(u.ID)); err != nil {
 		return upstreamClaims{}, fmt.Errorf("open upstream client secret: %w", err)
 	}
-	oc := oauth2.Config{ClientID: u.ClientID, ClientSecret: string(secret), Endpoint: prov.endpoint,
+	oc := oauth2.Config{ClientID: s.upstreamClientID(u), ClientSecret: string(secret), Endpoint: prov.endpoint,
 		RedirectURL: UpstreamRedirectURI(s.issuer), Scopes: u.Scopes}
 	client := s.cfg.UpstreamHTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, client), code, oauth2.VerifierOption(f.Verifier))
+	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, client), code, opts...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -448,7 +471,7 @@ func (s *Server) exchangeUpstream(ctx context.Context, u storage.Upstream, f ups
 	if raw == "" {
 		return upstreamClaims{}, fmt.Errorf("%w: no id_token in the token response", ErrUpstreamRefused)
 	}
-	return checkUpstreamIDToken(ctx, prov.keys, raw, u.Issuer, u.ClientID, f.Nonce, s.now())
+	return checkUpstreamIDToken(ctx, prov.keys, raw, u.Issuer, s.upstreamClientID(u), f.Nonce, s.now())
 }
 
 // upstreamACR maps the upstream's acr with the upstream's ACRMap; unknown values (and none)
@@ -559,6 +582,7 @@ func (s *Server) loginUpstream(w http.ResponseWriter, r *http.Request, u storage
 	}
 	st.spent = true
 	s.cookies.Set(w, sessionCookieName, secret, 0)
+	s.syncElder(ctx, w, r, personID) // elder.go
 	s.countLogin(ctx, "success", client)
 	s.log.InfoContext(ctx, "login", "person_id", personID, "client_id", client, "acr", acr, "upstream", u.ID)
 	http.Redirect(w, r, s.afterLogin(p, lang), http.StatusSeeOther)
@@ -650,6 +674,7 @@ func init() {
 			"errUpstreamRefused":     "上游身份提供方拒绝了登录。",
 			"errUpstreamUnavailable": "上游身份提供方暂时无法访问，请稍后再试。",
 			"errUpstreamNoAccount":   "本站没有与该身份对应的账号。",
+			"errUpstreamChain":       "无法通过可信联盟确认该身份提供方，登录未完成。",
 		},
 		langEN: {
 			"upstreamButton":         "Log in with %s",
@@ -666,6 +691,7 @@ func init() {
 			"errUpstreamRefused":     "The upstream identity provider refused the login.",
 			"errUpstreamUnavailable": "The upstream identity provider cannot be reached. Please try again later.",
 			"errUpstreamNoAccount":   "There is no account here for this identity.",
+			"errUpstreamChain":       "This identity provider could not be confirmed through the trust federation; you are not logged in.",
 		},
 	})
 }

@@ -43,6 +43,11 @@ type NewUpstream struct {
 	ACRMap map[string]string
 	// LabelZH and LabelEN are the login button's labels, 1 to 32 characters each.
 	LabelZH, LabelEN string
+	// Federation finds the upstream through OpenID Federation 1.0 (federation_upstream.go):
+	// Issuer is then its entity identifier, whose trust chain gives its OP metadata; ClientID
+	// and ClientSecret stay empty (this instance registers automatically with its own entity
+	// identifier and authenticates with private_key_jwt).
+	Federation bool
 }
 
 var upstreamIDRE = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
@@ -56,11 +61,17 @@ func (n NewUpstream) validate() error {
 		!(u.Scheme == "https" || u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
 		problems = append(problems, "issuer must be an absolute https URL without query or fragment")
 	}
-	if n.ClientID == "" || len(n.ClientID) > 255 {
-		problems = append(problems, "client ID must be 1 to 255 bytes")
-	}
-	if len(n.ClientSecret) == 0 || len(n.ClientSecret) > 1024 {
-		problems = append(problems, "client secret must be 1 to 1024 bytes")
+	switch {
+	case n.Federation && (n.ClientID != "" || len(n.ClientSecret) > 0):
+		problems = append(problems, "a federation upstream takes no client ID or secret (this instance's entity ID and private_key_jwt)")
+	case n.Federation:
+	default:
+		if n.ClientID == "" || len(n.ClientID) > 255 {
+			problems = append(problems, "client ID must be 1 to 255 bytes")
+		}
+		if len(n.ClientSecret) == 0 || len(n.ClientSecret) > 1024 {
+			problems = append(problems, "client secret must be 1 to 1024 bytes")
+		}
 	}
 	for _, s := range n.Scopes {
 		if s == "" || strings.ContainsAny(s, " \"\\") {
@@ -102,20 +113,24 @@ func AddUpstream(ctx context.Context, store storage.Storage, kr *keyring.Keyring
 	if !slices.Contains(scopes, "openid") {
 		scopes = append([]string{"openid"}, scopes...)
 	}
-	sealed, err := kr.SealField(n.ClientSecret, UpstreamSecretAAD(n.ID))
-	if err != nil {
-		return storage.Upstream{}, err
+	var sealed []byte
+	if !n.Federation {
+		var err error
+		if sealed, err = kr.SealField(n.ClientSecret, UpstreamSecretAAD(n.ID)); err != nil {
+			return storage.Upstream{}, err
+		}
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	u := storage.Upstream{ID: n.ID, Issuer: strings.TrimSuffix(n.Issuer, "/"), ClientID: n.ClientID, ClientSecretSealed: sealed,
 		Scopes: scopes, IDNumberClaim: n.IDNumberClaim, TrustedIDNumbers: n.TrustedIDNumbers, AllowJIT: n.AllowJIT,
-		SilentSSO: n.SilentSSO, ACRMap: n.ACRMap, LabelZH: n.LabelZH, LabelEN: n.LabelEN, CreatedAt: now, UpdatedAt: now}
-	err = store.InTx(ctx, func(ctx context.Context) error {
+		SilentSSO: n.SilentSSO, ACRMap: n.ACRMap, LabelZH: n.LabelZH, LabelEN: n.LabelEN, CreatedAt: now, UpdatedAt: now,
+		Federation: n.Federation}
+	err := store.InTx(ctx, func(ctx context.Context) error {
 		if err := store.CreateUpstream(ctx, u); err != nil {
 			return err
 		}
 		return actor.Record(ctx, store, now, "upstream.add", n.ID, "",
-			fmt.Sprintf("trusted_id_numbers=%t jit=%t silent=%t", n.TrustedIDNumbers, n.AllowJIT, n.SilentSSO))
+			fmt.Sprintf("trusted_id_numbers=%t jit=%t silent=%t federation=%t", n.TrustedIDNumbers, n.AllowJIT, n.SilentSSO, n.Federation))
 	})
 	if err != nil {
 		return storage.Upstream{}, err

@@ -175,7 +175,7 @@ func (s *Server) checkUpstreamLogoutToken(ctx context.Context, raw string) (stor
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return ups[0], c, fmt.Errorf("%w: claims: %w", ErrUpstreamLogoutToken, err)
 	}
-	i := slices.IndexFunc(ups, func(u storage.Upstream) bool { return slices.Contains(c.Audience, u.ClientID) })
+	i := slices.IndexFunc(ups, func(u storage.Upstream) bool { return slices.Contains(c.Audience, s.upstreamClientID(u)) })
 	if c.Issuer != unverified.Issuer {
 		return ups[0], c, fmt.Errorf("%w: %q", ErrUpstreamIssuer, cutForError(c.Issuer, 100))
 	}

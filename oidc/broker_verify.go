@@ -49,6 +49,9 @@ var (
 	ErrUpstreamRefused = errors.New("oidc: upstream refused the login")
 	// ErrUpstreamUnavailable: the upstream's discovery, JWKS or token endpoint did not answer.
 	ErrUpstreamUnavailable = errors.New("oidc: upstream unavailable")
+	// ErrUpstreamChain: the trust chain of a federation upstream (OpenID Federation 1.0) does
+	// not resolve to a configured trust anchor, or its openid_provider metadata cannot be used.
+	ErrUpstreamChain = errors.New("oidc: upstream: trust chain not resolved")
 	// ErrUpstreamNoAccount: a trusted upstream asserted an ID number no local person has and
 	// just-in-time creation is off.
 	ErrUpstreamNoAccount = errors.New("oidc: upstream login: no local account")
@@ -110,12 +113,16 @@ func (k *upstreamKeys) verify(ctx context.Context, raw string) ([]byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.set == nil {
+		if k.url == "" {
+			return nil, fmt.Errorf("%w: no keys", ErrUpstreamUnavailable)
+		}
 		if err := k.fetch(ctx); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUpstreamUnavailable, err)
 		}
 	}
 	payload, err := k.verifyWith(raw, alg)
-	if errors.Is(err, smjose.ErrUnknownKey) && time.Since(k.fetched) > time.Minute {
+	// Keys from a trust chain (url "") change only with the chain (federation_upstream.go).
+	if errors.Is(err, smjose.ErrUnknownKey) && k.url != "" && time.Since(k.fetched) > time.Minute {
 		if ferr := k.fetch(ctx); ferr != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUpstreamUnavailable, ferr)
 		}

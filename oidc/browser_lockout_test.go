@@ -69,7 +69,7 @@ func TestLockoutPageBrowser(t *testing.T) {
 	}
 	msg, shot := submit("login-warning-zh-phone", browsertest.Phone, r.authURL().url, num2, "wrong")
 	t.Logf("warning: %q (%s)", msg, shot)
-	if msg != "证件号码、手机号或密码不正确。还可尝试 2 次，之后需等待一段时间才能再试。" {
+	if msg != "证件号码、手机号或密码不正确。还可尝试 2 次，之后将暂停登录 1 秒（再输错，暂停时间逐次加倍，最长 15 分钟）。" {
 		t.Errorf("warning %q", msg)
 	}
 }

@@ -35,7 +35,7 @@ const (
 
 // scopeClaims maps each scope to the person claims it grants.
 var scopeClaims = map[string][]string{
-	ScopeProfile:  {ClaimName},
+	ScopeProfile:  {ClaimName, ClaimElderMode},
 	ScopePhone:    {ClaimPhoneNumber},
 	ScopeIDNumber: {ClaimIDNumber, ClaimIDNumberType},
 }
@@ -112,6 +112,10 @@ func personClaims(acc *accounts.Service, p storage.Person, names []string, into 
 		switch name {
 		case ClaimName:
 			into[ClaimName] = p.Name
+		case ClaimElderMode: // elder.go: true or absent
+			if p.ElderMode {
+				into[ClaimElderMode] = true
+			}
 		case ClaimPhoneNumber:
 			if p.PhoneSealed == nil {
 				continue

@@ -110,6 +110,14 @@ func (s *Server) verifyClientAssertion(ctx context.Context, r *http.Request, for
 		}
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}
+	// A federation app whose metadata expired with its trust chain is resolved again
+	// (federation_register.go).
+	if c, err = s.refreshFederationClient(ctx, c); err != nil {
+		if errors.Is(err, ErrFederationChain) || errors.Is(err, ErrFederationMetadata) {
+			return nil, errFederationClientRefused.WithWrap(err)
+		}
+		return nil, fosite.ErrServerError.WithWrap(err)
+	}
 	if c.Registration.TokenEndpointAuthMethod != AuthPrivateKeyJWT || len(c.Registration.JWKS) == 0 {
 		return nil, fail("client %q is not registered for private_key_jwt", id)
 	}

@@ -170,6 +170,15 @@ type Config struct {
 	// FederationResolver). Nil means a client with a 10-second timeout.
 	FederationHTTPClient *http.Client
 
+	// Federation resolves the trust chains of automatic registration and of federation
+	// upstreams (federation_rp.go): an app whose client_id is its entity identifier and whose
+	// trust chain resolves to a trust anchor is registered from its resolved metadata on its
+	// first authorization request (a signed request object), and upstreams added with `idp
+	// upstreams add --federation` get their OP metadata from their chains. Nil means this
+	// server's own: FederationResolver over the stored trust anchors (`idp federation anchor
+	// add`), with the issuer as entity ID.
+	Federation Federation
+
 	// Single logout (logout_backchannel.go; defaults filled by logoutDefaults).
 
 	// LogoutHTTPClient POSTs back-channel logout tokens. Nil means a client with a 5-second

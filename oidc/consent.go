@@ -13,7 +13,7 @@ import (
 
 // consentPage fills the consent page: the client's name and what each requested scope reveals.
 func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, authz string, q url.Values, lang string) pageData {
-	d := s.newPage(lang, pathConsent, url.Values{"authz": {authz}})
+	d := s.newPage(r, lang, pathConsent, url.Values{"authz": {authz}})
 	d.Authz = authz
 	d.CSRF = s.csrf.CookieToken(w, r, "consent")
 	d.ClientName = q.Get("client_id")

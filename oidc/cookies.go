@@ -57,6 +57,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 		return err
 	}
 	s.cookies.Set(w, sessionCookieName, secret, 0)
+	s.syncElder(ctx, w, r, ls.PersonID) // elder.go
 	return nil
 }
 

@@ -38,10 +38,9 @@ func DiscoveryDocument(issuer string) ([]byte, error) {
 		"registration_endpoint":                                    url(pathRegister),
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash",
-			ClaimName, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType, ClaimCreditCode, ClaimAct},
+			ClaimName, ClaimElderMode, ClaimPhoneNumber, ClaimIDNumber, ClaimIDNumberType, ClaimCreditCode, ClaimAct},
 		"claim_types_supported":                          []string{"normal"},
 		"claims_parameter_supported":                     true,
-		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"acr_values_supported":                           SupportedACRValues,
 		"prompt_values_supported":                        []string{"none", "login", "consent"},
@@ -52,6 +51,10 @@ func DiscoveryDocument(issuer string) ([]byte, error) {
 		"backchannel_logout_supported":                   true,
 		"backchannel_logout_session_supported":           true,
 	}
+	// federation_register.go: request objects of OpenID Federation automatic registration (§12.1).
+	doc["request_parameter_supported"] = true
+	doc["request_object_signing_alg_values_supported"] = ClientAssertionSigningAlgs
+	doc["client_registration_types_supported"] = []string{"automatic"}
 	return json.MarshalIndent(doc, "", "  ")
 }
 

@@ -63,7 +63,8 @@
 //	GET, POST /logout               RP-initiated logout (end_session_endpoint)
 //	POST      /login/passkey/{begin,finish}     passwordless login with a passkey (passkey.go)
 //	POST      /account/passkeys/{begin,finish,rename,remove}  enrol and manage passkeys
-//	GET       /assets/style.css     the pages' stylesheet
+//	GET       /assets/style.css     the pages' stylesheet; citizen.css, citizen.js (internal/citizenui)
+//	POST      /prefs/elder          the 长辈模式 switch of every page (elder.go)
 //
 // # Profile (RFC 9700, DESIGN §4)
 //
@@ -96,7 +97,7 @@
 // # Scopes and claims
 //
 //	openid          sub (the opaque person ID, or a pairwise value for pairwise clients)
-//	profile         name
+//	profile         name, elder_mode (true when the person has 长辈模式 on, else absent; elder.go)
 //	phone           phone_number (E.164, "+8613800138000")
 //	id_number       id_number (the full resident ID number or unified social credit code) and
 //	                id_number_type ("resident_id" or "credit_code")
@@ -141,7 +142,9 @@
 // sent with Content-Security-Policy frame-ancestors 'none', X-Frame-Options DENY and
 // Cache-Control no-store. Every POST that succeeds answers 303 See Other. A pending
 // authorization request travels between the pages as an HMAC-SM3-protected parameter, so the
-// pages need no server-side state.
+// pages need no server-side state. Every citizen page has the 长辈模式 switch and the 朗读
+// button (elder.go): large type, 7:1 contrast and 48 px targets when on, remembered in the
+// browser and, while logged in, in the account.
 //
 // The login page checks credentials with accounts.Service.AuthenticatePassword. Login
 // failures look the same for an unknown identifier and a wrong password (same message, same

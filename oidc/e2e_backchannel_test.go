@@ -135,7 +135,7 @@ func testBackchannelLogout(t *testing.T, store storage.Storage) {
 	// its CSP allows exactly that origin.
 	q := url.Values{"id_token_hint": {t1.Extra("id_token").(string)}, "post_logout_redirect_uri": {r1.client.PostLogoutRedirectURIs[0]}}
 	p := b.get(e.issuer + "/logout?" + q.Encode())
-	if !strings.Contains(p.body, `<a href="`+r1.client.PostLogoutRedirectURIs[0]+`">`) {
+	if !strings.Contains(p.body, ` href="`+r1.client.PostLogoutRedirectURIs[0]+`">`) {
 		t.Errorf("the logout page with iframes does not link to the post-logout redirect URI:\n%s", p.body)
 	}
 	wantFrame := front + "?" + url.Values{"iss": {e.issuer}, "sid": {sid}}.Encode()

@@ -24,10 +24,23 @@ func testNoEnumeration(t *testing.T, e *env) {
 	wrong := b.login(b.get(r.authURL().url), num, "wrong password")
 	unknown := b.login(b.get(r.authURL().url), residentID(t), testPassword)
 	unknownPhone := b.login(b.get(r.authURL().url), "13999999999", testPassword)
+	// A mistyped check character: the form keeps it as typed, for the person to correct.
+	typo := num[:17] + map[bool]string{true: "1", false: "2"}[num[17] != '1']
+	mistyped := b.login(b.get(r.authURL().url), typo, testPassword)
 	msg := "证件号码、手机号或密码不正确"
-	for name, p := range map[string]page{"wrong password": wrong, "unknown ID number": unknown, "unknown phone": unknownPhone} {
+	for name, tc := range map[string]struct {
+		p    page
+		kept string
+	}{"wrong password": {wrong, num}, "unknown ID number": {unknown, ""}, "unknown phone": {unknownPhone, "13999999999"}, "mistyped": {mistyped, typo}} {
+		p := tc.p
 		if p.status != wrong.status || !strings.Contains(p.body, msg) || !p.isLoginForm() {
 			t.Errorf("%s: %d %s", name, p.status, p.body)
+		}
+		// The identifier stays in its field, for a registered one and for nobody's alike; the
+		// password never comes back.
+		_, v := p.form(t)
+		if tc.kept != "" && v.Get("identifier") != tc.kept || v.Get("identifier") == "" || v.Get("password") != "" {
+			t.Errorf("%s: the form shown again holds identifier %q, password %q", name, v.Get("identifier"), v.Get("password"))
 		}
 	}
 	// The phone number logs in too.

@@ -60,6 +60,8 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"fail/prompt-none", testPromptNone},
 		{"fail/login-no-enumeration", testNoEnumeration},
 		{"fail/lockout", testLockout},
+		{"ok/elder-mode", testElderMode}, // e2e_elder_test.go
+		{"ok/error-pages-way-back", testWayBack},
 		{"fail/csrf", testCSRF},
 		{"fail/lockout-across-identifiers", testLockoutAcrossIdentifiers},
 		{"fail/duplicate-parameters", testDuplicateParams},

@@ -141,6 +141,9 @@ func BuildEntityConfiguration(ctx context.Context, store storage.Storage, kr *ke
 	if err != nil {
 		return nil, err
 	}
+	if err := entityRPMetadata(ctx, store, kr, issuer, md); err != nil { // federation_rp.go: as a relying party of federation upstreams
+		return nil, err
+	}
 	now = now.UTC().Truncate(time.Second)
 	ec := &federation.EntityStatement{Issuer: issuer, Subject: issuer, IssuedAt: now, Expires: now.Add(lifetime),
 		JWKS: federation.KeySet(all...), Metadata: md}

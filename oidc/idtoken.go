@@ -136,6 +136,7 @@ func (h *idTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, req 
 		if err := s.actingClaims(sess, co, released, claims); err != nil {
 			return fosite.ErrServerError.WithWrap(err)
 		}
+		agentElder(p, released, claims)
 	} else if err := personClaims(s.accounts, p, released, claims); err != nil {
 		return fosite.ErrServerError.WithWrap(err)
 	}

@@ -17,8 +17,8 @@ const (
 	msgThrottled     = "errThrottled"     // account paused for untrusted clients; %s = wait
 	msgAddressLocked = "errAddressLocked" // client address locked; %s = wait
 	msgWaitNext      = "errWaitNext"      // after a failure that starts or grows a wait; %s
-	msgAttemptsLeft  = "errAttemptsLeft"  // %d failures left before a pause (more than one)
-	msgAttemptLeft   = "errAttemptLeft"   // one failure left before a pause
+	msgAttemptsLeft  = "errAttemptsLeft"  // %d failures left before a pause (more than one), %s its length, %s the longest
+	msgAttemptLeft   = "errAttemptLeft"   // one failure left before a pause; %s its length, %s the longest
 	unitSeconds      = "unitSeconds"      // %d
 	unitSecond       = "unitSecond"
 	unitMinutes      = "unitMinutes" // %d
@@ -27,7 +27,18 @@ const (
 	unitHour         = "unitHour"
 )
 
+// firstPause is the wait after Config.AccountLockThreshold failures (Config.AccountDelay): the
+// lockout the login page's warning names. longestPause is Config.AccountMaxDelay.
+func (s *Server) firstPause() time.Duration { return s.accounts.Delay(s.cfg.AccountLockThreshold) }
+
+func (s *Server) longestPause() time.Duration {
+	return s.accounts.Delay(s.cfg.AccountLockThreshold + 64)
+}
+
 // attemptsWarning is how few failures must be left before the login page warns of a pause.
+// The warning depends only on the failure counter of what was typed — a person's, or the
+// blind index of an identifier nobody has, counted alike (accounts.CheckAttempt) — so it reads
+// the same for an ID number nobody has: it tells nobody whether an account exists.
 const attemptsWarning = 2
 
 func init() {
@@ -36,8 +47,8 @@ func init() {
 			msgThrottled:     "该账号登录失败次数过多，为保护账号安全，请在 %s后再试。在您以前登录过的设备上可以正常登录。",
 			msgAddressLocked: "您所在网络地址的登录失败次数过多，请在 %s后再试。",
 			msgWaitNext:      "请在 %s后再试。",
-			msgAttemptsLeft:  "还可尝试 %d 次，之后需等待一段时间才能再试。",
-			msgAttemptLeft:   "还可尝试 1 次，之后需等待一段时间才能再试。",
+			msgAttemptsLeft:  "还可尝试 %d 次，之后将暂停登录 %s（再输错，暂停时间逐次加倍，最长 %s）。",
+			msgAttemptLeft:   "还可尝试 1 次，之后将暂停登录 %s（再输错，暂停时间逐次加倍，最长 %s）。",
 			unitSeconds:      "%d 秒",
 			unitSecond:       "1 秒",
 			unitMinutes:      "%d 分钟",
@@ -49,8 +60,8 @@ func init() {
 			msgThrottled:     "Too many failed logins for this account. To protect it, try again in %s. Devices you have logged in with before can still log in.",
 			msgAddressLocked: "Too many failed logins from your network address. Try again in %s.",
 			msgWaitNext:      "Wait %s before trying again.",
-			msgAttemptsLeft:  "%d attempts left before a pause.",
-			msgAttemptLeft:   "1 attempt left before a pause.",
+			msgAttemptsLeft:  "%d attempts left before a lockout of %s (it doubles with each further failure, up to %s).",
+			msgAttemptLeft:   "1 attempt left before a lockout of %s (it doubles with each further failure, up to %s).",
 			unitSeconds:      "%d seconds",
 			unitSecond:       "1 second",
 			unitMinutes:      "%d minutes",
@@ -123,9 +134,9 @@ func (s *Server) renderLoginRefused(ctx context.Context, w http.ResponseWriter, 
 		case le.RetryAfter > 0:
 			more = fmt.Sprintf(d.T[msgWaitNext], waitText(d.T, le.RetryAfter))
 		case le.Remaining == 1:
-			more = d.T[msgAttemptLeft]
+			more = fmt.Sprintf(d.T[msgAttemptLeft], waitText(d.T, s.firstPause()), waitText(d.T, s.longestPause()))
 		case le.Remaining > 1 && le.Remaining <= attemptsWarning:
-			more = fmt.Sprintf(d.T[msgAttemptsLeft], le.Remaining)
+			more = fmt.Sprintf(d.T[msgAttemptsLeft], le.Remaining, waitText(d.T, s.firstPause()), waitText(d.T, s.longestPause()))
 		}
 		d.Error = d.T[msgLoginFailed]
 		if d.NeedOTP {

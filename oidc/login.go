@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/internal/textcheck"
 	"github.com/tongban/tongban/oidc/internal/fositeadapter"
 	"github.com/tongban/tongban/storage"
 )
@@ -73,7 +76,7 @@ func (s *Server) useOnce(w http.ResponseWriter, r *http.Request, f postedForm, n
 
 // loginPage fills the login page for a pending request.
 func (s *Server) loginPage(ctx context.Context, w http.ResponseWriter, r *http.Request, authz string, q url.Values, lang string) pageData {
-	d := s.newPage(lang, pathLogin, url.Values{"authz": {authz}})
+	d := s.newPage(r, lang, pathLogin, url.Values{"authz": {authz}})
 	d.Authz = authz
 	d.CSRF = s.csrf.CookieToken(w, r, "login")
 	if c, err := s.clients.Get(ctx, q.Get("client_id")); err == nil {
@@ -140,13 +143,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// A form shown again (after a failure) gets a fresh token: each submission is single-use.
 	d := s.loginPage(ctx, w, r, s.encodePending(p), q, lang)
-	// A form shown again keeps the identifier the person typed (when it has an identifier's
-	// shape); the password and code are never echoed.
-	if id := r.PostForm.Get("identifier"); len(id) <= 64 {
-		if _, kind := accounts.NormalizeIdentifier(id); kind != accounts.IdentifierUnknown {
-			d.LoginHint = id
-		}
-	}
+	// A form shown again keeps the identifier the person typed, as typed (a mistyped check
+	// character included: the person corrects it rather than typing all 18 again), whether or
+	// not anyone has it; the password and code are never echoed.
+	d.LoginHint = keptIdentifier(r.PostForm.Get("identifier"))
 	dev, devIssued := s.device(r)
 	a, err := s.accounts.AuthenticatePassword(ctx, accounts.PasswordLogin{
 		Identifier: r.PostForm.Get("identifier"),
@@ -220,4 +220,19 @@ func (s *Server) appendAudit(ctx context.Context, e storage.AuditEvent) {
 	if _, err := s.store.AppendAudit(ctx, e); err != nil {
 		s.logFailure(ctx, "audit append failed", err, "action", e.Action)
 	}
+}
+
+// keptIdentifier is the identifier a login form shown again keeps: id trimmed, when it is at
+// most 64 bytes of valid UTF-8 without control or invisible characters, else "".
+func keptIdentifier(id string) string {
+	id = strings.TrimSpace(id)
+	if len(id) > 64 || !utf8.ValidString(id) {
+		return ""
+	}
+	for _, c := range id {
+		if unicode.IsControl(c) || textcheck.Invisible(c) {
+			return ""
+		}
+	}
+	return id
 }

@@ -86,8 +86,14 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if ls != nil {
 		confirmed := r.Method == http.MethodPost && f.Get("confirm") == "1" && s.csrf.CheckCookie(r, "logout")
 		if !confirmed && (hintSub == "" || c == nil || hintSub != s.subjectFor(c, ls.PersonID)) {
-			d := s.newPage(lang, pathLogout, nil)
+			d := s.newPage(r, lang, pathLogout, nil)
 			d.CSRF = s.csrf.CookieToken(w, r, "logout")
+			d.LogoutCancel = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // cancel: stay logged in
+			if c != nil {
+				if home := appHome(c); home != "" {
+					d.LogoutCancel, d.AppName = home, c.DisplayName()
+				}
+			}
 			d.Hidden = map[string]string{}
 			for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"} {
 				if v := f.Get(k); v != "" {
@@ -114,9 +120,11 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
-	d := s.newPage(lang, pathLogout, nil)
+	d := s.newPage(r, lang, pathLogout, nil)
 	d.Heading = d.T["doneHeading"]
 	d.Message = d.T[msgLoggedOut]
+	d.BackURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // a way on: log in again
+	d.BackText = d.T["loginAgain"]
 	status := http.StatusOK
 	if badTarget {
 		d.Message = d.T[msgBadLogoutURI]

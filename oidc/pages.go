@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongban/tongban/internal/citizenui"
 	"github.com/tongban/tongban/internal/httpkit"
 )
 
@@ -64,6 +65,17 @@ var messages = map[string]map[string]string{
 	langZH: {
 		"title":           "统一身份认证",
 		"brand":           "统一身份认证平台",
+		"brandSub":        "政务服务 · 一次登录，全网通办",
+		"toolsLabel":      "页面设置",
+		"colon":           "：",
+		"footer":          "本平台不会通过短信、电话索要您的密码或验证码。",
+		"loginForEnd":     "。",
+		"loginWhat":       "请输入身份证号码（或统一社会信用代码、手机号）和密码，然后点击“登录”。",
+		"loginWhatOTP":    "请输入身份证号码（或统一社会信用代码、手机号）、密码和动态口令，然后点击“登录”。",
+		"backToApp":       "返回",
+		"loginAgain":      "重新登录",
+		"logoutCancel":    "取消，返回我的账户",
+		"logoutCancelApp": "取消，返回",
 		"switch":          "English",
 		"loginHeading":    "登录",
 		"loginFor":        "登录后继续访问",
@@ -84,7 +96,7 @@ var messages = map[string]map[string]string{
 		"errorHeading":    "无法完成请求",
 		"doneHeading":     "已退出",
 		"scope_openid":    "您的用户标识（不含个人信息）",
-		"scope_profile":   "姓名",
+		"scope_profile":   "姓名，以及您是否使用长辈模式",
 		"scope_phone":     "手机号码",
 		"scope_id_number": "完整的身份证号码或统一社会信用代码",
 		"scope_offline":   "在您离开后继续访问（长期有效）",
@@ -107,9 +119,20 @@ var messages = map[string]map[string]string{
 	langEN: {
 		"title":           "Unified Identity Authentication",
 		"brand":           "Unified Identity Authentication",
+		"brandSub":        "Government services · one login for every app",
+		"toolsLabel":      "Page settings",
+		"colon":           ": ",
+		"footer":          "We never ask for your password or codes by text message or phone.",
+		"loginForEnd":     ".",
+		"loginWhat":       "Enter your resident ID number (or unified social credit code, or mobile number) and your password, then press “Sign in”.",
+		"loginWhatOTP":    "Enter your resident ID number (or unified social credit code, or mobile number), your password and your one-time code, then press “Sign in”.",
+		"backToApp":       "Back to ",
+		"loginAgain":      "Sign in again",
+		"logoutCancel":    "Cancel, back to my account",
+		"logoutCancelApp": "Cancel, back to ",
 		"switch":          "中文",
 		"loginHeading":    "Sign in",
-		"loginFor":        "Sign in to continue to",
+		"loginFor":        "Sign in to continue to ",
 		"identifier":      "Resident ID number, unified social credit code or mobile number",
 		"identifierHelp":  "Individuals: 18-character resident ID number or mobile number. Organisations: unified social credit code.",
 		"password":        "Password",
@@ -127,7 +150,7 @@ var messages = map[string]map[string]string{
 		"errorHeading":    "The request cannot be completed",
 		"doneHeading":     "Signed out",
 		"scope_openid":    "Your user identifier (no personal data)",
-		"scope_profile":   "Your name",
+		"scope_profile":   "Your name, and whether you use elder mode",
 		"scope_phone":     "Your mobile number",
 		"scope_id_number": "Your full resident ID number or unified social credit code",
 		"scope_offline":   "Access while you are away (long-lived)",
@@ -187,9 +210,26 @@ type pageData struct {
 	// BackURL is the error page's way back (the account page, which logs in first when
 	// needed).
 	BackURL string
+	// BackText is the words of BackURL's link; "" means "前往我的账户".
+	BackText string
 	// Scripts are the page's scripts, local paths under pathAsset (the CSP allows no inline
 	// script).
 	Scripts []string
+
+	// 长辈模式 (elder.go, internal/citizenui): Elder puts class="elder" on <html>; ElderSwitch
+	// and Speak are the switch and the readout button in every page's tool bar; CitizenCSS and
+	// CitizenJS the shared stylesheet and script.
+	Elder       bool
+	ElderSwitch citizenui.Switch
+	Speak       citizenui.Speak
+	CitizenCSS  string
+	CitizenJS   string
+	// AppBack and AppName are an error page's way back to the app that sent the person there
+	// (appBack); "" when there is none.
+	AppBack string
+	AppName string
+	// LogoutCancel is the logout confirmation's cancel link (logout.go).
+	LogoutCancel string
 
 	// Account is set on the account pages (account.go); each feature has its own field,
 	// filled by its accountSection or its own pages.
@@ -255,7 +295,12 @@ func newPages() (*pages, error) {
 		if err != nil {
 			return nil, err
 		}
-		return template.ParseFS(templateFS, append(files, parts...)...)
+		t, err := template.ParseFS(templateFS, append(files, parts...)...)
+		if err != nil {
+			return nil, err
+		}
+		return t.Parse(citizenui.Templates) // "elder-switch", "speak-button"
+
 	}
 	p := &pages{extra: map[string]*template.Template{}, assets: map[string][]byte{}}
 	var err error
@@ -296,13 +341,24 @@ func newPages() (*pages, error) {
 			return nil, err
 		}
 	}
+	for _, name := range []string{"citizen.css", "citizen.js"} { // 长辈模式, shared with the wallet
+		p.assets[name] = citizenui.Asset(name)
+	}
 	return p, nil
 }
 
 // newPage fills the fields every page has. switchQuery is the current page's query; the
-// language switch link repeats it with the other ui_locales.
-func (s *Server) newPage(lang, path string, switchQuery url.Values) pageData {
-	d := pageData{Lang: lang, T: messages[lang], Style: s.localPath(pathAsset + "style.css"), Action: s.localPath(path)}
+// language switch link repeats it with the other ui_locales. The elder-mode switch returns to
+// r's URL when r is a GET, else to path with switchQuery (a page shown after a POST), else to
+// the account page.
+func (s *Server) newPage(r *http.Request, lang, path string, switchQuery url.Values) pageData {
+	d := pageData{Lang: lang, T: messages[lang], Style: s.localPath(pathAsset + "style.css"), Action: s.localPath(path),
+		CitizenCSS: s.localPath(pathAsset + "citizen.css"), CitizenJS: s.localPath(pathAsset + "citizen.js")}
+	d.Elder = citizenui.Elder(r)
+	d.ElderSwitch = citizenui.NewSwitch(r, lang)
+	d.ElderSwitch.Action = s.localPath(citizenui.PathElder)
+	d.ElderSwitch.Back = s.elderBack(r, lang, path, switchQuery)
+	d.Speak = citizenui.NewSpeak(lang)
 	if switchQuery != nil {
 		other := langEN
 		if lang == langEN {
@@ -335,11 +391,12 @@ func (s *Server) render(w http.ResponseWriter, status int, t *template.Template,
 // renderError shows an error page; it never redirects.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, uiLocales, msg string) {
 	lang := pickLang(uiLocales)
-	d := s.newPage(lang, pathAuthorize, nil)
+	d := s.newPage(r, lang, pathAuthorize, nil)
 	d.Heading = d.T["errorHeading"]
 	d.Message = d.T[msg]
 	d.Error = "1"
 	d.BackURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // a way back
+	d.AppBack, d.AppName = s.appBack(r, lang, msg)
 	s.render(w, status, s.pages.message, d)
 }
 

@@ -27,7 +27,7 @@ func (s *Server) renderScan(w http.ResponseWriter, r *http.Request, status int, 
 	if c.Done == "" {
 		switchQuery = url.Values{"c": {c.Code}}
 	}
-	d := s.newPage(lang, pathScanConfirm, switchQuery)
+	d := s.newPage(r, lang, pathScanConfirm, switchQuery)
 	c.AccountURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang)
 	d.CSRF = s.csrf.CookieToken(w, r, csrfAccount)
 	d.Scan = &scanPage{Confirm: c}

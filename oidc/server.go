@@ -63,6 +63,7 @@ type Server struct {
 	stats     appStatsAccumulator // appstats.go: per-app hourly counts until flushed
 	broker    brokerState         // broker.go: upstream discovery and keys
 	slo       *sloState           // logout_backchannel.go: the back-channel logout worker
+	rp        *rpSigner           // federation_rp.go: this instance's keys as a federation relying party
 	fed       fedState            // federation.go: the resolver of the stored trust anchors
 }
 
@@ -93,6 +94,11 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err := EnsureFederationKeys(ctx, s.kr); err != nil {
 		return nil, fmt.Errorf("oidc: federation keys: %w", err)
 	}
+	// federation_rp.go: the key of request objects and client assertions sent to federation upstreams.
+	if err := s.kr.EnsureSigningKeys(ctx, storage.PurposeFederationRP, AlgSM2); err != nil {
+		return nil, fmt.Errorf("oidc: federation relying-party key: %w", err)
+	}
+	s.rp = &rpSigner{kr: s.kr}
 	tk := s.kr.TokenKey()
 	derive := func(label string) []byte { return smcrypto.HMACSM3(tk, []byte("tongban/oidc/"+label)) }
 	s.keys.csrf, s.keys.authz, s.keys.session, s.keys.pairwise =
@@ -272,6 +278,7 @@ func (s *Server) routes() {
 	s.routesAgents(handle)
 	s.routesBroker(handle)     // broker.go
 	s.routesFederation(handle) // federation.go
+	s.routesElder(handle)      // elder.go
 	s.mux = mux
 }
 

@@ -98,6 +98,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 			oauthJSON.Error(w, http.StatusInternalServerError, "server_error", "")
 			return
 		}
+		agentElder(p, released, claims)
 		oauthJSON.Write(w, http.StatusOK, claims)
 		return
 	}

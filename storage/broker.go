@@ -28,11 +28,17 @@ type Upstream struct {
 	// first (at most one upstream should have it).
 	SilentSSO bool
 	// ACRMap maps an upstream acr value to a local one; unknown values map to the lowest.
-	ACRMap    map[string]string
-	LabelZH   string // the login button's label, e.g. "甲省政务服务"
-	LabelEN   string // the same in English
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ACRMap map[string]string
+	// Federation: the upstream is found through OpenID Federation 1.0 (migration 00031):
+	// Issuer is its entity identifier, its OP metadata (endpoints, keys) come from its
+	// resolved trust chain instead of discovery, ClientID is this instance's entity
+	// identifier (automatic registration) and ClientSecretSealed is empty: tongban
+	// authenticates with private_key_jwt.
+	Federation bool
+	LabelZH    string // the login button's label, e.g. "甲省政务服务"
+	LabelEN    string // the same in English
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // UpstreamLink ties a subject of an upstream provider to a local person.

@@ -156,6 +156,10 @@ type Person struct {
 	PasswordHash    string // self-describing PBKDF2-HMAC-SM3 string; "" = no password login
 	OTPSecretSealed []byte // sealed TOTP secret; nil = no second factor enrolled
 	Disabled        bool
+	// ElderMode is the person's 长辈模式 setting (elder mode: large type, high contrast, voice
+	// readout) as saved from the provider's pages (migration 00027); false = off, the default.
+	// The provider releases it as the elder_mode claim (scope profile).
+	ElderMode bool
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -250,6 +254,19 @@ type Client struct {
 	// says the client needs iss and sid as query parameters.
 	FrontchannelLogoutURI             string
 	FrontchannelLogoutSessionRequired bool
+
+	// OpenID Federation 1.0 automatic registration (storage/federation_rp.go, migration 00030).
+
+	// Source says how the app was registered: "" by an operator or RFC 7591,
+	// ClientSourceFederation by OpenID Federation automatic registration (its ID is its entity
+	// identifier and its metadata came from its resolved trust chain).
+	Source string
+	// TrustAnchor is the entity ID of the trust anchor the chain of a federation app resolved
+	// to; "" for other apps.
+	TrustAnchor string
+	// FederationExpiresAt is when the metadata of a federation app expires (the earliest exp of
+	// its trust chain): its next use after it resolves the chain again. Zero for other apps.
+	FederationExpiresAt time.Time
 }
 
 // Clients stores OAuth clients.

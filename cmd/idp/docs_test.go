@@ -79,7 +79,7 @@ func TestAdminConsoleGuide(t *testing.T) {
 // upstream provider, listing and removing it and a person's links) in a fresh directory, by
 // the conventions of TestOperatorGuide.
 func TestFederationGuide(t *testing.T) {
-	runGuide(t, "../../docs/operators/federation.md", 12, "PASSWORD="+testPassword, "UPSTREAM_SECRET=secret-given-by-province-a")
+	runGuide(t, "../../docs/operators/federation.md", 35, "PASSWORD="+testPassword, "UPSTREAM_SECRET=secret-given-by-province-a")
 }
 
 // runGuide runs the ```sh examples of doc in a fresh directory with the idp binary on PATH, a

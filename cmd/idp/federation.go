@@ -72,7 +72,7 @@ func (c *cli) withFedStore(cmd *cobra.Command, what string, fn func(ctx context.
 }
 
 func (c *cli) fedShowCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, jwksOnly bool
 	var org string
 	cmd := &cobra.Command{
 		Use:   "show",
@@ -80,6 +80,7 @@ func (c *cli) fedShowCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the claims as JSON")
+	cmd.Flags().BoolVar(&jwksOnly, "jwks", false, "print only the federation keys, a JWK Set document for a superior's or anchor's --jwks-file")
 	cmd.Flags().StringVar(&org, "federation-organization", "", "organization_name, as for idp serve")
 	app.Configurable(cmd.Flags(), "federation-organization")
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
@@ -90,6 +91,9 @@ func (c *cli) fedShowCmd() *cobra.Command {
 			ec, err := oidc.BuildEntityConfiguration(ctx, b.Store, b.Keyring, c.issuer(), org, time.Now(), 24*time.Hour)
 			if err != nil {
 				return err
+			}
+			if jwksOnly {
+				return app.PrintJSON(c.out, ec.JWKS)
 			}
 			if asJSON {
 				claims, err := ec.MarshalClaims()

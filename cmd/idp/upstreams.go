@@ -62,6 +62,7 @@ type upstreamJSON struct {
 	ACRMap           map[string]string `json:"acr_map,omitempty"`
 	LabelZH          string            `json:"label_zh"`
 	LabelEN          string            `json:"label_en"`
+	Federation       bool              `json:"federation"`
 	CreatedAt        time.Time         `json:"created_at"`
 }
 
@@ -72,7 +73,7 @@ func (c *cli) upstreamsAddCmd() *cobra.Command {
 		acr    []string
 	)
 	cmd := &cobra.Command{
-		Use:   "add --id ID --issuer URL --client-id ID --label-zh 名称 --label-en NAME [flags]",
+		Use:   "add --id ID (--issuer URL --client-id ID | --federation --entity-id URL) --label-zh 名称 --label-en NAME [flags]",
 		Short: "Register an upstream identity provider; its client secret is read from standard input",
 		Long: `Register an upstream OpenID provider (another province's tongban, the national platform,
 any standard OP) that the login page offers as "用 … 登录 / Log in with …". Register tongban
@@ -84,16 +85,27 @@ it gave is read from standard input (asked without echo on a terminal) and store
 exists. Without them a new subject is linked after one local password login. --silent-sso
 sends every authorization request without a session to this upstream with prompt=none first.
 --acr UPSTREAM=LOCAL maps an upstream acr value (repeatable); unknown values map to the
-lowest local level. The registration is audited (upstream.add).`,
+lowest local level. The registration is audited (upstream.add).
+
+--federation --entity-id URL finds the upstream through OpenID Federation 1.0 instead: its
+endpoints and keys come from its trust chain (resolved to one of this server's trust anchors,
+again whenever the chain expires), and this server registers there automatically with its own
+entity ID, a signed request object and private_key_jwt — no --issuer, --client-id or secret.`,
 		Example: `  printf '%s' "$SECRET" | idp upstreams add --id province-a --issuer https://idp.a.gov.cn \
       --client-id province-b --scopes openid,profile,id_number --id-number-claim id_number \
-      --trusted-id-numbers --label-zh 甲省政务服务 --label-en "Province A"`,
+      --trusted-id-numbers --label-zh 甲省政务服务 --label-en "Province A"
+  idp upstreams add --federation --id province-a --entity-id https://idp.a.gov.cn \
+      --scopes openid,profile,id_number --id-number-claim id_number --trusted-id-numbers \
+      --label-zh 甲省政务服务 --label-en "Province A"`,
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
 	f.StringVar(&n.ID, "id", "", "the upstream's name here, [a-z0-9-] (required)")
-	f.StringVar(&n.Issuer, "issuer", "", "the upstream's issuer URL (required)")
-	f.StringVar(&n.ClientID, "client-id", "", "tongban's client ID at the upstream (required)")
+	f.StringVar(&n.Issuer, "issuer", "", "the upstream's issuer URL (required without --federation)")
+	f.StringVar(&n.ClientID, "client-id", "", "tongban's client ID at the upstream (required without --federation)")
+	f.BoolVar(&n.Federation, "federation", false, "find the upstream through OpenID Federation (with --entity-id; no client ID or secret)")
+	var entityID string
+	f.StringVar(&entityID, "entity-id", "", "with --federation: the upstream's entity identifier")
 	f.StringVar(&scopes, "scopes", "openid", "scopes to ask for, comma-separated (openid is always added)")
 	f.StringVar(&n.IDNumberClaim, "id-number-claim", "", "the ID-token claim carrying the verified resident ID number")
 	f.BoolVar(&n.TrustedIDNumbers, "trusted-id-numbers", false, "link by ID number without a local login")
@@ -102,7 +114,7 @@ lowest local level. The registration is audited (upstream.add).`,
 	f.StringArrayVar(&acr, "acr", nil, "map an upstream acr to a local one, UPSTREAM=LOCAL (repeatable)")
 	f.StringVar(&n.LabelZH, "label-zh", "", "the login button's Chinese label (required)")
 	f.StringVar(&n.LabelEN, "label-en", "", "the login button's English label (required)")
-	for _, r := range []string{"id", "issuer", "client-id", "label-zh", "label-en"} {
+	for _, r := range []string{"id", "label-zh", "label-en"} {
 		_ = cmd.MarkFlagRequired(r)
 	}
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
@@ -121,14 +133,30 @@ lowest local level. The registration is audited (upstream.add).`,
 			}
 			n.ACRMap[up] = local
 		}
-		secret, err := app.ReadPassword(c.in, c.errOut, "Client secret: ", false)
-		if err != nil {
-			return fmt.Errorf("client secret: %w", err)
+		switch {
+		case n.Federation && (entityID == "" || n.Issuer != "" || n.ClientID != ""):
+			return app.Usagef("--federation takes --entity-id, and no --issuer or --client-id")
+		case n.Federation:
+			n.Issuer = entityID
+		case entityID != "":
+			return app.Usagef("--entity-id needs --federation")
+		case n.Issuer == "" || n.ClientID == "":
+			return app.Usagef("--issuer and --client-id are required (or --federation --entity-id)")
+		default:
+			secret, err := app.ReadPassword(c.in, c.errOut, "Client secret: ", false)
+			if err != nil {
+				return fmt.Errorf("client secret: %w", err)
+			}
+			n.ClientSecret = secret
 		}
-		n.ClientSecret = secret
 		return c.withUpstreamStore(cmd, "upstream "+n.ID, func(ctx context.Context, b *app.Backend) error {
 			u, err := oidc.AddUpstream(ctx, b.Store, b.Keyring, audit.Shell, n, time.Now())
 			if err != nil {
+				return err
+			}
+			if u.Federation {
+				_, err = fmt.Fprintf(c.out, "added upstream %s (entity %s), found through the federation\n"+
+					"this server registers there automatically with its entity ID; nothing to register by hand\n", u.ID, u.Issuer)
 				return err
 			}
 			_, err = fmt.Fprintf(c.out, "added upstream %s (%s)\nthe redirect URI to register at the upstream: %s\n"+
@@ -159,7 +187,8 @@ func (c *cli) upstreamsListCmd() *cobra.Command {
 			for _, u := range ups {
 				out = append(out, upstreamJSON{ID: u.ID, Issuer: u.Issuer, ClientID: u.ClientID, Scopes: u.Scopes,
 					IDNumberClaim: u.IDNumberClaim, TrustedIDNumbers: u.TrustedIDNumbers, AllowJIT: u.AllowJIT,
-					SilentSSO: u.SilentSSO, ACRMap: u.ACRMap, LabelZH: u.LabelZH, LabelEN: u.LabelEN, CreatedAt: u.CreatedAt})
+					SilentSSO: u.SilentSSO, ACRMap: u.ACRMap, LabelZH: u.LabelZH, LabelEN: u.LabelEN, Federation: u.Federation,
+					CreatedAt: u.CreatedAt})
 				link := "local login"
 				if u.TrustedIDNumbers {
 					link = "ID number"
@@ -167,7 +196,11 @@ func (c *cli) upstreamsListCmd() *cobra.Command {
 				if u.AllowJIT {
 					link += " + JIT"
 				}
-				rows = append(rows, []string{u.ID, u.Issuer, u.ClientID, link, fmt.Sprint(u.SilentSSO), u.LabelEN, u.LabelZH})
+				clientID := u.ClientID
+				if u.Federation && clientID == "" {
+					clientID = "(federation: entity ID)"
+				}
+				rows = append(rows, []string{u.ID, u.Issuer, clientID, link, fmt.Sprint(u.SilentSSO), u.LabelEN, u.LabelZH})
 			}
 			if asJSON {
 				return app.PrintJSON(c.out, out)

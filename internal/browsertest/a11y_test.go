@@ -92,3 +92,32 @@ func (f *fakeT) Helper() {}
 func (f *fakeT) Errorf(format string, args ...any) {
 	f.errs = append(f.errs, fmt.Sprintf(format, args...))
 }
+
+// TestPreloadAxe: after PreloadAxe every page of the tab has axe-core from its start, under a
+// Content-Security-Policy that allows no script, and Axe runs it there.
+func TestPreloadAxe(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'")
+		fmt.Fprint(w, `<!DOCTYPE html><html lang="en"><title>t</title><main><h1>ok</h1><input type="text"></main>`)
+	}))
+	defer hs.Close()
+	b := browsertest.Start(t)
+	ctx := b.Context(browsertest.Phone, 60*time.Second)
+	if err := browsertest.PreloadAxe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/a", "/b"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+path)); err != nil {
+			t.Fatal(err)
+		}
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === "object"`))
+		if err != nil || !ok {
+			t.Fatalf("%s: axe-core not preloaded (%v)", path, err)
+		}
+		vs, err := browsertest.Axe(ctx, browsertest.A11yOptions{})
+		if err != nil || len(vs) != 1 || vs[0].ID != "label" {
+			t.Errorf("%s: violations %v, %v; want the unlabelled input", path, vs, err)
+		}
+	}
+}

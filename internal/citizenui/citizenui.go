@@ -169,6 +169,9 @@ type Switch struct {
 	Label string // the button's words: "长辈模式" / "Elder mode"
 	// Hint is said to screen readers after the label: "已开启/已关闭", "on/off".
 	Hint string
+	// Action is where the form posts: PathElder under the server's path prefix (an issuer
+	// path such as /idp); "" means PathElder.
+	Action string
 }
 
 // NewSwitch returns the switch for r's page, with the words for lang ("en" or Chinese).
@@ -206,13 +209,13 @@ func NewSpeak(lang string) Speak {
 
 // Templates defines "elder-switch" (data: Switch) and "speak-button" (data: Speak) for a
 // server's page templates: template.Must(tmpl.Parse(citizenui.Templates)).
-const Templates = `{{define "elder-switch"}}<form method="post" action="` + PathElder + `" class="elder-switch">` +
+const Templates = `{{define "elder-switch"}}<form method="post" action="{{if .Action}}{{.Action}}{{else}}` + PathElder + `{{end}}" class="elder-switch">` +
 	`<input type="hidden" name="on" value="{{if .On}}0{{else}}1{{end}}">` +
 	`<input type="hidden" name="back" value="{{.Back}}">` +
 	`<button type="submit" aria-pressed="{{if .On}}true{{else}}false{{end}}"><span aria-hidden="true" class="elder-icon">{{if .On}}◉{{else}}○{{end}}</span> {{.Label}}<span class="visually-hidden">（{{.Hint}}）</span></button>` +
 	`</form>{{end}}` +
 	`{{define "speak-button"}}<button type="button" class="speak" hidden data-speak-lang="{{.Lang}}" data-label="{{.Label}}" data-stop="{{.Stop}}">` +
-	`<span aria-hidden="true">🔊</span> <span class="speak-label">{{.Label}}</span></button>{{end}}`
+	`<svg class="speak-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path d="M3 9v6h4l5 4V5L7 9H3z" fill="currentColor"/><path d="M15.5 8.5a5 5 0 0 1 0 7M18 6a8.5 8.5 0 0 1 0 12" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg> <span class="speak-label">{{.Label}}</span></button>{{end}}`
 
 // Parse adds Templates to t; it panics on a parse error (a programming error).
 func Parse(t *template.Template) *template.Template {

@@ -24,6 +24,9 @@ func wantLifecycle(c storage.Client) storage.Client {
 	if !c.UpdatedAt.IsZero() {
 		c.UpdatedAt = stored(c.UpdatedAt)
 	}
+	if !c.FederationExpiresAt.IsZero() { // federation_rp.go
+		c.FederationExpiresAt = stored(c.FederationExpiresAt)
+	}
 	if !c.TokensNotBefore.IsZero() {
 		c.TokensNotBefore = stored(c.TokensNotBefore)
 	}

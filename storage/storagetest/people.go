@@ -32,6 +32,7 @@ func testPeople(t *testing.T, s storage.Storage) {
 		PasswordHash:    "$pbkdf2-sm3$i=1$c2FsdA$aGFzaA",
 		OTPSecretSealed: []byte("sealed otp"),
 		Disabled:        true,
+		ElderMode:       true,
 		CreatedAt:       t0,
 		UpdatedAt:       t0.Add(time.Hour),
 	}
@@ -137,6 +138,13 @@ func testPeople(t *testing.T, s storage.Storage) {
 				p.IDNumberIndex = minimal.IDNumberIndex
 				return nil
 			}, noPhone, storage.ErrConflict},
+			{"ok/elder mode switched on alone", noPhone.ID, func(p *storage.Person) error {
+				if p.ElderMode {
+					t.Error("a new person has elder mode on")
+				}
+				p.ElderMode = true
+				return nil
+			}, func() storage.Person { p := noPhone; p.ElderMode = true; return p }(), nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				err := s.UpdatePerson(ctx, tc.id, tc.fn)

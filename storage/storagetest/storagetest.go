@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"CodeRecords", testCodeRecords},           // receipts.go
 		{"Counters", testCounters},                 // receipts.go
 		{"Federation", testFederation},             // federation.go
+		{"FederationRP", testFederationRP},         // federation_rp.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.test(t, newStore(t))

@@ -387,7 +387,7 @@ func TestBrowserFlow(t *testing.T) {
 
 	// Logout ends the wallet session and the provider's SSO session.
 	home = b.Get(w.wal.URL + "/")
-	action, vals, ok := home.Form("csrf")
+	action, vals, ok := b.Get(w.wal.URL + "/logout").Form("csrf") // the logout confirmation
 	if !ok {
 		t.Fatal("no logout form")
 	}
@@ -722,7 +722,7 @@ func TestLoginRefusesOtherIDTokenAlg(t *testing.T) {
 func TestLogoutRevokesSession(t *testing.T) {
 	w := newWorld(t)
 	b := wallettest.NewBrowser(t)
-	home := b.LoginWallet(w.wal.URL, citizen, password)
+	b.LoginWallet(w.wal.URL, citizen, password)
 	u, _ := url.Parse(w.wal.URL)
 	var stolen *http.Cookie
 	for _, c := range b.Client.Jar.Cookies(u) {
@@ -745,7 +745,7 @@ func TestLogoutRevokesSession(t *testing.T) {
 	if st := replay(); st == http.StatusUnauthorized {
 		t.Fatalf("the copied cookie does not work before logout: %d", st)
 	}
-	action, vals, ok := home.Form("csrf")
+	action, vals, ok := b.Get(w.wal.URL + "/logout").Form("csrf") // the logout confirmation
 	if !ok {
 		t.Fatal("no logout form")
 	}

@@ -88,7 +88,7 @@ func TestStoreUnavailable(t *testing.T) {
 	tok := w.token(t, wallettest.NewBrowser(t), mobileApp)
 	b := wallettest.NewBrowser(t)
 	home := b.LoginWallet(w.wal.URL, citizen, password)
-	action, vals, ok := home.Form("csrf")
+	action, vals, ok := b.Get(w.wal.URL + "/logout").Form("csrf") // the logout confirmation
 	if !ok {
 		t.Fatal("no logout form")
 	}

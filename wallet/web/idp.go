@@ -209,6 +209,9 @@ type personClaims struct {
 	Name         string `json:"name"`
 	IDNumber     string `json:"id_number"`
 	IDNumberType string `json:"id_number_type"`
+	// ElderMode is the provider's elder_mode claim (scope profile): the person's 长辈模式
+	// account setting; nil when the provider does not release it.
+	ElderMode *bool `json:"elder_mode"`
 }
 
 // introspection is the part of an RFC 7662 response the wallet reads.

@@ -4,11 +4,13 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/tongban/tongban/idnumber"
+	"github.com/tongban/tongban/internal/citizenui"
 	"github.com/tongban/tongban/internal/httpkit"
 )
 
@@ -105,6 +107,9 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 			if pc.Name == "" {
 				pc.Name = ui.Name
 			}
+			if pc.ElderMode == nil {
+				pc.ElderMode = ui.ElderMode
+			}
 		}
 	}
 	if pc.IDNumber == "" {
@@ -127,6 +132,11 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cookies.Set(w, cookieSession, v, int(s.cfg.SessionLifetime.Seconds()))
+	if pc.ElderMode != nil && *pc.ElderMode {
+		// The person turned 长辈模式 on in their account: the wallet opens in it too. A false
+		// claim leaves this browser's own choice alone.
+		citizenui.SetElder(w, s.cookies, true)
+	}
 	s.log.InfoContext(ctx, "login", "sub", idt.Subject)
 	http.Redirect(w, r, ls.Next, http.StatusSeeOther)
 }
@@ -144,6 +154,28 @@ func maskNumber(n, typ string) string {
 		return idnumber.MaskCreditCode(n)
 	}
 	return idnumber.MaskResidentID(n)
+}
+
+// handleLogoutConfirm asks before logging out (GET /logout?back=PATH): a page with the
+// logout form (POST, CSRF token bound to the session) and a cancel that returns to back (a
+// path on this server, else home). Without a session it goes home.
+func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		s.serverError(w, r, "logout: session", err)
+		return
+	}
+	if sess == nil {
+		http.Redirect(w, r, pathHome, http.StatusSeeOther)
+		return
+	}
+	d := s.newPage(r, sess)
+	d.Title = d.T["logout"]
+	d.Back = citizenui.LocalPath(r.URL.Query().Get("back"))
+	if strings.HasPrefix(d.Back, pathLogout) {
+		d.Back = pathHome
+	}
+	s.render(w, http.StatusOK, s.pages.logout, d)
 }
 
 // handleLogout ends the wallet session (CSRF-checked POST; the stored session is deleted, so

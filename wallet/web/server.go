@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongban/tongban/internal/citizenui"
 	"github.com/tongban/tongban/internal/httpkit"
 	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
@@ -263,13 +264,17 @@ const (
 	pathRecords    = "/records"                // record.go
 )
 
-// routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405.
+// routes builds the one route table (Go 1.22 ServeMux patterns); other methods get 405, and a
+// GET of any other path the wallet's own 404 page (handleNotFound).
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	mux.HandleFunc("GET "+pathLogin, s.handleLogin)
 	mux.HandleFunc("GET "+pathCallback, s.handleCallback)
+	mux.HandleFunc("GET "+pathLogout, s.handleLogoutConfirm)
 	mux.HandleFunc("POST "+pathLogout, s.handleLogout)
+	mux.Handle("POST "+citizenui.PathElder, citizenui.Handler{Cookies: s.cookies})
+	mux.HandleFunc("GET /", s.handleNotFound)
 	if s.nonces != nil {
 		mux.HandleFunc("POST "+pathBackchannelLogout, s.handleBackchannelLogout) // backchannel.go
 	}
@@ -319,6 +324,8 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	var b []byte
 	if name == "wallet.css" || name == "wallet.js" {
 		b, _ = webFS.ReadFile("assets/" + name) // embedded: present
+	} else {
+		b = citizenui.Asset(name) // citizen.css, citizen.js; nil for another name
 	}
 	httpkit.ServeAsset(w, r, name, b, time.Hour)
 }

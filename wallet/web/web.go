@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tongban/tongban/credentials"
@@ -25,21 +26,71 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	if sess != nil && !s.listLicences(w, r, sess, d, "home") {
 		return
 	}
+	if sess == nil {
+		d.Kinds = credentials.Kinds
+	}
 	s.render(w, http.StatusOK, s.pages.home, d)
 }
 
 // handleBundle shows the 多码合一 form: pick licences and a display profile; it submits to
-// /show.
+// /show (with from=bundle, so that a refusal comes back here with the selection kept). The
+// query's l and profile, when present, preset the form.
 func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) {
 	sess := s.requireSession(w, r)
 	if sess == nil {
 		return
 	}
+	s.renderBundle(w, r, sess, http.StatusOK, "")
+}
+
+// renderBundle renders the 多码合一 form with status, the selection of r's query kept, and
+// the message with key (texts) when key is not "".
+func (s *Server) renderBundle(w http.ResponseWriter, r *http.Request, sess *session, status int, key string) {
 	d := s.newPage(r, sess)
 	if !s.listLicences(w, r, sess, d, "bundle") {
 		return
 	}
-	s.render(w, http.StatusOK, s.pages.bundle, d)
+	q := r.URL.Query()
+	picked := map[string]bool{}
+	for _, id := range q["l"] {
+		picked[id] = true
+	}
+	for i := range d.Licences {
+		d.Licences[i].Selected = picked[d.Licences[i].ID]
+	}
+	d.Pick.Profile = "bundle"
+	switch p, _ := wallet.ParseProfile(q.Get("profile")); p {
+	case qr.ProfileMaskedIdentity:
+		d.Pick.Profile = "masked"
+	case qr.ProfileFullRegistration:
+		d.Pick.Profile = "full"
+	}
+	d.Title = d.T["bundle"]
+	if key != "" {
+		d.Message, d.IsError = d.T[key], true
+		d.Title = d.T["errorTitle"] + d.T["colon"] + d.T["bundle"]
+	}
+	s.render(w, status, s.pages.bundle, d)
+}
+
+// bundleCountKey checks the number of licences a 多码合一 form ticked against its profile and
+// returns the texts key of the message that says what to change, or "" when the count fits:
+// none ticked (bundleNone); a bundle of one (bundleOne) or of more than qr.MaxBundle
+// (bundleTooMany); identity check or full details of several (bundleMany).
+func bundleCountKey(q url.Values) string {
+	n := len(q["l"])
+	p, _ := wallet.ParseProfile(q.Get("profile"))
+	switch {
+	case n == 0:
+		return "bundleNone"
+	case p == qr.ProfileBundle && n == 1:
+		return "bundleOne"
+	case n > qr.MaxBundle:
+		return "bundleTooMany"
+	case (p == qr.ProfileMaskedIdentity || p == qr.ProfileFullRegistration) && n > 1:
+		return "bundleMany"
+	}
+	return ""
 }
 
 // listLicences fills d.Licences with the views (masked) of the session holder's licences. When
@@ -107,13 +158,21 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
+	fromBundle := r.URL.Query().Get("from") == "bundle"
+	if fromBundle {
+		if key := bundleCountKey(r.URL.Query()); key != "" {
+			s.renderBundle(w, r, sess, http.StatusUnprocessableEntity, key)
+			return
+		}
+	}
 	req, m, err := s.mintSelection(r, sess)
 	if err == nil {
 		d := s.newPage(r, sess)
-		if d.Code, err = s.codeView(m, r.URL.Query(), d.Lang, req.Fields); err != nil {
+		if d.Code, err = s.codeView(m, sess, r.URL.Query(), d.Lang, req.Fields); err != nil {
 			s.serverError(w, r, "show: render code", err)
 			return
 		}
+		d.Title = d.T["show"] + d.T["colon"] + d.Code.ProfileName
 		s.render(w, http.StatusOK, s.pages.show, d)
 		return
 	}
@@ -123,6 +182,10 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "show: refused", "sub", sess.Sub, "reason", p.code)
+	if fromBundle {
+		s.renderBundle(w, r, sess, p.status, p.key)
+		return
+	}
 	s.renderMessage(w, r, p.status, p.key)
 }
 
@@ -219,4 +282,14 @@ func (s *Server) handleCodePNG(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Content-Disposition", `attachment; filename="code.png"`)
 	_, _ = w.Write(png)
+}
+
+// handleNotFound answers every GET of a path no route serves: the wallet's own 404 page (页面不存在,
+// with a way home) in the page's language, or for /api/ paths the API's JSON error not_found.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		apiJSON.Error(w, http.StatusNotFound, "not_found", "no such API endpoint")
+		return
+	}
+	s.renderMessage(w, r, http.StatusNotFound, "pageNotFound")
 }

@@ -10,7 +10,8 @@ import (
 )
 
 const upstreamColumns = `id, issuer, client_id, client_secret_sealed, scopes, id_number_claim,
-	trusted_id_numbers, allow_jit, silent_sso, acr_map, label_zh, label_en, created_at, updated_at`
+	trusted_id_numbers, allow_jit, silent_sso, acr_map, label_zh, label_en, created_at, updated_at,
+	federation`
 
 type upstreamRow struct {
 	ID                 string `db:"id"`
@@ -27,6 +28,7 @@ type upstreamRow struct {
 	LabelEN            string `db:"label_en"`
 	CreatedAt          int64  `db:"created_at"`
 	UpdatedAt          int64  `db:"updated_at"`
+	Federation         bool   `db:"federation"`
 }
 
 func (r upstreamRow) upstream() (storage.Upstream, error) {
@@ -44,7 +46,8 @@ func (r upstreamRow) upstream() (storage.Upstream, error) {
 	return storage.Upstream{ID: r.ID, Issuer: r.Issuer, ClientID: r.ClientID,
 		ClientSecretSealed: fromBlob(r.ClientSecretSealed), Scopes: scopes, IDNumberClaim: r.IDNumberClaim,
 		TrustedIDNumbers: r.TrustedIDNumbers, AllowJIT: r.AllowJIT, SilentSSO: r.SilentSSO, ACRMap: acr,
-		LabelZH: r.LabelZH, LabelEN: r.LabelEN, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt)}, nil
+		LabelZH: r.LabelZH, LabelEN: r.LabelEN, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		Federation: r.Federation}, nil
 }
 
 // CreateUpstream inserts u; ErrConflict when the ID exists.
@@ -54,11 +57,15 @@ func (s *Store) CreateUpstream(ctx context.Context, u storage.Upstream) error {
 		acr = map[string]string{}
 	}
 	acrJSON, _ := json.Marshal(acr) // a map[string]string always marshals
+	sealed := u.ClientSecretSealed
+	if sealed == nil {
+		sealed = []byte{} // a federation upstream has no secret (the column is NOT NULL)
+	}
 	_, err := s.exec(ctx, "create upstream", `INSERT INTO upstreams (`+upstreamColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Issuer, u.ClientID, u.ClientSecretSealed, list(u.Scopes), u.IDNumberClaim,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Issuer, u.ClientID, sealed, list(u.Scopes), u.IDNumberClaim,
 		u.TrustedIDNumbers, u.AllowJIT, u.SilentSSO, string(acrJSON), u.LabelZH, u.LabelEN,
-		micros(u.CreatedAt), micros(u.UpdatedAt))
+		micros(u.CreatedAt), micros(u.UpdatedAt), u.Federation)
 	return err
 }
 

@@ -14,7 +14,7 @@ import (
 const clientColumns = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris,
 	grant_types, response_types, scopes, audience, id_token_signed_response_alg,
 	token_endpoint_auth_method, subject_type, sector_identifier, created_at, access_token_format,
-	purpose, purpose_en, ` + lifecycleColumns + `, ` + logoutColumns
+	purpose, purpose_en, ` + lifecycleColumns + `, ` + logoutColumns + `, ` + federationColumns
 
 type clientRow struct {
 	ID                       string `db:"id"`
@@ -37,6 +37,7 @@ type clientRow struct {
 	PurposeEn                string `db:"purpose_en"`
 	lifecycleRow
 	logoutRow
+	federationRow
 }
 
 func (r clientRow) client() (storage.Client, error) {
@@ -56,6 +57,7 @@ func (r clientRow) client() (storage.Client, error) {
 	}
 	r.lifecycleRow.apply(&c)
 	r.logoutRow.apply(&c)
+	r.federationRow.apply(&c)
 	for _, f := range []struct {
 		dst *[]string
 		src string
@@ -83,14 +85,14 @@ func clientArgs(c storage.Client) []any {
 		list(c.Audience), c.IDTokenSignedResponseAlg, c.TokenEndpointAuthMethod, c.SubjectType,
 		c.SectorIdentifier, micros(c.CreatedAt), c.AccessTokenFormat,
 		c.Purpose, c.PurposeEn}
-	return append(append(args, lifecycleArgs(c)...), logoutArgs(c)...)
+	return append(append(append(args, lifecycleArgs(c)...), logoutArgs(c)...), federationArgs(c)...)
 }
 
 // CreateClient inserts c; ErrConflict when the ID exists.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.exec(ctx, "create client", `INSERT INTO clients (`+clientColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		?, ?, `+lifecyclePlaceholders+`, `+logoutPlaceholders+`)`,
+		?, ?, `+lifecyclePlaceholders+`, `+logoutPlaceholders+`, `+federationPlaceholders+`)`,
 		append([]any{c.ID}, clientArgs(c)...)...)
 	return err
 }
@@ -151,7 +153,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 			redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, response_types = ?,
 			scopes = ?, audience = ?, id_token_signed_response_alg = ?, token_endpoint_auth_method = ?,
 			subject_type = ?, sector_identifier = ?, created_at = ?, access_token_format = ?,
-			purpose = ?, purpose_en = ?, `+lifecycleSet+`, `+logoutSet+` WHERE id = ?`),
+			purpose = ?, purpose_en = ?, `+lifecycleSet+`, `+logoutSet+`, `+federationSet+` WHERE id = ?`),
 			append(clientArgs(c), id)...)
 		return s.wrap(op, err)
 	})

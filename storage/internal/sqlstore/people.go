@@ -12,7 +12,7 @@ import (
 )
 
 const personColumns = `id, kind, name, id_number_sealed, id_number_index, id_number_masked,
-	phone_sealed, phone_index, password_hash, otp_secret_sealed, disabled, created_at, updated_at`
+	phone_sealed, phone_index, password_hash, otp_secret_sealed, disabled, elder_mode, created_at, updated_at`
 
 type personRow struct {
 	ID              string `db:"id"`
@@ -26,6 +26,7 @@ type personRow struct {
 	PasswordHash    string `db:"password_hash"`
 	OTPSecretSealed []byte `db:"otp_secret_sealed"`
 	Disabled        bool   `db:"disabled"`
+	ElderMode       bool   `db:"elder_mode"`
 	CreatedAt       int64  `db:"created_at"`
 	UpdatedAt       int64  `db:"updated_at"`
 }
@@ -43,6 +44,7 @@ func (r personRow) person() storage.Person {
 		PasswordHash:    r.PasswordHash,
 		OTPSecretSealed: fromBlob(r.OTPSecretSealed),
 		Disabled:        r.Disabled,
+		ElderMode:       r.ElderMode,
 		CreatedAt:       fromMicros(r.CreatedAt),
 		UpdatedAt:       fromMicros(r.UpdatedAt),
 	}
@@ -51,9 +53,9 @@ func (r personRow) person() storage.Person {
 // CreatePerson inserts p; ErrConflict when the ID, ID-number index or phone index exists.
 func (s *Store) CreatePerson(ctx context.Context, p storage.Person) error {
 	_, err := s.exec(ctx, "create person", `INSERT INTO people (`+personColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, string(p.Kind), p.Name, blob(p.IDNumberSealed), blob(p.IDNumberIndex), p.IDNumberMasked,
-		blob(p.PhoneSealed), blob(p.PhoneIndex), p.PasswordHash, blob(p.OTPSecretSealed), p.Disabled,
+		blob(p.PhoneSealed), blob(p.PhoneIndex), p.PasswordHash, blob(p.OTPSecretSealed), p.Disabled, p.ElderMode,
 		micros(p.CreatedAt), micros(p.UpdatedAt))
 	return err
 }
@@ -110,10 +112,10 @@ func (s *Store) UpdatePerson(ctx context.Context, id string, fn func(*storage.Pe
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE people SET kind = ?, name = ?, id_number_sealed = ?,
 			id_number_index = ?, id_number_masked = ?, phone_sealed = ?, phone_index = ?,
-			password_hash = ?, otp_secret_sealed = ?, disabled = ?, created_at = ?, updated_at = ?
+			password_hash = ?, otp_secret_sealed = ?, disabled = ?, elder_mode = ?, created_at = ?, updated_at = ?
 			WHERE id = ?`),
 			string(p.Kind), p.Name, blob(p.IDNumberSealed), blob(p.IDNumberIndex), p.IDNumberMasked,
-			blob(p.PhoneSealed), blob(p.PhoneIndex), p.PasswordHash, blob(p.OTPSecretSealed), p.Disabled,
+			blob(p.PhoneSealed), blob(p.PhoneIndex), p.PasswordHash, blob(p.OTPSecretSealed), p.Disabled, p.ElderMode,
 			micros(p.CreatedAt), micros(p.UpdatedAt), id)
 		return s.wrap(op, err)
 	})
