@@ -62,9 +62,10 @@ func (c *cli) countersAddCmd() *cobra.Command {
 		Use:   `add --name NAME [--office OFFICE] [--valid 24h]`,
 		Short: "Add a counter and print its one-time enrolment code",
 		Long: `Add a counter (柜台) and print its one-time enrolment code. Give the code to the counter's
-staff: the verifier page asks for it once, enrols a key the browser cannot export, and from then
-on sends a signed receipt for each code it finds valid, which the holder sees on their record
-(亮证记录). The code works once, until --valid has passed (default 24h, at most 168h); only its
+staff: on the verifier page (the wallet's /verify/, or an office's copy exported with
+'wallet verifier export --wallet-url') they press 柜台登记 (Enrol this counter) and type it once;
+the page enrols a key the browser cannot export, and from then on sends a signed receipt for
+each code it finds valid, which the holder sees on their record (亮证记录). The code works once, until --valid has passed (default 24h, at most 168h); only its
 hash is stored, so it is shown this once. The addition is audited (counter.add).`,
 		Example: `  wallet counters add --name "3号窗口" --office "朝阳区政务服务中心"`,
 		Args:    cobra.NoArgs,

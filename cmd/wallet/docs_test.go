@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tongban/tongban/cmd/internal/clitest"
@@ -50,7 +51,8 @@ func TestOperatorGuide(t *testing.T) {
 // TestCountersGuide runs the ```sh examples of docs/operators/counters.md, in order, in a
 // fresh directory with a key-encryption key and a database, by the conventions of
 // clitest.RunDocExamples; then checks what they left: the first counter is disabled, the
-// second waits for its enrolment, and the enrolment codes are in no audit entry.
+// second waits for its enrolment, the enrolment codes are in no audit entry, and the office's
+// exported verifier sends its receipts to the wallet's URL.
 func TestCountersGuide(t *testing.T) {
 	dir := t.TempDir()
 	initVar(t, dir)
@@ -62,4 +64,14 @@ func TestCountersGuide(t *testing.T) {
 	r.Want(t, 0, "disabled", "3号窗口", "waiting", "4号窗口", "朝阳区政务服务中心")
 	r = run(t, dir, "", nil, "audit", "list", "--action", "counter.")
 	r.Want(t, 0, "counter.add", "counter.disable")
+	// The office's folder sends its receipts to the wallet, which its page may reach; the
+	// refused export changed nothing.
+	cfg, err := os.ReadFile(filepath.Join(dir, "counter-site", "config.json"))
+	if err != nil || !strings.Contains(string(cfg), `"wallet_url": "https://wallet.example.gov.cn"`) || strings.Contains(string(cfg), "no_receipts") {
+		t.Errorf("counter-site/config.json: %v\n%s", err, cfg)
+	}
+	index, err := os.ReadFile(filepath.Join(dir, "counter-site", "index.html"))
+	if err != nil || !strings.Contains(string(index), "connect-src 'self' https://wallet.example.gov.cn;") {
+		t.Errorf("counter-site/index.html does not let the page reach the wallet: %v", err)
+	}
 }

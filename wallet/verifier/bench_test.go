@@ -171,7 +171,7 @@ func BenchmarkBrowserVerifier(b *testing.B) {
 			seen[name] = true
 			raw, err := os.ReadFile(filepath.Join(site, name))
 			if err != nil {
-				continue // receipts.js: not in this folder
+				continue // not one of the folder's files
 			}
 			var gz bytes.Buffer
 			zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)

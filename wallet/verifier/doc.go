@@ -9,10 +9,11 @@
 // list and the status list), trust-anchor.pem (the trust anchor the page pins) and, in an
 // exported folder, trust-list.cose (the snapshot used until the configured URL answers).
 //
-// The holder's record hooks in through receipts.js: when the site has a file of that name
-// (site/receipts.js), it is served and exported with the rest and the page loads it; it
-// defines window.tongbanReceipts, whose record(ctiBase64url) the page calls after every valid
-// verdict. Without the file the page's request for it fails with 404 and nothing else changes.
+// The holder's record (亮证记录) hooks in through receipts.js (ReceiptsFile), served and
+// exported with the rest: it defines window.tongbanReceipts, which the page configures with
+// Config.WalletURL (where the counter enrols and sends receipts), asks for the counter's
+// enrolment state and queue (the 柜台登记 panel), and whose record(ctiBase64url) it calls
+// after every valid verdict. With Config.NoReceipts the page does none of this.
 package verifier
 
 //go:generate go run ./internal/genwasm -o site

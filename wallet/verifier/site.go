@@ -42,6 +42,17 @@ type Config struct {
 	// StatusListURL is where the page fetches the signed status list for pre-fetched offline
 	// codes; "" means none (pre-fetched codes are refused as status_list_missing).
 	StatusListURL string `json:"status_list_url,omitempty"`
+	// WalletURL is the wallet's base URL, where the counter enrols and sends its receipts for
+	// the holder's record (receipts.js posts to WalletURL+"/api/v1/counters/enrol" and
+	// WalletURL+"/api/v1/receipts"; the wallet answers them with CORS allowed): an absolute
+	// http(s) URL without credentials, query or fragment, e.g. "https://wallet.example.gov.cn"
+	// for an office's folder. "" means the page's own origin, which is right on the wallet
+	// itself (it serves the page at /verify/) and wrong anywhere else: Export turns receipts
+	// off (NoReceipts) when it is "".
+	WalletURL string `json:"wallet_url,omitempty"`
+	// NoReceipts turns enrolment and receipts off: the page verifies, shows no counter panel
+	// and sends nothing. Export sets it for a folder without WalletURL.
+	NoReceipts bool `json:"no_receipts,omitempty"`
 }
 
 // JSON returns c as config.json.
@@ -54,7 +65,7 @@ func (c Config) JSON() []byte {
 // Content-Security-Policy must allow it to connect to.
 func (c Config) Origins() []string {
 	var out []string
-	for _, s := range []string{c.TrustListURL, c.TrustListSnapshot, c.StatusListURL} {
+	for _, s := range []string{c.TrustListURL, c.TrustListSnapshot, c.StatusListURL, c.WalletURL} {
 		if u, err := url.Parse(s); err == nil && u.IsAbs() && u.Host != "" {
 			if o := u.Scheme + "://" + u.Host; !slices.Contains(out, o) {
 				out = append(out, o)
@@ -65,7 +76,8 @@ func (c Config) Origins() []string {
 }
 
 // Validate reports every URL of c that is neither a relative path nor an absolute http(s) URL
-// without credentials.
+// without credentials, and a WalletURL that is not an absolute http(s) URL without
+// credentials, query or fragment, all at once.
 func (c Config) Validate() error {
 	var bad []string
 	for name, s := range map[string]string{"trust list URL": c.TrustListURL, "trust list snapshot": c.TrustListSnapshot, "status list URL": c.StatusListURL} {
@@ -80,6 +92,17 @@ func (c Config) Validate() error {
 			bad = append(bad, fmt.Sprintf("%s %q: no credentials, quotes, spaces or semicolons", name, s))
 		case u.IsAbs() && (u.Scheme != "https" && u.Scheme != "http" || u.Host == ""):
 			bad = append(bad, fmt.Sprintf("%s %q: want an http(s) URL or a relative path", name, s))
+		}
+	}
+	if s := c.WalletURL; s != "" {
+		u, err := url.Parse(s)
+		switch {
+		case err != nil:
+			bad = append(bad, fmt.Sprintf("wallet URL %q: %v", s, err))
+		case u.User != nil || strings.ContainsAny(s, "'\" ;"):
+			bad = append(bad, fmt.Sprintf("wallet URL %q: no credentials, quotes, spaces or semicolons", s))
+		case !u.IsAbs() || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.ForceQuery || strings.Contains(s, "#"):
+			bad = append(bad, fmt.Sprintf("wallet URL %q: want the wallet's address, an http(s) URL such as https://wallet.example.gov.cn without query or fragment", s))
 		}
 	}
 	if len(bad) > 0 {
@@ -111,7 +134,7 @@ func Version() string {
 }
 
 // Names returns the site's built-in files, sorted: the page (index.html), its assets, the
-// WebAssembly verifier, jsQR and its licence, and receipts.js when present.
+// WebAssembly verifier, jsQR and its licence, and receipts.js.
 func Names() []string {
 	entries, _ := fs.ReadDir(siteFS, "site") // embedded: present
 	var out []string
@@ -171,11 +194,15 @@ func ContentType(name string) string {
 // Export writes the site for an office's web server to dir (created when missing): the
 // built-in files, config.json for c, the trust anchor anchorPEM (qr.ParseTrustAnchors
 // format) and the signed trust list snapshot trustList. When c.TrustListURL is set the
-// snapshot is the fallback (c.TrustListSnapshot is set to it). Files are written with mode
+// snapshot is the fallback (c.TrustListSnapshot is set to it). Without c.WalletURL the folder's
+// receipts are off (c.NoReceipts is set): its host is not the wallet. Files are written with mode
 // 0644 (they are public); existing files of the same names are replaced.
 func Export(dir string, c Config, anchorPEM, trustList []byte) error {
 	if c.TrustListURL != "" && c.TrustListSnapshot == "" {
 		c.TrustListSnapshot = TrustListFile
+	}
+	if c.WalletURL == "" {
+		c.NoReceipts = true
 	}
 	if err := c.Validate(); err != nil {
 		return err

@@ -51,7 +51,7 @@ func TestWasmUpToDate(t *testing.T) {
 
 func TestFiles(t *testing.T) {
 	names := verifier.Names()
-	for _, want := range []string{"index.html", "verify.js", "verify.css", "sw.js", "verifier.wasm", "wasm_exec.js", "jsqr.js", "jsqr-LICENSE.txt"} {
+	for _, want := range []string{"index.html", "verify.js", "verify.css", "sw.js", "verifier.wasm", "wasm_exec.js", "jsqr.js", "jsqr-LICENSE.txt", verifier.ReceiptsFile} {
 		if _, ctype, ok := verifier.File(want, verifier.Config{}); !ok || ctype == "" {
 			t.Errorf("%s missing (%v)", want, names)
 		}
@@ -66,7 +66,19 @@ func TestFiles(t *testing.T) {
 	if !bytes.Contains(sw, []byte("var VERSION = '"+verifier.Version()+"';")) || len(verifier.Version()) != 16 {
 		t.Error("sw.js lacks the build version")
 	}
+	// The service worker caches receipts.js with the build, so that a counter offline keeps
+	// queueing receipts after a reload.
+	if !bytes.Contains(sw, []byte("'verifier.wasm', 'receipts.js'];")) {
+		t.Error("sw.js does not cache receipts.js with the build")
+	}
+	walletIndex, _, _ := verifier.File("index.html", verifier.Config{WalletURL: "https://wallet.example.gov.cn:8443"})
+	if !bytes.Contains(walletIndex, []byte("connect-src 'self' https://wallet.example.gov.cn:8443;")) {
+		t.Errorf("index.html CSP does not allow the wallet's origin")
+	}
 	index, _, _ := verifier.File("", verifier.Config{TrustListURL: "https://wallet.example.gov.cn/trust-list"})
+	if !bytes.Contains(index, []byte(`<script src="receipts.js" defer data-configure="wait"></script>`)) {
+		t.Error("index.html does not load receipts.js waiting for its configuration")
+	}
 	if !bytes.Contains(index, []byte("connect-src 'self' https://wallet.example.gov.cn;")) {
 		t.Errorf("index.html CSP does not allow the trust list's origin")
 	}
@@ -89,6 +101,16 @@ func TestConfigValidate(t *testing.T) {
 		{"fail/credentials", verifier.Config{TrustListURL: "https://u:p@wallet.example.gov.cn/trust-list"}, false},
 		{"fail/quote", verifier.Config{StatusListURL: "https://a.example/'x"}, false},
 		{"fail/csp-injection", verifier.Config{TrustListURL: "https://a.example/;script-src"}, false},
+		{"ok/wallet", verifier.Config{WalletURL: "https://wallet.example.gov.cn"}, true},
+		{"ok/wallet-path", verifier.Config{WalletURL: "http://127.0.0.1:8080/wallet/"}, true},
+		{"fail/wallet-relative", verifier.Config{WalletURL: "/"}, false},
+		{"fail/wallet-javascript", verifier.Config{WalletURL: "javascript:alert(1)"}, false},
+		{"fail/wallet-ftp", verifier.Config{WalletURL: "ftp://wallet.example.gov.cn"}, false},
+		{"fail/wallet-query", verifier.Config{WalletURL: "https://wallet.example.gov.cn/?x=1"}, false},
+		{"fail/wallet-empty-query", verifier.Config{WalletURL: "https://wallet.example.gov.cn/?"}, false},
+		{"fail/wallet-fragment", verifier.Config{WalletURL: "https://wallet.example.gov.cn/#x"}, false},
+		{"fail/wallet-credentials", verifier.Config{WalletURL: "https://u:p@wallet.example.gov.cn"}, false},
+		{"fail/wallet-csp-injection", verifier.Config{WalletURL: "https://a.example;script-src"}, false},
 	} {
 		if err := tc.c.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
@@ -115,7 +137,27 @@ func TestExport(t *testing.T) {
 	if !bytes.Contains(cfg, []byte(`"trust_list_snapshot": "trust-list.cose"`)) {
 		t.Errorf("config.json:\n%s", cfg)
 	}
+	if !bytes.Contains(cfg, []byte(`"no_receipts": true`)) {
+		t.Errorf("a folder without a wallet URL sends receipts:\n%s", cfg)
+	}
 	if err := verifier.Export(dir, verifier.Config{TrustListURL: "javascript:x"}, nil, nil); err == nil {
 		t.Error("a javascript: URL exported")
+	}
+
+	// With the wallet's URL: the page sends receipts there, and may connect to it.
+	c = verifier.Config{WalletURL: "https://wallet.example.gov.cn"}
+	if err := verifier.Export(dir, c, []byte("ANCHOR"), []byte("LIST")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ = os.ReadFile(filepath.Join(dir, verifier.ConfigFile))
+	if !bytes.Contains(cfg, []byte(`"wallet_url": "https://wallet.example.gov.cn"`)) || bytes.Contains(cfg, []byte("no_receipts")) {
+		t.Errorf("config.json:\n%s", cfg)
+	}
+	index, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	if !bytes.Contains(index, []byte("connect-src 'self' https://wallet.example.gov.cn;")) {
+		t.Error("the exported page may not connect to the wallet")
+	}
+	if _, err := os.Stat(filepath.Join(dir, verifier.ReceiptsFile)); err != nil {
+		t.Error(err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tongban/tongban/audit"
-	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -19,7 +18,8 @@ import (
 // docs/operators/counters.md): the browser verifier at a counter enrols its key with the
 // one-time enrolment code an operator gave the office (POST /api/v1/counters/enrol), then
 // sends a signed receipt for every code it finds valid (POST /api/v1/receipts), with the
-// script GET /verify/receipts.js (assets/receipts.js).
+// verifier site's receipts.js (wallet/verifier/site/receipts.js, served at /verify/receipts.js
+// with the rest of the page).
 //
 // Both endpoints are authenticated by what they carry (the enrolment code; the signature of
 // an enrolled key), never by cookies, so they answer any origin (CORS, Access-Control-Allow-
@@ -30,7 +30,6 @@ import (
 const (
 	pathCounterEnrol = "/api/v1/counters/enrol"
 	pathReceipts     = "/api/v1/receipts"
-	pathReceiptsJS   = "/verify/receipts.js"
 )
 
 // Receipt limits per counter (receiptLimiter), in each replica.
@@ -164,13 +163,6 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// handleReceiptsJS serves the receipts script (assets/receipts.js) for the verifier page.
-func (s *Server) handleReceiptsJS(w http.ResponseWriter, r *http.Request) {
-	b, _ := webFS.ReadFile("assets/receipts.js") // embedded: present
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	httpkit.ServeAsset(w, r, "receipts.js", b, time.Hour)
 }
 
 // receiptLimiter is a token bucket per counter: ReceiptBurst receipts at once, then

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,12 +18,15 @@ import (
 	"github.com/tongban/tongban/credentials"
 	"github.com/tongban/tongban/internal/browsertest"
 	"github.com/tongban/tongban/wallet"
+	"github.com/tongban/tongban/wallet/verifier"
 	"github.com/tongban/tongban/wallet/wallettest"
 )
 
-// TestReceiptsBrowser runs receipts.js in headless Chromium on a verifier test page hosted on
-// another origin (as an office hosts an exported verifier folder; the wallet answers CORS):
-// the counter enrols with its one-time code (a non-extractable WebCrypto key), a receipt
+// TestReceiptsBrowser runs receipts.js in headless Chromium on the verifier page of a folder
+// exported with the wallet's URL (wallet verifier export --wallet-url) and hosted on another
+// origin, as an office hosts it (the wallet answers CORS; the page's CSP allows the wallet):
+// the page sends to the wallet, not to its own host; the counter enrols with its one-time
+// code (a non-extractable WebCrypto key), a receipt
 // recorded online arrives at once, one recorded with the network cut stays queued in
 // IndexedDB and arrives when the network is back (the "online" event), and a receipt the
 // page signed and then tampered with is refused (401) and stored nowhere.
@@ -37,16 +41,35 @@ func TestReceiptsBrowser(t *testing.T) {
 	}
 	ctr, code, err := w.svc.AddCounter(ctx, wallet.NewCounter{Name: "3号窗口", Office: "朝阳区政务服务中心"}, audit.Shell)
 	must(t, err)
-	page := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(rw, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>verifier</title>
-<main id="main"><h1>柜台核验</h1></main><script src="%s/verify/receipts.js"></script>`, w.wal.URL)
+	// The office's folder, on its own web server (another origin than the wallet's).
+	site := t.TempDir()
+	signed, _, err := w.svc.TrustList(ctx)
+	must(t, err)
+	anchors, err := w.svc.TrustAnchors(ctx)
+	must(t, err)
+	anchorPEM, err := wallet.MarshalTrustAnchors(anchors)
+	must(t, err)
+	must(t, verifier.Export(site, verifier.Config{TrustListURL: w.wal.URL + "/trust-list", WalletURL: w.wal.URL}, anchorPEM, signed))
+	var officeHits []string // what the page sent its own host (anything but GET)
+	var mu sync.Mutex
+	files := http.FileServer(http.Dir(site))
+	office := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			mu.Lock()
+			officeHits = append(officeHits, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+		}
+		files.ServeHTTP(rw, r)
 	}))
-	t.Cleanup(page.Close)
+	t.Cleanup(office.Close)
 
 	b := browsertest.Start(t)
 	bctx := b.Context(browsertest.Phone, 90*time.Second)
-	must(t, chromedp.Do(bctx, chromedp.Navigate(page.URL)))
+	must(t, chromedp.Do(bctx, chromedp.Navigate(office.URL+"/")))
+	// The page has configured receipts.js with the wallet's URL (config.json).
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.body.dataset.counter === "none"`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the page did not configure its receipts: %v", err)
+	}
 	eval := func(js string) map[string]any {
 		t.Helper()
 		v, err := chromedp.Run(bctx, chromedp.Evaluate[map[string]any](js, chromedp.EvalAwaitPromise))
@@ -145,6 +168,11 @@ func TestReceiptsBrowser(t *testing.T) {
 		t.Error("the tampered receipt was stored")
 	}
 	b.Screenshot(bctx, "enrolled")
+	mu.Lock()
+	if len(officeHits) != 0 {
+		t.Errorf("the page sent to the office's host: %v", officeHits)
+	}
+	mu.Unlock()
 
 	// The holder's record page, logged in (the session cookie of a login made over HTTP), at a
 	// phone's width in both languages: it fits and names the counter that verified the code.

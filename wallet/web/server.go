@@ -296,7 +296,6 @@ func (s *Server) routes() {
 	mux.HandleFunc("OPTIONS "+pathCounterEnrol, s.handleCORSPreflight)
 	mux.HandleFunc("POST "+pathReceipts, s.handleReceipt)
 	mux.HandleFunc("OPTIONS "+pathReceipts, s.handleCORSPreflight)
-	mux.HandleFunc("GET "+pathReceiptsJS, s.handleReceiptsJS)
 	s.mux = mux
 }
 

@@ -2,14 +2,16 @@
 // WebAssembly verifier and the last trust and status lists come from this cache when the
 // network is down, so a counter keeps verifying offline.
 //
-// The files of one build (VERSION, set when the page is served or exported) are cached on
-// install and served from the cache first; the files that change without a new build
-// (the page itself, config.json, trust-anchor.pem, the trust and status lists, receipts.js)
-// are fetched from the network first and fall back to the cache after NETWORK_TIMEOUT_MS.
+// The files of one build (VERSION, set when the page is served or exported; receipts.js,
+// which queues the counter's receipts while offline, among them) are cached on install and
+// served from the cache first; the files that change without a new build (the page itself,
+// config.json, trust-anchor.pem, the trust and status lists) are fetched from the network
+// first and fall back to the cache after NETWORK_TIMEOUT_MS. Receipts and enrolments (POST)
+// go straight to the network.
 'use strict';
 var VERSION = 'dev';
 var CACHE = 'tongban-verifier-' + VERSION;
-var BUILD = ['verify.css', 'verify.js', 'wasm_exec.js', 'jsqr.js', 'verifier.wasm'];
+var BUILD = ['verify.css', 'verify.js', 'wasm_exec.js', 'jsqr.js', 'verifier.wasm', 'receipts.js'];
 var NETWORK_FIRST = ['./', 'index.html', 'config.json', 'trust-anchor.pem'];
 var NETWORK_TIMEOUT_MS = 4000;
 

@@ -3,7 +3,10 @@
 // Go verifier compiled to WebAssembly (verifier.wasm, window.tongbanVerifier), and shows the
 // verdict. The verifier's state (replay cache, trust-list sequence, trust anchors followed) and
 // the last trust and status lists live in IndexedDB, so a reload — even offline, through the
-// service worker sw.js — keeps refusing replayed codes and rolled-back lists.
+// service worker sw.js — keeps refusing replayed codes and rolled-back lists. The counter's
+// enrolment and its receipts for the holder's record are receipts.js's (window.tongbanReceipts):
+// this page configures it from config.json, shows its state and sends a receipt after every
+// valid verdict.
 (function () {
   'use strict';
 
@@ -22,7 +25,12 @@
       statusList: '状态列表', statusListUntil: '有效至',
       hours: '小时', minutes: '分钟', days: '天',
       online: '在线：已从运营方获取最新列表。', offline: '离线：使用本机保存的列表（', offlineEnd: '）。',
-      checkedAt: '核验时间（本机）：', foot: '本页离线可用：核验在本机完成，不上传二维码内容。', anchor: '信任锚指纹：'
+      checkedAt: '核验时间（本机）：', foot: '本页离线可用：核验在本机完成，不上传二维码内容。', anchor: '信任锚指纹：',
+      counterTitle: '本柜台', enrolButton: '柜台登记', counterNone: '未登记',
+      counterNoneHelp: '核验照常进行，但结果不会记入持证人的亮证记录。登记只需一次，使用管理员提供的登记码。',
+      counterEnrolled: '已登记：', counterEnrolledHelp: '核验有效时，本机向持证人的亮证记录发送一条回执（只含二维码编号、柜台和时间）。',
+      queued: '待发送回执：', queuedUnit: ' 条', queuedOffline: '（离线：联网后自动发送）', queuedSending: '（正在发送）',
+      queuedFailed: '（发送失败，稍后自动重试：', queuedFailedEnd: '）'
     },
     en: {
       title: 'Licence code check', subtitle: 'Tongban e-licences · counter verifier', other: '中文',
@@ -38,7 +46,12 @@
       statusList: 'Status list', statusListUntil: 'fresh until',
       hours: 'h', minutes: 'min', days: 'd',
       online: 'Online: the lists are the operator\'s current ones.', offline: 'Offline: using the lists saved on this device (', offlineEnd: ').',
-      checkedAt: 'Checked at (this device): ', foot: 'Works offline: codes are checked on this device and never uploaded.', anchor: 'Trust anchor fingerprint: '
+      checkedAt: 'Checked at (this device): ', foot: 'Works offline: codes are checked on this device and never uploaded.', anchor: 'Trust anchor fingerprint: ',
+      counterTitle: 'This counter', enrolButton: 'Enrol this counter', counterNone: 'Not enrolled',
+      counterNoneHelp: 'Codes are verified as usual, but they are not added to the holder\'s record. Enrolment is needed once, with the enrolment code from your operator.',
+      counterEnrolled: 'Enrolled: ', counterEnrolledHelp: 'Every valid code sends a receipt to the holder\'s record (the code\'s ID, this counter and the time; nothing else).',
+      queued: 'Receipts waiting: ', queuedUnit: '', queuedOffline: ' (offline: they are sent when the network is back)', queuedSending: ' (sending)',
+      queuedFailed: ' (sending failed; retried automatically: ', queuedFailedEnd: ')'
     }
   };
 
@@ -52,6 +65,9 @@
   var SAME_CODE_MS = 15 * 1000;
   // Lists are fetched again this often while the page is open.
   var REFRESH_MS = 10 * 60 * 1000;
+  // Queued receipts are sent again this often while some wait (the wallet may come back
+  // without the browser noticing a change of network).
+  var RESEND_MS = 60 * 1000;
 
   var $ = function (id) { return document.getElementById(id); };
   var params = new URLSearchParams(location.search);
@@ -248,8 +264,9 @@
       try { performance.measure('frame-to-verdict', { start: t0, end: performance.now() }); } catch (e) { /* old browser */ }
     }
     saveState();
-    if (v.valid && window.tongbanReceipts && typeof window.tongbanReceipts.record === 'function') {
-      try { window.tongbanReceipts.record(v.cti); } catch (e) { console.error('verifier: receipt', e); }
+    document.body.setAttribute('data-cti', v.valid ? v.cti : '');
+    if (v.valid && receipts) {
+      try { receipts.record(v.cti).catch(function (e) { console.error('verifier: receipt', e); }); } catch (e) { console.error('verifier: receipt', e); }
     }
     clearTimeout(idleTimer);
     idleTimer = setTimeout(function () { lastVerdict = null; renderVerdict(); }, VERDICT_SHOWN_MS);
@@ -376,6 +393,62 @@
     return Promise.resolve(r ? r.data : null);
   }
 
+  // --- the counter: enrolment and receipts (receipts.js) ---
+  // receipts is window.tongbanReceipts once configured, null when the script is missing or
+  // config.json turns receipts off. The body's data-counter says the state, for the page's
+  // tests: "enrolled", "none" or "off"; data-queued the receipts waiting.
+  var receipts = null, counter = null;
+  function setupReceipts() {
+    var r = window.tongbanReceipts;
+    if (!r || typeof r.status !== 'function' || typeof r.configure !== 'function') {
+      document.body.setAttribute('data-counter', 'off');
+      return;
+    }
+    if (config.no_receipts) {
+      r.configure({ off: true });
+      document.body.setAttribute('data-counter', 'off');
+      return;
+    }
+    receipts = r;
+    receipts.configure({ wallet: config.wallet_url || '', container: $('counter-enrol') });
+    $('counter').hidden = false;
+    $('counter-enrol-button').addEventListener('click', function () {
+      receipts.promptEnrol($('counter-enrol'));
+    });
+    window.addEventListener('tongbanreceipts', updateCounter);
+    window.addEventListener('online', updateCounter);
+    window.addEventListener('offline', updateCounter);
+    setInterval(function () {
+      if (counter && counter.queued > 0) receipts.flush().then(updateCounter);
+    }, RESEND_MS);
+    updateCounter();
+  }
+  function updateCounter() {
+    if (!receipts) return;
+    receipts.status().then(function (st) {
+      counter = st;
+      renderCounter();
+    }, function (e) { console.error('verifier: counter state', e); });
+  }
+  function renderCounter() {
+    if (!receipts || !counter) return;
+    var st = counter, box = $('counter');
+    var prompt = document.getElementById('tongban-enrol');
+    box.className = 'counter ' + (st.enrolled ? 'enrolled' : 'none');
+    $('counter-state').textContent = st.enrolled ?
+      t('counterEnrolled') + (st.office ? st.office + ' · ' : '') + st.counterName : t('counterNone');
+    $('counter-help').textContent = st.enrolled ? t('counterEnrolledHelp') : t('counterNoneHelp');
+    $('counter-enrol-button').hidden = st.enrolled || !!prompt;
+    var q = $('counter-queue');
+    q.hidden = !st.queued;
+    if (st.queued) {
+      q.textContent = t('queued') + st.queued + t('queuedUnit') + (!st.online ? t('queuedOffline') :
+        st.lastError ? t('queuedFailed') + st.lastError + t('queuedFailedEnd') : t('queuedSending'));
+    }
+    document.body.setAttribute('data-counter', st.enrolled ? 'enrolled' : 'none');
+    document.body.setAttribute('data-queued', String(st.queued));
+  }
+
   // --- language ---
   function applyLang() {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
@@ -391,6 +464,10 @@
     if (engine) renderTrust();
     renderAnchor();
     cameraStatus();
+    renderCounter();
+    // An open enrolment form is opened again in the new language.
+    var prompt = document.getElementById('tongban-enrol');
+    if (prompt && receipts) receipts.promptEnrol($('counter-enrol'), { focus: false });
   }
   var anchors = [];
   function renderAnchor() { $('anchor').textContent = anchors.length ? t('anchor') + anchors.join(', ') : ''; }
@@ -418,6 +495,14 @@
     $('verdict-reason').textContent = t('starting');
 
     var cfg = fetch('config.json', { cache: 'no-cache' }).then(function (r) { return r.json(); });
+    // receipts.js runs after this script (both deferred): by DOMContentLoaded it has.
+    var loaded = new Promise(function (resolve) {
+      if (document.readyState === 'complete') { resolve(); return; }
+      document.addEventListener('DOMContentLoaded', resolve);
+      window.addEventListener('load', resolve);
+    });
+    Promise.all([cfg, loaded]).then(function (a) { config = a[0]; setupReceipts(); })
+      .catch(function (e) { console.error('verifier: receipts', e); });
     var pem = fetch('trust-anchor.pem', { cache: 'no-cache' }).then(function (r) {
       if (!r.ok) throw new Error('trust-anchor.pem: HTTP ' + r.status);
       return r.text();
@@ -439,6 +524,7 @@
       setInterval(refresh, REFRESH_MS);
       setInterval(renderTrust, 60 * 1000);
       window.addEventListener('online', refresh);
+      window.addEventListener('offline', function () { online = false; renderTrust(); });
     }).catch(function (e) {
       console.error('verifier:', e);
       $('verdict-reason').textContent = t('engineFailed') + (e && e.message || e);

@@ -8,20 +8,37 @@
 // kid; claims cti, ctr, iat) signed at once and queued in IndexedDB, then POSTed to
 // /api/v1/receipts when online; the queue is flushed on the "online" event and on the next
 // load. Self-contained: no external scripts. Contract: docs/design/citizens-counters.md.
+// It lives in the verifier site (wallet/verifier/site), which serves and exports it with the
+// page; the page (verify.js) shows the counter's state from status() and its 柜台登记 button
+// opens promptEnrol.
 //
 // The wallet's address is the origin this script came from, or the data-wallet attribute of
-// its <script> tag (a verifier folder an office hosts itself), or tongbanReceipts.configure.
+// its <script> tag, or what tongbanReceipts.configure sets: the verifier page passes its
+// config.json's wallet_url, so that an office's own copy of the page (wallet verifier export
+// --wallet-url) sends to the wallet, not to the office's host. With data-configure="wait" on
+// the <script> tag nothing is sent before configure is called.
+//
+// After every change (enrolled, a receipt queued, the queue sent, the prompt closed) it
+// dispatches the event "tongbanreceipts" on window.
 (function () {
   'use strict';
   var script = document.currentScript;
   var wallet = (script && script.getAttribute('data-wallet')) ||
     (script && script.src ? new URL(script.src, location.href).origin : location.origin);
+  var waiting = !!(script && script.getAttribute('data-configure') === 'wait'); // for configure
+  var off = false;       // configure({off: true}): receipts turned off
+  var container = null;  // configure({container}): where promptEnrol puts its form
+  var prompted = false;  // record showed the prompt once already
   var DB_NAME = 'tongban-receipts';
   var STATE = 'state';   // key "counter": {counterId, kid, name, office, privateKey}
   var QUEUE = 'queue';   // auto-increment: {jws, cti, at}
   var MAX_QUEUE = 5000;  // oldest dropped beyond this
   var lastError = '';
   var flushing = null;
+
+  function changed(type) {
+    try { window.dispatchEvent(new CustomEvent('tongbanreceipts', { detail: { type: type } })); } catch (e) { /* old browser */ }
+  }
 
   function openDB() {
     return new Promise(function (resolve, reject) {
@@ -57,10 +74,29 @@
   }
   function utf8(s) { return new TextEncoder().encode(s); }
 
+  // apiError is the wallet's refusal as an Error: message its error_description, code its
+  // error (RFC 6749 §5.2 style body).
   function apiError(resp) {
     return resp.json().then(function (b) {
-      return new Error((b && b.error_description) || (b && b.error) || ('HTTP ' + resp.status));
+      var e = new Error((b && b.error_description) || (b && b.error) || ('HTTP ' + resp.status));
+      e.code = (b && b.error) || '';
+      return e;
     }, function () { return new Error('HTTP ' + resp.status); });
+  }
+
+  // enrolReason says why an enrolment failed: no network, or, in Chinese, the three refusals
+  // of a code a counter's staff can act on (wallet/web handleCounterEnrol); else the wallet's
+  // own words.
+  function enrolReason(e, zh) {
+    var m = String(e && e.message || e);
+    if (e instanceof TypeError) { // fetch: no network, or the wallet does not answer
+      return zh ? '无法连接电子证照系统，请联网后重试' : 'cannot reach the wallet: connect and try again';
+    }
+    if (!zh || !e || e.code !== 'invalid_grant') { return m; }
+    if (/^unknown enrolment code/.test(m)) { return '没有这个登记码（请核对，或向管理员索取新的登记码）'; }
+    if (/used already/.test(m)) { return '这个登记码已经用过，请向管理员索取新的登记码'; }
+    if (/expired/.test(m)) { return '这个登记码已过期，请向管理员索取新的登记码'; }
+    return m;
   }
 
   // enrol binds a new non-extractable P-256 key to the counter of the one-time enrolment
@@ -82,7 +118,10 @@
       .then(function (b) {
         var st = { counterId: b.counter_id, kid: b.kid, name: b.name || '', office: b.office || '', privateKey: kp.privateKey };
         return tx(STATE, 'readwrite', function (s) { return s.put(st, 'counter'); })
-          .then(function () { return { counterId: st.counterId, name: st.name, office: st.office }; });
+          .then(function () {
+            changed('enrolled');
+            return { counterId: st.counterId, name: st.name, office: st.office };
+          });
       });
   }
 
@@ -100,11 +139,13 @@
   }
 
   // record signs a receipt for the code ctiB64u, queues it and sends the queue when online.
-  // Not enrolled: it shows the enrolment prompt once and records nothing.
+  // Not enrolled: it shows the enrolment prompt once a page load (without taking the focus from the
+  // scanner's field) and records nothing. Turned off: it does nothing.
   function record(ctiB64u) {
+    if (off) { return status(); }
     return getState().then(function (st) {
       if (!st) {
-        if (!document.getElementById('tongban-enrol')) { promptEnrol(); }
+        if (!prompted && !document.getElementById('tongban-enrol')) { prompted = true; promptEnrol(null, { focus: false }); }
         return status();
       }
       return sign(ctiB64u)
@@ -112,6 +153,7 @@
           return tx(QUEUE, 'readwrite', function (s) { return s.add({ jws: jws, cti: String(ctiB64u), at: Date.now() }); });
         })
         .then(trimQueue)
+        .then(function () { changed('queued'); })
         .then(flush)
         .then(status);
     });
@@ -133,7 +175,7 @@
   // 429 or 5xx it stops and keeps the rest for later.
   function flush() {
     if (flushing) { return flushing; }
-    if (!navigator.onLine) { return Promise.resolve(); }
+    if (off || waiting || !navigator.onLine) { return Promise.resolve(); }
     flushing = tx(QUEUE, 'readonly', function (s) { return s.getAllKeys(); })
       .then(function (keys) {
         return keys.reduce(function (p, key) {
@@ -155,64 +197,108 @@
           });
         }, Promise.resolve(true));
       })
-      .then(function () { flushing = null; }, function (e) { flushing = null; lastError = String(e); });
+      .then(function () { flushing = null; changed('flushed'); }, function (e) { flushing = null; lastError = String(e); changed('flushed'); });
     return flushing;
   }
 
-  // status resolves with {enrolled, counterId, counterName, office, queued, lastError}.
+  // status resolves with {enrolled, counterId, counterName, office, queued, online,
+  // lastError, off}: queued is the number of receipts waiting in IndexedDB.
   function status() {
     return Promise.all([getState(), tx(QUEUE, 'readonly', function (s) { return s.count(); })]).then(function (r) {
       var st = r[0];
       return {
         enrolled: !!st, counterId: st ? st.counterId : '', counterName: st ? st.name : '',
-        office: st ? st.office : '', queued: r[1], lastError: lastError
+        office: st ? st.office : '', queued: r[1], online: navigator.onLine, lastError: lastError, off: off
       };
     });
   }
 
-  // promptEnrol shows a small form asking for the enrolment code (in container, else at the
-  // top of the page); it resolves when the counter is enrolled.
-  function promptEnrol(container) {
+  // promptEnrol shows a form asking for the enrolment code, with 登记 and 取消 buttons, in
+  // the language of the page's <html lang>: in where (or the configured container, else at
+  // the top of the page), focused unless opts.focus is false. Its elements have the classes
+  // tongban-enrol(-label, -input, -buttons, -submit, -cancel, -msg) and no inline style (the
+  // page's Content-Security-Policy allows none): the page styles them. It resolves with the
+  // counter ({counterId, name, office}) when enrolled, or null when cancelled.
+  function promptEnrol(where, opts) {
+    var focus = !(opts && opts.focus === false);
+    var open = document.getElementById('tongban-enrol');
+    if (open) { open.remove(); changed('prompt-closed'); }
     return new Promise(function (resolve) {
       var zh = !/^en/i.test(document.documentElement.lang || '');
-      var form = document.createElement('form');
+      var el = function (tag, cls, text) {
+        var e = document.createElement(tag);
+        e.className = cls;
+        if (text) { e.textContent = text; }
+        return e;
+      };
+      var form = el('form', 'tongban-enrol');
       form.id = 'tongban-enrol';
-      form.className = 'tongban-enrol';
-      form.setAttribute('style', 'border:2px solid #b71c1c;border-radius:8px;padding:1em;margin:1em 0;background:#fff;color:#1d2733');
-      var label = document.createElement('label');
-      label.textContent = zh ? '本柜台尚未登记。请输入管理员提供的登记码：' : 'This counter is not enrolled. Enter the enrolment code from your operator:';
+      form.setAttribute('autocomplete', 'off');
+      var label = el('label', 'tongban-enrol-label', zh ? '本柜台尚未登记。请输入管理员提供的登记码：' : 'This counter is not enrolled. Enter the enrolment code from your operator:');
       label.setAttribute('for', 'tongban-enrol-code');
-      label.setAttribute('style', 'display:block;margin-bottom:.5em');
-      var input = document.createElement('input');
+      var input = el('input', 'tongban-enrol-input');
       input.id = 'tongban-enrol-code';
+      input.type = 'text';
       input.autocomplete = 'off';
-      input.setAttribute('style', 'font-size:1.2em;min-height:48px;width:100%;box-sizing:border-box;letter-spacing:.1em');
-      var button = document.createElement('button');
+      input.spellcheck = false;
+      input.setAttribute('autocapitalize', 'characters');
+      input.placeholder = 'XXXX-XXXX-XXXX-XXXX';
+      var buttons = el('div', 'tongban-enrol-buttons');
+      var button = el('button', 'tongban-enrol-submit', zh ? '登记' : 'Enrol');
       button.type = 'submit';
-      button.textContent = zh ? '登记' : 'Enrol';
-      button.setAttribute('style', 'min-height:48px;min-width:6em;padding:0 1.5em;margin-top:.5em;font-size:1em');
-      var msg = document.createElement('p');
+      var cancel = el('button', 'tongban-enrol-cancel', zh ? '取消' : 'Cancel');
+      cancel.type = 'button';
+      buttons.append(button, cancel);
+      var msg = el('p', 'tongban-enrol-msg');
+      msg.id = 'tongban-enrol-msg';
       msg.setAttribute('role', 'status');
-      form.append(label, input, button, msg);
+      form.append(label, input, buttons, msg);
+      var close = function (c) {
+        form.remove();
+        changed('prompt-closed');
+        resolve(c);
+      };
+      cancel.addEventListener('click', function () { close(null); });
       form.addEventListener('submit', function (ev) {
         ev.preventDefault();
+        var code = input.value.trim();
+        // A licence code scanned into this field by mistake is not sent anywhere.
+        if (/^LZ1:/i.test(code)) {
+          msg.textContent = zh ? '这是电子证照二维码，不是登记码。请输入管理员提供的登记码。' : 'This is a licence code, not an enrolment code. Enter the code from your operator.';
+          input.value = '';
+          return;
+        }
+        if (!code) {
+          msg.textContent = zh ? '请输入登记码。' : 'Enter the enrolment code.';
+          return;
+        }
         button.disabled = true;
-        enrol(input.value).then(function (c) {
+        msg.textContent = zh ? '正在登记…' : 'Enrolling…';
+        enrol(code).then(function (c) {
           msg.textContent = (zh ? '已登记：' : 'Enrolled: ') + (c.office ? c.office + ' · ' : '') + c.name;
-          setTimeout(function () { form.remove(); }, 1500);
-          resolve(c);
+          setTimeout(function () { close(c); }, 1500);
         }, function (e) {
-          msg.textContent = (zh ? '登记失败：' : 'Enrolment failed: ') + e.message;
+          msg.textContent = (zh ? '登记失败：' : 'Enrolment failed: ') + enrolReason(e, zh);
           button.disabled = false;
         });
       });
-      (container || document.body).prepend(form);
-      input.focus();
+      (where || container || document.body).prepend(form);
+      changed('prompt-opened');
+      if (focus) { input.focus(); }
     });
   }
 
+  // configure sets, from opts: wallet (the wallet's base URL, e.g.
+  // "https://wallet.example.gov.cn"; "" keeps the default), container (the element
+  // promptEnrol uses), off (true: no enrolment, no receipts). It ends the wait of
+  // data-configure="wait" and sends the queue.
   function configure(opts) {
-    if (opts && opts.wallet) { wallet = String(opts.wallet).replace(/\/+$/, ''); }
+    opts = opts || {};
+    if (opts.wallet) { wallet = String(opts.wallet).replace(/\/+$/, ''); }
+    if (opts.container) { container = opts.container; }
+    off = !!opts.off;
+    waiting = false;
+    return flush();
   }
 
   window.tongbanReceipts = {
