@@ -47,29 +47,9 @@ func (c *cli) federationCmd() *cobra.Command {
 
 func (c *cli) issuer() string { return strings.TrimSuffix(c.cfg.Issuer, "/") }
 
-// withFedStore opens the backend and runs fn, mapping errors to exit codes.
+// withFedStore is withNamedStore for the federation commands.
 func (c *cli) withFedStore(cmd *cobra.Command, what string, fn func(ctx context.Context, b *app.Backend) error) error {
-	log, err := c.setup(cmd, true, nil)
-	if err != nil {
-		return err
-	}
-	b, err := c.openBackend(cmd.Context(), log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	err = fn(cmd.Context(), b)
-	switch {
-	case errors.Is(err, oidc.ErrInvalidFederation):
-		return app.Usage(err)
-	case errors.Is(err, storage.ErrConflict):
-		return app.Usagef("%s exists already", what)
-	case errors.Is(err, storage.ErrNotFound):
-		return app.Usagef("no such %s", what)
-	case err != nil:
-		return classify(err)
-	}
-	return nil
+	return c.withNamedStore(cmd, what, oidc.ErrInvalidFederation, fn)
 }
 
 func (c *cli) fedShowCmd() *cobra.Command {

@@ -25,9 +25,11 @@ func (c *cli) upstreamsCmd() *cobra.Command {
 		c.upstreamsAddCmd(), c.upstreamsListCmd(), c.upstreamsRemoveCmd())
 }
 
-// withUpstreamStore opens the backend and runs fn; storage.ErrNotFound becomes "no such
-// upstream", ErrInvalidUpstream and ErrConflict usage errors.
-func (c *cli) withUpstreamStore(cmd *cobra.Command, what string, fn func(ctx context.Context, b *app.Backend) error) error {
+// withNamedStore opens the backend and runs fn, mapping its errors to exit codes: invalid
+// (the package's error for bad input, oidc.ErrInvalidUpstream or oidc.ErrInvalidFederation)
+// is a usage error, storage.ErrConflict "<what> exists already", storage.ErrNotFound "no such
+// <what>" (exit 2); anything else is classified as every command's errors are.
+func (c *cli) withNamedStore(cmd *cobra.Command, what string, invalid error, fn func(ctx context.Context, b *app.Backend) error) error {
 	log, err := c.setup(cmd, true, nil)
 	if err != nil {
 		return err
@@ -39,7 +41,7 @@ func (c *cli) withUpstreamStore(cmd *cobra.Command, what string, fn func(ctx con
 	defer b.Close()
 	err = fn(cmd.Context(), b)
 	switch {
-	case errors.Is(err, oidc.ErrInvalidUpstream):
+	case errors.Is(err, invalid):
 		return app.Usage(err)
 	case errors.Is(err, storage.ErrConflict):
 		return app.Usagef("%s exists already", what)
@@ -49,6 +51,11 @@ func (c *cli) withUpstreamStore(cmd *cobra.Command, what string, fn func(ctx con
 		return classify(err)
 	}
 	return nil
+}
+
+// withUpstreamStore is withNamedStore for the upstreams commands.
+func (c *cli) withUpstreamStore(cmd *cobra.Command, what string, fn func(ctx context.Context, b *app.Backend) error) error {
+	return c.withNamedStore(cmd, what, oidc.ErrInvalidUpstream, fn)
 }
 
 // upstreamJSON is an upstream as `idp upstreams list --json` prints it (no secret).
