@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tongban/tongban/cmd/internal/clitest"
@@ -62,4 +63,15 @@ func TestCountersGuide(t *testing.T) {
 	r.Want(t, 0, "disabled", "3号窗口", "waiting", "4号窗口", "朝阳区政务服务中心")
 	r = run(t, dir, "", nil, "audit", "list", "--action", "counter.")
 	r.Want(t, 0, "counter.add", "counter.disable")
+	if n := strings.Count(r.Stdout, "counter.disable"); n != 1 {
+		t.Errorf("%d counter.disable audit entries, want 1 (the second disable is refused):\n%s", n, r.Stdout)
+	}
+	id := strings.Fields(run(t, dir, "", nil, "counters", "list", "-q").Stdout)[0]
+	run(t, dir, "", nil, "counters", "disable", id).Want(t, 2, "already disabled")
+	// counters add's usage errors are in the counter's own words.
+	r = run(t, dir, "", nil, "counters", "add", "--name", " ")
+	r.Want(t, 2, "invalid counter: name")
+	if strings.Contains(r.Stderr, "code request") {
+		t.Errorf("counters add error in the words of code requests: %s", r.Stderr)
+	}
 }
