@@ -37,8 +37,11 @@ type accountPage struct {
 	// LogoutURL is the logout page (its confirmation, with a cancel), in the page language.
 	LogoutURL string
 	// ElderSwitch is the 长辈模式 section's switch (elder.go): the tool bar's, with words
-	// that say what pressing it does.
+	// that say what pressing it does, switching the account's setting ElderOn.
 	ElderSwitch citizenui.Switch
+	// ElderOn is the account's 长辈模式 setting (storage.Person.ElderMode), what the section
+	// shows; ElderBrowserDiffers is set when this browser's cookie says otherwise.
+	ElderOn, ElderBrowserDiffers bool
 }
 
 // accountNext reports whether next is a path the login may continue at: the account pages,
@@ -203,9 +206,14 @@ func (s *Server) accountPageData(w http.ResponseWriter, r *http.Request, ls *sto
 	d.CSRF = s.csrf.CookieToken(w, r, csrfAccount)
 	d.Account = &accountPage{Name: p.Name, IDMasked: p.IDNumberMasked, AuthTime: ls.AuthTime,
 		LogoutURL: s.localPath(pathLogout) + "?ui_locales=" + url.QueryEscape(lang), ElderSwitch: d.ElderSwitch}
-	d.Account.ElderSwitch.Label = d.T["elderTurnOn"]
-	if d.Elder {
-		d.Account.ElderSwitch.Label = d.T["elderTurnOff"]
+	// The section shows and switches the account's setting (storage.Person.ElderMode), which
+	// may differ from this browser's cookie (switched in another browser, or the cookie
+	// cleared); pressing it sets both (elder.go).
+	d.Account.ElderOn, d.Account.ElderBrowserDiffers = p.ElderMode, p.ElderMode != d.Elder
+	sw := &d.Account.ElderSwitch
+	sw.On, sw.Label, sw.Hint = p.ElderMode, d.T["elderTurnOn"], d.T["elderOff"]
+	if p.ElderMode {
+		sw.Label, sw.Hint = d.T["elderTurnOff"], d.T["elderOn"]
 	}
 	if done := r.URL.Query().Get("done"); slices.Contains(accountNotices, done) {
 		d.Account.Notice = d.T[done]

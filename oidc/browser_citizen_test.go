@@ -41,6 +41,13 @@ func TestCitizenPagesBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := e.newRP(tboidc.NewClient{Name: "社保服务"})
+	// An app I have authorised: the account page lists it with its 撤回授权 button (the widest
+	// row at 320 px and 200 % text).
+	granted := e.newRP(tboidc.NewClient{Name: "住房公积金管理中心网上服务平台"})
+	if err := e.store.SaveConsent(ctx, storage.Consent{PersonID: me.ID, ClientID: granted.client.ID,
+		Scopes: []string{"openid", "profile", "phone", "offline_access"}, GrantedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	// Another company's representative authorises me as its agent: the login asks who I am.
 	co2, err := e.accounts.CreatePerson(ctx, accounts.NewPerson{Kind: storage.LegalPerson, IDNumber: agentsOtherCode,
 		Name: "杭州某某贸易有限公司", Password: []byte(testPassword)})
@@ -108,6 +115,7 @@ func TestCitizenPagesBrowser(t *testing.T) {
 			s := e.startScan(t, computer, app.authURL(oauth2.SetAuthURLParam("ui_locales", lang)))
 			return s.link + "&" + lq(lang)
 		}, nil, false},
+		{"not-found", func(lang string) string { return e.issuer + "/nosuchpage?" + lq(lang) }, nil, false},
 		{"logout", func(lang string) string { return e.issuer + "/logout?" + lq(lang) }, nil, true},
 		{"logged-out", nil, func(c context.Context, lang string) error {
 			return chromedp.Do(c, chromedp.Click(chromedp.CSS(`form.actions button[type=submit]`)),
@@ -261,7 +269,7 @@ func checkCitizenPage(t *testing.T, c context.Context, name string, v browsertes
 	if elder && facts["font"].(float64) < 24 {
 		ft.Errorf("%s: body text %v px in elder mode", name, facts["font"])
 	}
-	for _, end := range []string{"/error", "/logged-out", "/reset-invalid", "/logout"} {
+	for _, end := range []string{"/error", "/logged-out", "/reset-invalid", "/logout", "/not-found"} {
 		if strings.HasSuffix(name, end) && facts["links"].(float64) < 1 {
 			ft.Errorf("%s: no way back", name)
 		}

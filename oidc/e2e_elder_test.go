@@ -121,6 +121,30 @@ func testElderMode(t *testing.T, e *env) {
 	if idt, ui = elderClaims(t, e, r, b2, num); idt[tboidc.ClaimElderMode] != nil || ui[tboidc.ClaimElderMode] != nil {
 		t.Errorf("switched off: ID token %v, userinfo %v", idt, ui)
 	}
+	// The first browser still has the cookie: its account page is in elder mode, but the
+	// 长辈模式 section shows the account's setting (off), says this browser differs, and its
+	// switch turns the account's setting on.
+	p = b.get(e.issuer + "/account")
+	section := p.body[strings.Index(p.body, `<section id="display"`):]
+	if !strings.Contains(p.body, `class="elder"`) || !strings.Contains(section, "<strong>已关闭</strong>") ||
+		!strings.Contains(section, "这个浏览器目前仍在使用长辈模式") ||
+		!strings.Contains(section, `<input type="hidden" name="on" value="1">`) || !strings.Contains(section, "开启长辈模式") {
+		t.Errorf("account page with the cookie on and the account off:\n%s", section)
+	}
+	// And the other way round: the account on, this browser's cookie off.
+	if p := b.switchElder(true, "/account"); !e.elderSaved(me.ID) || !b.elderCookie() {
+		t.Fatalf("switch on: %d", p.status)
+	}
+	p = b2.get(e.issuer + "/account?ui_locales=en")
+	section = p.body[strings.Index(p.body, `<section id="display"`):]
+	if strings.Contains(p.body, `class="elder"`) || !strings.Contains(section, "<strong>on</strong>") ||
+		!strings.Contains(section, "This browser is not using elder mode now") ||
+		!strings.Contains(section, `<input type="hidden" name="on" value="0">`) || !strings.Contains(section, "Turn elder mode off") {
+		t.Errorf("account page with the cookie off and the account on:\n%s", section)
+	}
+	if p := b2.switchElder(false, "/account"); e.elderSaved(me.ID) || b2.elderCookie() {
+		t.Fatalf("switch off: %d", p.status)
+	}
 
 	// Switched on at the login page, before logging in: the cookie alone, then the login
 	// saves it in the account.

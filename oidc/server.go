@@ -294,12 +294,13 @@ const csp = "default-src 'none'; style-src 'self'; script-src 'self'; connect-sr
 // (frame-ancestors 'none'), X-Frame-Options DENY, X-Content-Type-Options nosniff,
 // Referrer-Policy no-referrer, Cache-Control no-store (discovery, JWKS and the stylesheet
 // override it), and Strict-Transport-Security for https issuers (without InsecureCookies). It
-// bounds every request body to maxBody bytes.
+// bounds every request body to maxBody bytes. A path no route serves gets 404 with the
+// provider's own page, or JSON below the JSON endpoints (notfound.go).
 func (s *Server) Handler() http.Handler {
 	headers := httpkit.SecurityHeaders{CSP: csp, HSTS: s.cookies.Secure}
 	return headers.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		s.mux.ServeHTTP(w, r)
+		s.serveRouted(w, r) // notfound.go: the route table, with a citizen page for its 404
 	}))
 }
 

@@ -55,21 +55,34 @@ const (
 
 // Errors of counters and receipts, tested with errors.Is; each says what was wrong.
 var (
-	ErrCounterNotFound  = errors.New("wallet: no such counter")
-	ErrEnrolmentUnknown = errors.New("wallet: unknown enrolment code")
-	ErrEnrolmentUsed    = errors.New("wallet: the enrolment code was used already")
-	ErrEnrolmentExpired = errors.New("wallet: the enrolment code has expired")
-	ErrCounterKey       = errors.New("wallet: the counter's key is not a P-256 public JWK")
-	ErrReceiptMalformed = errors.New("wallet: the receipt is not a compact JWS")
-	ErrReceiptAlg       = errors.New("wallet: the receipt is not signed with ES256")
-	ErrReceiptType      = errors.New("wallet: the receipt's typ is not " + ReceiptType)
-	ErrReceiptKey       = errors.New("wallet: the receipt's kid names no enrolled counter")
-	ErrReceiptSignature = errors.New("wallet: the receipt's signature does not verify with the counter's key")
-	ErrCounterDisabled  = errors.New("wallet: the counter is disabled")
-	ErrReceiptClaims    = errors.New("wallet: the receipt's claims are malformed")
-	ErrReceiptTime      = errors.New("wallet: the receipt's iat is outside the accepted window")
-	ErrReceiptRate      = errors.New("wallet: too many receipts from this counter")
+	ErrCounterNotFound = errors.New("wallet: no such counter")
+	// ErrCounterAlreadyDisabled: DisableCounter of a counter that is disabled already.
+	ErrCounterAlreadyDisabled = errors.New("wallet: the counter is already disabled")
+	// ErrInvalidCounter: AddCounter's name, office or validity, or EnrolCounter's key, is not
+	// acceptable; the message says which and why. errors.Is(err, ErrBadRequest) holds too.
+	ErrInvalidCounter   error = invalidCounter{}
+	ErrEnrolmentUnknown       = errors.New("wallet: unknown enrolment code")
+	ErrEnrolmentUsed          = errors.New("wallet: the enrolment code was used already")
+	ErrEnrolmentExpired       = errors.New("wallet: the enrolment code has expired")
+	ErrCounterKey             = errors.New("wallet: the counter's key is not a P-256 public JWK")
+	ErrReceiptMalformed       = errors.New("wallet: the receipt is not a compact JWS")
+	ErrReceiptAlg             = errors.New("wallet: the receipt is not signed with ES256")
+	ErrReceiptType            = errors.New("wallet: the receipt's typ is not " + ReceiptType)
+	ErrReceiptKey             = errors.New("wallet: the receipt's kid names no enrolled counter")
+	ErrReceiptSignature       = errors.New("wallet: the receipt's signature does not verify with the counter's key")
+	ErrCounterDisabled        = errors.New("wallet: the counter is disabled")
+	ErrReceiptClaims          = errors.New("wallet: the receipt's claims are malformed")
+	ErrReceiptTime            = errors.New("wallet: the receipt's iat is outside the accepted window")
+	ErrReceiptRate            = errors.New("wallet: too many receipts from this counter")
 )
+
+// invalidCounter is ErrInvalidCounter: its own words, and ErrBadRequest's kind (the callers
+// that answer every bad request alike keep working).
+type invalidCounter struct{}
+
+func (invalidCounter) Error() string { return "wallet: invalid counter" }
+
+func (invalidCounter) Is(target error) bool { return target == ErrBadRequest }
 
 // NewCounter describes a counter to add.
 type NewCounter struct {
@@ -102,18 +115,18 @@ func normaliseEnrolmentCode(code string) string {
 // AddCounter creates a counter and returns it with its one-time enrolment code: 80 random
 // bits as 16 base32 characters in four groups ("ABCD-EFGH-IJKL-MNOP"). Only the code's
 // HMAC-SM3 is stored, so the code is shown once. The counter and its audit entry
-// (ActionCounterAdd, by a) are written in one transaction. Errors: ErrBadRequest (a name or
+// (ActionCounterAdd, by a) are written in one transaction. Errors: ErrInvalidCounter (a name or
 // office that is blank, too long or holds invisible characters; a validity outside 1 m to
 // MaxEnrolmentValidity), or the store's.
 func (s *Service) AddCounter(ctx context.Context, nc NewCounter, a audit.Actor) (storage.Counter, string, error) {
 	name, err := textcheck.Name(nc.Name, MaxCounterName)
 	if err != nil {
-		return storage.Counter{}, "", fmt.Errorf("%w: counter name: %w", ErrBadRequest, err)
+		return storage.Counter{}, "", fmt.Errorf("%w: name: %w", ErrInvalidCounter, err)
 	}
 	office := ""
 	if strings.TrimSpace(nc.Office) != "" {
 		if office, err = textcheck.Name(nc.Office, MaxCounterName); err != nil {
-			return storage.Counter{}, "", fmt.Errorf("%w: office: %w", ErrBadRequest, err)
+			return storage.Counter{}, "", fmt.Errorf("%w: office: %w", ErrInvalidCounter, err)
 		}
 	}
 	valid := nc.Valid
@@ -121,7 +134,7 @@ func (s *Service) AddCounter(ctx context.Context, nc NewCounter, a audit.Actor) 
 		valid = DefaultEnrolmentValidity
 	}
 	if valid < time.Minute || valid > MaxEnrolmentValidity {
-		return storage.Counter{}, "", fmt.Errorf("%w: enrolment validity %s: want 1m to %s", ErrBadRequest, valid, MaxEnrolmentValidity)
+		return storage.Counter{}, "", fmt.Errorf("%w: enrolment validity %s: want 1m to %s", ErrInvalidCounter, valid, MaxEnrolmentValidity)
 	}
 	var raw [10]byte
 	var id [5]byte
@@ -160,12 +173,19 @@ func (s *Service) Counters(ctx context.Context) ([]storage.Counter, error) {
 }
 
 // DisableCounter disables counter id for good: its receipts are refused from then on and its
-// enrolment code, if unused, no longer works. Disabling it again changes nothing. The change
-// and its audit entry (ActionCounterDisable, by a) are one transaction. Errors:
-// ErrCounterNotFound, or the store's.
+// enrolment code, if unused, no longer works. The change and its audit entry
+// (ActionCounterDisable, by a) are one transaction. Errors: ErrCounterNotFound,
+// ErrCounterAlreadyDisabled (nothing changes and nothing is audited), or the store's.
 func (s *Service) DisableCounter(ctx context.Context, id string, a audit.Actor) error {
 	now := s.now().UTC()
 	err := s.inTx(ctx, func(ctx context.Context) error {
+		c, err := s.store.GetCounter(ctx, id)
+		if err != nil {
+			return err
+		}
+		if c.DisabledAt != nil {
+			return fmt.Errorf("%w: %s, at %s", ErrCounterAlreadyDisabled, id, c.DisabledAt.UTC().Format(time.RFC3339))
+		}
 		if err := s.store.DisableCounter(ctx, id, now); err != nil {
 			return err
 		}
@@ -230,7 +250,7 @@ func parseCounterJWK(b []byte) (point []byte, kid string, err error) {
 // puts in its receipts. The enrolment and its audit entry (ActionCounterEnrol, actor the
 // counter, from a.Address) are one transaction. Errors: ErrCounterKey, ErrEnrolmentUnknown (no
 // such code, or its counter is disabled), ErrEnrolmentUsed, ErrEnrolmentExpired,
-// ErrBadRequest (the key is enrolled by another counter), or the store's.
+// ErrInvalidCounter (the key is enrolled by another counter), or the store's.
 func (s *Service) EnrolCounter(ctx context.Context, code string, jwk []byte, a audit.Actor) (storage.Counter, error) {
 	point, kid, err := parseCounterJWK(jwk)
 	if err != nil {
@@ -256,7 +276,7 @@ func (s *Service) EnrolCounter(ctx context.Context, code string, jwk []byte, a a
 	case errors.Is(err, storage.ErrExpired):
 		return storage.Counter{}, ErrEnrolmentExpired
 	case errors.Is(err, storage.ErrConflict):
-		return storage.Counter{}, fmt.Errorf("%w: this key is enrolled by another counter already", ErrBadRequest)
+		return storage.Counter{}, fmt.Errorf("%w: this key is enrolled by another counter already", ErrInvalidCounter)
 	}
 	return storage.Counter{}, fmt.Errorf("wallet: enrol counter: %w", err)
 }
@@ -353,7 +373,7 @@ func (s *Service) AcceptReceipt(ctx context.Context, jws []byte, allow func(coun
 	}
 	var cl receiptClaims
 	if err := strictJSON(pb, &cl); err != nil {
-		return Receipt{}, fmt.Errorf("%w: %v", ErrReceiptClaims, err)
+		return Receipt{}, fmt.Errorf("%w: %s", ErrReceiptClaims, claimsProblem(err))
 	}
 	ctiB, err := base64.RawURLEncoding.DecodeString(cl.CTI)
 	if err != nil || len(ctiB) != 8 {
@@ -392,6 +412,25 @@ func (s *Service) AcceptReceipt(ctx context.Context, jws []byte, allow func(coun
 }
 
 // strictJSON decodes one JSON object into v, refusing unknown fields and trailing data.
+// claimsProblem says in the receipt format's own terms what strictJSON found wrong with a
+// receipt's claims, without Go's type names ("Go struct field receiptClaims.iat").
+func claimsProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		switch te.Field {
+		case "iat":
+			return "iat must be a NumericDate (integer seconds)"
+		case "cti", "ctr":
+			return te.Field + " must be a string"
+		}
+		return "the claims must be a JSON object {cti, ctr, iat}"
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return "unknown claim " + strings.TrimPrefix(msg, "json: unknown field ")
+	}
+	return "the claims must be a JSON object {cti, ctr, iat}"
+}
+
 func strictJSON(b []byte, v any) error {
 	d := json.NewDecoder(strings.NewReader(string(b)))
 	d.DisallowUnknownFields()

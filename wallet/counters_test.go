@@ -85,13 +85,20 @@ func TestEnrolment(t *testing.T) {
 	if err := f.svc.DisableCounter(ctx, "ctr-nope", audit.Shell); !errors.Is(err, ErrCounterNotFound) {
 		t.Errorf("DisableCounter unknown: %v", err)
 	}
+	// Disabling it again is refused, changes nothing and writes no second audit entry (the
+	// audit list below has one counter.disable).
+	if err := f.svc.DisableCounter(ctx, dc.ID, audit.Shell); !errors.Is(err, ErrCounterAlreadyDisabled) || !strings.Contains(err.Error(), "already disabled") {
+		t.Errorf("DisableCounter twice: %v, want ErrCounterAlreadyDisabled", err)
+	}
 	for _, tc := range []struct {
 		name string
 		nc   NewCounter
 	}{{"blank", NewCounter{Name: "  "}}, {"invisible", NewCounter{Name: "窗口\u202e"}}, {"long", NewCounter{Name: strings.Repeat("窗", 65)}},
 		{"validity", NewCounter{Name: "x", Valid: 8 * 24 * time.Hour}}} {
-		if _, _, err := f.svc.AddCounter(ctx, tc.nc, audit.Shell); !errors.Is(err, ErrBadRequest) {
-			t.Errorf("AddCounter %s: %v, want ErrBadRequest", tc.name, err)
+		_, _, err := f.svc.AddCounter(ctx, tc.nc, audit.Shell)
+		if !errors.Is(err, ErrInvalidCounter) || !errors.Is(err, ErrBadRequest) ||
+			!strings.HasPrefix(err.Error(), "wallet: invalid counter: ") || strings.Contains(err.Error(), "code request") {
+			t.Errorf("AddCounter %s: %v, want ErrInvalidCounter (an ErrBadRequest) in its own words", tc.name, err)
 		}
 	}
 	es, err := f.store.QueryAudit(ctx, storage.AuditQuery{Action: "counter.", Limit: 20})
@@ -156,10 +163,25 @@ func TestAcceptReceipt(t *testing.T) {
 		{"fail/extra-claim", k.Sign(nil, claims(`{"cti":"`+ctiB+`","ctr":"`+k.CounterID+`","iat":1,"name":"x"}`)), ErrReceiptClaims},
 		{"fail/iat-future", k.Receipt(cti, now+int64(ReceiptFutureSkew/time.Second)+1, nil), ErrReceiptTime},
 		{"fail/iat-old", k.Receipt(cti, now-int64(ReceiptMaxAge/time.Second)-1, nil), ErrReceiptTime},
+		{"fail/iat-string", k.Sign(nil, claims(`{"cti":"`+ctiB+`","ctr":"`+k.CounterID+`","iat":"1"}`)), ErrReceiptClaims},
+		{"fail/iat-fraction", k.Sign(nil, claims(`{"cti":"`+ctiB+`","ctr":"`+k.CounterID+`","iat":1.5}`)), ErrReceiptClaims},
+		{"fail/ctr-number", k.Sign(nil, claims(`{"cti":"`+ctiB+`","ctr":7,"iat":1}`)), ErrReceiptClaims},
 	} {
 		_, err := f.svc.AcceptReceipt(ctx, []byte(tc.jws), nil)
 		if !errors.Is(err, tc.wantErr) {
 			t.Errorf("%s: AcceptReceipt error %v, want %v", tc.name, err, tc.wantErr)
+		}
+		// The error is the receipt format's, never Go's ("Go struct field receiptClaims.iat").
+		if err != nil && (strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "receiptClaims")) {
+			t.Errorf("%s: Go internals in the error: %v", tc.name, err)
+		}
+	}
+	for name, want := range map[string]string{
+		`"iat":"1"`: "iat must be a NumericDate (integer seconds)", `"iat":1.5`: "iat must be a NumericDate (integer seconds)",
+	} {
+		_, err := f.svc.AcceptReceipt(ctx, []byte(k.Sign(nil, claims(`{"cti":"`+ctiB+`","ctr":"`+k.CounterID+`",`+name+`}`))), nil)
+		if err == nil || !strings.HasSuffix(err.Error(), ": "+want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
 		}
 	}
 	limited := 0

@@ -157,7 +157,8 @@ func (c *cli) countersDisableCmd() *cobra.Command {
 		Short: "Disable a counter for good: its receipts are refused from then on",
 		Long: `Disable the counter ID (from 'wallet counters list'): the wallet refuses its receipts from
 then on, and its enrolment code, if unused, no longer works. A counter whose computer was lost or
-replaced is disabled, and a new one added. Disabling is audited (counter.disable).`,
+replaced is disabled, and a new one added. Disabling is audited (counter.disable). A counter
+that is disabled already is refused (exit status 2, "already disabled") and nothing is audited.`,
 		Args: cobra.ExactArgs(1),
 	}
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
@@ -167,7 +168,7 @@ replaced is disabled, and a new one added. Disabling is audited (counter.disable
 		}
 		defer closeFn()
 		if err := svc.DisableCounter(ctx, args[0], audit.Shell); err != nil {
-			if errors.Is(err, wallet.ErrCounterNotFound) {
+			if errors.Is(err, wallet.ErrCounterNotFound) || errors.Is(err, wallet.ErrCounterAlreadyDisabled) {
 				return app.Usage(err)
 			}
 			return err

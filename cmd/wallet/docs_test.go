@@ -74,4 +74,15 @@ func TestCountersGuide(t *testing.T) {
 	if err != nil || !strings.Contains(string(index), "connect-src 'self' https://wallet.example.gov.cn;") {
 		t.Errorf("counter-site/index.html does not let the page reach the wallet: %v", err)
 	}
+	if n := strings.Count(r.Stdout, "counter.disable"); n != 1 {
+		t.Errorf("%d counter.disable audit entries, want 1 (the second disable is refused):\n%s", n, r.Stdout)
+	}
+	id := strings.Fields(run(t, dir, "", nil, "counters", "list", "-q").Stdout)[0]
+	run(t, dir, "", nil, "counters", "disable", id).Want(t, 2, "already disabled")
+	// counters add's usage errors are in the counter's own words.
+	r = run(t, dir, "", nil, "counters", "add", "--name", " ")
+	r.Want(t, 2, "invalid counter: name")
+	if strings.Contains(r.Stderr, "code request") {
+		t.Errorf("counters add error in the words of code requests: %s", r.Stderr)
+	}
 }

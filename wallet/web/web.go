@@ -284,12 +284,38 @@ func (s *Server) handleCodePNG(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(png)
 }
 
-// handleNotFound answers every GET of a path no route serves: the wallet's own 404 page (页面不存在,
-// with a way home) in the page's language, or for /api/ paths the API's JSON error not_found.
+// handleNotFound answers every GET of a path no route serves: 405 with Allow when the path
+// has routes for other methods (GET /api/v1/receipts: Allow: OPTIONS, POST), else the wallet's
+// own 404 page (页面不存在, with a way home) in the page's language, or for /api/ paths the
+// API's JSON error not_found.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.otherMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			apiJSON.Error(w, http.StatusMethodNotAllowed, "invalid_request", "use "+strings.Join(allow, " or ")+" at this path")
+			return
+		}
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		apiJSON.Error(w, http.StatusNotFound, "not_found", "no such API endpoint")
 		return
 	}
 	s.renderMessage(w, r, http.StatusNotFound, "pageNotFound")
+}
+
+// otherMethods returns, sorted, the methods other than GET and HEAD that a route of r's path
+// serves: the route table's catch-all "GET /" (handleNotFound) hides them from ServeMux's own
+// 405.
+func (s *Server) otherMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodDelete, http.MethodOptions, http.MethodPatch, http.MethodPost, http.MethodPut} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := s.mux.Handler(r2); strings.HasPrefix(pattern, m+" ") { // not "" (none) nor a redirect's path
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
