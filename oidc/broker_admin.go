@@ -167,12 +167,7 @@ func AddUpstream(ctx context.Context, store storage.Storage, kr *keyring.Keyring
 // RemoveUpstream deletes the upstream and every link of its subjects, auditing
 // "upstream.remove" in the same transaction. storage.ErrNotFound when missing.
 func RemoveUpstream(ctx context.Context, store storage.Storage, actor audit.Actor, id string, now time.Time) error {
-	return store.InTx(ctx, func(ctx context.Context) error {
-		if err := store.DeleteUpstream(ctx, id); err != nil {
-			return err
-		}
-		return actor.Record(ctx, store, now, "upstream.remove", id, "", "")
-	})
+	return removeAudited(ctx, store, actor, now, "upstream.remove", id, store.DeleteUpstream)
 }
 
 // UnlinkUpstream removes the link of an upstream subject to personID, auditing

@@ -116,12 +116,7 @@ func AddFederationSubordinate(ctx context.Context, store storage.Storage, actor 
 // RemoveFederationSubordinate deletes the subordinate, auditing
 // "federation.subordinate.remove". storage.ErrNotFound when missing.
 func RemoveFederationSubordinate(ctx context.Context, store storage.Storage, actor audit.Actor, entityID string, now time.Time) error {
-	return store.InTx(ctx, func(ctx context.Context) error {
-		if err := store.DeleteFederationSubordinate(ctx, entityID); err != nil {
-			return err
-		}
-		return actor.Record(ctx, store, now, "federation.subordinate.remove", entityID, "", "")
-	})
+	return removeAudited(ctx, store, actor, now, "federation.subordinate.remove", entityID, store.DeleteFederationSubordinate)
 }
 
 // AddFederationAnchor stores a trust anchor with its keys, auditing "federation.anchor.add".
@@ -147,12 +142,7 @@ func AddFederationAnchor(ctx context.Context, store storage.Storage, actor audit
 
 // RemoveFederationAnchor deletes a trust anchor, auditing "federation.anchor.remove".
 func RemoveFederationAnchor(ctx context.Context, store storage.Storage, actor audit.Actor, entityID string, now time.Time) error {
-	return store.InTx(ctx, func(ctx context.Context) error {
-		if err := store.DeleteFederationAnchor(ctx, entityID); err != nil {
-			return err
-		}
-		return actor.Record(ctx, store, now, "federation.anchor.remove", entityID, "", "")
-	})
+	return removeAudited(ctx, store, actor, now, "federation.anchor.remove", entityID, store.DeleteFederationAnchor)
 }
 
 // AddAuthorityHint adds a superior to this instance's authority_hints, auditing
@@ -172,12 +162,7 @@ func AddAuthorityHint(ctx context.Context, store storage.Storage, actor audit.Ac
 
 // RemoveAuthorityHint removes a superior, auditing "federation.authority.remove".
 func RemoveAuthorityHint(ctx context.Context, store storage.Storage, actor audit.Actor, entityID string, now time.Time) error {
-	return store.InTx(ctx, func(ctx context.Context) error {
-		if err := store.DeleteFederationAuthorityHint(ctx, entityID); err != nil {
-			return err
-		}
-		return actor.Record(ctx, store, now, "federation.authority.remove", entityID, "", "")
-	})
+	return removeAudited(ctx, store, actor, now, "federation.authority.remove", entityID, store.DeleteFederationAuthorityHint)
 }
 
 // IssueTrustMark signs a trust mark (typ trust-mark+jwt) of type typ about sub with this
@@ -305,4 +290,16 @@ func randomRecordID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// removeAudited runs del(ctx, target) and the audit entry action about target in one
+// transaction, as every audited removal does: no removal without its entry. del's
+// storage.ErrNotFound is returned as is.
+func removeAudited(ctx context.Context, store storage.Storage, actor audit.Actor, now time.Time, action, target string, del func(context.Context, string) error) error {
+	return store.InTx(ctx, func(ctx context.Context) error {
+		if err := del(ctx, target); err != nil {
+			return err
+		}
+		return actor.Record(ctx, store, now, action, target, "", "")
+	})
 }
