@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/tongban/tongban/internal/citizenui"
 	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
 	"github.com/tongban/tongban/storage/health"
@@ -161,11 +161,6 @@ func (s *Server) Purge(ctx context.Context) (int64, error) {
 	return s.sessions.DeleteExpiredLoginSessions(ctx, s.now())
 }
 
-// localPath returns next if it is a path on this site ("/…", not "//…" nor "/\…"), else "/".
-func localPath(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
-		return "/"
-	}
-	return next
-}
+// localPath is citizenui.LocalPath: every "next" and "back" of the wallet is checked the one way
+// (a path on this site, else "/").
+var localPath = citizenui.LocalPath
