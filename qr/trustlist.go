@@ -26,8 +26,9 @@ const MaxTrustListSize = 1 << 20
 // CBOR map of docs/formats/qr-payload.md §10.
 //
 // A list returned by ParseTrustList carries a prepared SM2 verifier per
-// key; a list built by hand works too but prepares the key on every
-// verification (a few microseconds more).
+// key (smcose.NewPreparedVerifier: a table built on the key's first
+// verification, then about 3× faster native and 6× in WebAssembly); a list
+// built by hand works too but verifies each code through gmsm from scratch.
 type TrustList struct {
 	// Sequence numbers successive lists from one publisher; it only rises.
 	// A verifier refuses a list with a lower Sequence than it holds. ≥ 1.
@@ -334,7 +335,7 @@ func listFromWire(w *trustListWire) (*TrustList, error) {
 		default:
 			return nil, bad("key %d: want exactly one of public key and certificate", i)
 		}
-		if k.verifier, err = smcose.NewVerifier(k.PublicKey); err != nil {
+		if k.verifier, err = smcose.NewPreparedVerifier(k.PublicKey); err != nil {
 			return nil, bad("key %d: %v", i, err)
 		}
 		if kw.Issuer == "" || len(kw.Issuer) > credentials.MaxTextLength {

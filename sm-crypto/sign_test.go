@@ -143,6 +143,15 @@ func TestVerifyOneByteChanges(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Verify = %v, want %v", err, tt.wantErr)
 			}
+			if tt.uid == nil {
+				vk, err := NewVerifyingKey(key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := vk.Verify(tt.msg, tt.sig); !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+					t.Fatalf("VerifyingKey.Verify = %v, want %v", err, tt.wantErr)
+				}
+			}
 		})
 	}
 }
@@ -320,6 +329,9 @@ func TestVerifyKeyErrors(t *testing.T) {
 			}
 			if err := VerifyASN1(tt.pub, []byte(katMsg), []byte{0x30, 0}); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("VerifyASN1 = %v, want %v", err, tt.wantErr)
+			}
+			if vk, err := NewVerifyingKey(tt.pub); !errors.Is(err, tt.wantErr) || vk != nil {
+				t.Fatalf("NewVerifyingKey = %v, %v, want %v", vk, err, tt.wantErr)
 			}
 		})
 	}

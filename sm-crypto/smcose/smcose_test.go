@@ -111,19 +111,30 @@ func TestVerifyFailures(t *testing.T) {
 		{"fail/other-key", func(*cose.Sign1Message) {}, &other.PublicKey, smcrypto.ErrInvalidSignature},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := parse(good)
-			tt.mutate(m)
-			v, err := smcose.NewVerifier(tt.key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = m.Verify(nil, v)
-			if !errors.Is(err, cose.ErrVerification) || !errors.Is(err, tt.want) {
-				t.Errorf("Verify = %v, want cose.ErrVerification and %v", err, tt.want)
-			}
-		})
+		for name, newVerifier := range verifiers {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				m := parse(good)
+				tt.mutate(m)
+				v, err := newVerifier(tt.key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = m.Verify(nil, v)
+				if !errors.Is(err, cose.ErrVerification) || !errors.Is(err, tt.want) {
+					t.Errorf("Verify = %v, want cose.ErrVerification and %v", err, tt.want)
+				}
+				if err := parse(good).Verify(nil, v); (tt.key == &priv.PublicKey) != (err == nil) {
+					t.Errorf("Verify(unchanged) = %v", err)
+				}
+			})
+		}
 	}
+}
+
+// verifiers are the two constructors, which must give the same results.
+var verifiers = map[string]func(*ecdsa.PublicKey) (*smcose.Verifier, error){
+	"NewVerifier":         smcose.NewVerifier,
+	"NewPreparedVerifier": smcose.NewPreparedVerifier,
 }
 
 func TestAlgorithmMismatch(t *testing.T) {
@@ -150,15 +161,17 @@ func TestNewRejectsBadKeys(t *testing.T) {
 	if _, err := smcose.NewSigner(nil); !errors.Is(err, smcose.ErrNilKey) {
 		t.Errorf("NewSigner(nil) = %v", err)
 	}
-	if _, err := smcose.NewVerifier(nil); !errors.Is(err, smcose.ErrNilKey) {
-		t.Errorf("NewVerifier(nil) = %v", err)
-	}
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := smcose.NewVerifier(&ec.PublicKey); !errors.Is(err, smcrypto.ErrWrongCurve) {
-		t.Errorf("NewVerifier(P-256) = %v, want ErrWrongCurve", err)
+	for name, newVerifier := range verifiers {
+		if _, err := newVerifier(nil); !errors.Is(err, smcose.ErrNilKey) {
+			t.Errorf("%s(nil) = %v", name, err)
+		}
+		if _, err := newVerifier(&ec.PublicKey); !errors.Is(err, smcrypto.ErrWrongCurve) {
+			t.Errorf("%s(P-256) = %v, want ErrWrongCurve", name, err)
+		}
 	}
 }
 
