@@ -17,8 +17,10 @@
 //	verify(text)                 → verdict.Display
 //	state()                      → the qr.VerifierSnapshot to save (replay cache, trust-list
 //	                                sequence, anchors followed)
-//	bench(texts, rounds)         → {"verifications", "ms"}: verify every text rounds times
-//	                                without the replay cache, for the speed benchmark
+//	bench(texts, rounds, base)   → {"verifications", "valid", "ms"}: verify every text rounds
+//	                                times without the replay cache, for the speed benchmark;
+//	                                base true: through a copy of the trust list whose keys are
+//	                                not prepared (gmsm's SM2 verification, the baseline)
 //
 // and then calls globalThis.tongbanVerifierReady() when the page defined it.
 package main
@@ -206,6 +208,9 @@ func bench(args []js.Value) any {
 		list = append(list, texts.Index(i).String())
 	}
 	v := qr.Verifier{Trust: station.State()}
+	if arg(args, 2).Truthy() {
+		v.Trust = unprepared(station.State().CurrentTrustList())
+	}
 	out := result{}
 	start := time.Now()
 	for range rounds {
@@ -218,6 +223,21 @@ func bench(args []js.Value) any {
 	}
 	out.MS = float64(time.Since(start).Microseconds()) / 1000
 	return out
+}
+
+// unprepared copies l as a list built by hand, whose keys verify through gmsm each time
+// (smcose.NewVerifier), not through prepared tables (smcose.NewPreparedVerifier).
+func unprepared(l *qr.TrustList) *qr.TrustList {
+	if l == nil {
+		return nil
+	}
+	c := *l
+	c.Keys = nil
+	for _, k := range l.Keys {
+		c.Keys = append(c.Keys, qr.TrustedKey{KID: k.KID, PublicKey: k.PublicKey, Certificate: k.Certificate,
+			Issuer: k.Issuer, Kinds: k.Kinds, Profiles: k.Profiles, NotBefore: k.NotBefore, NotAfter: k.NotAfter})
+	}
+	return &c
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
