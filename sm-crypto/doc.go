@@ -3,7 +3,9 @@
 // SM4-GCM (GB/T 32907 with NIST SP 800-38D GCM) and key-encryption-key
 // envelopes for keys at rest.
 //
-// It is a thin layer over github.com/emmansun/gmsm v0.44.1. Types are gmsm's
+// It is a thin layer over github.com/emmansun/gmsm v0.44.1, except for
+// VerifyingKey, whose curve arithmetic is tongban's own (internal/sm2verify:
+// verification only, variable time, public values only). Types are gmsm's
 // and the standard library's: private keys are *sm2.PrivateKey, public keys
 // are *ecdsa.PublicKey whose Curve is sm2.P256(), certificates are
 // *smx509.Certificate.
