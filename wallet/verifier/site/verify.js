@@ -30,7 +30,11 @@
       counterNoneHelp: '核验照常进行，但结果不会记入持证人的亮证记录。登记只需一次，使用管理员提供的登记码。',
       counterEnrolled: '已登记：', counterEnrolledHelp: '核验有效时，本机向持证人的亮证记录发送一条回执（只含二维码编号、柜台和时间）。',
       queued: '待发送回执：', queuedUnit: ' 条', queuedOffline: '（离线：联网后自动发送）', queuedSending: '（正在发送）',
-      queuedFailed: '（发送失败，稍后自动重试：', queuedFailedEnd: '）'
+      queuedFailed: '（发送失败，稍后自动重试：', queuedFailedEnd: '）',
+      elsewhereTitle: '核验页已在别处打开',
+      elsewhereOpen: '本设备的另一个标签页或窗口已打开核验页。同一台设备同时只在一个页面核验，以免同一个二维码在两处都被接受。',
+      elsewhereMoved: '核验已转到本设备的另一个标签页或窗口，本页已停止核验。',
+      elsewhereTake: '改在本页核验'
     },
     en: {
       title: 'Licence code check', subtitle: 'Tongban e-licences · counter verifier', other: '中文',
@@ -51,7 +55,11 @@
       counterNoneHelp: 'Codes are verified as usual, but they are not added to the holder\'s record. Enrolment is needed once, with the enrolment code from your operator.',
       counterEnrolled: 'Enrolled: ', counterEnrolledHelp: 'Every valid code sends a receipt to the holder\'s record (the code\'s ID, this counter and the time; nothing else).',
       queued: 'Receipts waiting: ', queuedUnit: '', queuedOffline: ' (offline: they are sent when the network is back)', queuedSending: ' (sending)',
-      queuedFailed: ' (sending failed; retried automatically: ', queuedFailedEnd: ')'
+      queuedFailed: ' (sending failed; retried automatically: ', queuedFailedEnd: ')',
+      elsewhereTitle: 'The verifier is open elsewhere',
+      elsewhereOpen: 'Another tab or window on this device has the verifier open. One device verifies in one page at a time, so that a code is never accepted in two places.',
+      elsewhereMoved: 'Verifying has moved to another tab or window on this device; this page has stopped.',
+      elsewhereTake: 'Verify in this tab'
     }
   };
 
@@ -125,6 +133,7 @@
     });
   }
   function saveState() {
+    if (!engine) return Promise.resolve();
     return dbPut('state', engine.state()).then(function () {
       saves++;
       document.body.setAttribute('data-saves', String(saves));
@@ -465,12 +474,53 @@
     renderAnchor();
     cameraStatus();
     renderCounter();
+    renderElsewhere();
     // An open enrolment form is opened again in the new language.
     var prompt = document.getElementById('tongban-enrol');
     if (prompt && receipts) receipts.promptEnrol($('counter-enrol'), { focus: false });
   }
   var anchors = [];
   function renderAnchor() { $('anchor').textContent = anchors.length ? t('anchor') + anchors.join(', ') : ''; }
+
+  // --- one verifying page per device ---
+  // Each page keeps the replay cache in memory and saves it whole to IndexedDB, so two pages of
+  // one origin would each accept a code the other had seen, and overwrite each other's saved
+  // state. A Web Lock makes one page the verifier: a page opened while another holds it says so
+  // and offers to take over; the page taken over from stops and says so. The body's data-tab
+  // says which, for the page's tests: "held", "elsewhere" or "moved".
+  var TAB_LOCK = 'tongban-verifier-tab';
+  var elsewhereKey = '';
+  function holdTab(options, onHeld) {
+    navigator.locks.request(TAB_LOCK, options, function (lock) {
+      if (!lock) { showElsewhere('elsewhereOpen'); return null; }
+      onHeld();
+      return new Promise(function () {}); // held for as long as the page lives
+    }).catch(function (e) {
+      if (e && e.name === 'AbortError') lostTab();
+      else console.error('verifier: tab lock', e);
+    });
+  }
+  function showElsewhere(key) {
+    elsewhereKey = key;
+    document.body.setAttribute('data-tab', key === 'elsewhereMoved' ? 'moved' : 'elsewhere');
+    $('elsewhere').hidden = false;
+    $('elsewhere-text').textContent = t(key);
+    $('code-input').disabled = true;
+    $('wedge-submit').disabled = true;
+    $('elsewhere-take').focus();
+  }
+  function renderElsewhere() { if (elsewhereKey) $('elsewhere-text').textContent = t(elsewhereKey); }
+  function lostTab() {
+    engine = null;
+    lastVerdict = null;
+    renderVerdict();
+    if (video.srcObject) video.srcObject.getTracks().forEach(function (tr) { tr.stop(); });
+    showElsewhere('elsewhereMoved');
+  }
+  // Taking over: the page starts afresh, from the state the other page saved.
+  function takeTab() {
+    holdTab({ steal: true }, function () { location.reload(); });
+  }
 
   // --- start ---
   function start() {
@@ -480,6 +530,14 @@
       localStorage.setItem('tongban-verifier-lang', lang);
       applyLang();
     });
+    $('elsewhere-take').addEventListener('click', takeTab);
+    if (navigator.locks && navigator.locks.request) {
+      holdTab({ ifAvailable: true }, function () { document.body.setAttribute('data-tab', 'held'); begin(); });
+    } else {
+      begin();
+    }
+  }
+  function begin() {
     $('wedge').addEventListener('submit', function (e) {
       e.preventDefault();
       var input = $('code-input'), text = input.value.trim();
