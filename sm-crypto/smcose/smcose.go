@@ -84,7 +84,7 @@ func NewVerifier(pub *ecdsa.PublicKey) (*Verifier, error) {
 
 // NewPreparedVerifier is NewVerifier for a key that will check many
 // signatures — a trust-list key at a counter: it verifies through an
-// smcrypto.VerifyingKey, which builds an 88 KiB table on the first
+// smcrypto.VerifyingKey, which builds an 86 KiB table on the first
 // verification and then verifies several times faster (docs/design/
 // sm2-verify-tables.md). Same errors as NewVerifier; the results of Verify
 // are the same for every input.

@@ -20,10 +20,20 @@ const (
 	p3 = 0xFFFFFFFEFFFFFFFF
 )
 
-var (
-	feOne fe // 1 in Montgomery form: 2^256 mod p
-	feR2  fe // 2^512 mod p, to enter Montgomery form
-)
+// feOne is 1 in Montgomery form (2^256 mod p), feR2 is 2^512 mod p, to enter
+// Montgomery form. Variable initialisers, not init, so that every other
+// package-level value computed from them (sm2verify.go) comes after them.
+var feOne, feR2 = montgomeryConstants()
+
+func montgomeryConstants() (one, r2 fe) {
+	p := new(big.Int).SetBytes(limbsToBytesArr(pLimbs))
+	r := new(big.Int).Lsh(big.NewInt(1), 256)
+	var l [4]uint64
+	setLimbs(&l, new(big.Int).Mod(r, p))
+	one = fe(l)
+	setLimbs(&l, new(big.Int).Mod(new(big.Int).Mul(r, r), p))
+	return one, fe(l)
+}
 
 // setLimbs sets z (plain, not Montgomery) from v, which must be < 2^256.
 func setLimbs(z *[4]uint64, v *big.Int) {
@@ -196,8 +206,8 @@ func feNeg(z, x *fe) { feSub(z, &fe{}, x) }
 func (x *fe) isZero() bool { return x[0]|x[1]|x[2]|x[3] == 0 }
 
 // feInv sets z = x^(p−2) = x⁻¹ mod p (Fermat), and 0 for x = 0. The exponent
-// is public; square-and-multiply, about 256 squarings and 190
-// multiplications, used only when building tables.
+// is public; square-and-multiply, 256 squarings and 222 multiplications
+// (the one bits of p−2), used only when building tables.
 func feInv(z, x *fe) {
 	e := [4]uint64{p0 - 2, p1, p2, p3}
 	r := feOne
@@ -208,16 +218,6 @@ func feInv(z, x *fe) {
 		}
 	}
 	*z = r
-}
-
-func init() {
-	p := new(big.Int).SetBytes(limbsToBytesArr(pLimbs))
-	r := new(big.Int).Lsh(big.NewInt(1), 256)
-	var l [4]uint64
-	setLimbs(&l, new(big.Int).Mod(r, p))
-	feOne = fe(l)
-	setLimbs(&l, new(big.Int).Mod(new(big.Int).Mul(r, r), p))
-	feR2 = fe(l)
 }
 
 func limbsToBytesArr(l [4]uint64) []byte {

@@ -13,13 +13,15 @@
 //   - Jacobian points for a = −3 with doubling dbl-2001-b and mixed
 //     addition madd-2007-bl, exact on every exceptional input (point.go);
 //   - a comb table per point — for each of 43 windows of 6 bits, the affine
-//     multiples 1…32 of 2^(6i)·P, 88 KiB — so that [k]P is 43 mixed
-//     additions of signed digits and no doubling;
+//     multiples 1…32 of 2^(6i)·P, 88,064 bytes (86 KiB) — so that [k]P is
+//     43 mixed additions of signed digits and no doubling;
 //   - the final check x1 ≡ r − e (mod n) without an inversion.
 //
 // The generator's table is built once per process on first use, a key's on
-// its first verification (about 35,000 field multiplications). Every result
-// is tested against gmsm (sm2verify_test.go, FuzzVerify). docs/design/
+// its first verification (about 27,600 field multiplications), whether or
+// not that first signature turns out valid: keys come only from signed trust
+// lists, and a table is built once per key. Every result is tested against
+// gmsm and math/big (sm2verify_test.go, edge_test.go, the fuzz targets). docs/design/
 // sm2-verify-tables.md has the measurements.
 package sm2verify
 
@@ -98,7 +100,7 @@ func newTable(p *affine) *table {
 	return t
 }
 
-// digits recodes k < 2^256 into 43 signed digits d_i ∈ [−32, 32] with
+// digits recodes k < 2^256 into 43 signed digits d_i ∈ [−31, 32] with
 // k = Σ d_i·2^(6i).
 func digits(k *[4]uint64) [windows]int8 {
 	var d [windows]int8

@@ -260,9 +260,10 @@ func TestAddAffineExceptional(t *testing.T) {
 	}
 }
 
-// TestXMatches covers the branch x1 ≥ n, which no real point of a
-// verification reaches with a probability worth testing for (about 2^−129):
-// a synthetic X with Z = 1.
+// TestXMatches covers the final check on synthetic points (X = x1·Z², any
+// Z): x1 ≥ n, e ≥ n, c + n ≥ p. A random signature reaches x1 ≥ n with a
+// probability of about 2^−129, but a chosen key does: TestVerifyX1AtLeastN
+// (edge_test.go) reaches it end to end.
 func TestXMatches(t *testing.T) {
 	pMinusN := new(big.Int).Sub(bigP, bigN)
 	for _, tc := range []struct {
