@@ -212,6 +212,7 @@ func TestCitizenPagesBrowser(t *testing.T) {
 				name := fmt.Sprintf("320-200pct-%s-%s-%s", strings.TrimSuffix(lang, "-CN"), map[bool]string{false: "normal", true: "elder"}[elder], p.name)
 				ft := &failures{TB: t}
 				browsertest.CheckFits(ft, c, narrow)
+				browsertest.CheckLines(ft, c, name)
 				if len(ft.errs) > 0 || keep && lang == "zh-CN" && shotPages[p.name] {
 					b.Screenshot(c, name)
 				}

@@ -181,3 +181,34 @@ func CheckFits(t testing.TB, ctx context.Context, v Viewport) {
 		t.Errorf("browsertest: page is %d px wide in a %d px viewport (%v)", w, v.Width, err)
 	}
 }
+
+// CheckLines fails t for every visible element of the page in ctx (inline elements are judged
+// by their containers) whose own text, three characters or more, sits in a box narrower than
+// its first three characters: text squeezed into one or two characters a line, as a flex row
+// does to an item when the row does not wrap. The three characters are measured in the
+// element's font, so Latin and Chinese text are judged alike.
+func CheckLines(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+    const g = document.createElement("canvas").getContext("2d");
+    return [...document.querySelectorAll("body *")].flatMap(e => {
+      const own = [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join("").replace(/\s+/g, "");
+      const three = [...own].slice(0, 3).join("");
+      if ([...three].length < 3) return [];
+      const s = getComputedStyle(e);
+      if (s.display === "inline" || s.display === "none" || s.visibility === "hidden" || e.closest("[hidden],.visually-hidden")) return [];
+      const w = e.getBoundingClientRect().width;
+      g.font = s.fontStyle + " " + s.fontWeight + " " + s.fontSize + " " + s.fontFamily;
+      const need = g.measureText(three).width + 2 * (parseFloat(s.letterSpacing) || 0);
+      if (w === 0 || w >= 0.95 * need) return [];
+      return [e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (typeof e.className === "string" && e.className.trim() ? "." + e.className.trim().split(/\s+/).join(".") : "") +
+        " " + JSON.stringify(own.slice(0, 24)) + " " + Math.round(w) + " px wide, its first three characters " + Math.round(need) + " px"];
+    }).slice(0, 10); })()`))
+	if err != nil {
+		t.Errorf("%s: line check: %v", name, err)
+		return
+	}
+	for _, s := range out {
+		t.Errorf("%s: text squeezed to one or two characters a line: %s", name, s)
+	}
+}

@@ -284,6 +284,7 @@ func TestCitizenPagesInBrowser(t *testing.T) {
 					name := combo + "-" + p.name
 					load(t, ctx, p)
 					checkFits(t, ctx, name, v)
+					checkCodeSize(t, ctx, name, 200)
 					// axe-core looks at the markup and the colours, which do not change with the
 					// width: on the desktop it runs for Chinese only, to keep the test's time down.
 					if v == phone || m.lang == "zh" {
@@ -332,12 +333,32 @@ func TestCitizenPagesInBrowser(t *testing.T) {
 				name := fmt.Sprintf("320-zoom200-%s-%s", map[string]string{"": "normal", "1": "elder"}[elder], p.name)
 				load(t, ctx, p)
 				checkFits(t, ctx, name, narrow)
+				browsertest.CheckLines(t, ctx, name)
+				checkCodeSize(t, ctx, name, 200)
 				if shots && (p.name == "home" || p.name == "show-full" || p.name == "bundle") {
 					bw.b.Screenshot(ctx, name)
 				}
 			}
 		}
 	})
+}
+
+// checkCodeSize fails t when a QR code on the page in ctx is drawn narrower than min CSS px: a
+// code must stay large enough to scan whatever the text size (elder mode, the phone's text
+// setting) does to the layout around it.
+func checkCodeSize(t *testing.T, ctx context.Context, name string, min int) {
+	t.Helper()
+	widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll('img[src^="data:image/png"]')]
+		.filter(e => e.getBoundingClientRect().width > 0).map(e => Math.round(e.getBoundingClientRect().width))`))
+	if err != nil {
+		t.Errorf("%s: QR code size: %v", name, err)
+		return
+	}
+	for _, w := range widths {
+		if w < min {
+			t.Errorf("%s: a QR code drawn %d px wide (at least %d to scan)", name, w, min)
+		}
+	}
 }
 
 // TestCodePageStops: the code page never leaves a dead code on screen. When the session ends
