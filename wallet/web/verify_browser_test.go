@@ -321,6 +321,26 @@ func TestVerifierBrowser(t *testing.T) {
 	}
 	c.poll(`document.body.dataset.counter === "none"`, "the counter panel")
 	b.Screenshot(c.ctx, "verify-replayed-zh-390")
+
+	// The verdict shows only once the replay cache is saved: a page reloaded the moment 有效
+	// appears still refuses the code. (A MutationObserver notes the saves when the verdict
+	// appears: the save comes first, or the reload could lose the code.)
+	c.eval(`(() => { window.savesAtVerdict = [];
+		new MutationObserver(() => window.savesAtVerdict.push(Number(document.body.dataset.saves || 0)))
+			.observe(document.body, { attributes: true, attributeFilter: ["data-wedge-count"] }); return ""; })()`)
+	savesBefore, _ := strconv.Atoi(c.eval(`String(document.body.dataset.saves || 0)`))
+	quick := fresh()
+	if v := c.wedge(quick); v != "valid" {
+		t.Fatalf("before the quick reload: %q", v)
+	}
+	if at, _ := strconv.Atoi(c.eval(`String(window.savesAtVerdict[0])`)); at <= savesBefore {
+		t.Errorf("the verdict showed after %d saves, no more than before it (%d): the code was not saved yet", at, savesBefore)
+	}
+	must(t, chromedp.Do(c.ctx, chromedp.Reload()))
+	c.waitReady()
+	if v := c.wedge(quick); v != "replayed" {
+		t.Errorf("reloaded at once after 有效: %q", v)
+	}
 	step("reload, replayed")
 
 	// Enrol: 柜台登记 opens the form; a wrong code is refused with the reason, a licence code
@@ -426,6 +446,22 @@ func TestVerifierBrowser(t *testing.T) {
 	c.resize(narrow)
 	browsertest.CheckFits(t, c.ctx, narrow)
 	b.Screenshot(c.ctx, "verify-invalid-en-320")
+	// Enter on an empty scanner field takes the last verdict down: nothing stale stays up.
+	must(t, chromedp.Do(c.ctx, chromedp.SendKeys(chromedp.ID("code-input"), "\r")))
+	c.poll(`document.body.dataset.verdict === ""`, "the verdict taken down by an empty Enter")
+	// 200 % text at 320 px (WCAG 1.4.10, 1.4.4), in both languages.
+	must(t, browsertest.TextZoom(c.ctx, 200))
+	for range 2 {
+		must(t, chromedp.Do(c.ctx, chromedp.Reload()))
+		c.waitReady()
+		browsertest.CheckFits(t, c.ctx, narrow)
+		browsertest.CheckLines(t, c.ctx, "verifier 320 px, 200 % text")
+		b.Screenshot(c.ctx, "verify-320-zoom200-"+c.eval(`document.documentElement.lang`))
+		must(t, chromedp.Do(c.ctx, chromedp.Click(chromedp.ID("lang"))))
+	}
+	must(t, browsertest.TextZoom(c.ctx, 100))
+	must(t, chromedp.Do(c.ctx, chromedp.Reload()))
+	c.waitReady()
 	c.resize(browsertest.Phone)
 	step("desktop, languages")
 
@@ -515,6 +551,12 @@ func TestVerifierBrowser(t *testing.T) {
 		t.Errorf("network state %q", s)
 	}
 	c.poll(`document.body.dataset.counter === "enrolled" && document.body.dataset.queued === "`+strconv.Itoa(wantQueued)+`"`, "the receipt queued while the wallet is down")
+	// The browser thinks it is online but the wallet does not answer: the panel says so in
+	// plain words, not the browser's error.
+	c.poll(`/cannot be reached/.test(document.getElementById("counter-queue").textContent)`, "the queue says the wallet cannot be reached")
+	if s := c.eval(`document.getElementById("counter").innerText`); strings.Contains(s, "TypeError") || strings.Contains(s, "fetch") {
+		t.Errorf("counter panel with the wallet down:\n%s", s)
+	}
 	b.Screenshot(c.ctx, "verify-offline-en-390")
 	step("server stopped")
 }

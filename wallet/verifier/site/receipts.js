@@ -192,7 +192,7 @@
                 }
                 lastError = 'HTTP ' + resp.status;
                 return false;
-              }, function (e) { lastError = String(e); return false; });
+              }, function (e) { console.error('receipts: send', e); lastError = 'unreachable'; return false; });
             });
           });
         }, Promise.resolve(true));
@@ -202,7 +202,8 @@
   }
 
   // status resolves with {enrolled, counterId, counterName, office, queued, online,
-  // lastError, off}: queued is the number of receipts waiting in IndexedDB.
+  // lastError, off}: queued is the number of receipts waiting in IndexedDB; lastError is '',
+  // 'unreachable' (the wallet did not answer: no network or the wallet is down) or 'HTTP nnn'.
   function status() {
     return Promise.all([getState(), tx(QUEUE, 'readonly', function (s) { return s.count(); })]).then(function (r) {
       var st = r[0];

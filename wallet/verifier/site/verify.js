@@ -31,6 +31,7 @@
       counterEnrolled: '已登记：', counterEnrolledHelp: '核验有效时，本机向持证人的亮证记录发送一条回执（只含二维码编号、柜台和时间）。',
       queued: '待发送回执：', queuedUnit: ' 条', queuedOffline: '（离线：联网后自动发送）', queuedSending: '（正在发送）',
       queuedFailed: '（发送失败，稍后自动重试：', queuedFailedEnd: '）',
+      queuedUnreachable: '（暂时连不上电子证照服务，稍后自动重试）',
       elsewhereTitle: '核验页已在别处打开',
       elsewhereOpen: '本设备的另一个标签页或窗口已打开核验页。同一台设备同时只在一个页面核验，以免同一个二维码在两处都被接受。',
       elsewhereMoved: '核验已转到本设备的另一个标签页或窗口，本页已停止核验。',
@@ -56,6 +57,7 @@
       counterEnrolled: 'Enrolled: ', counterEnrolledHelp: 'Every valid code sends a receipt to the holder\'s record (the code\'s ID, this counter and the time; nothing else).',
       queued: 'Receipts waiting: ', queuedUnit: '', queuedOffline: ' (offline: they are sent when the network is back)', queuedSending: ' (sending)',
       queuedFailed: ' (sending failed; retried automatically: ', queuedFailedEnd: ')',
+      queuedUnreachable: ' (the wallet cannot be reached for now; retried automatically)',
       elsewhereTitle: 'The verifier is open elsewhere',
       elsewhereOpen: 'Another tab or window on this device has the verifier open. One device verifies in one page at a time, so that a code is never accepted in two places.',
       elsewhereMoved: 'Verifying has moved to another tab or window on this device; this page has stopped.',
@@ -262,8 +264,13 @@
   // "valid" or the reason), data-verdict-camera and data-verdict-wedge, data-wedge-count.
   var wedgeCount = 0;
   function verify(text, source, t0) {
-    if (!engine) return null;
+    if (!engine) return;
     var v = call('verify', text);
+    // The replay cache is saved before the verdict shows, so that a page reloaded the moment
+    // 有效 appears still refuses the same code (saving takes a few milliseconds).
+    saveState().then(function () { show(v, source, t0); });
+  }
+  function show(v, source, t0) {
     document.body.setAttribute('data-verdict-' + source, v.valid ? 'valid' : v.reason);
     if (source === 'wedge') document.body.setAttribute('data-wedge-count', String(++wedgeCount));
     lastVerdict = v;
@@ -272,14 +279,12 @@
     if (t0 !== undefined) {
       try { performance.measure('frame-to-verdict', { start: t0, end: performance.now() }); } catch (e) { /* old browser */ }
     }
-    saveState();
     document.body.setAttribute('data-cti', v.valid ? v.cti : '');
     if (v.valid && receipts) {
       try { receipts.record(v.cti).catch(function (e) { console.error('verifier: receipt', e); }); } catch (e) { console.error('verifier: receipt', e); }
     }
     clearTimeout(idleTimer);
     idleTimer = setTimeout(function () { lastVerdict = null; renderVerdict(); }, VERDICT_SHOWN_MS);
-    return v;
   }
 
   function renderVerdict() {
@@ -452,6 +457,7 @@
     q.hidden = !st.queued;
     if (st.queued) {
       q.textContent = t('queued') + st.queued + t('queuedUnit') + (!st.online ? t('queuedOffline') :
+        st.lastError === 'unreachable' ? t('queuedUnreachable') :
         st.lastError ? t('queuedFailed') + st.lastError + t('queuedFailedEnd') : t('queuedSending'));
     }
     document.body.setAttribute('data-counter', st.enrolled ? 'enrolled' : 'none');
@@ -543,6 +549,7 @@
       var input = $('code-input'), text = input.value.trim();
       input.value = '';
       if (text) verify(text, 'wedge');
+      else { clearTimeout(idleTimer); lastVerdict = null; renderVerdict(); } // Enter on nothing: no stale verdict stays up
       input.focus();
     });
     $('camera-start').addEventListener('click', startCamera);
