@@ -14,7 +14,7 @@
     zh: {
       title: '扫码核验', subtitle: '通办电子证照 · 窗口核验', other: 'English',
       idle: '等待扫码', idleHelp: '请持证人出示电子证照二维码，对准摄像头，或用扫码枪扫描。',
-      valid: '有效', invalid: '无效', validHelp: '签名有效，二维码在有效期内，未被使用过。请核对持证人与证件。',
+      valid: '有效', invalid: '无效', validHelp: '签名有效，二维码在有效期内（容许30秒时钟误差），未被使用过。请核对持证人与证件。',
       starting: '正在准备核验程序…', engineFailed: '核验程序无法加载：',
       cameraStarting: '正在开启摄像头…', cameraStart: '开启摄像头', cameraNone: '本设备没有可用的摄像头，请使用扫码枪输入。',
       cameraDenied: '无法使用摄像头（', cameraDeniedEnd: '）。可点击按钮重试，或使用扫码枪输入。', cameraOn: '',
@@ -40,7 +40,7 @@
     en: {
       title: 'Licence code check', subtitle: 'Tongban e-licences · counter verifier', other: '中文',
       idle: 'Ready to scan', idleHelp: 'Ask the holder to show the e-licence QR code to the camera, or scan it with the scanner.',
-      valid: 'VALID', invalid: 'INVALID', validHelp: 'Signature valid, code within its validity, not used before. Check that the holder matches.',
+      valid: 'VALID', invalid: 'INVALID', validHelp: 'Signature valid, code within its validity (30 s allowed for clock differences), not used before. Check that the holder matches.',
       starting: 'Preparing the verifier…', engineFailed: 'The verifier could not load: ',
       cameraStarting: 'Starting the camera…', cameraStart: 'Start camera', cameraNone: 'No camera on this device: use the scanner field.',
       cameraDenied: 'The camera cannot be used (', cameraDeniedEnd: '). Press the button to retry, or use the scanner field.', cameraOn: '',
