@@ -422,15 +422,7 @@ func TestVerifyExceptional(t *testing.T) {
 			{new(big.Int).Lsh(big.NewInt(1), 255), nm(3)}, //
 			{big.NewInt(64), nm(64)},                      //
 		} {
-			e, r := forged(d, c.s, c.t)
-			inf := new(big.Int).Mod(new(big.Int).Add(c.s, new(big.Int).Mul(c.t, d)), bigN).Sign() == 0
-			valid := r.Sign() != 0 && !inf
-			if inf {
-				// R at infinity: no x1, so no digest makes it valid.
-				e = big.NewInt(12345)
-			}
-			check(t, pub, k, e, r, c.s, valid)
-			check(t, pub, k, new(big.Int).Add(e, big.NewInt(1)), r, c.s, false)
+			checkForged(t, pub, k, d, c.s, c.t)
 		}
 		// t = r + s = n: [t]Q is infinity and R = [s]G. A digest that would
 		// match R is still refused (§7.1 B5).
@@ -469,5 +461,43 @@ func TestNewPublicKeyRefuses(t *testing.T) {
 	}
 	if _, err := NewPublicKey(bytes32(gx), bytes32(new(big.Int).Sub(bigP, gy))); err != nil {
 		t.Errorf("−G refused: %v", err)
+	}
+}
+
+// checkForged checks the signature forged(d, s, t) under the key d·G (pub,
+// k): valid unless r = 0 or R = [s + t·d]G is the point at infinity (then
+// no x1 exists, and an arbitrary digest stands in), and refused with e + 1.
+func checkForged(t *testing.T, pub *ecdsa.PublicKey, k *PublicKey, d, s, tt *big.Int) {
+	t.Helper()
+	e, r := forged(d, s, tt)
+	inf := new(big.Int).Mod(new(big.Int).Add(s, new(big.Int).Mul(tt, d)), bigN).Sign() == 0
+	if inf {
+		e = big.NewInt(12345)
+	}
+	check(t, pub, k, e, r, s, r.Sign() != 0 && !inf)
+	e1 := new(big.Int).Add(e, big.NewInt(1))
+	check(t, pub, k, e1.Mod(e1, bigN), r, s, false)
+}
+
+// checkFieldOps checks feMul, feAdd and feSub of the plain limbs x, y (< p,
+// not in Montgomery form; a, b their values) against math/big.
+func checkFieldOps(t *testing.T, x, y fe) {
+	t.Helper()
+	a, b := limbsBig(&x), limbsBig(&y)
+	var z fe
+	feMul(&z, &x, &y)
+	want := new(big.Int).Mul(a, b)
+	if got := limbsBig(&z); got.Cmp(want.Mul(want, bigRin).Mod(want, bigP)) != 0 {
+		t.Fatalf("mont(%x, %x) = %x, want %x", a, b, got, want)
+	}
+	feAdd(&z, &x, &y)
+	want = new(big.Int).Add(a, b)
+	if got := limbsBig(&z); got.Cmp(want.Mod(want, bigP)) != 0 {
+		t.Fatalf("%x + %x = %x", a, b, got)
+	}
+	feSub(&z, &x, &y)
+	want = new(big.Int).Sub(a, b)
+	if got := limbsBig(&z); got.Cmp(want.Mod(want, bigP)) != 0 {
+		t.Fatalf("%x - %x = %x", a, b, got)
 	}
 }
