@@ -115,3 +115,58 @@ func testLogoutClientID(t *testing.T, e *env) {
 		}
 	}
 }
+
+// testLogoutHint: an app that sends logout_hint with the session's sid (the sid claim of its ID
+// token) and its client_id ends the session at once, without the confirmation page and
+// without putting its ID token in a URL. Any other value, or no client_id, is asked to
+// confirm.
+func testLogoutHint(t *testing.T, e *env) {
+	_, num := e.person("韩四", "")
+	r := e.newRP(tboidc.NewClient{})
+	b := e.browser()
+	a := r.authURL()
+	tok, err := r.exchange(b.signIn(a, num), a.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, claims := r.verify(tok.Extra("id_token").(string), a.nonce)
+	sid, _ := claims["sid"].(string)
+	if sid == "" {
+		t.Fatalf("no sid claim: %v", claims)
+	}
+	// Another person's session in another browser, and its sid.
+	_, num2 := e.person("韩五", "")
+	b2 := e.browser()
+	a2 := r.authURL()
+	tok2, err := r.exchange(b2.signIn(a2, num2), a2.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, claims2 := r.verify(tok2.Extra("id_token").(string), a2.nonce)
+	back := r.client.PostLogoutRedirectURIs[0]
+	for name, q := range map[string]url.Values{
+		"another session's sid": {"client_id": {r.client.ID}, "logout_hint": {claims2["sid"].(string)}, "post_logout_redirect_uri": {back}},
+		"sid changed":           {"client_id": {r.client.ID}, "logout_hint": {sid[:len(sid)-1] + "A"}, "post_logout_redirect_uri": {back}},
+		"no client_id":          {"logout_hint": {sid}},
+		"unknown client_id":     {"client_id": {"no-such-app"}, "logout_hint": {sid}},
+	} {
+		if p := b.get(e.issuer + "/logout?" + q.Encode()); !strings.Contains(p.body, `name="confirm"`) {
+			t.Errorf("%s: no confirmation page: %d %q", name, p.status, p.location)
+		}
+	}
+	if !b.get(r.authURL(oauth2.SetAuthURLParam("prompt", "none")).url).callback(t).Has("code") {
+		t.Fatal("the refused hints ended the session")
+	}
+	q := url.Values{"client_id": {r.client.ID}, "logout_hint": {sid}, "post_logout_redirect_uri": {back}, "state": {"bye-2"}}
+	p := b.get(e.issuer + "/logout?" + q.Encode())
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, back+"?") || p.callback(t).Get("state") != "bye-2" {
+		t.Fatalf("logout with the sid: %d %q", p.status, p.location)
+	}
+	if got := b.get(r.authURL(oauth2.SetAuthURLParam("prompt", "none")).url).callback(t).Get("error"); got != "login_required" {
+		t.Errorf("after logout with the sid: %q", got)
+	}
+	// The other browser's session is untouched.
+	if !b2.get(r.authURL(oauth2.SetAuthURLParam("prompt", "none")).url).callback(t).Has("code") {
+		t.Error("the other session ended too")
+	}
+}

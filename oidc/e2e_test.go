@@ -76,6 +76,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/refresh-narrowed-scope", testRefreshNarrowScope},
 		{"ok/refresh-reuse-logged-once", testRefreshReuseLoggedOnce},
 		{"ok/logout-client-id", testLogoutClientID},
+		{"ok/logout-hint", testLogoutHint},
 		{"fail/token-endpoint", testTokenEndpointErrors},
 		{"ok/cors-and-purge", testCORSAndPurge},
 		{"ok/metrics", testMetrics},

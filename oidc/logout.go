@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -19,9 +20,12 @@ import (
 //     names the client, and a client_id parameter must agree.
 //   - post_logout_redirect_uri must exactly equal one of the client's registered
 //     PostLogoutRedirectURIs; otherwise nothing redirects (error page after logout).
-//   - When id_token_hint names the person of the browser's session, the session ends at once;
-//     otherwise a confirmation page (CSRF-protected POST) is shown first, so a third-party page
-//     cannot log people out.
+//   - When id_token_hint names the person of the browser's session, the session ends at once.
+//     So it does when a registered client_id comes with logout_hint equal to the session's sid
+//     (the sid claim of the ID tokens and logout tokens of this session, which only its apps
+//     hold): an app whose ID token carries personal data (the wallet's carries the ID number)
+//     need not put it in a URL. Otherwise a confirmation page (CSRF-protected POST) is shown
+//     first, so a third-party page cannot log people out.
 //
 // Ending the session deletes the SSO login session for every client and clears its cookie,
 // revokes the grants issued from it and sends the back-channel logout tokens of its clients
@@ -85,7 +89,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if ls != nil {
 		confirmed := r.Method == http.MethodPost && f.Get("confirm") == "1" && s.csrf.CheckCookie(r, "logout")
-		if !confirmed && (hintSub == "" || c == nil || hintSub != s.subjectFor(c, ls.PersonID)) {
+		byToken := hintSub != "" && c != nil && hintSub == s.subjectFor(c, ls.PersonID)
+		bySID := c != nil && f.Get("logout_hint") != "" &&
+			subtle.ConstantTimeCompare([]byte(f.Get("logout_hint")), []byte(s.sid(ls.ID))) == 1
+		if !confirmed && !byToken && !bySID {
 			d := s.newPage(r, lang, pathLogout, nil)
 			d.CSRF = s.csrf.CookieToken(w, r, "logout")
 			d.LogoutCancel = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // cancel: stay logged in
@@ -95,7 +102,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			d.Hidden = map[string]string{}
-			for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"} {
+			for _, k := range []string{"id_token_hint", "logout_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"} {
 				if v := f.Get(k); v != "" {
 					d.Hidden[k] = v
 				}

@@ -394,19 +394,28 @@ func TestBrowserFlow(t *testing.T) {
 	if p := b.PostForm(w.wal.URL+"/logout", url.Values{"csrf": {"forged"}}); p.Status != http.StatusForbidden {
 		t.Errorf("logout with a forged CSRF token: %d", p.Status)
 	}
-	p = b.PostForm(action, vals)
 	// RP-Initiated Logout without id_token_hint (the ID token holds personal data): the
-	// provider's end_session_endpoint gets client_id, post_logout_redirect_uri and state,
-	// and asks the person to confirm.
-	if q := p.URL.Query(); q.Has("id_token_hint") || q.Get("client_id") == "" || q.Get("state") == "" ||
-		q.Get("post_logout_redirect_uri") != w.wal.URL+"/" {
-		t.Errorf("logout redirect: %s", p.URL)
+	// provider's end_session_endpoint gets client_id, post_logout_redirect_uri, state and
+	// logout_hint, the provider's sid, and ends its session without asking again (the
+	// person confirmed in the wallet).
+	follow := b.Client.CheckRedirect
+	b.Client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host == mustURL(t, w.idp.URL).Host && req.URL.Path == "/logout" {
+			q := req.URL.Query()
+			if q.Has("id_token_hint") || q.Get("client_id") == "" || q.Get("state") == "" ||
+				q.Get("post_logout_redirect_uri") != w.wal.URL+"/" || q.Get("logout_hint") == "" {
+				t.Errorf("logout redirect: %s", req.URL)
+			}
+			if strings.Contains(req.URL.String(), "eyJ") {
+				t.Errorf("logout URL carries a JWT: %s", req.URL)
+			}
+		}
+		return follow(req, via)
 	}
-	if strings.Contains(p.URL.String(), "eyJ") {
-		t.Errorf("logout URL carries a JWT: %s", p.URL)
-	}
-	if action, vals, ok := p.Form("confirm"); ok {
-		p = b.PostForm(action, vals)
+	p = b.PostForm(action, vals)
+	b.Client.CheckRedirect = follow
+	if _, _, ok := p.Form("confirm"); ok {
+		t.Fatalf("the provider asked to confirm the logout a second time: %s", p.URL)
 	}
 	if p.URL.Scheme+"://"+p.URL.Host+p.URL.Path != w.wal.URL+"/" || p.URL.Query().Get("state") == "" || !strings.Contains(p.Body, `href="/login"`) {
 		t.Fatalf("after logout: %s\n%s", p.URL, p.Body)
@@ -815,4 +824,13 @@ func TestCookieKeyIsNotFieldKey(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a session sealed with the field key: %d", resp.StatusCode)
 	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

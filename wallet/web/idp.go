@@ -212,6 +212,9 @@ type personClaims struct {
 	// ElderMode is the provider's elder_mode claim (scope profile): the person's 长辈模式
 	// account setting; nil when the provider does not release it.
 	ElderMode *bool `json:"elder_mode"`
+	// SID is the ID token's sid (Back-Channel Logout 1.0 §2.1): the provider's session, sent
+	// back as logout_hint at logout.
+	SID string `json:"sid"`
 }
 
 // introspection is the part of an RFC 7662 response the wallet reads.

@@ -121,6 +121,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		Sub: idt.Subject, Index: s.svc.HolderIndex(pc.IDNumber),
 		Name: idnumber.MaskName(pc.Name), Number: maskNumber(pc.IDNumber, pc.IDNumberType),
 		SID: httpkit.RandomString(16), Expires: s.now().Add(s.cfg.SessionLifetime).Unix(),
+		ProviderSID: pc.SID,
 	}
 	v, err := s.seal(sess, aadSession)
 	if err != nil {
@@ -184,7 +185,9 @@ func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 // post_logout_redirect_uri and state, so the single sign-on session ends too; the provider
 // returns to PostLogoutRedirectURL. No id_token_hint is sent: the ID token carries the
 // holder's name and ID number, which must not end up in browser history or access logs.
-// Without a hint the provider asks the person to confirm the logout.
+// logout_hint carries the provider's sid instead (not personal data), and the provider ends
+// its session without asking the person to confirm a second time; without it (a provider
+// that sent no sid) the provider asks.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.lookupSession(r)
 	if err != nil {
@@ -217,6 +220,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	qv := u.Query()
 	qv.Del("id_token_hint")
+	qv.Del("logout_hint")
+	if sess.ProviderSID != "" {
+		qv.Set("logout_hint", sess.ProviderSID)
+	}
 	qv.Set("client_id", s.cfg.ClientID)
 	qv.Set("state", httpkit.RandomString(16))
 	qv.Set("post_logout_redirect_uri", s.PostLogoutRedirectURL())

@@ -49,6 +49,10 @@ type session struct {
 	Number  string `json:"num"`  // masked
 	SID     string `json:"sid"`  // random; the CSRF token is derived from it
 	Expires int64  `json:"exp"`  // Unix seconds
+	// ProviderSID is the sid claim of the login's ID token: logout sends it to the provider as
+	// logout_hint, so the provider ends its session without asking again. "" when the
+	// provider sent none.
+	ProviderSID string `json:"psid,omitempty"`
 }
 
 // loginState is a login in progress (state, nonce, PKCE verifier, where to go next).
