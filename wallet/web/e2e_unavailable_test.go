@@ -156,8 +156,10 @@ func TestStoreUnavailable(t *testing.T) {
 	if p := b.Get(w.wal.URL + "/"); p.Status != http.StatusOK || !strings.Contains(p.Body, "110101********002X") {
 		t.Fatalf("home once the store answers again: %d\n%s", p.Status, p.Body)
 	}
+	// The logout goes through the provider (which ends its session at once: logout_hint) and
+	// back to the wallet.
 	p := b.PostForm(action, vals)
-	if u, _ := url.Parse(w.idp.URL); p.URL.Host != u.Host {
+	if u, _ := url.Parse(w.wal.URL); p.URL.Host != u.Host || p.URL.Path != "/" || p.URL.Query().Get("state") == "" {
 		t.Errorf("logout once the store answers again ended at %s", p.URL)
 	}
 	if r := api(t, "GET", w.wal.URL+"/api/v1/licences", tok, "", ""); r.status != http.StatusOK {
