@@ -60,8 +60,8 @@ func SetElder(w http.ResponseWriter, cookies httpkit.Cookies, on bool) {
 
 // Handler answers POST PathElder: it switches elder mode as the form's "on" says, and answers
 // 303 See Other to the form's "back" path (or "/" when back is missing or not a path on this
-// server: no open redirect). A cross-site request (Sec-Fetch-Site: cross-site, or an Origin of
-// another host) is refused with 403 and changes nothing; "on" other than "1" or "0" is 400.
+// server: no open redirect). A request from another origin (Sec-Fetch-Site other than
+// same-origin or none, or an Origin of another host) is refused with 403 and changes nothing; "on" other than "1" or "0" is 400.
 type Handler struct {
 	// Cookies gives the cookie attributes (Secure) of the server.
 	Cookies httpkit.Cookies
@@ -107,9 +107,18 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, LocalPath(r.PostForm.Get("back")), http.StatusSeeOther)
 }
 
-// crossSite reports a request a browser marks as coming from another site.
+// crossSite reports a request a browser marks as coming from another origin: Sec-Fetch-Site
+// decides when present (same-origin and none — typed or bookmarked — pass; same-site does not:
+// a sibling host must not change the setting, which the provider saves in the account), as in
+// admin's check. Without it the Origin header's host is compared with the request's, and
+// "Origin: null" passes: old browsers (older iPhones among them, which elder users keep) send
+// it on a form post from a no-referrer page and no Sec-Fetch-Site.
 func crossSite(r *http.Request) bool {
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "":
+	default:
 		return true
 	}
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {

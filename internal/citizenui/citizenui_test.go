@@ -44,6 +44,9 @@ func TestHandler(t *testing.T) {
 		{"bad on", url.Values{"on": {"yes"}}, nil, 400, "", ""},
 		{"cross-site", url.Values{"on": {"1"}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "", ""},
 		{"other origin", url.Values{"on": {"1"}}, map[string]string{"Origin": "https://evil.example"}, 403, "", ""},
+		{"same site, other origin", url.Values{"on": {"1"}}, map[string]string{"Origin": "http://other.wallet.example", "Sec-Fetch-Site": "same-site"}, 403, "", ""},
+		{"typed or bookmarked", url.Values{"on": {"1"}, "back": {"/a"}}, map[string]string{"Sec-Fetch-Site": "none"}, 303, "/a", "1"},
+		{"old browser, Origin null", url.Values{"on": {"1"}, "back": {"/a"}}, map[string]string{"Origin": "null"}, 303, "/a", "1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,7 +74,7 @@ func TestHandler(t *testing.T) {
 			}
 		})
 	}
-	if len(saved) != 7 || saved[1] {
+	if len(saved) != 9 || saved[1] {
 		t.Errorf("OnChange saw %v", saved)
 	}
 }
