@@ -294,6 +294,10 @@ func TestVerifierBrowser(t *testing.T) {
 	if cam := c.eval(`document.body.dataset.camera`); cam == "" {
 		t.Error("camera not started")
 	}
+	// 127.0.0.1 is a secure context: no warning about plain http.
+	if s := c.eval(`String(document.getElementById("insecure").hidden) + (document.body.dataset.insecure || "")`); s != "true" {
+		t.Errorf("the insecure-page warning on a secure page: %q", s)
+	}
 	// Not enrolled: the valid verdict opened the enrolment form (leaving the scanner's field
 	// alone) and sent no receipt.
 	c.poll(`document.body.dataset.counter === "none" && document.getElementById("tongban-enrol-code") !== null`, "the enrolment form after a valid verdict")
@@ -455,6 +459,10 @@ func TestVerifierBrowser(t *testing.T) {
 		must(t, chromedp.Do(c.ctx, chromedp.Reload()))
 		c.waitReady()
 		browsertest.CheckFits(t, c.ctx, narrow)
+		browsertest.CheckLines(t, c.ctx, "verifier 320 px, 200 % text, ready")
+		if v := c.wedge(fresh()); v != "valid" {
+			t.Fatalf("320 px, 200 %% text: %q", v)
+		}
 		browsertest.CheckLines(t, c.ctx, "verifier 320 px, 200 % text")
 		b.Screenshot(c.ctx, "verify-320-zoom200-"+c.eval(`document.documentElement.lang`))
 		must(t, chromedp.Do(c.ctx, chromedp.Click(chromedp.ID("lang"))))

@@ -190,7 +190,8 @@
                   lastError = resp.status === 202 ? '' : 'HTTP ' + resp.status;
                   return tx(QUEUE, 'readwrite', function (s) { return s.delete(key); }).then(function () { return true; });
                 }
-                lastError = 'HTTP ' + resp.status;
+                // 502-504: a proxy answering for a wallet that is down.
+                lastError = resp.status >= 502 && resp.status <= 504 ? 'unreachable' : 'HTTP ' + resp.status;
                 return false;
               }, function (e) { console.error('receipts: send', e); lastError = 'unreachable'; return false; });
             });
@@ -203,7 +204,8 @@
 
   // status resolves with {enrolled, counterId, counterName, office, queued, online,
   // lastError, off}: queued is the number of receipts waiting in IndexedDB; lastError is '',
-  // 'unreachable' (the wallet did not answer: no network or the wallet is down) or 'HTTP nnn'.
+  // 'unreachable' (the wallet did not answer, or a proxy answered 502-504 for it: no network or
+  // the wallet is down) or 'HTTP nnn'.
   function status() {
     return Promise.all([getState(), tx(QUEUE, 'readonly', function (s) { return s.count(); })]).then(function (r) {
       var st = r[0];

@@ -18,6 +18,9 @@
       starting: '正在准备核验程序…', engineFailed: '核验程序无法加载：',
       cameraStarting: '正在开启摄像头…', cameraStart: '开启摄像头', cameraNone: '本设备没有可用的摄像头，请使用扫码枪输入。',
       cameraDenied: '无法使用摄像头（', cameraDeniedEnd: '）。可点击按钮重试，或使用扫码枪输入。', cameraOn: '',
+      NotAllowedError: '没有允许本页使用摄像头', NotFoundError: '没有找到摄像头', NotReadableError: '摄像头正被其他程序使用',
+      OverconstrainedError: '摄像头不支持所需的画面', SecurityError: '本页不是安全连接', cameraOther: '摄像头出错',
+      insecure: '本页不是安全连接（HTTPS）：摄像头、离线使用和防止同一二维码在两个标签页中都被接受的保护都不可用。请让管理员通过 HTTPS 提供本页。',
       wedgeLabel: '扫码枪输入（扫描后自动核验）', verify: '核验',
       trustTitle: '信任列表', trustLoading: '正在加载信任列表…', trustOK: '可用', trustWarn: '即将过期，请联网更新',
       trustStale: '已过期：所有二维码都无法核验，请联网更新', trustNone: '没有可用的信任列表：请联网后刷新本页',
@@ -44,6 +47,9 @@
       starting: 'Preparing the verifier…', engineFailed: 'The verifier could not load: ',
       cameraStarting: 'Starting the camera…', cameraStart: 'Start camera', cameraNone: 'No camera on this device: use the scanner field.',
       cameraDenied: 'The camera cannot be used (', cameraDeniedEnd: '). Press the button to retry, or use the scanner field.', cameraOn: '',
+      NotAllowedError: 'this page was not allowed to use it', NotFoundError: 'no camera was found', NotReadableError: 'another program is using it',
+      OverconstrainedError: 'it cannot give the picture needed', SecurityError: 'this page is not a secure connection', cameraOther: 'a camera error',
+      insecure: 'This page is not on a secure connection (HTTPS): the camera, working offline and the guard against a code being accepted in two tabs are all unavailable. Ask your operator to serve it over HTTPS.',
       wedgeLabel: 'Scanner input (verifies on Enter)', verify: 'Verify',
       trustTitle: 'Trust list', trustLoading: 'Loading the trust list…', trustOK: 'in use', trustWarn: 'expires soon: connect to update it',
       trustStale: 'out of date: no code can be verified; connect to update it', trustNone: 'no trust list: connect and reload this page',
@@ -364,7 +370,9 @@
         nextFrame();
       })
       .catch(function (e) {
-        cameraStatus('cameraDenied', String(e && e.name || e), 'cameraDeniedEnd');
+        var name = e && e.name;
+        cameraStatus('cameraDenied', T.zh[name] !== undefined && /Error$/.test(name) ? name : 'cameraOther', 'cameraDeniedEnd');
+        console.error('verifier: camera', e);
         $('camera-start').hidden = false;
       });
   }
@@ -537,6 +545,12 @@
       applyLang();
     });
     $('elsewhere-take').addEventListener('click', takeTab);
+    // On http from a network address the browser gives no camera, no service worker and no
+    // Web Locks: say so instead of verifying without the guards.
+    if (window.isSecureContext === false) {
+      $('insecure').hidden = false;
+      document.body.setAttribute('data-insecure', '1');
+    }
     if (navigator.locks && navigator.locks.request) {
       holdTab({ ifAvailable: true }, function () { document.body.setAttribute('data-tab', 'held'); begin(); });
     } else {
