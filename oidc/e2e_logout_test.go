@@ -1,6 +1,7 @@
 package oidc_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -168,5 +169,46 @@ func testLogoutHint(t *testing.T, e *env) {
 	// The other browser's session is untouched.
 	if !b2.get(r.authURL(oauth2.SetAuthURLParam("prompt", "none")).url).callback(t).Has("code") {
 		t.Error("the other session ended too")
+	}
+}
+
+// testLogoutCrossSitePost: a form on another site that POSTs to /logout comes without the
+// SameSite=Lax login cookie. The provider must not say 已退出 then (the session is alive):
+// it asks to confirm on its own page, whose POST carries the cookie.
+func testLogoutCrossSitePost(t *testing.T, e *env) {
+	r := e.newRP(tboidc.NewClient{})
+	form := url.Values{"client_id": {r.client.ID}, "post_logout_redirect_uri": {r.client.PostLogoutRedirectURIs[0]}}
+	req, err := http.NewRequest(http.MethodPost, e.issuer+"/logout", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://elsewhere.example")
+	resp, err := e.hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body := new(strings.Builder)
+	if _, err := io.Copy(body, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body.String(), `name="confirm"`) || strings.Contains(body.String(), "已安全退出") {
+		t.Fatalf("cross-site POST without the login cookie: %d\n%s", resp.StatusCode, body)
+	}
+	// The same request from the provider's own site, or a GET, with no session: logged out.
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
+	req.Header.Del("Origin")
+	noRedirect := &http.Client{Transport: e.hs.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp2, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusSeeOther {
+		t.Errorf("same-origin POST without a session: %d, want 303 back to the app", resp2.StatusCode)
 	}
 }

@@ -77,6 +77,7 @@ func runSuite(t *testing.T, newStore func(testing.TB) storage.Storage) {
 		{"ok/refresh-reuse-logged-once", testRefreshReuseLoggedOnce},
 		{"ok/logout-client-id", testLogoutClientID},
 		{"ok/logout-hint", testLogoutHint},
+		{"fail/logout-cross-site-post", testLogoutCrossSitePost},
 		{"fail/token-endpoint", testTokenEndpointErrors},
 		{"ok/cors-and-purge", testCORSAndPurge},
 		{"ok/metrics", testMetrics},

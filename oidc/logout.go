@@ -25,7 +25,9 @@ import (
 //     (the sid claim of the ID tokens and logout tokens of this session, which only its apps
 //     hold): an app whose ID token carries personal data (the wallet's carries the ID number)
 //     need not put it in a URL. Otherwise a confirmation page (CSRF-protected POST) is shown
-//     first, so a third-party page cannot log people out.
+//     first, so a third-party page cannot log people out. A POST from another site without a
+//     session cookie gets the confirmation page too, not "logged out": its SameSite=Lax
+//     cookie was simply not sent.
 //
 // Ending the session deletes the SSO login session for every client and clears its cookie,
 // revokes the grants issued from it and sends the back-channel logout tokens of its clients
@@ -87,12 +89,16 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.pageError(ctx, w, r, lang, "logout: read session", err)
 		return
 	}
-	if ls != nil {
+	// A POST from another site carries no SameSite=Lax login cookie, so "no session" is not
+	// known: saying 已退出 there would tell a person on a shared computer they are logged out
+	// while they are not. They confirm on this site's own page, whose POST carries it.
+	unknown := ls == nil && r.Method == http.MethodPost && r.Header.Get("Sec-Fetch-Site") == "cross-site"
+	if ls != nil || unknown {
 		confirmed := r.Method == http.MethodPost && f.Get("confirm") == "1" && s.csrf.CheckCookie(r, "logout")
-		byToken := hintSub != "" && c != nil && hintSub == s.subjectFor(c, ls.PersonID)
-		bySID := c != nil && f.Get("logout_hint") != "" &&
+		byToken := ls != nil && hintSub != "" && c != nil && hintSub == s.subjectFor(c, ls.PersonID)
+		bySID := ls != nil && c != nil && f.Get("logout_hint") != "" &&
 			subtle.ConstantTimeCompare([]byte(f.Get("logout_hint")), []byte(s.sid(ls.ID))) == 1
-		if !confirmed && !byToken && !bySID {
+		if unknown || !confirmed && !byToken && !bySID {
 			d := s.newPage(r, lang, pathLogout, nil)
 			d.CSRF = s.csrf.CookieToken(w, r, "logout")
 			d.LogoutCancel = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // cancel: stay logged in
