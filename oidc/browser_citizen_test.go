@@ -213,6 +213,7 @@ func TestCitizenPagesBrowser(t *testing.T) {
 				ft := &failures{TB: t}
 				browsertest.CheckFits(ft, c, narrow)
 				browsertest.CheckLines(ft, c, name)
+				browsertest.CheckWords(ft, c, name)
 				if len(ft.errs) > 0 || keep && lang == "zh-CN" && shotPages[p.name] {
 					b.Screenshot(c, name)
 				}

@@ -145,9 +145,10 @@ func testLogoutHint(t *testing.T, e *env) {
 	}
 	_, claims2 := r.verify(tok2.Extra("id_token").(string), a2.nonce)
 	back := r.client.PostLogoutRedirectURIs[0]
+	changed := sid[:len(sid)-1] + map[bool]string{true: "B", false: "A"}[sid[len(sid)-1] == 'A'] // never the sid itself
 	for name, q := range map[string]url.Values{
 		"another session's sid": {"client_id": {r.client.ID}, "logout_hint": {claims2["sid"].(string)}, "post_logout_redirect_uri": {back}},
-		"sid changed":           {"client_id": {r.client.ID}, "logout_hint": {sid[:len(sid)-1] + "A"}, "post_logout_redirect_uri": {back}},
+		"sid changed":           {"client_id": {r.client.ID}, "logout_hint": {changed}, "post_logout_redirect_uri": {back}},
 		"no client_id":          {"logout_hint": {sid}},
 		"unknown client_id":     {"client_id": {"no-such-app"}, "logout_hint": {sid}},
 	} {

@@ -301,7 +301,9 @@ func (b *browser) do(req *http.Request) page {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, url: resp.Request.URL, location: resp.Header.Get("Location"), body: string(body), header: resp.Header}
+	// <wbr> (citizenui.Breakable, in masked numbers) is not text: body reads as the page does.
+	return page{status: resp.StatusCode, url: resp.Request.URL, location: resp.Header.Get("Location"),
+		body: strings.ReplaceAll(string(body), "<wbr>", ""), header: resp.Header}
 }
 
 func (b *browser) get(u string) page {

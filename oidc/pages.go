@@ -297,7 +297,7 @@ func newPages() (*pages, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := template.ParseFS(templateFS, append(files, parts...)...)
+		t, err := template.New(path.Base(files[0])).Funcs(citizenui.Funcs).ParseFS(templateFS, append(files, parts...)...)
 		if err != nil {
 			return nil, err
 		}

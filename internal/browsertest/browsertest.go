@@ -212,3 +212,44 @@ func CheckLines(t testing.TB, ctx context.Context, name string) {
 		t.Errorf("%s: text squeezed to one or two characters a line: %s", name, s)
 	}
 }
+
+// CheckWords fails t for every word of Latin letters and digits (a word, a group of an ID
+// number, a key ID in hex) that the page in ctx breaks across lines although it would fit on
+// one line of its container: the mark of a box squeezed narrower than its words, as when side padding
+// grows with the text. A word longer than the whole line may break.
+func CheckWords(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+    const g = document.createElement("canvas").getContext("2d");
+    const found = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n && found.length < 10; n = walk.nextNode()) {
+      const el = n.parentElement;
+      if (!el || el.closest("[hidden],.visually-hidden,script,style")) continue;
+      const s = getComputedStyle(el);
+      if (s.display === "none" || s.visibility === "hidden") continue;
+      let box = el;
+      while (box && getComputedStyle(box).display === "inline" && box.parentElement) box = box.parentElement;
+      const bs = getComputedStyle(box);
+      const avail = box.clientWidth - parseFloat(bs.paddingLeft) - parseFloat(bs.paddingRight);
+      g.font = s.fontStyle + " " + s.fontWeight + " " + s.fontSize + " " + s.fontFamily;
+      const re = /[A-Za-z0-9]{2,}/g;
+      for (let m; (m = re.exec(n.textContent)) && found.length < 10;) {
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        const tops = new Set([...r.getClientRects()].filter(q => q.width > 0).map(q => Math.round(q.top)));
+        if (tops.size < 2) continue;
+        const w = g.measureText(m[0]).width + m[0].length * (parseFloat(s.letterSpacing) || 0);
+        if (w <= avail) found.push(JSON.stringify(m[0]) + " in " + el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") + ": " + Math.round(w) + " px, the line " + Math.round(avail) + " px");
+      }
+    }
+    return found; })()`))
+	if err != nil {
+		t.Errorf("%s: word check: %v", name, err)
+		return
+	}
+	for _, s := range out {
+		t.Errorf("%s: a word broken although it fits on a line: %s", name, s)
+	}
+}

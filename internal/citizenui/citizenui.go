@@ -230,3 +230,22 @@ const Templates = `{{define "elder-switch"}}<form method="post" action="{{if .Ac
 func Parse(t *template.Template) *template.Template {
 	return template.Must(t.Parse(Templates))
 }
+
+// Funcs are the template functions of the citizen pages: "breakable" (Breakable).
+var Funcs = template.FuncMap{"breakable": Breakable}
+
+// Breakable returns s, HTML-escaped, with a line-break opportunity (<wbr>) where a run of the
+// mask character * begins or ends: a masked number too long for a narrow line at a large text
+// size breaks as 110101 / ******** / 1014, not inside its visible digits.
+func Breakable(s string) template.HTML {
+	var b strings.Builder
+	prev := rune(-1)
+	for _, r := range s {
+		if prev >= 0 && (prev == '*') != (r == '*') {
+			b.WriteString("<wbr>")
+		}
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		prev = r
+	}
+	return template.HTML(b.String())
+}

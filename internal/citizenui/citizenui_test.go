@@ -117,3 +117,18 @@ func TestElderAndTemplates(t *testing.T) {
 		t.Error("Asset")
 	}
 }
+
+func TestBreakable(t *testing.T) {
+	for in, want := range map[string]string{
+		"110101********002X": "110101<wbr>********<wbr>002X",
+		"****4261":           "****<wbr>4261",
+		"京A***26":            "京A<wbr>***<wbr>26",
+		"林*彤":                "林<wbr>*<wbr>彤",
+		"<b>&":               "&lt;b&gt;&amp;",
+		"":                   "",
+	} {
+		if got := string(citizenui.Breakable(in)); got != want {
+			t.Errorf("Breakable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -334,6 +334,7 @@ func TestCitizenPagesInBrowser(t *testing.T) {
 				load(t, ctx, p)
 				checkFits(t, ctx, name, narrow)
 				browsertest.CheckLines(t, ctx, name)
+				browsertest.CheckWords(t, ctx, name)
 				checkCodeSize(t, ctx, name, 200)
 				if shots && (p.name == "home" || p.name == "show-full" || p.name == "bundle") {
 					bw.b.Screenshot(ctx, name)

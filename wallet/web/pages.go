@@ -25,7 +25,7 @@ type pages struct {
 }
 
 func newPages() (*pages, error) {
-	layout, err := template.ParseFS(webFS, "templates/layout.html", "templates/art.html")
+	layout, err := template.New("layout.html").Funcs(citizenui.Funcs).ParseFS(webFS, "templates/layout.html", "templates/art.html")
 	if err != nil {
 		return nil, fmt.Errorf("wallet: templates: %w", err)
 	}

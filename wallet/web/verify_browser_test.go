@@ -464,6 +464,7 @@ func TestVerifierBrowser(t *testing.T) {
 			t.Fatalf("320 px, 200 %% text: %q", v)
 		}
 		browsertest.CheckLines(t, c.ctx, "verifier 320 px, 200 % text")
+		browsertest.CheckWords(t, c.ctx, "verifier 320 px, 200 % text")
 		b.Screenshot(c.ctx, "verify-320-zoom200-"+c.eval(`document.documentElement.lang`))
 		must(t, chromedp.Do(c.ctx, chromedp.Click(chromedp.ID("lang"))))
 	}

@@ -293,6 +293,17 @@
     idleTimer = setTimeout(function () { lastVerdict = null; renderVerdict(); }, VERDICT_SHOWN_MS);
   }
 
+  // breakable sets el's text to s with a line-break opportunity (<wbr>) where a run of the mask
+  // character * begins or ends, so that a masked number breaks as 110101 / ******** / 002X.
+  function breakable(el, s) {
+    el.textContent = '';
+    String(s).split(/(\*+)/).forEach(function (part, i) {
+      if (!part) return;
+      if (el.childNodes.length) el.appendChild(document.createElement('wbr'));
+      el.appendChild(document.createTextNode(part));
+    });
+  }
+
   function renderVerdict() {
     var box = $('verdict'), v = lastVerdict;
     var fields = $('fields');
@@ -332,7 +343,7 @@
         chip.textContent = value;
         dd.appendChild(chip);
       } else {
-        dd.textContent = value;
+        breakable(dd, value);
       }
       if (r.key === 'kind') { dt.className = 'head'; dd.className = 'head'; dt.textContent = label + ' · ' + value; dd.hidden = true; }
       if (r.level > 0) { dt.classList.add('sub'); }
