@@ -125,29 +125,15 @@ func testLogoutHint(t *testing.T, e *env) {
 	_, num := e.person("韩四", "")
 	r := e.newRP(tboidc.NewClient{})
 	b := e.browser()
-	a := r.authURL()
-	tok, err := r.exchange(b.signIn(a, num), a.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, claims := r.verify(tok.Extra("id_token").(string), a.nonce)
-	sid, _ := claims["sid"].(string)
-	if sid == "" {
-		t.Fatalf("no sid claim: %v", claims)
-	}
+	sid := r.loginSID(t, b, num)
 	// Another person's session in another browser, and its sid.
 	_, num2 := e.person("韩五", "")
 	b2 := e.browser()
-	a2 := r.authURL()
-	tok2, err := r.exchange(b2.signIn(a2, num2), a2.verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, claims2 := r.verify(tok2.Extra("id_token").(string), a2.nonce)
+	sid2 := r.loginSID(t, b2, num2)
 	back := r.client.PostLogoutRedirectURIs[0]
 	changed := sid[:len(sid)-1] + map[bool]string{true: "B", false: "A"}[sid[len(sid)-1] == 'A'] // never the sid itself
 	for name, q := range map[string]url.Values{
-		"another session's sid": {"client_id": {r.client.ID}, "logout_hint": {claims2["sid"].(string)}, "post_logout_redirect_uri": {back}},
+		"another session's sid": {"client_id": {r.client.ID}, "logout_hint": {sid2}, "post_logout_redirect_uri": {back}},
 		"sid changed":           {"client_id": {r.client.ID}, "logout_hint": {changed}, "post_logout_redirect_uri": {back}},
 		"no client_id":          {"logout_hint": {sid}},
 		"unknown client_id":     {"client_id": {"no-such-app"}, "logout_hint": {sid}},
@@ -212,4 +198,21 @@ func testLogoutCrossSitePost(t *testing.T, e *env) {
 	if resp2.StatusCode != http.StatusSeeOther {
 		t.Errorf("same-origin POST without a session: %d, want 303 back to the app", resp2.StatusCode)
 	}
+}
+
+// loginSID logs the person with ID number num in to r in browser b and returns the sid claim
+// of the ID token.
+func (r *rp) loginSID(t *testing.T, b *browser, num string) string {
+	t.Helper()
+	a := r.authURL()
+	tok, err := r.exchange(b.signIn(a, num), a.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, claims := r.verify(tok.Extra("id_token").(string), a.nonce)
+	sid, _ := claims["sid"].(string)
+	if sid == "" {
+		t.Fatalf("no sid claim: %v", claims)
+	}
+	return sid
 }
