@@ -285,6 +285,7 @@ func TestCitizenPagesInBrowser(t *testing.T) {
 					load(t, ctx, p)
 					checkFits(t, ctx, name, v)
 					checkCodeSize(t, ctx, name, 200)
+					checkCodeInView(t, ctx, name)
 					// axe-core looks at the markup and the colours, which do not change with the
 					// width: on the desktop it runs for Chinese only, to keep the test's time down.
 					if v == phone || m.lang == "zh" {
@@ -336,6 +337,7 @@ func TestCitizenPagesInBrowser(t *testing.T) {
 				browsertest.CheckLines(t, ctx, name)
 				browsertest.CheckWords(t, ctx, name)
 				checkCodeSize(t, ctx, name, 200)
+				checkCodeInView(t, ctx, name)
 				if shots && (p.name == "home" || p.name == "show-full" || p.name == "bundle") {
 					bw.b.Screenshot(ctx, name)
 				}
@@ -359,6 +361,25 @@ func checkCodeSize(t *testing.T, ctx context.Context, name string, min int) {
 		if w < min {
 			t.Errorf("%s: a QR code drawn %d px wide (at least %d to scan)", name, w, min)
 		}
+	}
+}
+
+// checkCodeInView fails t when the code page in ctx opens with its live QR code (#code-img)
+// not wholly on the screen: the code is the page's one main action.
+func checkCodeInView(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	where, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const i = document.getElementById("code-img");
+		if (!i) return "none";
+		if (document.readyState !== "complete") return false;
+		const r = i.getBoundingClientRect();
+		return r.top >= 0 && r.bottom <= innerHeight ? "in view" : "top " + Math.round(r.top) + ", bottom " + Math.round(r.bottom) + " of " + innerHeight; })()`,
+		chromedp.WithPollingTimeout(5*time.Second)))
+	if err != nil {
+		t.Errorf("%s: QR code position: %v", name, err)
+		return
+	}
+	if where != "none" && where != "in view" {
+		t.Errorf("%s: the QR code opens off the screen: %s", name, where)
 	}
 }
 

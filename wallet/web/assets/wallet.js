@@ -121,6 +121,18 @@
     window.addEventListener("pageshow", function (e) { if (e.persisted && !stopped) { tick(); refresh(); } });
     timer = setInterval(tick, 1000);
     tick();
+
+    // The code is the page's one main action. When the header, the greeting and the licence's
+    // band push it below the screen (elder mode with the phone's text at 200 %, a small phone),
+    // the page opens with the code at the top, the moving bar and the clock under it; the rest
+    // is a scroll up.
+    function showCode() {
+      var frame = img && img.parentNode;
+      if (!frame || window.scrollY > 0) { return; }
+      var r = frame.getBoundingClientRect();
+      if (r.bottom > window.innerHeight) { window.scrollTo(0, window.scrollY + r.top - 8); }
+    }
+    if (document.readyState === "complete") { showCode(); } else { window.addEventListener("load", showCode); }
   }
 
   function bundleForm(form) {
