@@ -96,10 +96,6 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 		}
 		return name
 	}
-	sep := "、"
-	if d.Lang == langEN {
-		sep = ", "
-	}
 	rv := &recordView{First: until.IsZero()}
 	for _, e := range page.Entries {
 		v := recordEntryView{Time: e.Time.In(credentials.ChinaStandardTime).Format(timeLayout)}
@@ -108,7 +104,7 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 			for i, k := range c.Kinds {
 				names[i] = KindName(k, d.Lang)
 			}
-			v.IsCode, v.Kinds, v.Profile = true, strings.Join(names, sep), d.T[profileKey(c.Profile)]
+			v.IsCode, v.Kinds, v.Profile = true, strings.Join(names, d.T["sep"]), d.T[profileKey(c.Profile)]
 			for _, ver := range c.Verifications {
 				who := ver.Counter.Name
 				if ver.Counter.Office != "" {
