@@ -200,14 +200,6 @@ func (s *Service) DisableCounter(ctx context.Context, id string, a audit.Actor) 
 	return nil
 }
 
-// inTx runs fn in one transaction when the store is a storage.Transactor, else directly.
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if tx, ok := s.store.(storage.Transactor); ok {
-		return tx.InTx(ctx, fn)
-	}
-	return fn(ctx)
-}
-
 // counterJWK is a P-256 public key as a JWK (RFC 7517, RFC 7518 §6.2.1).
 type counterJWK struct {
 	Kty string `json:"kty"`

@@ -71,12 +71,7 @@ func (s *Service) Lookup(ctx context.Context, index []byte, kinds []credentials.
 		}
 		return nil
 	}
-	if tx, ok := s.store.(storage.Transactor); ok {
-		err = tx.InTx(ctx, record)
-	} else {
-		err = record(ctx)
-	}
-	if err != nil {
+	if err := s.inTx(ctx, record); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 	}
 	return out, nil

@@ -234,3 +234,11 @@ func (s *Service) audit(ctx context.Context, a Actor, action, subject, detail st
 		health.LogFailure(ctx, s.log, "audit append failed", err, "action", action, "subject", subject)
 	}
 }
+
+// inTx runs fn in one transaction when the store is a storage.Transactor, else directly.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if tx, ok := s.store.(storage.Transactor); ok {
+		return tx.InTx(ctx, fn)
+	}
+	return fn(ctx)
+}
