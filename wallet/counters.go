@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -403,7 +404,6 @@ func (s *Service) AcceptReceipt(ctx context.Context, jws []byte, allow func(coun
 	return r, nil
 }
 
-// strictJSON decodes one JSON object into v, refusing unknown fields and trailing data.
 // claimsProblem says in the receipt format's own terms what strictJSON found wrong with a
 // receipt's claims, without Go's type names ("Go struct field receiptClaims.iat").
 func claimsProblem(err error) string {
@@ -423,8 +423,9 @@ func claimsProblem(err error) string {
 	return "the claims must be a JSON object {cti, ctr, iat}"
 }
 
+// strictJSON decodes one JSON object into v, refusing unknown fields and trailing data.
 func strictJSON(b []byte, v any) error {
-	d := json.NewDecoder(strings.NewReader(string(b)))
+	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
 		return err
