@@ -14,6 +14,8 @@ import (
 // maxReceiptCTIs bounds the ctis of one ListCodeReceipts call.
 const maxReceiptCTIs = 1000
 
+const codeRecordColumns = `cti, holder_index, kinds, profile, issued_at, expires_at`
+
 type codeRecordRow struct {
 	CTI         []byte `db:"cti"`
 	HolderIndex []byte `db:"holder_index"`
@@ -28,8 +30,7 @@ func (s *Store) RecordCode(ctx context.Context, r storage.CodeRecord) error {
 	if len(r.CTI) == 0 || len(r.HolderIndex) == 0 {
 		return s.wrap("record code", errors.New("cti and holder index are required"))
 	}
-	_, err := s.exec(ctx, "record code", `INSERT INTO code_records (cti, holder_index, kinds, profile, issued_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.CTI, r.HolderIndex, list(r.Kinds), r.Profile, micros(r.IssuedAt), micros(r.ExpiresAt))
+	_, err := s.exec(ctx, "record code", `INSERT INTO code_records (`+codeRecordColumns+`) VALUES (?, ?, ?, ?, ?, ?)`, r.CTI, r.HolderIndex, list(r.Kinds), r.Profile, micros(r.IssuedAt), micros(r.ExpiresAt))
 	return err
 }
 
@@ -39,7 +40,7 @@ func (s *Store) ListCodeRecords(ctx context.Context, holderIndex []byte, since, 
 	if limit <= 0 {
 		return nil, s.wrap(op, fmt.Errorf("limit %d: want > 0", limit))
 	}
-	q := `SELECT cti, holder_index, kinds, profile, issued_at, expires_at FROM code_records WHERE holder_index = ?`
+	q := `SELECT ` + codeRecordColumns + ` FROM code_records WHERE holder_index = ?`
 	args := []any{holderIndex}
 	if !since.IsZero() {
 		q += ` AND issued_at >= ?`
@@ -70,7 +71,7 @@ func (s *Store) ListCodeRecords(ctx context.Context, holderIndex []byte, since, 
 func (s *Store) GetCodeRecord(ctx context.Context, cti []byte) (storage.CodeRecord, error) {
 	const op = "get code record"
 	var r codeRecordRow
-	if err := s.get(ctx, op, &r, `SELECT cti, holder_index, kinds, profile, issued_at, expires_at FROM code_records WHERE cti = ?`, cti); err != nil {
+	if err := s.get(ctx, op, &r, `SELECT `+codeRecordColumns+` FROM code_records WHERE cti = ?`, cti); err != nil {
 		return storage.CodeRecord{}, err
 	}
 	return r.record(s, op)
