@@ -310,8 +310,8 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 // 405.
 func (s *Server) otherMethods(r *http.Request) []string {
 	var allow []string
+	r2 := r.Clone(r.Context())
 	for _, m := range []string{http.MethodDelete, http.MethodOptions, http.MethodPatch, http.MethodPost, http.MethodPut} {
-		r2 := r.Clone(r.Context())
 		r2.Method = m
 		if _, pattern := s.mux.Handler(r2); strings.HasPrefix(pattern, m+" ") { // not "" (none) nor a redirect's path
 			allow = append(allow, m)
