@@ -18,6 +18,21 @@ import (
 // maxAPIBody bounds a JSON request body, in bytes.
 const maxAPIBody = 4 << 10
 
+// decodeBody decodes r's body, at most limit bytes, into v: one JSON value, unknown members
+// refused, nothing after it. A body over limit gives an *http.MaxBytesError (unless the excess
+// comes after the value: that is trailing data).
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.Decode(&struct{}{}) != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
 // apiJSON is the dialect of the wallet's JSON answers (the API, /code.json): every body ends
 // with a newline, and errors are {"error": code, "error_description": desc} with the
 // description always present, "" when there is none.
@@ -112,12 +127,7 @@ func (s *Server) handleAPICodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body *codeRequestJSON
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&body)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data after the JSON object")
-	}
+	err := decodeBody(w, r, maxAPIBody, &body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -82,13 +82,7 @@ type enrolResponse struct {
 func (s *Server) handleCounterEnrol(w http.ResponseWriter, r *http.Request) {
 	cors(w)
 	var body enrolRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEnrolBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&body)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data")
-	}
-	if err != nil || body.EnrolmentCode == "" || len(body.JWK) == 0 {
+	if err := decodeBody(w, r, maxEnrolBody, &body); err != nil || body.EnrolmentCode == "" || len(body.JWK) == 0 {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			apiJSON.Error(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the body is larger than %d bytes", maxEnrolBody))
