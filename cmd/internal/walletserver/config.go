@@ -64,8 +64,7 @@ type Config struct {
 	TrustListValidity  time.Duration
 	StatusListValidity time.Duration
 	// PurgeInterval is how often expired wallet sessions and old code records are deleted
-	// (--purge-interval); 0
-	// never. Default app.DefaultPurgeInterval.
+	// (--purge-interval); 0 never. Default app.DefaultPurgeInterval.
 	PurgeInterval time.Duration
 	// Audit configures the audit chain's checkpoints and sink (--audit-*).
 	Audit app.AuditConfig
