@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -114,7 +113,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.AccountURL = "/account"
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = remoteHost
+		cfg.ClientIP = httpkit.RemoteIP
 	}
 	if cfg.IATLifetime == 0 {
 		cfg.IATLifetime = DefaultIATLifetime
@@ -585,15 +584,6 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.message(w, r, &call{lang: h.lang(w, r)}, http.StatusNotFound, "notFoundHeading", "errNoPage", false)
-}
-
-// remoteHost is the host of r.RemoteAddr.
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // langCookie remembers the console's language (?ui_locales=), a year.

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/tongban/tongban/audit"
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/wallet"
 )
 
@@ -91,7 +91,7 @@ func (s *Server) handleCounterEnrol(w http.ResponseWriter, r *http.Request) {
 		apiJSON.Error(w, http.StatusBadRequest, "invalid_request", `the body must be {"enrolment_code":"…","jwk":{…}}`)
 		return
 	}
-	c, err := s.svc.EnrolCounter(r.Context(), body.EnrolmentCode, body.JWK, audit.Actor{Address: remoteIP(r)})
+	c, err := s.svc.EnrolCounter(r.Context(), body.EnrolmentCode, body.JWK, audit.Actor{Address: httpkit.RemoteIP(r)})
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "counter enrolled", "counter_id", c.ID, "kid", c.KeyID)
@@ -148,15 +148,6 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "receipt refused", "status", status, "err", err.Error())
 	apiJSON.Error(w, status, code, err.Error())
-}
-
-// remoteIP is the request's remote address without the port.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // receiptLimiter is a token bucket per counter: ReceiptBurst receipts at once, then
