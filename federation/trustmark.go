@@ -37,10 +37,10 @@ type trustMarkClaims struct {
 // signed by signer on behalf of issuer; a zero exp means none. Errors: ErrMalformed for empty
 // or malformed arguments; signing failures.
 func SignTrustMark(signer *Signer, issuer, sub, typ string, iat, exp time.Time) (string, error) {
-	if err := checkEntityID(issuer, true); err != nil {
+	if err := CheckEntityID(issuer, true); err != nil {
 		return "", err
 	}
-	if err := checkEntityID(sub, true); err != nil {
+	if err := CheckEntityID(sub, true); err != nil {
 		return "", err
 	}
 	if typ == "" {
