@@ -149,7 +149,7 @@ func (s *Server) refuseFederation(w http.ResponseWriter, r *http.Request, id, la
 	if cr := chainReason(err); cr != "" {
 		detail += " chain=" + cr
 	}
-	s.log.InfoContext(ctx, "federation client refused", "client_id", truncateID(id), "reason", reason, "error", err.Error())
+	s.log.InfoContext(ctx, "federation client refused", "client_id", cutForError(id, 80), "reason", reason, "error", err.Error())
 	if audited {
 		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: id, Detail: detail})
 	}
@@ -251,7 +251,7 @@ func checkRequestObjectShape(raw, clientID string) error {
 		return fmt.Errorf("%w: malformed header", ErrRequestObject)
 	}
 	if header.Alg != AlgSM2 && header.Alg != AlgES256 {
-		return fmt.Errorf("%w: alg %q (accepted: %s)", ErrRequestObjectSignature, truncateID(header.Alg),
+		return fmt.Errorf("%w: alg %q (accepted: %s)", ErrRequestObjectSignature, cutForError(header.Alg, 80),
 			strings.Join(ClientAssertionSigningAlgs, ", "))
 	}
 	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
@@ -266,14 +266,6 @@ func checkRequestObjectShape(raw, clientID string) error {
 		return fmt.Errorf("%w: iss and client_id must both be the client_id", ErrRequestObject)
 	}
 	return nil
-}
-
-// truncateID keeps logged client-chosen values short.
-func truncateID(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }
 
 // verifyRequestObject checks a request object (RFC 9101, OpenID Federation 1.0 §12.1.1.1): a
