@@ -367,23 +367,6 @@ func (s *Server) verifyRequestObject(raw, clientID string, jwks []byte) (url.Val
 	return params, jti, exp, nil
 }
 
-// audienceContains reports whether aud (a JSON string or array) contains one of want.
-func audienceContains(aud json.RawMessage, want ...string) bool {
-	var list []string
-	var one string
-	if json.Unmarshal(aud, &one) == nil {
-		list = []string{one}
-	} else if json.Unmarshal(aud, &list) != nil {
-		return false
-	}
-	for _, a := range list {
-		if slices.Contains(want, a) {
-			return true
-		}
-	}
-	return false
-}
-
 // federationClient builds the app of relying party id from its resolved metadata
 // (openid_relying_party, OpenID Connect Dynamic Client Registration 1.0 §2 names), validated as
 // CreateClient validates an operator's: redirect_uris (required, exact), jwks (required and
