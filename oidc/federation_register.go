@@ -145,16 +145,23 @@ func (s *Server) federationAuthorize(w http.ResponseWriter, r *http.Request, for
 func (s *Server) refuseFederation(w http.ResponseWriter, r *http.Request, id, lang string, err error, audited bool) {
 	ctx := r.Context()
 	reason, msg := federationReason(err)
+	s.log.InfoContext(ctx, "federation client refused", "client_id", cutForError(id, 80), "reason", reason, "error", err.Error())
+	if audited {
+		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: id, Detail: federationRefusalDetail(err)})
+	}
+	s.countError(ctx, "authorize", "invalid_request_object", "")
+	s.renderError(w, r, http.StatusBadRequest, lang, msg)
+}
+
+// federationRefusalDetail is the detail of a "client.federation_refused" audit entry:
+// reason=<federationReason>, and chain=<chainReason> when the chain failed.
+func federationRefusalDetail(err error) string {
+	reason, _ := federationReason(err)
 	detail := "reason=" + reason
 	if cr := chainReason(err); cr != "" {
 		detail += " chain=" + cr
 	}
-	s.log.InfoContext(ctx, "federation client refused", "client_id", cutForError(id, 80), "reason", reason, "error", err.Error())
-	if audited {
-		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: id, Detail: detail})
-	}
-	s.countError(ctx, "authorize", "invalid_request_object", "")
-	s.renderError(w, r, http.StatusBadRequest, lang, msg)
+	return detail
 }
 
 // resolveFederationClient resolves the RP's trust chain and builds the app its metadata
@@ -219,12 +226,8 @@ func (s *Server) refreshFederationClient(ctx context.Context, c *fositeadapter.C
 	}
 	built, err := s.resolveFederationClient(ctx, reg.ID)
 	if err != nil {
-		reason, _ := federationReason(err)
-		detail := "reason=" + reason
-		if cr := chainReason(err); cr != "" {
-			detail += " chain=" + cr
-		}
-		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: reg.ID, ClientID: reg.ID, Detail: detail})
+		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: reg.ID, ClientID: reg.ID,
+			Detail: federationRefusalDetail(err)})
 		return nil, err
 	}
 	if err := s.store.InTx(ctx, func(ctx context.Context) error { return s.saveFederationClient(ctx, built) }); err != nil {
