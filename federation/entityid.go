@@ -71,9 +71,6 @@ func CheckEntityID(id string, allowHTTP bool) error {
 	return nil
 }
 
-// checkEntityID is CheckEntityID (the package's historical name).
-func checkEntityID(id string, allowHTTP bool) error { return CheckEntityID(id, allowHTTP) }
-
 // isLoopbackHost reports whether host is localhost or a loopback IP literal.
 func isLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {

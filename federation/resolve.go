@@ -171,7 +171,7 @@ func (r *Resolver) ResolveTo(ctx context.Context, subject, anchor, entityType st
 }
 
 func (r *Resolver) resolve(ctx context.Context, subject, entityType string, w *walk) (*TrustChain, error) {
-	if err := checkEntityID(subject, r.AllowHTTP); err != nil {
+	if err := CheckEntityID(subject, r.AllowHTTP); err != nil {
 		return nil, err
 	}
 	if len(r.Anchors) == 0 {
@@ -273,7 +273,7 @@ func (r *Resolver) search(ctx context.Context, w *walk, ec *EntityStatement, bel
 }
 
 func (r *Resolver) tryHint(ctx context.Context, w *walk, ec *EntityStatement, hint string, below []*EntityStatement, path []string, entityType string) (*TrustChain, error) {
-	if err := checkEntityID(hint, r.AllowHTTP); err != nil {
+	if err := CheckEntityID(hint, r.AllowHTTP); err != nil {
 		return nil, err
 	}
 	if slices.Contains(path, hint) {

@@ -170,10 +170,10 @@ func ParseClaims(payload []byte) (*EntityStatement, error) {
 	if _, ok := members["crit"]; ok && len(w.Crit) == 0 {
 		return nil, fmt.Errorf("%w: empty crit", ErrMalformed)
 	}
-	if err := checkEntityID(w.Iss, true); err != nil {
+	if err := CheckEntityID(w.Iss, true); err != nil {
 		return nil, fmt.Errorf("iss: %w", err)
 	}
-	if err := checkEntityID(w.Sub, true); err != nil {
+	if err := CheckEntityID(w.Sub, true); err != nil {
 		return nil, fmt.Errorf("sub: %w", err)
 	}
 	if w.Exp <= w.Iat {
@@ -200,7 +200,7 @@ func ParseClaims(payload []byte) (*EntityStatement, error) {
 		return nil, fmt.Errorf("%w: empty authority_hints", ErrMalformed)
 	}
 	for _, h := range w.AuthorityHints {
-		if err := checkEntityID(h, true); err != nil {
+		if err := CheckEntityID(h, true); err != nil {
 			return nil, fmt.Errorf("authority_hints: %w", err)
 		}
 	}

@@ -37,10 +37,10 @@ type trustMarkClaims struct {
 // signed by signer on behalf of issuer; a zero exp means none. Errors: ErrMalformed for empty
 // or malformed arguments; signing failures.
 func SignTrustMark(signer *Signer, issuer, sub, typ string, iat, exp time.Time) (string, error) {
-	if err := checkEntityID(issuer, true); err != nil {
+	if err := CheckEntityID(issuer, true); err != nil {
 		return "", err
 	}
-	if err := checkEntityID(sub, true); err != nil {
+	if err := CheckEntityID(sub, true); err != nil {
 		return "", err
 	}
 	if typ == "" {
@@ -121,18 +121,10 @@ func (r *Resolver) verifyTrustMark(ctx context.Context, ref TrustMarkRef, subjec
 }
 
 // PeekTrustMark returns the trust_mark_type and sub of a trust mark JWT without verifying its
-// signature (for storing a mark issued to oneself). Errors: ErrMalformed (ErrWrongType),
-// ErrSignature (ErrUnsupportedAlg).
+// signature (for storing a mark issued to oneself). Errors: those of ReadTrustMark.
 func PeekTrustMark(jwt string) (typ, sub string, err error) {
-	_, payload, err := parseHeader(jwt, TypeTrustMark)
-	if err != nil {
-		return "", "", err
-	}
-	var c trustMarkClaims
-	if err := json.Unmarshal(payload, &c); err != nil || c.Type == "" || c.Sub == "" {
-		return "", "", fmt.Errorf("%w: trust mark lacks trust_mark_type or sub", ErrMalformed)
-	}
-	return c.Type, c.Sub, nil
+	tm, err := ReadTrustMark(jwt)
+	return tm.Type, tm.Subject, err
 }
 
 // VerifyTrustMark verifies a trust mark JWT about subject before it is held (published in
@@ -179,7 +171,8 @@ func (r *Resolver) verifyTrustMarkAt(ctx context.Context, a TrustAnchor, ref Tru
 }
 
 // ReadTrustMark returns the claims of a trust mark JWT without verifying its signature (to
-// display a mark held: its issuer and exp). Raw is set. Errors: those of PeekTrustMark.
+// display a mark held: its issuer and exp). Raw is set. Errors: ErrMalformed (ErrWrongType),
+// ErrSignature (ErrUnsupportedAlg).
 func ReadTrustMark(jwt string) (TrustMark, error) {
 	_, payload, err := parseHeader(jwt, TypeTrustMark)
 	if err != nil {

@@ -246,10 +246,7 @@ func (s *Server) upstreamProvider(ctx context.Context, u storage.Upstream) (*ups
 	if u.Federation { // federation_upstream.go: metadata from the trust chain, not discovery
 		return s.federationProvider(ctx, u)
 	}
-	client := s.cfg.UpstreamHTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
+	client := s.upstreamHTTPClient()
 	prov, err := oidc.NewProvider(oidc.ClientContext(ctx, client), u.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: discovery: %w", ErrUpstreamUnavailable, err)
@@ -262,13 +259,26 @@ func (s *Server) upstreamProvider(ctx context.Context, u storage.Upstream) (*ups
 	}
 	p = &upstreamProvider{issuer: u.Issuer, endpoint: prov.Endpoint(), keys: &upstreamKeys{url: meta.JWKSURI, client: client},
 		fetched: time.Now()}
-	s.broker.mu.Lock()
-	if s.broker.providers == nil {
-		s.broker.providers = map[string]*upstreamProvider{}
-	}
-	s.broker.providers[u.ID] = p
-	s.broker.mu.Unlock()
+	s.broker.putProvider(u.ID, p)
 	return p, nil
+}
+
+// putProvider caches p as the provider of upstream id.
+func (b *brokerState) putProvider(id string, p *upstreamProvider) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.providers == nil {
+		b.providers = map[string]*upstreamProvider{}
+	}
+	b.providers[id] = p
+}
+
+// upstreamHTTPClient is Config.UpstreamHTTPClient, or a client with a 10 s timeout.
+func (s *Server) upstreamHTTPClient() *http.Client {
+	if s.cfg.UpstreamHTTPClient != nil {
+		return s.cfg.UpstreamHTTPClient
+	}
+	return &http.Client{Timeout: 10 * time.Second}
 }
 
 // upstreamReason names a refusal in logs, audit details and metrics.
@@ -466,11 +476,7 @@ func (s *Server) exchangeUpstream(ctx context.Context, u storage.Upstream, f ups
 	}
 	oc := oauth2.Config{ClientID: s.upstreamClientID(u), ClientSecret: string(secret), Endpoint: prov.endpoint,
 		RedirectURL: UpstreamRedirectURI(s.issuer), Scopes: u.Scopes}
-	client := s.cfg.UpstreamHTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, client), code, opts...)
+	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, s.upstreamHTTPClient()), code, opts...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {

@@ -198,6 +198,15 @@ func verifyES256(token, kid string, set *smjose.KeySet) ([]byte, error) {
 // assertionAudienceOK reports whether aud (a string or an array) contains the issuer or the URL
 // of the endpoint r was sent to.
 func (s *Server) assertionAudienceOK(aud json.RawMessage, r *http.Request) bool {
+	accepted := []string{s.issuer, s.issuer + "/", s.url(pathToken), s.url(pathIntrospect), s.url(pathRevoke)}
+	if r != nil && r.URL != nil {
+		accepted = append(accepted, s.issuerOrigin()+r.URL.Path)
+	}
+	return audienceContains(aud, accepted...)
+}
+
+// audienceContains reports whether aud (a JSON string or array) contains one of want.
+func audienceContains(aud json.RawMessage, want ...string) bool {
 	var list []string
 	var one string
 	if json.Unmarshal(aud, &one) == nil {
@@ -205,12 +214,8 @@ func (s *Server) assertionAudienceOK(aud json.RawMessage, r *http.Request) bool 
 	} else if json.Unmarshal(aud, &list) != nil {
 		return false
 	}
-	accepted := []string{s.issuer, s.issuer + "/", s.url(pathToken), s.url(pathIntrospect), s.url(pathRevoke)}
-	if r != nil && r.URL != nil {
-		accepted = append(accepted, s.issuerOrigin()+r.URL.Path)
-	}
 	for _, a := range list {
-		if slices.Contains(accepted, a) {
+		if slices.Contains(want, a) {
 			return true
 		}
 	}

@@ -145,16 +145,23 @@ func (s *Server) federationAuthorize(w http.ResponseWriter, r *http.Request, for
 func (s *Server) refuseFederation(w http.ResponseWriter, r *http.Request, id, lang string, err error, audited bool) {
 	ctx := r.Context()
 	reason, msg := federationReason(err)
+	s.log.InfoContext(ctx, "federation client refused", "client_id", cutForError(id, 80), "reason", reason, "error", err.Error())
+	if audited {
+		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: id, Detail: federationRefusalDetail(err)})
+	}
+	s.countError(ctx, "authorize", "invalid_request_object", "")
+	s.renderError(w, r, http.StatusBadRequest, lang, msg)
+}
+
+// federationRefusalDetail is the detail of a "client.federation_refused" audit entry:
+// reason=<federationReason>, and chain=<chainReason> when the chain failed.
+func federationRefusalDetail(err error) string {
+	reason, _ := federationReason(err)
 	detail := "reason=" + reason
 	if cr := chainReason(err); cr != "" {
 		detail += " chain=" + cr
 	}
-	s.log.InfoContext(ctx, "federation client refused", "client_id", truncateID(id), "reason", reason, "error", err.Error())
-	if audited {
-		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: id, Detail: detail})
-	}
-	s.countError(ctx, "authorize", "invalid_request_object", "")
-	s.renderError(w, r, http.StatusBadRequest, lang, msg)
+	return detail
 }
 
 // resolveFederationClient resolves the RP's trust chain and builds the app its metadata
@@ -219,12 +226,8 @@ func (s *Server) refreshFederationClient(ctx context.Context, c *fositeadapter.C
 	}
 	built, err := s.resolveFederationClient(ctx, reg.ID)
 	if err != nil {
-		reason, _ := federationReason(err)
-		detail := "reason=" + reason
-		if cr := chainReason(err); cr != "" {
-			detail += " chain=" + cr
-		}
-		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: reg.ID, ClientID: reg.ID, Detail: detail})
+		s.appendAudit(ctx, storage.AuditEvent{Actor: "federation", Action: actionFederationRefused, Subject: reg.ID, ClientID: reg.ID,
+			Detail: federationRefusalDetail(err)})
 		return nil, err
 	}
 	if err := s.store.InTx(ctx, func(ctx context.Context) error { return s.saveFederationClient(ctx, built) }); err != nil {
@@ -251,7 +254,7 @@ func checkRequestObjectShape(raw, clientID string) error {
 		return fmt.Errorf("%w: malformed header", ErrRequestObject)
 	}
 	if header.Alg != AlgSM2 && header.Alg != AlgES256 {
-		return fmt.Errorf("%w: alg %q (accepted: %s)", ErrRequestObjectSignature, truncateID(header.Alg),
+		return fmt.Errorf("%w: alg %q (accepted: %s)", ErrRequestObjectSignature, cutForError(header.Alg, 80),
 			strings.Join(ClientAssertionSigningAlgs, ", "))
 	}
 	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
@@ -266,14 +269,6 @@ func checkRequestObjectShape(raw, clientID string) error {
 		return fmt.Errorf("%w: iss and client_id must both be the client_id", ErrRequestObject)
 	}
 	return nil
-}
-
-// truncateID keeps logged client-chosen values short.
-func truncateID(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }
 
 // verifyRequestObject checks a request object (RFC 9101, OpenID Federation 1.0 §12.1.1.1): a
@@ -373,23 +368,6 @@ func (s *Server) verifyRequestObject(raw, clientID string, jwks []byte) (url.Val
 		}
 	}
 	return params, jti, exp, nil
-}
-
-// audienceContains reports whether aud (a JSON string or array) contains one of want.
-func audienceContains(aud json.RawMessage, want ...string) bool {
-	var list []string
-	var one string
-	if json.Unmarshal(aud, &one) == nil {
-		list = []string{one}
-	} else if json.Unmarshal(aud, &list) != nil {
-		return false
-	}
-	for _, a := range list {
-		if slices.Contains(want, a) {
-			return true
-		}
-	}
-	return false
 }
 
 // federationClient builds the app of relying party id from its resolved metadata

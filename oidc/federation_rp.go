@@ -227,14 +227,19 @@ func (s *Server) FederationRPMetadata(ctx context.Context) (map[string]any, erro
 // the upstream back-channel logout URI (with sid), and as scope the union of the federation
 // upstreams' scopes ("openid" when none). Errors: storage and keyring errors.
 func RelyingPartyMetadata(ctx context.Context, store storage.Storage, kr *keyring.Keyring, issuer string) (map[string]any, error) {
+	ups, err := store.ListUpstreams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return relyingPartyMetadata(ctx, kr, issuer, ups)
+}
+
+// relyingPartyMetadata is RelyingPartyMetadata with the upstreams ups already read.
+func relyingPartyMetadata(ctx context.Context, kr *keyring.Keyring, issuer string, ups []storage.Upstream) (map[string]any, error) {
 	if err := kr.EnsureSigningKeys(ctx, storage.PurposeFederationRP, AlgSM2); err != nil {
 		return nil, err
 	}
 	jwks, err := (&rpSigner{kr: kr}).jwks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ups, err := store.ListUpstreams(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +363,7 @@ func entityRPMetadata(ctx context.Context, store storage.Storage, kr *keyring.Ke
 	if !slices.ContainsFunc(ups, func(u storage.Upstream) bool { return u.Federation }) {
 		return nil
 	}
-	rp, err := RelyingPartyMetadata(ctx, store, kr, issuer)
+	rp, err := relyingPartyMetadata(ctx, kr, issuer, ups)
 	if err != nil {
 		return err
 	}

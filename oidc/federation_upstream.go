@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -62,11 +61,7 @@ func (s *Server) federationProvider(ctx context.Context, u storage.Upstream) (*u
 	if !endpointOK(authURL) || !endpointOK(tokenURL) {
 		return nil, fmt.Errorf("%w: openid_provider metadata without usable authorization and token endpoints", ErrUpstreamChain)
 	}
-	client := s.cfg.UpstreamHTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	keys := &upstreamKeys{client: client}
+	keys := &upstreamKeys{client: s.upstreamHTTPClient()}
 	switch v := md["jwks"].(type) {
 	case map[string]any:
 		b, _ := json.Marshal(v)
@@ -83,12 +78,7 @@ func (s *Server) federationProvider(ctx context.Context, u storage.Upstream) (*u
 	}
 	p := &upstreamProvider{issuer: u.Issuer, keys: keys, fetched: time.Now(), expires: ent.Expires,
 		endpoint: oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	s.broker.mu.Lock()
-	if s.broker.providers == nil {
-		s.broker.providers = map[string]*upstreamProvider{}
-	}
-	s.broker.providers[u.ID] = p
-	s.broker.mu.Unlock()
+	s.broker.putProvider(u.ID, p)
 	return p, nil
 }
 

@@ -154,13 +154,19 @@ func (c *cli) fedAuthorityAddCmd() *cobra.Command {
 }
 
 func (c *cli) fedAuthorityRemoveCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "remove URL", Short: "Remove a superior (audited)", Args: cobra.ExactArgs(1)}
+	return c.fedRemoveCmd("Remove a superior (audited)", "authority hint", oidc.RemoveAuthorityHint)
+}
+
+// fedRemoveCmd is a `remove URL` command: remove the what named URL as the operator
+// (audit.Shell) and say "removed <what> URL".
+func (c *cli) fedRemoveCmd(short, what string, remove func(context.Context, storage.Storage, audit.Actor, string, time.Time) error) *cobra.Command {
+	cmd := &cobra.Command{Use: "remove URL", Short: short, Args: cobra.ExactArgs(1)}
 	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		return c.withFedStore(cmd, "authority hint "+args[0], func(ctx context.Context, b *app.Backend) error {
-			if err := oidc.RemoveAuthorityHint(ctx, b.Store, audit.Shell, args[0], time.Now()); err != nil {
+		return c.withFedStore(cmd, what+" "+args[0], func(ctx context.Context, b *app.Backend) error {
+			if err := remove(ctx, b.Store, audit.Shell, args[0], time.Now()); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(c.out, "removed authority hint %s\n", args[0])
+			_, err := fmt.Fprintf(c.out, "removed %s %s\n", what, args[0])
 			return err
 		})
 	})
@@ -342,17 +348,7 @@ func (c *cli) fedAnchorListCmd() *cobra.Command {
 }
 
 func (c *cli) fedAnchorRemoveCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "remove URL", Short: "Stop trusting a trust anchor (audited)", Args: cobra.ExactArgs(1)}
-	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		return c.withFedStore(cmd, "trust anchor "+args[0], func(ctx context.Context, b *app.Backend) error {
-			if err := oidc.RemoveFederationAnchor(ctx, b.Store, audit.Shell, args[0], time.Now()); err != nil {
-				return err
-			}
-			_, err := fmt.Fprintf(c.out, "removed trust anchor %s\n", args[0])
-			return err
-		})
-	})
-	return cmd
+	return c.fedRemoveCmd("Stop trusting a trust anchor (audited)", "trust anchor", oidc.RemoveFederationAnchor)
 }
 
 func (c *cli) fedSubAddCmd() *cobra.Command {
@@ -465,17 +461,7 @@ func (c *cli) fedSubShowCmd() *cobra.Command {
 }
 
 func (c *cli) fedSubRemoveCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "remove URL", Short: "Stop vouching for a subordinate (audited)", Args: cobra.ExactArgs(1)}
-	cmd.RunE = c.run(func(cmd *cobra.Command, args []string) error {
-		return c.withFedStore(cmd, "subordinate "+args[0], func(ctx context.Context, b *app.Backend) error {
-			if err := oidc.RemoveFederationSubordinate(ctx, b.Store, audit.Shell, args[0], time.Now()); err != nil {
-				return err
-			}
-			_, err := fmt.Fprintf(c.out, "removed subordinate %s\n", args[0])
-			return err
-		})
-	})
-	return cmd
+	return c.fedRemoveCmd("Stop vouching for a subordinate (audited)", "subordinate", oidc.RemoveFederationSubordinate)
 }
 
 func (c *cli) fedResolveCmd() *cobra.Command {

@@ -57,13 +57,10 @@ func (s *Store) CreateUpstream(ctx context.Context, u storage.Upstream) error {
 		acr = map[string]string{}
 	}
 	acrJSON, _ := json.Marshal(acr) // a map[string]string always marshals
-	sealed := u.ClientSecretSealed
-	if sealed == nil {
-		sealed = []byte{} // a federation upstream has no secret (the column is NOT NULL)
-	}
+	// client_secret_sealed is NOT NULL; a federation upstream has no secret.
 	_, err := s.exec(ctx, "create upstream", `INSERT INTO upstreams (`+upstreamColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Issuer, u.ClientID, sealed, list(u.Scopes), u.IDNumberClaim,
+		u.ID, u.Issuer, u.ClientID, nonNilBlob(u.ClientSecretSealed), list(u.Scopes), u.IDNumberClaim,
 		u.TrustedIDNumbers, u.AllowJIT, u.SilentSSO, string(acrJSON), u.LabelZH, u.LabelEN,
 		micros(u.CreatedAt), micros(u.UpdatedAt), u.Federation)
 	return err
