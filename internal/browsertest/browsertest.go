@@ -182,6 +182,30 @@ func CheckFits(t testing.TB, ctx context.Context, v Viewport) {
 	}
 }
 
+// textJS defines, for the scripts of CheckLines and CheckWords, a canvas context g to measure
+// text with, font(s) and spacing(s) for the font and letter spacing of a computed style s, and
+// shown(e, s), false for an element not drawn: display none, visibility hidden, or inside
+// [hidden], .visually-hidden, script or style.
+const textJS = `const g = document.createElement("canvas").getContext("2d");
+const font = s => s.fontStyle + " " + s.fontWeight + " " + s.fontSize + " " + s.fontFamily;
+const spacing = s => parseFloat(s.letterSpacing) || 0;
+const shown = (e, s) => s.display !== "none" && s.visibility !== "hidden" && !e.closest("[hidden],.visually-hidden,script,style");
+`
+
+// checkText runs body, a function body after textJS that returns up to ten findings, in the
+// page of ctx and fails t for each one: "<name>: <failure>: <finding>".
+func checkText(t testing.TB, ctx context.Context, name, check, failure, body string) {
+	t.Helper()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string]("(() => {\n"+textJS+body+"})()"))
+	if err != nil {
+		t.Errorf("%s: %s check: %v", name, check, err)
+		return
+	}
+	for _, s := range out {
+		t.Errorf("%s: %s: %s", name, failure, s)
+	}
+}
+
 // CheckLines fails t for every visible element of the page in ctx (inline elements are judged
 // by their containers) whose own text, three characters or more, sits in a box narrower than
 // its first three characters: text squeezed into one or two characters a line, as a flex row
@@ -189,28 +213,20 @@ func CheckFits(t testing.TB, ctx context.Context, v Viewport) {
 // element's font, so Latin and Chinese text are judged alike.
 func CheckLines(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
-	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
-    const g = document.createElement("canvas").getContext("2d");
+	checkText(t, ctx, name, "line", "text squeezed to one or two characters a line", `
     return [...document.querySelectorAll("body *")].flatMap(e => {
       const own = [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join("").replace(/\s+/g, "");
       const three = [...own].slice(0, 3).join("");
       if ([...three].length < 3) return [];
       const s = getComputedStyle(e);
-      if (s.display === "inline" || s.display === "none" || s.visibility === "hidden" || e.closest("[hidden],.visually-hidden")) return [];
+      if (s.display === "inline" || !shown(e, s)) return [];
       const w = e.getBoundingClientRect().width;
-      g.font = s.fontStyle + " " + s.fontWeight + " " + s.fontSize + " " + s.fontFamily;
-      const need = g.measureText(three).width + 2 * (parseFloat(s.letterSpacing) || 0);
+      g.font = font(s);
+      const need = g.measureText(three).width + 2 * spacing(s);
       if (w === 0 || w >= 0.95 * need) return [];
       return [e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (typeof e.className === "string" && e.className.trim() ? "." + e.className.trim().split(/\s+/).join(".") : "") +
         " " + JSON.stringify(own.slice(0, 24)) + " " + Math.round(w) + " px wide, its first three characters " + Math.round(need) + " px"];
-    }).slice(0, 10); })()`))
-	if err != nil {
-		t.Errorf("%s: line check: %v", name, err)
-		return
-	}
-	for _, s := range out {
-		t.Errorf("%s: text squeezed to one or two characters a line: %s", name, s)
-	}
+    }).slice(0, 10);`)
 }
 
 // CheckWords fails t for every word of Latin letters and digits (a word, a group of an ID
@@ -219,20 +235,19 @@ func CheckLines(t testing.TB, ctx context.Context, name string) {
 // grows with the text. A word longer than the whole line may break.
 func CheckWords(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
-	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
-    const g = document.createElement("canvas").getContext("2d");
+	checkText(t, ctx, name, "word", "a word broken although it fits on a line", `
     const found = [];
     const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n && found.length < 10; n = walk.nextNode()) {
       const el = n.parentElement;
-      if (!el || el.closest("[hidden],.visually-hidden,script,style")) continue;
+      if (!el) continue;
       const s = getComputedStyle(el);
-      if (s.display === "none" || s.visibility === "hidden") continue;
+      if (!shown(el, s)) continue;
       let box = el;
       while (box && getComputedStyle(box).display === "inline" && box.parentElement) box = box.parentElement;
       const bs = getComputedStyle(box);
       const avail = box.clientWidth - parseFloat(bs.paddingLeft) - parseFloat(bs.paddingRight);
-      g.font = s.fontStyle + " " + s.fontWeight + " " + s.fontSize + " " + s.fontFamily;
+      g.font = font(s);
       const re = /[A-Za-z0-9]{2,}/g;
       for (let m; (m = re.exec(n.textContent)) && found.length < 10;) {
         const r = document.createRange();
@@ -240,16 +255,9 @@ func CheckWords(t testing.TB, ctx context.Context, name string) {
         r.setEnd(n, m.index + m[0].length);
         const tops = new Set([...r.getClientRects()].filter(q => q.width > 0).map(q => Math.round(q.top)));
         if (tops.size < 2) continue;
-        const w = g.measureText(m[0]).width + m[0].length * (parseFloat(s.letterSpacing) || 0);
+        const w = g.measureText(m[0]).width + m[0].length * spacing(s);
         if (w <= avail) found.push(JSON.stringify(m[0]) + " in " + el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") + ": " + Math.round(w) + " px, the line " + Math.round(avail) + " px");
       }
     }
-    return found; })()`))
-	if err != nil {
-		t.Errorf("%s: word check: %v", name, err)
-		return
-	}
-	for _, s := range out {
-		t.Errorf("%s: a word broken although it fits on a line: %s", name, s)
-	}
+    return found;`)
 }
