@@ -149,7 +149,7 @@ func (s *Server) accountFailedWith(w http.ResponseWriter, r *http.Request, ls *s
 	d.Error = d.T[msg]
 	// The language switch of a page answering a POST leads to the account page itself.
 	if other := map[string]string{langZH: langEN, langEN: langZH}[d.Lang]; d.SwitchURL != "" {
-		d.SwitchURL = s.localPath(pathAccount) + "?ui_locales=" + other
+		d.SwitchURL = s.accountURL(other)
 	}
 	for _, fill := range s.accountSections() {
 		if err := fill(r.Context(), &d, ls, p); err != nil {
@@ -370,7 +370,7 @@ func (s *Server) handleSelfClosePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderClose(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, p storage.Person, status int, msg string) {
 	d := s.accountPageData(w, r, ls, p)
 	d.Self = &selfPage{Step: "confirm", ConfirmWord: closeWord[d.Lang], CloseAction: s.localPath(pathSelfClose) + "?ui_locales=" + d.Lang,
-		AccountURL: s.localPath(pathAccount) + "?ui_locales=" + d.Lang}
+		AccountURL: s.accountURL(d.Lang)}
 	if msg != "" {
 		d.Error = d.T[msg]
 	}

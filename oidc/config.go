@@ -3,7 +3,6 @@ package oidc
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tongban/tongban/accounts"
+	"github.com/tongban/tongban/internal/httpkit"
 	"github.com/tongban/tongban/keyring"
 	smcrypto "github.com/tongban/tongban/sm-crypto"
 	"github.com/tongban/tongban/storage"
@@ -300,19 +300,10 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		c.Logger = slog.Default()
 	}
 	if c.ClientIP == nil {
-		c.ClientIP = remoteIP
+		c.ClientIP = httpkit.RemoteIP
 	}
 	if len(problems) > 0 {
 		return c, nil, fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
 	}
 	return c, iss, nil
-}
-
-// remoteIP is the default Config.ClientIP: the host part of r.RemoteAddr.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -372,7 +372,7 @@ func (s *Server) routesDevice(handle func(method, path string, h http.HandlerFun
 func (s *Server) devicePageData(w http.ResponseWriter, r *http.Request, lang, step string, switchQuery url.Values) pageData {
 	d := s.newPage(r, lang, pathDevice, switchQuery)
 	d.CSRF = s.csrf.CookieToken(w, r, csrfDevice)
-	d.Device = &devicePage{Step: step, Account: s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang)}
+	d.Device = &devicePage{Step: step, Account: s.accountURL(lang)}
 	return d
 }
 

@@ -101,7 +101,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		if unknown || !confirmed && !byToken && !bySID {
 			d := s.newPage(r, lang, pathLogout, nil)
 			d.CSRF = s.csrf.CookieToken(w, r, "logout")
-			d.LogoutCancel = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // cancel: stay logged in
+			d.LogoutCancel = s.accountURL(lang) // cancel: stay logged in
 			if c != nil {
 				if home := appHome(c); home != "" {
 					d.LogoutCancel, d.AppName = home, c.DisplayName()
@@ -136,7 +136,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	d := s.newPage(r, lang, pathLogout, nil)
 	d.Heading = d.T["doneHeading"]
 	d.Message = d.T[msgLoggedOut]
-	d.BackURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // a way on: log in again
+	d.BackURL = s.accountURL(lang) // a way on: log in again
 	d.BackText = d.T["loginAgain"]
 	status := http.StatusOK
 	if badTarget {

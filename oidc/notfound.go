@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -73,7 +72,7 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	d.Heading = d.T["notFoundHeading"]
 	d.Message = d.T["notFoundText"]
 	d.Error = "1"
-	d.BackURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang)
+	d.BackURL = s.accountURL(lang)
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		other := langEN
 		if lang == langEN {

@@ -403,7 +403,7 @@ func (s *Server) renderErrorBack(w http.ResponseWriter, r *http.Request, status 
 	d.Heading = d.T["errorHeading"]
 	d.Message = d.T[msg]
 	d.Error = "1"
-	d.BackURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang) // a way back
+	d.BackURL = s.accountURL(lang) // a way back
 	if backURL != "" {
 		d.BackURL, d.BackText = backURL, d.T[backText]
 	}
@@ -425,4 +425,9 @@ var extraPages = []string{
 func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	httpkit.ServeAsset(w, r, name, s.pages.assets[name], 24*time.Hour)
+}
+
+// accountURL is the account page in language lang: the way on of logout, error and end pages.
+func (s *Server) accountURL(lang string) string {
+	return s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang)
 }

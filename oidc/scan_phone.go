@@ -28,7 +28,7 @@ func (s *Server) renderScan(w http.ResponseWriter, r *http.Request, status int, 
 		switchQuery = url.Values{"c": {c.Code}}
 	}
 	d := s.newPage(r, lang, pathScanConfirm, switchQuery)
-	c.AccountURL = s.localPath(pathAccount) + "?ui_locales=" + url.QueryEscape(lang)
+	c.AccountURL = s.accountURL(lang)
 	d.CSRF = s.csrf.CookieToken(w, r, csrfAccount)
 	d.Scan = &scanPage{Confirm: c}
 	s.render(w, status, s.pages.page(scanPageName), d)

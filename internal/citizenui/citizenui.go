@@ -226,11 +226,6 @@ const Templates = `{{define "elder-switch"}}<form method="post" action="{{if .Ac
 	`{{define "speak-button"}}<button type="button" class="speak" hidden data-speak-lang="{{.Lang}}" data-label="{{.Label}}" data-stop="{{.Stop}}">` +
 	`<svg class="speak-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path d="M3 9v6h4l5 4V5L7 9H3z" fill="currentColor"/><path d="M15.5 8.5a5 5 0 0 1 0 7M18 6a8.5 8.5 0 0 1 0 12" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg> <span class="speak-label">{{.Label}}</span></button>{{end}}`
 
-// Parse adds Templates to t; it panics on a parse error (a programming error).
-func Parse(t *template.Template) *template.Template {
-	return template.Must(t.Parse(Templates))
-}
-
 // Funcs are the template functions of the citizen pages: "breakable" (Breakable).
 var Funcs = template.FuncMap{"breakable": Breakable}
 

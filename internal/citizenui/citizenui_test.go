@@ -96,7 +96,7 @@ func TestElderAndTemplates(t *testing.T) {
 	if !citizenui.Elder(r) {
 		t.Fatal("no elder with cookie")
 	}
-	tm := citizenui.Parse(template.New("x"))
+	tm := template.Must(template.New("x").Parse(citizenui.Templates))
 	var b strings.Builder
 	if err := tm.ExecuteTemplate(&b, "elder-switch", citizenui.NewSwitch(r, "zh-CN")); err != nil {
 		t.Fatal(err)
